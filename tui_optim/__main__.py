@@ -1,0 +1,3 @@
+from tui_optim.cli import main
+
+raise SystemExit(main())

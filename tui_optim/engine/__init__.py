@@ -1,0 +1,1 @@
+"""The training engine: NumPy and scikit-learn only, never Textual."""

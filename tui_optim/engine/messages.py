@@ -1,0 +1,223 @@
+"""What flows between the race engine and whoever watches it (the app, the headless CLI).
+
+Engine -> watcher: :class:`RaceStarted`, then :class:`Snapshot` at a bounded rate,
+:class:`RacersChanged` when racers are added/removed/forked, :class:`EngineFailed` on a
+fault. Watcher -> engine: the command dataclasses at the bottom. Everything is a small
+frozen dataclass of plain values and NumPy arrays, so it pickles cheaply through a pipe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+Status = Literal["running", "converged", "stalled", "oscillating", "diverging", "diverged", "error"]
+RaceState = Literal["running", "paused", "finished", "stopped"]
+
+
+@dataclass(frozen=True, slots=True)
+class RacerSpec:
+    """Static facts about a racer (sent when the race starts or racers change)."""
+
+    id: int
+    name: str
+    slug: str
+    optimizer: str
+    hparams: dict[str, float | int | bool]
+    colour: str  # a hex colour, "#rrggbb"
+    schedule: str | None = None
+    start: tuple[float, float] | None = None  # surfaces
+    grid_position: tuple[int, int] | None = None
+    parent: int | None = None  # the racer this one was forked from
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A status change of one racer, with its plain-language reason."""
+
+    racer: int
+    step: int
+    epoch: float
+    seconds: float
+    status: Status
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimeToTarget:
+    steps: int
+    epochs: float
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class LayerStats:
+    """Per-layer figures for the racer detail screen."""
+
+    name: str
+    weight_norm: float
+    grad_norm: float
+    update_ratio: float  # |update| / |weights|
+    effective_step: float  # mean effective step size over the layer's parameters
+    state_norms: dict[str, float]  # e.g. {"|m|": ..., "sqrt(v)": ...}
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryChunk:
+    """Points recorded since the previous snapshot (parallel arrays, possibly empty)."""
+
+    step: np.ndarray
+    epoch: np.ndarray
+    seconds: np.ndarray
+    loss: np.ndarray
+    val_loss: np.ndarray  # NaN where not measured
+    accuracy: np.ndarray  # NaN where not measured / not classification
+    grad_norm: np.ndarray
+    update_ratio: np.ndarray
+    position: np.ndarray | None = None  # (n, 2) for surfaces
+
+
+@dataclass(frozen=True, slots=True)
+class RacerStats:
+    """One racer's figures at a snapshot."""
+
+    id: int
+    status: Status
+    reason: str
+    step: int
+    epoch: float
+    loss: float  # last batch loss
+    epoch_loss: float  # mean training loss over the last completed epoch (NaN before)
+    val_loss: float | None
+    accuracy: float | None
+    val_accuracy: float | None
+    best_loss: float
+    grad_norm: float
+    update_norm: float
+    update_ratio: float
+    effective_step: float
+    steps_per_s: float
+    seconds: float
+    time_to_target: TimeToTarget | None
+    position: tuple[float, float] | None
+    layers: tuple[LayerStats, ...]
+    new_points: HistoryChunk
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemInfo:
+    """What a watcher needs to draw the problem."""
+
+    kind: Literal["mlp", "surface"]
+    description: str  # e.g. "MLP 4-8-3 selu/softmax, cross_entropy on iris (120 train, 30 val)"
+    is_classification: bool
+    surface: str | None = None
+    bounds: tuple[float, float, float, float] | None = None
+    minima: tuple[tuple[float, float], ...] = ()
+    steps_per_epoch: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class RaceStarted:
+    title: str
+    scenario: str
+    seed: int
+    fingerprint: str
+    problem: ProblemInfo
+    racers: tuple[RacerSpec, ...]
+    total_epochs: int | None
+    total_steps: int | None
+    target_loss: float | None
+    repeats: int = 1
+    grid: tuple[tuple[str, tuple[object, ...]], tuple[str | None, tuple[object, ...]]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    step: int
+    epoch: float
+    seconds: float
+    state: RaceState
+    racers: tuple[RacerStats, ...]
+    events: tuple[Event, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RacersChanged:
+    racers: tuple[RacerSpec, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EngineFailed:
+    """The engine (or one of its processes) stopped unexpectedly."""
+
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRejected:
+    """A command the engine could not carry out (e.g. an out-of-range hyperparameter)."""
+
+    command: str
+    message: str
+
+
+# ---------------------------------------------------------------- commands (watcher -> engine)
+@dataclass(frozen=True, slots=True)
+class Pause:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class StepEpoch:
+    """Run one epoch, then pause."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Restart:
+    new_seed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SetHparam:
+    racer: int
+    name: str
+    value: float | int | bool
+
+
+@dataclass(frozen=True, slots=True)
+class AddRacer:
+    optimizer: str
+    hparams: dict[str, float | int | bool] = field(default_factory=dict)
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveRacer:
+    racer: int
+
+
+@dataclass(frozen=True, slots=True)
+class ForkRacer:
+    """Copy a racer's current parameters and optimizer state under a new name."""
+
+    racer: int
+    changes: dict[str, float | int | bool] = field(default_factory=dict)
+    name: str | None = None
+
+
+Command = (
+    Pause | Resume | StepEpoch | Stop | Restart | SetHparam | AddRacer | RemoveRacer | ForkRacer
+)

@@ -1,0 +1,145 @@
+"""What a racer minimises: an MLP on a dataset, or a 2-D test surface.
+
+Both give loss and gradient for a block of parameter rows (R, P) and a batch, so the race
+engine never asks which kind it has.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol
+
+import numpy as np
+
+from tui_optim.engine.init import initial_params
+from tui_optim.engine.mlp import MLP
+
+if TYPE_CHECKING:
+    from tui_optim.engine.data import Dataset
+    from tui_optim.engine.surfaces import Surface
+
+Split = Literal["train", "val"]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Loss per racer and, for classification, accuracy per racer (both (R,))."""
+
+    loss: np.ndarray
+    accuracy: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class ParamGroup:
+    """A named slice of the parameter row: one layer's weights and biases, or a surface's w."""
+
+    name: str
+    weight: slice
+    bias: slice | None = None
+
+
+class Problem(Protocol):
+    """The interface the race engine trains against."""
+
+    n_params: int
+    dtype: np.dtype
+    #: Examples in one epoch (1 for a surface: one step is one epoch).
+    n_train: int
+    has_validation: bool
+    is_classification: bool
+
+    def initial_params(self, seed: int) -> np.ndarray: ...
+
+    def loss_and_grad(
+        self, params: np.ndarray, batch: np.ndarray | None, grad_out: np.ndarray
+    ) -> np.ndarray: ...
+
+    def evaluate(self, params: np.ndarray, split: Split) -> Evaluation: ...
+
+    def groups(self) -> tuple[ParamGroup, ...]: ...
+
+
+class MLPProblem:
+    """An :class:`MLP` trained on a :class:`Dataset` (already encoded and scaled)."""
+
+    def __init__(self, mlp: MLP, data: Dataset, init: str | Path = "glorot_uniform"):
+        self.mlp = mlp
+        self.data = data.astype(mlp.dtype)
+        self.init = init
+        self.n_params = mlp.n_params
+        self.dtype = mlp.dtype
+        self.n_train = self.data.n_train
+        self.has_validation = self.data.n_val > 0
+        self.is_classification = self.data.task == "classification"
+
+    def initial_params(self, seed: int) -> np.ndarray:
+        return initial_params(self.mlp, self.init, seed)
+
+    def loss_and_grad(
+        self, params: np.ndarray, batch: np.ndarray | None, grad_out: np.ndarray
+    ) -> np.ndarray:
+        if batch is None:
+            x, y = self.data.X_train, self.data.Y_train
+        else:
+            x, y = self.data.X_train[batch], self.data.Y_train[batch]
+        return self.mlp.loss_and_grad(params, x, y, grad_out)
+
+    def evaluate(self, params: np.ndarray, split: Split) -> Evaluation:
+        if split == "train":
+            x, y, labels = self.data.X_train, self.data.Y_train, self.data.labels_train
+        else:
+            x, y, labels = self.data.X_val, self.data.Y_val, self.data.labels_val
+        if x.shape[0] == 0:
+            nan = np.full(params.shape[0], np.nan)
+            return Evaluation(nan, nan if self.is_classification else None)
+        loss, outputs = self.mlp.loss_and_outputs(params, x, y)
+        accuracy = None
+        if self.is_classification and labels is not None:
+            accuracy = (self.predict_labels(outputs) == labels).mean(axis=1)
+        return Evaluation(loss, accuracy)
+
+    def predict_labels(self, outputs: np.ndarray) -> np.ndarray:
+        """Class indices (R, B) from output activations (R, B, out)."""
+        if outputs.shape[2] == 1:
+            # one sigmoid/linear unit: binary 0/1 or a class index regressed as a value
+            classes = 1 if self.data.classes is None else len(self.data.classes) - 1
+            return np.clip(np.rint(outputs[..., 0]), 0, max(classes, 1)).astype(np.int64)
+        return outputs.argmax(axis=2)
+
+    def groups(self) -> tuple[ParamGroup, ...]:
+        return tuple(ParamGroup(s.name, s.weight, s.bias) for s in self.mlp.layers)
+
+
+class SurfaceProblem:
+    """A 2-D test function: the parameters are the point (w0, w1)."""
+
+    n_params = 2
+    n_train = 1
+    has_validation = False
+    is_classification = False
+
+    def __init__(
+        self,
+        surface: Surface,
+        start: tuple[float, float] | None = None,
+        dtype: np.dtype | type = np.float64,
+    ):
+        self.surface = surface
+        self.start = tuple(surface.default_start if start is None else start)
+        self.dtype = np.dtype(dtype)
+
+    def initial_params(self, seed: int) -> np.ndarray:
+        return np.array(self.start, dtype=self.dtype)
+
+    def loss_and_grad(
+        self, params: np.ndarray, batch: np.ndarray | None, grad_out: np.ndarray
+    ) -> np.ndarray:
+        self.surface.gradient(params, out=grad_out)
+        return self.surface.value(params)
+
+    def evaluate(self, params: np.ndarray, split: Split) -> Evaluation:
+        return Evaluation(self.surface.value(params), None)
+
+    def groups(self) -> tuple[ParamGroup, ...]:
+        return (ParamGroup("w", slice(0, 2)),)
