@@ -97,6 +97,10 @@ def load_weights(path: Path, mlp: MLP) -> dict[str, np.ndarray]:
         raise WeightsError(f"{path}: weights file not found") from None
     except (OSError, ValueError, zipfile.BadZipFile) as error:
         raise WeightsError(f"{path}: not a readable .npz weights file ({error})") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):  # a bare .npy array
+        raise WeightsError(
+            f"{path}: not an .npz archive of named arrays (save W1, b1, ... with np.savez)"
+        )
     with archive:
         keys = set(archive.files)
         missing = [k for k in expected if k not in keys]

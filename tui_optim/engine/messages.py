@@ -31,6 +31,8 @@ class RacerSpec:
     start: tuple[float, float] | None = None  # surfaces
     grid_position: tuple[int, int] | None = None
     parent: int | None = None  # the racer this one was forked from
+    repeat: int = 0  # which of the scenario's `repeats` seeds (0-based); same name across repeats
+    seed: int = 0  # seed of this racer's initial weights and batch order
 
 
 @dataclass(frozen=True, slots=True)

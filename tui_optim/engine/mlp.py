@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -42,14 +43,31 @@ class LayerSlice:
 
 
 class _Buffers:
-    """Forward/backward scratch space for one (R, B) shape."""
+    """Forward/backward scratch space for one (R, B) shape, reused every step."""
 
     def __init__(self, mlp: MLP, racers: int, batch: int):
         dtype = mlp.dtype
-        self.z = [np.empty((racers, batch, s.fan_out), dtype) for s in mlp.layers]
-        self.a = [np.empty((racers, batch, s.fan_out), dtype) for s in mlp.layers]
-        self.delta = [np.empty((racers, batch, s.fan_out), dtype) for s in mlp.layers]
-        self.slope = [np.empty((racers, batch, s.fan_out), dtype) for s in mlp.layers[:-1]]
+        shapes = [(racers, batch, s.fan_out) for s in mlp.layers]
+        self.z = [np.empty(shape, dtype) for shape in shapes]
+        self.a = [np.empty(shape, dtype) for shape in shapes]
+        self.delta = [np.empty(shape, dtype) for shape in shapes]
+        self.slope = [np.empty(shape, dtype) for shape in shapes[:-1]]
+        self.work = [np.empty(shape, dtype) for shape in shapes[:-1]]  # activation scratch
+        self.scratch = np.empty(shapes[-1], dtype)  # the head's work space
+        self.rows = np.empty((racers, batch), dtype)
+        self.ones = np.ones(batch, dtype)
+
+
+class _Views(NamedTuple):
+    """Per-layer views of one flat (R, P) array; the 2-D ones exist only when R == 1."""
+
+    flat: np.ndarray
+    weights: list[np.ndarray]  # (R, in, out)
+    weights_t: list[np.ndarray]  # (R, out, in), transposed views for backward
+    biases: list[np.ndarray]  # (R, 1, out)
+    bias_rows: list[np.ndarray]  # (R, out)
+    weights_2d: list[np.ndarray] | None  # (in, out)
+    biases_1d: list[np.ndarray] | None  # (out,)
 
 
 class MLP:
@@ -92,6 +110,7 @@ class MLP:
         self.layers: tuple[LayerSlice, ...] = tuple(slices)
         self.n_params = offset
         self._buffers: dict[tuple[int, int], _Buffers] = {}
+        self._view_cache: dict[int, _Views] = {}
 
     def __repr__(self) -> str:
         return (
@@ -136,58 +155,122 @@ class MLP:
             buffers = self._buffers[key] = _Buffers(self, racers, batch)
         return buffers
 
+    def _views_of(self, flat: np.ndarray) -> _Views:
+        """Views of ``flat``, cached per array object (the race passes the same arrays).
+
+        The cache holds a reference to each array it has views of, so an ``id`` is never
+        reused while cached and a hit always means the very same array object.
+        """
+        cached = self._view_cache.get(id(flat))
+        if cached is not None and cached.flat is flat and cached.flat.shape == flat.shape:
+            return cached
+        if flat.ndim != 2 or flat.shape[1] != self.n_params:
+            raise ModelError(
+                f"parameters must be (R, {self.n_params}) for {self!r}, got {flat.shape}"
+            )
+        racers = flat.shape[0]
+        weights, weights_t, biases, bias_rows = [], [], [], []
+        for s in self.layers:
+            weight = flat[:, s.weight].reshape(racers, s.fan_in, s.fan_out)
+            weights.append(weight)
+            weights_t.append(weight.transpose(0, 2, 1))
+            bias_rows.append(flat[:, s.bias])
+            biases.append(bias_rows[-1].reshape(racers, 1, s.fan_out))
+        # np.dot on 2-D arrays is the fastest product, but wants a C-contiguous out=
+        single = racers == 1 and flat.strides[1] == flat.itemsize
+        views = _Views(
+            flat,
+            weights,
+            weights_t,
+            biases,
+            bias_rows,
+            [w[0] for w in weights] if single else None,
+            [b[0] for b in bias_rows] if single else None,
+        )
+        if len(self._view_cache) >= 16:  # fresh arrays every call must not pile up
+            self._view_cache.clear()
+        self._view_cache[id(flat)] = views
+        return views
+
     # ------------------------------------------------------------------ compute
     def forward(self, params: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Output activations (R, B, out) for inputs ``x`` (B, in); a fresh array."""
-        return self.loss_and_outputs(params, x, np.zeros((x.shape[0], self.sizes[-1])))[1]
+        x = np.asarray(x, dtype=self.dtype)
+        buffers = self._forward(self._views_of(params), x)
+        return self.head.activate(buffers.z[-1], np.empty_like(buffers.z[-1]))
 
     def loss_and_outputs(
         self, params: np.ndarray, x: np.ndarray, y: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Loss per racer (R,) and output activations (R, B, out), fresh arrays."""
-        z = self._forward(params, x).z[-1]
-        outputs = np.empty_like(z)
-        losses = self.head.value_and_delta(z, y.astype(self.dtype), outputs, np.empty_like(z))
-        return losses, outputs
+        losses = self.loss(params, x, y)
+        return losses, self._buffers_for(params.shape[0], x.shape[0]).a[-1].copy()
 
     def loss(self, params: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Loss per racer (R,) on ``x`` (B, in) and targets ``y`` (B, out)."""
-        buffers = self._forward(params, x)
-        last = len(self.layers) - 1
-        return self.head.value_and_delta(buffers.z[-1], y, buffers.a[last], buffers.delta[last])
+        x = np.asarray(x, dtype=self.dtype)
+        y = np.asarray(y, dtype=self.dtype)
+        b = self._forward(self._views_of(params), x)
+        return self.head.value_and_delta(b.z[-1], y, b.a[-1], b.delta[-1], b.scratch, b.rows)
 
     def loss_and_grad(
         self, params: np.ndarray, x: np.ndarray, y: np.ndarray, grad_out: np.ndarray
     ) -> np.ndarray:
-        """Loss per racer (R,); the gradient of each racer's mean loss goes into ``grad_out``."""
-        buffers = self._forward(params, x)
-        last = len(self.layers) - 1
-        losses = self.head.value_and_delta(buffers.z[last], y, buffers.a[last], buffers.delta[last])
-        weights = self.views(params)
-        grads = self.views(grad_out)
-        for index in range(last, -1, -1):
-            delta = buffers.delta[index]
-            grad_w, grad_b = grads[index]
-            below = x if index == 0 else buffers.a[index - 1]
-            np.matmul(np.swapaxes(below, -1, -2), delta, out=grad_w)
-            np.sum(delta, axis=1, keepdims=True, out=grad_b)
-            if index:
-                previous = buffers.delta[index - 1]
-                np.matmul(delta, np.swapaxes(weights[index][0], 1, 2), out=previous)
-                slope = buffers.slope[index - 1]
-                self.hidden.derivative(buffers.z[index - 1], buffers.a[index - 1], slope)
+        """Loss per racer (R,); the gradient of each racer's mean loss goes into ``grad_out``.
+
+        ``params`` and ``grad_out`` are (R, P); ``x`` is (B, in) and ``y`` (B, out), shared by
+        every racer. Passing the same array objects every step lets their views be reused.
+        """
+        x = np.asarray(x, dtype=self.dtype)
+        y = np.asarray(y, dtype=self.dtype)
+        weights = self._views_of(params)
+        grads = self._views_of(grad_out)
+        b = self._forward(weights, x)
+        losses = self.head.value_and_delta(b.z[-1], y, b.a[-1], b.delta[-1], b.scratch, b.rows)
+        single = weights.weights_2d is not None and grads.weights_2d is not None
+        hidden = self.hidden
+        slope_needed = hidden.name != "linear"
+        for index in range(len(self.layers) - 1, -1, -1):
+            delta = b.delta[index]
+            below = x if index == 0 else b.a[index - 1]
+            if single:
+                delta_2d = delta[0]
+                below_2d = below if index == 0 else below[0]
+                np.dot(below_2d.T, delta_2d, out=grads.weights_2d[index])
+                np.dot(b.ones, delta_2d, out=grads.biases_1d[index])
+            else:
+                np.matmul(np.swapaxes(below, -1, -2), delta, out=grads.weights[index])
+                np.matmul(b.ones, delta, out=grads.bias_rows[index])
+            if index == 0:
+                break
+            previous = b.delta[index - 1]
+            if single:
+                np.dot(delta_2d, weights.weights_2d[index].T, out=previous[0])
+            else:
+                np.matmul(delta, weights.weights_t[index], out=previous)
+            if slope_needed:
+                slope = b.slope[index - 1]
+                hidden.derivative(b.z[index - 1], b.a[index - 1], slope, b.work[index - 1])
                 previous *= slope
         return losses
 
-    def _forward(self, params: np.ndarray, x: np.ndarray) -> _Buffers:
-        buffers = self._buffers_for(params.shape[0], x.shape[0])
+    def _forward(self, views: _Views, x: np.ndarray) -> _Buffers:
+        """Run the layers; the output layer's pre-activation ends in ``z[-1]``."""
+        racers = views.flat.shape[0]
+        b = self._buffers_for(racers, x.shape[0])
+        if x.ndim != 2 or x.shape[1] != self.sizes[0]:
+            raise ModelError(f"inputs must be (B, {self.sizes[0]}), got {x.shape}")
         below = x
         last = len(self.layers) - 1
-        for index, (weight, bias) in enumerate(self.views(params)):
-            z = buffers.z[index]
-            np.matmul(below, weight, out=z)
-            z += bias
+        single = views.weights_2d is not None
+        for index in range(last + 1):
+            z = b.z[index]
+            if single:
+                np.dot(below if index == 0 else below[0], views.weights_2d[index], out=z[0])
+            else:
+                np.matmul(below, views.weights[index], out=z)
+            z += views.biases[index]
             if index < last:
-                self.hidden.forward(z, buffers.a[index])
-                below = buffers.a[index]
-        return buffers
+                below = b.a[index]
+                self.hidden.forward(z, below, b.work[index])
+        return b

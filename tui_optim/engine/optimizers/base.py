@@ -72,16 +72,17 @@ class HParam:
             if not isinstance(value, bool):
                 raise HyperparameterError(f"{where} must be true or false, got {value!r}")
             return value
+        error = HyperparameterError(f"{where} must be {self.allowed()}, got {value!r}")
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise HyperparameterError(f"{where} must be {self.allowed()}, got {value!r}")
+            raise error
+        if not math.isfinite(value):
+            raise error
         if self.kind == "int":
             if float(value) != int(value):
-                raise HyperparameterError(f"{where} must be {self.allowed()}, got {value!r}")
+                raise error
             value = int(value)
         else:
             value = float(value)
-        if not math.isfinite(value):
-            raise HyperparameterError(f"{where} must be {self.allowed()}, got {value!r}")
         too_low = self.low is not None and (
             value < self.low or (self.low_open and value == self.low)
         )
@@ -89,8 +90,66 @@ class HParam:
             value > self.high or (self.high_open and value == self.high)
         )
         if too_low or too_high:
-            raise HyperparameterError(f"{where} must be {self.allowed()}, got {value!r}")
+            raise error
         return value
+
+
+def lr_param(default: float) -> HParam:
+    return HParam(
+        "lr", default, "learning rate", low=0.0, low_open=True, aliases=("learning_rate",)
+    )
+
+
+def eps_param(default: float, help: str = "added to the denominator for stability") -> HParam:
+    return HParam("eps", default, help, low=0.0, low_open=True, aliases=("epsilon",))
+
+
+def beta_param(name: str, default: float, help: str) -> HParam:
+    """beta1/beta2 in [0, 1), also accepted as Keras' beta_1/beta_2."""
+    keras = name.replace("beta", "beta_")
+    return HParam(name, default, help, low=0.0, high=1.0, high_open=True, aliases=(keras,))
+
+
+def weight_decay_param(default: float = 0.0, decoupled: bool = False) -> HParam:
+    help = (
+        "decoupled decay: params *= 1 - lr * weight_decay"
+        if decoupled
+        else "L2 penalty: weight_decay * params is added to the gradient"
+    )
+    return HParam("weight_decay", default, help, low=0.0)
+
+
+#: ``betas=(b1, b2)`` as torch spells it, expanding to our beta1 and beta2.
+BETAS = {"betas": ("beta1", "beta2")}
+
+
+def lerp_(
+    target: np.ndarray,
+    end: np.ndarray,
+    weight: np.ndarray,
+    scratch: np.ndarray,
+    small: np.ndarray | None = None,
+) -> None:
+    """``target += weight * (end - target)`` in place, rounded exactly as ``torch.lerp_``.
+
+    torch switches formula at |weight| 0.5 (for accuracy); copying it keeps float64 parity.
+    ``weight`` is an (r, 1) column; ``scratch`` has ``target``'s shape; ``small`` may pass a
+    precomputed ``abs(weight) < 0.5`` (r, 1) mask.
+    """
+    np.subtract(end, target, out=scratch)
+    if small is None:
+        small = np.abs(weight) < 0.5
+    if small.all():
+        scratch *= weight
+        target += scratch
+        return
+    if not small.any():
+        scratch *= 1 - weight
+        np.subtract(end, scratch, out=target)
+        return
+    rows = small[:, 0]
+    target[rows] += scratch[rows] * weight[rows]
+    target[~rows] = end[~rows] - scratch[~rows] * (1 - weight[~rows])
 
 
 class Optimizer:
@@ -98,7 +157,8 @@ class Optimizer:
 
     Subclasses set the class attributes, allocate state in :meth:`init_state` and apply one
     update in place in :meth:`step`. Per-row numeric hyperparameters are ``self.h[name]``,
-    ``(r, 1)`` arrays; structural flags are ``self.flags[name]``. The learning rate actually
+    ``(r, 1)`` arrays (change them with :meth:`set_hparam`, which also clears the values
+    derived from them); structural flags are ``self.flags[name]``. The learning rate actually
     used at a step is ``self.lr`` (base ``lr`` times the schedule factor the race writes into
     ``self.lr_scale``).
     """
@@ -127,6 +187,8 @@ class Optimizer:
             else:
                 self.h[spec.name] = np.array(values, dtype=self.dtype).reshape(-1, 1)
         self.lr_scale = np.ones((len(rows), 1), dtype=self.dtype)
+        #: Values derived from ``self.h`` once (flags, 1 - beta ...); set_hparam clears it.
+        self._derived: dict[str, Any] = {}
         self.state: dict[str, np.ndarray] = {}
         #: Per-row step counts (r, 1): rows added or forked mid-race keep their own count.
         self.t = np.zeros((len(rows), 1), dtype=self.dtype)
@@ -202,7 +264,74 @@ class Optimizer:
 
     def init_state(self, params: np.ndarray) -> None:
         """Allocate ``self.state`` for ``params`` of shape (r, P). Override; call super."""
+        if params.ndim != 2 or params.shape[0] != self.rows:
+            raise ValueError(
+                f"{self.name}: params must have shape ({self.rows}, P), got {params.shape}"
+            )
         self.t[:] = 0
+        self.state = {}
+        self._scratch: dict[str, np.ndarray] = {}
+
+    # ----------------------------------------------------------------- helpers for families
+    def _new_state(self, params: np.ndarray, name: str, fill: float | np.ndarray = 0.0) -> None:
+        """Add a state array shaped like ``params``; ``fill`` may be an (r, 1) column."""
+        array = np.empty(params.shape, dtype=self.dtype)
+        array[...] = fill
+        self.state[name] = array
+
+    def _buffer(self, name: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
+        """A preallocated scratch array (not state: never copied between rows)."""
+        buffer = self._scratch.get(name)
+        if buffer is None:
+            any_state = next(iter(self.state.values()), None)
+            if shape is None:
+                if any_state is None:
+                    raise RuntimeError(f"{self.name}: init_state was not called")
+                shape = any_state.shape
+            buffer = self._scratch[name] = np.empty(shape, dtype=self.dtype)
+        return buffer
+
+    def _uses(self, name: str) -> bool:
+        """Whether any row has a nonzero ``name`` (cached: lets a block skip unused terms)."""
+        key = f"uses {name}"
+        if key not in self._derived:
+            self._derived[key] = bool(self.h[name].any())
+        return self._derived[key]
+
+    def _complement(self, name: str) -> np.ndarray:
+        """``1 - h[name]`` per row (cached), e.g. the weight of g in a moving average."""
+        key = f"1 - {name}"
+        if key not in self._derived:
+            self._derived[key] = 1 - self.h[name]
+        return self._derived[key]
+
+    def _moving_average(
+        self, average: np.ndarray, value: np.ndarray, decay: str, scratch: np.ndarray
+    ) -> None:
+        """``average = decay * average + (1 - decay) * value``, rounded as torch's lerp_."""
+        weight = self._complement(decay)
+        key = f"lerp small {decay}"
+        if key not in self._derived:
+            self._derived[key] = np.abs(weight) < 0.5
+        lerp_(average, value, weight, scratch, self._derived[key])
+
+    def _with_weight_decay(self, params: np.ndarray, grads: np.ndarray) -> np.ndarray:
+        """``grads + weight_decay * params`` (L2 penalty folded into the gradient, as torch).
+
+        Returns ``grads`` itself when every row's weight_decay is 0; never writes to ``grads``.
+        """
+        if not self._uses("weight_decay"):
+            return grads
+        decay = self.h["weight_decay"]
+        decayed = self._buffer("decayed_grad", params.shape)
+        np.multiply(params, decay, out=decayed)
+        decayed += grads
+        return decayed
+
+    def _decay_weights(self, params: np.ndarray, lr: np.ndarray) -> None:
+        """Decoupled weight decay ``params *= 1 - lr * weight_decay`` (AdamW, Lion)."""
+        if self._uses("weight_decay"):
+            params *= 1 - lr * self.h["weight_decay"]
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
         """Apply one update to ``params`` (r, P) in place, given ``grads`` (r, P).
@@ -219,14 +348,18 @@ class Optimizer:
         return self.lr
 
     # ----------------------------------------------------------------- row surgery
-    def row_state(self, i: int) -> dict[str, np.ndarray]:
-        """Copy of row ``i``'s state and hyperparameters (for fork and regrouping)."""
+    def row_state(self, i: int) -> dict[str, Any]:
+        """Copy of row ``i``'s state arrays and step count (for fork and regrouping).
+
+        Hyperparameters are not included: the race rebuilds blocks from hyperparameter rows.
+        """
         return {
             "state": {k: v[i].copy() for k, v in self.state.items()},
             "t": float(self.t[i, 0]),
         }
 
     def set_row_state(self, i: int, saved: Mapping[str, Any]) -> None:
+        """Restore what :meth:`row_state` returned into row ``i`` (after ``init_state``)."""
         for key, value in saved["state"].items():
             if key in self.state:
                 self.state[key][i] = value
@@ -241,3 +374,4 @@ class Optimizer:
         if spec.structural:
             raise HyperparameterError(f"{self.name}.{canonical} cannot change during a race")
         self.h[canonical][i, 0] = spec.check(value, self.name)
+        self._derived.clear()

@@ -1,0 +1,459 @@
+"""Pilot tests of the race app against the real engine: every key, every form, engine faults.
+
+Each test runs a built-in scenario cut to a few epochs so the race finishes in about a
+second; engine processes are counted with psutil to prove quitting leaves none behind.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import psutil
+import pytest
+from textual.widgets import Input, Select, Static
+
+from tui_optim.engine.messages import AddRacer
+from tui_optim.ui.app import TuiOptimApp
+from tui_optim.ui.screens.add_racer import AddRacerScreen
+from tui_optim.ui.screens.edit import EditScreen, ForkScreen
+from tui_optim.ui.screens.error import ErrorScreen
+from tui_optim.ui.screens.export import ConfirmScreen, ExportScreen
+from tui_optim.ui.screens.help import HelpScreen
+from tui_optim.ui.screens.open_scenario import OpenScenarioScreen
+from tui_optim.ui.screens.race import RaceScreen
+from tui_optim.ui.testing import caught_up, settle, short_scenario, wait_until
+from tui_optim.ui.widgets.loss_chart import LossChart
+from tui_optim.ui.widgets.param_table import ParamTable
+from tui_optim.ui.widgets.race_header import RaceHeader
+
+SIZE = (120, 40)
+EPOCHS = 3
+
+
+def children() -> list[psutil.Process]:
+    return psutil.Process().children(recursive=True)
+
+
+def make_app(epochs: int = EPOCHS) -> TuiOptimApp:
+    from tui_optim.engine.scenario import DEFAULT_SCENARIO
+
+    return TuiOptimApp(short_scenario(DEFAULT_SCENARIO, epochs=epochs), test_mode=True)
+
+
+def header_text(app: TuiOptimApp) -> str:
+    return str(app.screen.query_one(RaceHeader).render())
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_processes():
+    """Every test must leave no engine process behind."""
+    before = {p.pid for p in children()}
+    yield
+    leftover = [p for p in children() if p.pid not in before and p.is_running()]
+    _, alive = psutil.wait_procs(leftover, timeout=5)
+    assert alive == [], f"child processes left behind: {alive}"
+
+
+# ---------------------------------------------------------------------- race keys
+async def test_race_runs_to_the_end_and_shows_every_racer() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, RaceScreen)
+        assert app.model.state == "finished"
+        table = app.screen.query_one(ParamTable)
+        assert table.row_count == len(app.model.specs) > 0
+        assert "finished" in header_text(app)
+        assert app.model.started is not None and app.model.started.title in header_text(app)
+
+
+async def test_space_pauses_and_resumes_and_n_steps_one_epoch() -> None:
+    app = make_app(epochs=400)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.model.state == "running", what="running")
+        await pilot.press("space")
+        await wait_until(pilot, lambda: app.model.state == "paused", what="paused")
+        paused_at = app.model.epoch
+        await pilot.pause(0.3)
+        assert app.model.epoch == paused_at  # nothing moves while paused
+        await pilot.press("n")
+        await wait_until(pilot, lambda: app.model.epoch >= paused_at + 1, what="one epoch")
+        await wait_until(pilot, lambda: app.model.state == "paused", what="paused again")
+        assert app.model.epoch < paused_at + 2
+        await pilot.press("space")
+        await wait_until(pilot, lambda: app.model.state == "running", what="resumed")
+        await pilot.press("q")
+
+
+@pytest.mark.parametrize("key", ["r", "R"])
+async def test_restart_keys_start_the_race_again(key: str) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        first_race = app.model.started
+        seed = first_race.seed if first_race is not None else None
+        await pilot.press(key)
+        await wait_until(pilot, lambda: app.model.started is not first_race, what="new race")
+        await settle(pilot)
+        assert app.model.state == "finished"
+        assert app.model.started is not None
+        if key == "r":
+            assert app.model.started.seed == seed
+        else:
+            assert app.model.started.seed != seed
+
+
+async def test_chart_keys_toggle_log_axis_and_smoothing() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        chart = app.screen.query_one(LossChart)
+        assert chart.log_y and chart.x_axis == "step" and not chart.smoothing
+        await pilot.press("l", "x", "s")
+        await caught_up(pilot)
+        assert not chart.log_y and chart.x_axis == "epoch" and chart.smoothing
+        await pilot.press("x", "x")
+        assert chart.x_axis == "step"
+        await pilot.press("l")
+        await caught_up(pilot)
+        assert chart.log_y
+
+
+async def test_sort_keys_sort_the_table() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(ParamTable)
+        await pilot.press("c")
+        assert table.sort_column == "name"
+        names = [str(table.get_row_at(i)[0].key) for i in range(table.row_count)]
+        assert names == sorted(names)
+        await pilot.press("C")
+        names = [str(table.get_row_at(i)[0].key) for i in range(table.row_count)]
+        assert names == sorted(names, reverse=True)
+        for _ in range(4):  # name -> optimizer -> lr -> hparams -> loss
+            await pilot.press("c")
+        assert table.sort_column == "loss"
+        losses = [table.get_row_at(i)[4].sort_key() for i in range(table.row_count)]
+        assert losses == sorted(losses)
+
+
+async def test_theme_key_switches_light_and_dark() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.theme == "textual-dark"
+        await pilot.press("t")
+        assert app.theme == "textual-light"
+        await pilot.press("t")
+        assert app.theme == "textual-dark"
+        await settle(pilot)
+
+
+async def test_screenshot_key_writes_an_svg(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        shots = list(tmp_path.glob("*.svg"))
+        assert len(shots) == 1 and shots[0].read_text().startswith("<svg")
+
+
+@pytest.mark.parametrize("key", ["g", "v", "b", "enter"])
+async def test_view_keys_open_a_view_or_say_why_not(key: str) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press(key)
+        await pilot.pause(0.2)
+        # Either a view screen is on top, or the user was told why not (never a crash).
+        assert not isinstance(app.screen, RaceScreen) or app._notifications  # type: ignore[attr-defined]
+        if not isinstance(app.screen, RaceScreen):
+            await pilot.press("escape")
+            await pilot.pause(0.1)
+            assert isinstance(app.screen, RaceScreen)
+
+
+async def test_help_lists_every_key_and_every_optimizer_rule() -> None:
+    from tui_optim.engine.optimizers import OPTIMIZERS
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = "\n".join(str(s.render()) for s in app.screen.query(Static))
+        for binding in app.BINDINGS:
+            assert binding.description in text  # type: ignore[union-attr]
+        for name in OPTIMIZERS:
+            assert name in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, RaceScreen)
+
+
+async def test_command_palette_offers_every_key() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        for binding in app.BINDINGS:
+            assert any(binding.description in title for title in titles)  # type: ignore[union-attr]
+
+
+# ---------------------------------------------------------------------- forms
+async def test_add_racer_form_adds_a_racer() -> None:
+    app = make_app(epochs=400)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: bool(app.model.specs), what="racers")
+        await pilot.press("space")
+        before = len(app.model.specs)
+        await pilot.press("a")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, AddRacerScreen)
+        form.query_one("#racer-name", Input).value = "newcomer"
+        form.query_one("#hp-lr", Input).value = "0.005"
+        await pilot.click("#submit")
+        await wait_until(pilot, lambda: len(app.model.specs) == before + 1, what="new racer")
+        added = list(app.model.specs.values())[-1]
+        assert added.name == "newcomer" and added.hparams["lr"] == pytest.approx(0.005)
+        await pilot.press("q")
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [("-1", "lr must be"), ("abc", "lr must be"), ("", "lr is empty"), ("nan", "lr must be")],
+)
+async def test_add_racer_form_rejects_invalid_input_and_keeps_it(typed: str, expected: str) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, AddRacerScreen)
+        form.query_one("#racer-name", Input).value = "keep me"
+        form.query_one("#hp-lr", Input).value = typed
+        await pilot.click("#submit")
+        await pilot.pause()
+        assert app.screen is form  # still open
+        assert expected in str(form.query_one("#form-error", Static).render())
+        assert form.query_one("#hp-lr", Input).value == typed  # nothing lost
+        assert form.query_one("#racer-name", Input).value == "keep me"
+        await pilot.press("escape")
+        assert isinstance(app.screen, RaceScreen)
+
+
+async def test_add_racer_form_fills_defaults_for_each_optimizer() -> None:
+    from tui_optim.engine.optimizers import OPTIMIZERS
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, AddRacerScreen)
+        for name, optimizer in list(OPTIMIZERS.items())[:4]:
+            form.query_one("#optimizer", Select).value = name
+            await pilot.pause(0.1)
+            result = form.result()
+            assert isinstance(result, AddRacer)
+            assert result.optimizer == name and result.hparams == optimizer.defaults()
+
+
+async def test_edit_form_changes_a_hyperparameter_and_rejects_bad_values() -> None:
+    app = make_app(epochs=400)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.selected_racer is not None, what="a racer")
+        await pilot.press("space")
+        racer = app.selected_racer
+        await pilot.press("e")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, EditScreen)
+        form.query_one("#hp-lr", Input).value = "0"
+        await pilot.click("#submit")
+        await pilot.pause()
+        assert app.screen is form and "lr must be" in str(form.query_one("#form-error").render())
+        form.query_one("#hp-lr", Input).value = "0.0123"
+        await pilot.click("#submit")
+        await wait_until(
+            pilot,
+            lambda: app.model.specs[racer].hparams["lr"] == pytest.approx(0.0123),
+            what="lr changed",
+        )
+        await pilot.press("q")
+
+
+async def test_fork_form_adds_a_child_racer() -> None:
+    app = make_app(epochs=400)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.selected_racer is not None, what="a racer")
+        await pilot.press("space")
+        parent = app.selected_racer
+        await pilot.press("f")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, ForkScreen)
+        await pilot.click("#submit")  # unchanged: a fork needs a change
+        await pilot.pause()
+        assert app.screen is form and "at least one" in str(form.query_one("#form-error").render())
+        form.query_one("#hp-lr", Input).value = "0.0321"
+        await pilot.click("#submit")
+        await wait_until(
+            pilot,
+            lambda: any(s.parent == parent for s in app.model.specs.values()),
+            what="forked racer",
+        )
+        child = next(s for s in app.model.specs.values() if s.parent == parent)
+        assert child.hparams["lr"] == pytest.approx(0.0321)
+        await pilot.press("q")
+
+
+async def test_remove_key_removes_the_selected_racer() -> None:
+    app = make_app(epochs=400)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.selected_racer is not None, what="a racer")
+        await pilot.press("space")
+        victim = app.selected_racer
+        await pilot.press("d")
+        await wait_until(pilot, lambda: victim not in app.model.specs, what="racer removed")
+        await pilot.pause(0.2)
+        assert app.screen.query_one(ParamTable).row_count == len(app.model.specs)
+        await pilot.press("q")
+
+
+async def test_export_writes_files_and_asks_before_overwriting(tmp_path: Path) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for kind, suffix in (("json", ".json"), ("csv", ".csv"), ("weights", ".npz")):
+            target = tmp_path / f"race{suffix}"
+            await pilot.press("ctrl+e")
+            await pilot.pause()
+            dialog = app.screen
+            assert isinstance(dialog, ExportScreen)
+            await pilot.click(f"#kind-{kind}")
+            dialog.query_one("#path", Input).value = str(target)
+            await pilot.click("#submit")
+            await wait_until(pilot, target.exists, what=f"{kind} export")
+            assert target.stat().st_size > 0
+        # Overwriting asks first; "no" keeps the old file untouched.
+        before = (tmp_path / "race.json").read_bytes()
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+        app.screen.query_one("#path", Input).value = str(tmp_path / "race.json")
+        await pilot.click("#submit")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, ExportScreen)
+        assert (tmp_path / "race.json").read_bytes() == before
+        await pilot.click("#submit")
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_until(pilot, lambda: isinstance(app.screen, RaceScreen), what="closed")
+
+
+async def test_export_to_a_missing_directory_is_rejected(tmp_path: Path) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+        dialog = app.screen
+        dialog.query_one("#path", Input).value = str(tmp_path / "nope" / "race.json")
+        await pilot.click("#submit")
+        await pilot.pause()
+        assert app.screen is dialog
+        assert "no such directory" in str(dialog.query_one("#form-error").render())
+
+
+async def test_open_key_opens_another_builtin_scenario() -> None:
+    from tui_optim.ui.screens.open_scenario import builtin_names
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        first = app.model.started
+        await pilot.press("o")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, OpenScenarioScreen)
+        dialog.query_one("#path", Input).value = str(tmp_missing := "/nonexistent/x.toml")
+        await pilot.click("#submit")
+        await pilot.pause()
+        assert app.screen is dialog and tmp_missing in str(dialog.query_one("#form-error").render())
+        other = next(name for name in builtin_names() if name != app.scenario.name)  # type: ignore[union-attr]
+        dialog.query_one("#path", Input).value = other
+        await pilot.click("#submit")
+        await wait_until(pilot, lambda: app.model.started is not first, what="new scenario")
+        assert app.scenario is not None and app.scenario.name == other
+        await pilot.press("q")
+
+
+# ---------------------------------------------------------------------- faults
+async def test_invalid_scenario_shows_one_line_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('title = "bad"\nepochz = 3\n')
+    app = TuiOptimApp(bad, test_mode=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, ErrorScreen)
+        message = str(app.screen.query_one("#error-message", Static).render())
+        assert "epochz" in message and "\n" not in message.strip()
+        assert "Traceback" not in message
+        assert app.process is None  # nothing was started
+        await pilot.press("q")
+
+
+async def test_engine_killed_mid_race_is_reported_and_restartable() -> None:
+    app = make_app(epochs=400)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.model.state == "running", what="running")
+        engine = [p for p in children() if p.is_running()]
+        assert engine, "the engine runs in a child process"
+        for process in engine:
+            os.kill(process.pid, signal.SIGKILL)
+        await wait_until(pilot, lambda: app.model.engine_error is not None, 10, "engine stopped")
+        await pilot.pause(0.2)
+        assert "engine stopped" in header_text(app)
+        await pilot.press("space")  # commands to a dead engine: a message, no hang
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.model.engine_error is None, what="restarted")
+        await wait_until(pilot, lambda: app.model.state == "running", what="running again")
+        await pilot.press("q")
+
+
+async def test_quit_leaves_no_child_processes() -> None:
+    before = {p.pid for p in children()}
+    app = make_app(epochs=400)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.model.state == "running", what="running")
+        assert {p.pid for p in children()} - before, "the engine runs in a child process"
+        await pilot.press("q")
+    leftover = [p for p in children() if p.pid not in before]
+    _, alive = psutil.wait_procs(leftover, timeout=5)
+    assert alive == []
+
+
+async def test_resize_to_40x12_and_back_during_a_race() -> None:
+    app = make_app(epochs=400)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_until(pilot, lambda: app.model.state == "running", what="running")
+        for size in ((80, 24), (40, 12), (200, 60), (160, 50)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause(0.3)
+            assert app.size == size
+            assert isinstance(app.screen, RaceScreen)
+        chart = app.screen.query_one(LossChart)
+        assert chart.size.width > 40  # the layout recovered
+        await pilot.press("q")

@@ -1,0 +1,437 @@
+"""TuiOptimApp: the Textual app that watches (and steers) a race running in a child process.
+
+The engine runs in :class:`tui_optim.engine.runner.RaceProcess`. One thread worker (group
+"engine") only moves messages from its pipe to the app; the app folds them into
+:class:`~tui_optim.ui.state.RaceModel` on the main thread and tells the active screen.
+Heavy modules (the engine, plotext) are imported lazily so the first frame comes fast.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import ModalScreen, Screen
+from textual.worker import get_current_worker
+
+from tui_optim.ui.messages import EngineGone, EngineMessages, ModelUpdated
+from tui_optim.ui.state import RaceModel
+
+if TYPE_CHECKING:
+    from tui_optim.engine.messages import Command
+    from tui_optim.engine.runner import RaceProcess
+    from tui_optim.engine.scenario import Scenario
+    from tui_optim.ui.screens.race import RaceScreen
+
+#: Seconds one poll of the engine pipe may block (also the worst-case quit delay).
+POLL_SECONDS = 0.05
+#: Snapshots per second the engine streams to the app.
+SNAPSHOT_HZ = 10.0
+
+#: View screens written by UI-views: key of action_show_view -> (module, class).
+VIEWS: dict[str, tuple[str, str]] = {
+    "detail": ("tui_optim.ui.screens.detail", "DetailScreen"),
+    "surface": ("tui_optim.ui.screens.surface", "SurfaceScreen"),
+    "grid": ("tui_optim.ui.screens.grid", "GridScreen"),
+    "leaderboard": ("tui_optim.ui.screens.leaderboard", "LeaderboardScreen"),
+}
+
+#: Actions that still work while a dialog (modal screen) is open.
+DIALOG_SAFE_ACTIONS = {"quit", "command_palette", "screenshot", "toggle_theme"}
+
+
+def test_mode_from_env() -> bool:
+    """True when TUI_OPTIM_TEST=1: no clocks or speeds on screen, fixed theme, no blink."""
+    return os.environ.get("TUI_OPTIM_TEST", "") not in ("", "0")
+
+
+class TuiOptimApp(App[int]):
+    """Race optimizers live. ``scenario``: a built-in name, a .toml path, a Scenario, or None
+    for the default scenario. ``test_mode`` (default from TUI_OPTIM_TEST) makes the screen
+    deterministic for snapshots."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "tui-optim"
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [
+        (0, "-narrow"),
+        (110, "-wide"),
+        (150, "-wider"),
+    ]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (32, "-tall")]
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "toggle_pause", "Pause/resume", tooltip="pause or resume the race"),
+        Binding("n", "step_epoch", "Step epoch", tooltip="run one epoch, then pause"),
+        Binding("r", "restart", "Restart", tooltip="restart with the same seed (or the engine)"),
+        Binding("R", "restart(True)", "New seed", show=False, tooltip="restart with a new seed"),
+        Binding("a", "add_racer", "Add", tooltip="add a racer (optimizer and hyperparameters)"),
+        Binding("d", "remove_racer", "Remove", show=False, tooltip="remove the selected racer"),
+        Binding("e", "edit_racer", "Edit", tooltip="edit the selected racer's hyperparameters"),
+        Binding("f", "fork_racer", "Fork", tooltip="fork the selected racer with a change"),
+        Binding("l", "toggle_log", "Log y", show=False, tooltip="loss axis: log or linear"),
+        Binding("x", "cycle_x_axis", "X axis", show=False, tooltip="x: step, epoch, seconds"),
+        Binding("s", "toggle_smoothing", "Smooth", show=False, tooltip="EMA smoothing on/off"),
+        Binding("c", "cycle_sort", "Sort", show=False, tooltip="sort the table by the next column"),
+        Binding("C", "reverse_sort", "Reverse sort", show=False, tooltip="reverse the sort order"),
+        Binding("g", "show_view('grid')", "Grid", tooltip="grid view (grid scenarios)"),
+        Binding("v", "show_view('surface')", "Surface", tooltip="surface view (2-D scenarios)"),
+        Binding("enter", "show_view('detail')", "Detail", show=False, tooltip="racer detail"),
+        Binding("b", "show_view('leaderboard')", "Board", tooltip="leaderboard"),
+        Binding("ctrl+e", "export", "Export", tooltip="export JSON, CSV or weights"),
+        Binding("ctrl+s", "screenshot", "Screenshot", show=False, tooltip="save an SVG screenshot"),
+        Binding("o", "open_scenario", "Open", tooltip="open another scenario"),
+        Binding("t", "toggle_theme", "Theme", show=False, tooltip="light or dark theme"),
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="this help"),
+        Binding("q", "quit", "Quit", tooltip="quit (stops the engine)"),
+    ]
+
+    def __init__(
+        self,
+        scenario: str | Path | Scenario | None = None,
+        *,
+        test_mode: bool | None = None,
+        snapshot_hz: float = SNAPSHOT_HZ,
+    ) -> None:
+        super().__init__()
+        self.test_mode = test_mode_from_env() if test_mode is None else test_mode
+        self.snapshot_hz = snapshot_hz
+        self.model = RaceModel()
+        self.scenario_request: str | Path | Scenario | None = scenario
+        self.scenario: Scenario | None = None
+        self.process: RaceProcess | None = None
+        self.selected_racer: int | None = None
+        self.theme = "textual-dark"
+
+    @property
+    def scenario_label(self) -> str:
+        if self.scenario is not None:
+            return self.scenario.title
+        return str(self.scenario_request or "")
+
+    # ------------------------------------------------------------------ lifecycle
+    def on_mount(self) -> None:
+        from tui_optim.ui.screens.race import RaceScreen
+
+        self.push_screen(RaceScreen())
+        # After the first frame: loading data and starting a process must not delay it.
+        self.call_after_refresh(self.open_scenario, self.scenario_request)
+
+    def open_scenario(self, request: str | Path | Scenario | None) -> bool:
+        """Load ``request`` and start racing it; on a bad scenario show the error screen."""
+        from tui_optim.engine.scenario import Scenario
+
+        try:
+            scenario = request if isinstance(request, Scenario) else load_scenario_request(request)
+        except (ValueError, OSError) as error:
+            from tui_optim.ui.screens.error import ErrorScreen
+
+            self.push_screen(ErrorScreen(one_line(error), request))
+            return False
+        self.scenario_request = request
+        self.scenario = scenario
+        self.title = f"tui-optim — {scenario.title}"
+        self.start_engine()
+        return True
+
+    def start_engine(self) -> None:
+        """(Re)start the engine process for the current scenario."""
+        from tui_optim.engine.runner import RaceProcess
+
+        self.stop_engine()
+        self.model.reset()
+        self.selected_racer = None
+        assert self.scenario is not None
+        process = RaceProcess(self.scenario, processes=1, snapshot_hz=self.snapshot_hz)
+        process.start()
+        self.process = process
+        self._pump_engine(process)
+        self.notify_model()
+
+    def stop_engine(self) -> None:
+        """Close the engine process (if any); leaves no child process behind."""
+        self.workers.cancel_group(self, "engine")
+        process, self.process = self.process, None
+        if process is not None:
+            process.close()
+
+    async def action_quit(self) -> None:
+        self.stop_engine()
+        self.exit(0)
+
+    def on_unmount(self) -> None:
+        self.stop_engine()
+
+    # ------------------------------------------------------------------ engine plumbing
+    @work(thread=True, exclusive=True, group="engine", exit_on_error=False)
+    def _pump_engine(self, process: RaceProcess) -> None:
+        """Move messages from the engine pipe to the app; report when the engine is gone."""
+        worker = get_current_worker()
+        while not worker.is_cancelled:
+            try:
+                messages = process.poll(POLL_SECONDS)
+            except (EOFError, OSError) as error:
+                if not worker.is_cancelled:
+                    self.post_message(EngineGone(f"engine stopped: {one_line(error)}"))
+                return
+            if worker.is_cancelled:
+                return
+            if messages:
+                self.post_message(EngineMessages(list(messages)))
+            if not process.alive:
+                self.post_message(EngineGone("engine stopped"))
+                return
+
+    def on_engine_messages(self, message: EngineMessages) -> None:
+        from tui_optim.engine.messages import CommandRejected, EngineFailed
+
+        for item in message.messages:
+            self.model.apply(item)
+            if isinstance(item, CommandRejected):
+                self.notify(item.message, title=f"{item.command} rejected", severity="error")
+            elif isinstance(item, EngineFailed):
+                self.notify(
+                    f"{item.message} — press r to restart", title="engine", severity="error"
+                )
+        if self.selected_racer not in self.model.specs:
+            ids = self.model.racer_ids()
+            self.selected_racer = ids[0] if ids else None
+        self.notify_model()
+
+    def on_engine_gone(self, message: EngineGone) -> None:
+        if self.model.engine_error is None:
+            self.model.mark_engine_stopped(message.reason)
+            self.notify(f"{message.reason} — press r to restart", severity="error", timeout=10)
+        self.notify_model()
+
+    def notify_model(self) -> None:
+        """Tell the active screen that the model changed."""
+        self.screen.post_message(ModelUpdated(self.model.version))
+
+    def send_command(self, command: Command) -> bool:
+        """Send ``command`` to the engine; False (and a message) when it is not running."""
+        if self.process is None or self.model.engine_error is not None:
+            self.notify("the engine is stopped — press r to restart", severity="warning")
+            return False
+        try:
+            self.process.send(command)
+        except (OSError, EOFError, ValueError) as error:
+            self.model.mark_engine_stopped(f"engine stopped: {one_line(error)}")
+            self.notify_model()
+            self.notify("the engine stopped — press r to restart", severity="error")
+            return False
+        return True
+
+    # ------------------------------------------------------------------ actions: race
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Race keys must not fire behind a dialog (e.g. "d" while typing a name elsewhere).
+        return not (isinstance(self.screen, ModalScreen) and action not in DIALOG_SAFE_ACTIONS)
+
+    def action_toggle_pause(self) -> None:
+        from tui_optim.engine.messages import Pause, Resume
+
+        if self.model.state == "running":
+            self.send_command(Pause())
+        elif self.model.state == "finished":
+            self.notify("the race is finished — r restarts it")
+        else:
+            self.send_command(Resume())
+
+    def action_step_epoch(self) -> None:
+        from tui_optim.engine.messages import StepEpoch
+
+        self.send_command(StepEpoch())
+
+    def action_restart(self, new_seed: bool = False) -> None:
+        from tui_optim.engine.messages import Restart
+
+        if self.scenario is None:
+            self.action_open_scenario()
+            return
+        if self.process is None or self.model.engine_error is not None or not self.process.alive:
+            self.start_engine()
+            self.notify("engine restarted")
+            return
+        self.send_command(Restart(new_seed=new_seed))
+
+    def _selected_spec(self) -> Any:
+        spec = None if self.selected_racer is None else self.model.specs.get(self.selected_racer)
+        if spec is None:
+            self.notify("no racer selected", severity="warning")
+        return spec
+
+    def action_add_racer(self) -> None:
+        from tui_optim.ui.screens.add_racer import AddRacerScreen
+
+        self.push_screen(AddRacerScreen(), self._send_if_command)
+
+    def action_remove_racer(self) -> None:
+        from tui_optim.engine.messages import RemoveRacer
+
+        spec = self._selected_spec()
+        if spec is not None and self.send_command(RemoveRacer(spec.id)):
+            self.notify(f"removing {spec.name}")
+
+    def action_edit_racer(self) -> None:
+        from tui_optim.ui.screens.edit import EditScreen
+
+        spec = self._selected_spec()
+        if spec is not None:
+            self.push_screen(EditScreen(spec), self._send_commands)
+
+    def action_fork_racer(self) -> None:
+        from tui_optim.ui.screens.edit import ForkScreen
+
+        spec = self._selected_spec()
+        if spec is not None:
+            self.push_screen(ForkScreen(spec), self._send_if_command)
+
+    def _send_if_command(self, command: Command | None) -> None:
+        if command is not None:
+            self.send_command(command)
+
+    def _send_commands(self, commands: list[Command] | None) -> None:
+        for command in commands or []:
+            if not self.send_command(command):
+                return
+
+    # ------------------------------------------------------------------ actions: views
+    def _race_screen(self) -> RaceScreen | None:
+        from tui_optim.ui.screens.race import RaceScreen
+
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, RaceScreen):
+                return screen
+        return None
+
+    def action_toggle_log(self) -> None:
+        race = self._race_screen()
+        if race is not None:
+            log = race.chart.toggle_log()
+            self.notify(f"loss axis: {'log' if log else 'linear'}", timeout=2)
+
+    def action_cycle_x_axis(self) -> None:
+        race = self._race_screen()
+        if race is not None:
+            self.notify(f"x axis: {race.chart.cycle_x_axis()}", timeout=2)
+
+    def action_toggle_smoothing(self) -> None:
+        race = self._race_screen()
+        if race is not None:
+            smoothing = race.chart.toggle_smoothing()
+            self.notify(f"smoothing: {'EMA' if smoothing else 'off'}", timeout=2)
+
+    def action_cycle_sort(self) -> None:
+        race = self._race_screen()
+        if race is not None:
+            self.notify(f"sorted by {race.table.cycle_sort()}", timeout=2)
+
+    def action_reverse_sort(self) -> None:
+        race = self._race_screen()
+        if race is not None and race.table.sort_column is not None:
+            race.table.sort_by(race.table.sort_column)
+
+    def action_show_view(self, view: str) -> None:
+        """Push one of UI-views' screens (imported lazily; a note if it does not exist yet)."""
+        import importlib
+
+        module_name, class_name = VIEWS[view]
+        if view == "surface" and self.model.started is not None and not self.model.is_surface:
+            self.notify("this scenario has no 2-D surface", severity="warning")
+            return
+        if view == "grid" and self.model.started is not None and not self.model.is_grid:
+            self.notify("this scenario is not a grid", severity="warning")
+            return
+        if view == "detail" and self._selected_spec() is None:
+            return
+        try:
+            module = importlib.import_module(module_name)
+            screen_class = getattr(module, class_name)
+        except (ImportError, AttributeError):
+            self.notify(f"the {view} view is not available yet", severity="warning")
+            return
+        if isinstance(self.screen, screen_class):
+            return
+        self.push_screen(screen_class())
+
+    def action_help(self) -> None:
+        from tui_optim.ui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_open_scenario(self) -> None:
+        from tui_optim.ui.screens.open_scenario import OpenScenarioScreen
+
+        self.push_screen(OpenScenarioScreen(), self._open_chosen)
+
+    def _open_chosen(self, request: str | None) -> None:
+        from tui_optim.ui.screens.error import ErrorScreen
+
+        if request is None:
+            return
+        while isinstance(self.screen, ErrorScreen):
+            self.pop_screen()
+        self.open_scenario(request)
+
+    def action_export(self) -> None:
+        from tui_optim.ui.screens.export import ExportScreen
+
+        if self.model.started is None:
+            self.notify("nothing to export yet", severity="warning")
+            return
+        self.push_screen(ExportScreen())
+
+    def export_race(self, kind: str, path: Path) -> None:
+        """Write the race so far as ``kind`` ("json", "csv", "weights") to ``path``, atomically."""
+        raise ValueError("export is not available yet")
+
+    def action_screenshot(self) -> None:
+        path = self.save_screenshot(path=str(Path.cwd()))
+        self.notify(f"screenshot saved to {path}", timeout=4)
+
+    def action_toggle_theme(self) -> None:
+        self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
+
+    # ------------------------------------------------------------------ command palette
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for binding in self.BINDINGS:
+            assert isinstance(binding, Binding)
+            key = binding.key_display or binding.key
+            yield SystemCommand(
+                f"{binding.description} ({key})",
+                binding.tooltip or f"same as pressing {key}",
+                _action_callback(self, binding.action),
+            )
+
+
+def _action_callback(app: App[Any], action: str) -> Any:
+    async def run() -> None:
+        await app.run_action(action)
+
+    return run
+
+
+def load_scenario_request(request: str | Path | None) -> Scenario:
+    """Load a built-in name, a file path or (None) the default scenario."""
+    from tui_optim.engine.scenario import DEFAULT_SCENARIO, load_scenario
+
+    return load_scenario(DEFAULT_SCENARIO if request is None else request)
+
+
+def one_line(error: BaseException) -> str:
+    """An exception as one line for the user (no traceback)."""
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def run_app(scenario: str | Path | None = None) -> int:
+    """Run the app in this terminal until the user quits; returns the exit code."""
+    app = TuiOptimApp(scenario)
+    result = app.run()
+    return int(result or 0)

@@ -1,0 +1,108 @@
+"""Display helpers shared by widgets and screens: badges, numbers, hyperparameters.
+
+Status is never shown by colour alone: every badge is a symbol, a word and a colour.
+Colours are Textual theme variables, so light/dark themes and NO_COLOR (monochrome) work.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from rich.text import Text
+from textual.markup import escape
+
+#: status -> (symbol, word, theme colour variable)
+BADGES: dict[str, tuple[str, str, str]] = {
+    "running": ("▶", "running", "$accent"),
+    "converged": ("✔", "converged", "$success"),
+    "stalled": ("…", "stalled", "$warning"),
+    "oscillating": ("~", "oscillating", "$warning"),
+    "diverging": ("↗", "diverging", "$error"),
+    "diverged": ("✖", "diverged", "$error"),
+    "error": ("!", "error", "$error"),
+}
+
+#: race state -> (symbol, word, colour)
+RACE_STATES: dict[str, tuple[str, str, str]] = {
+    "running": ("▶", "running", "$success"),
+    "paused": ("⏸", "paused", "$warning"),
+    "finished": ("■", "finished", "$accent"),
+    "stopped": ("✖", "engine stopped", "$error"),
+    "starting": ("…", "starting", "$foreground-muted"),
+}
+
+#: Short names for hyperparameters on cards and in the table.
+SHORT_NAMES = {"beta1": "β1", "beta2": "β2", "momentum": "mom", "weight_decay": "wd", "rho": "ρ"}
+#: Hyperparameters that never make the "key" list (noise on a narrow card).
+QUIET_HPARAMS = {"eps", "initial_accumulator_value", "lr_decay"}
+
+DASH = "—"
+
+
+def badge(status: str, *, short: bool = False) -> str:
+    """Content markup for a status badge, e.g. ``"[$success]✔ converged[/]"``."""
+    symbol, word, colour = BADGES.get(status, ("?", status, "$foreground"))
+    text = symbol if short else f"{symbol} {word}"
+    return f"[{colour}]{escape(text)}[/]"
+
+
+def badge_text(status: str, variables: Mapping[str, str], *, short: bool = False) -> Text:
+    """The badge as Rich Text with the theme's colour resolved (for DataTable cells)."""
+    symbol, word, colour = BADGES.get(status, ("?", status, "$foreground"))
+    style = variables.get(colour.removeprefix("$"), "")
+    return Text(symbol if short else f"{symbol} {word}", style=style)
+
+
+def race_state_badge(state: str) -> str:
+    symbol, word, colour = RACE_STATES.get(state, ("?", state, "$foreground"))
+    return f"[bold {colour}]{symbol} {word}[/]"
+
+
+def swatch(colour: str) -> str:
+    """A coloured block in the racer's colour (markup)."""
+    return f"[{colour}]█[/]"
+
+
+def num(value: float | None, digits: int = 4) -> str:
+    """A compact number: 4 significant digits, scientific when tiny or huge, '—' for none."""
+    if value is None:
+        return DASH
+    if isinstance(value, float) and math.isnan(value):
+        return DASH
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if value == 0:
+        return "0"
+    magnitude = abs(value)
+    if magnitude < 1e-3 or magnitude >= 1e5:
+        return f"{value:.{max(1, digits - 2)}e}"
+    return f"{value:.{digits}g}"
+
+
+def pct(value: float | None) -> str:
+    """A fraction in [0, 1] as a percentage, '—' for none."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return DASH
+    return f"{100 * value:.1f}%"
+
+
+def hparam_value(value: float | int | bool) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:g}"
+
+
+def key_hparams(hparams: Mapping[str, float | int | bool], limit: int = 4) -> str:
+    """The hyperparameters worth a glance: lr first, then the rest minus the quiet ones."""
+    parts: list[str] = []
+    if "lr" in hparams:
+        parts.append(f"lr={hparam_value(hparams['lr'])}")
+    for name, value in hparams.items():
+        if name == "lr" or name in QUIET_HPARAMS or value is False:
+            continue
+        label = SHORT_NAMES.get(name, name)
+        parts.append(label if value is True else f"{label}={hparam_value(value)}")
+    return " ".join(parts[:limit])

@@ -1,0 +1,75 @@
+"""Help: every key of the app and each optimizer's update rule from the registry."""
+
+from __future__ import annotations
+
+import inspect
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+if TYPE_CHECKING:
+    from textual.binding import BindingType
+
+#: Keys handled by widgets rather than app bindings.
+EXTRA_KEYS = (
+    ("↑/↓", "select a racer in the parameter table"),
+    ("click header", "sort the table by that column (again: reverse)"),
+    ("tab", "move focus between the table, event log and cards"),
+    ("ctrl+p", "command palette: every key above as a command"),
+    ("escape", "close this screen or a dialog"),
+)
+
+
+def update_rule_text(name: str, optimizer_class: Any) -> str:
+    """The optimizer's update rule: the registry's update_rule(name), else its docstring."""
+    try:
+        from tui_optim.engine.optimizers import update_rule
+    except ImportError:
+        return inspect.getdoc(optimizer_class) or ""
+    return str(update_rule(name))
+
+
+def keys_text(bindings: list[BindingType]) -> Text:
+    """Every key with what it does, one per line."""
+    rows = [
+        (binding.key_display or binding.key, f"{binding.description}: {binding.tooltip}")
+        for binding in bindings
+        if isinstance(binding, Binding)
+    ]
+    rows.extend(EXTRA_KEYS)
+    width = max(len(key) for key, _ in rows) + 2
+    text = Text()
+    for key, description in rows:
+        text.append(f"  {key:<{width}}", style="bold")
+        text.append(f"{description}\n")
+    return text
+
+
+class HelpScreen(Screen[None]):
+    """Full-screen help; escape, ? or q goes back."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        ("escape", "app.pop_screen", "Back"),
+        Binding("question_mark", "app.pop_screen", "Back", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        from tui_optim.ui.screens.add_racer import optimizer_registry
+
+        with VerticalScroll(id="help-body"):
+            yield Static(Text("tui-optim — keys", style="bold"))
+            yield Static(keys_text(list(self.app.BINDINGS)), id="help-keys")
+            yield Static(Text("\nOptimizers and their update rules", style="bold"))
+            for name, optimizer_class in optimizer_registry().items():
+                heading = Text.assemble((name, "bold"), "  ", (optimizer_class.summary, "italic"))
+                yield Static(heading)
+                yield Static(Text(update_rule_text(name, optimizer_class) + "\n"))
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#help-body").focus()

@@ -1,0 +1,45 @@
+"""Serve the app in a web browser through textual-serve (each browser tab runs its own app)."""
+
+from __future__ import annotations
+
+import ipaddress
+import shlex
+import sys
+from pathlib import Path
+
+LOOPBACK_NAMES = {"localhost", "ip6-localhost"}
+
+
+def is_loopback(host: str) -> bool:
+    """True when ``host`` only accepts connections from this machine."""
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve_command(scenario: str | Path | None) -> str:
+    """The shell command textual-serve runs for each browser session."""
+    parts = [sys.executable, "-m", "tui_optim"]
+    if scenario is not None:
+        parts.append(str(scenario))
+    return shlex.join(parts)
+
+
+def serve(scenario: str | Path | None = None, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve ``python -m tui_optim SCENARIO`` on http://host:port until interrupted.
+
+    Binds the loopback address unless told otherwise; any other address lets every machine
+    that can reach it drive the app (and the machine's CPU), so a warning goes to stderr.
+    """
+    from textual_serve.server import Server
+
+    if not is_loopback(host):
+        print(
+            f"warning: serving on {host}: anyone who can reach this address can use the app "
+            "(it has no login); use 127.0.0.1 and an SSH tunnel to keep it private",
+            file=sys.stderr,
+        )
+    Server(serve_command(scenario), host=host, port=port, title="tui-optim").serve()

@@ -1,0 +1,74 @@
+"""Helpers for driving the app deterministically (pilot tests, snapshots, screenshots).
+
+A snapshot must be taken with the engine finished or paused, never while it still produces:
+:func:`settle` waits for that and for the throttled chart to draw the last model version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from textual.pilot import Pilot
+
+    from tui_optim.engine.scenario import Scenario
+    from tui_optim.ui.app import TuiOptimApp
+
+#: Race states after which nothing changes on screen until the user acts.
+SETTLED_STATES = ("finished", "paused", "stopped")
+
+
+def short_scenario(
+    request: str | Path, epochs: int | None = None, steps: int | None = None
+) -> Scenario:
+    """A built-in or file scenario cut short so a test race finishes in a second or two."""
+    from tui_optim.ui.app import load_scenario_request
+
+    scenario = load_scenario_request(request)
+    changes: dict[str, object] = {}
+    if epochs is not None and scenario.epochs is not None:
+        changes["epochs"] = min(epochs, scenario.epochs)
+    if steps is not None and scenario.steps is not None:
+        changes["steps"] = min(steps, scenario.steps)
+    return dataclasses.replace(scenario, **changes) if changes else scenario
+
+
+async def wait_until(
+    pilot: Pilot[int], predicate: Callable[[], bool], timeout: float = 30.0, what: str = ""
+) -> None:
+    """Let the app run until ``predicate()`` is true; fail loudly after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:g}s waiting for {what or predicate}")
+        await pilot.pause(0.05)
+
+
+async def settle(pilot: Pilot[int], timeout: float = 60.0) -> None:
+    """Wait until the race finished/paused (or the engine stopped) and the screen caught up."""
+    app: TuiOptimApp = pilot.app  # type: ignore[assignment]
+    await wait_until(
+        pilot,
+        lambda: (
+            (app.model.started is not None and app.model.state in SETTLED_STATES)
+            or app.model.engine_error is not None
+        ),
+        timeout,
+        "the race to finish or pause",
+    )
+    await caught_up(pilot)
+
+
+async def caught_up(pilot: Pilot[int]) -> None:
+    """Give throttled redraws (the chart) time to draw the latest model, then go idle."""
+    from tui_optim.ui.screens.race import CHART_HZ
+
+    await pilot.pause(2.0 / CHART_HZ + 0.1)
+    await pilot.wait_for_scheduled_animations()
+    await asyncio.sleep(0)
+    await pilot.pause()

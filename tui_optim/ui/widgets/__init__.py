@@ -1,0 +1,1 @@
+"""Widgets of the app; each renders from the RaceModel and holds no training logic."""

@@ -1,0 +1,50 @@
+"""The event log: every status change of every racer, with its reason, newest at the bottom."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.widgets import RichLog
+
+from tui_optim.ui import format as fmt
+
+if TYPE_CHECKING:
+    from tui_optim.engine.messages import Event
+    from tui_optim.ui.state import RaceModel
+
+
+class EventLog(RichLog):
+    """Appends the model's new events; starts over when a new race starts."""
+
+    def __init__(self, *, test_mode: bool = False, id: str | None = None) -> None:
+        super().__init__(id=id, wrap=False, markup=False, max_lines=1000, auto_scroll=True)
+        self.test_mode = test_mode
+        self._race: object | None = None
+        self._written = 0
+
+    def refresh_from(self, model: RaceModel) -> None:
+        if model.started is not self._race:
+            self.clear()
+            self._race = model.started
+            self._written = 0
+            if model.started is not None:
+                self.write(Text(f"race started: {model.started.title}", style="dim"))
+        new = model.event_count - self._written
+        if new <= 0:
+            return
+        for event in model.events[-min(new, len(model.events)) :]:
+            self.write(self._line(model, event))
+        self._written = model.event_count
+
+    def _line(self, model: RaceModel, event: Event) -> Text:
+        spec = model.specs.get(event.racer)
+        name = spec.name if spec is not None else f"racer {event.racer}"
+        colour = spec.colour if spec is not None else ""
+        when = f"step {event.step:>6} ep {event.epoch:7.2f}"
+        if not self.test_mode:
+            when += f" {event.seconds:6.1f}s"
+        badge = fmt.badge_text(event.status, self.app.theme_variables)
+        return Text.assemble(
+            (when, "dim"), "  ", ("█ ", colour), (name, "bold"), "  ", badge, "  ", event.reason
+        )

@@ -1,0 +1,211 @@
+"""The overlaid loss chart: every racer's loss curve in its colour (textual-plotext).
+
+Building a plotext figure costs tens of milliseconds, so the chart caches the built text and
+rebuilds only when :meth:`LossChart.redraw` marked it dirty or its size or theme changed; the
+race screen calls ``redraw`` at most a few times a second.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+from rich.text import Text
+from textual.app import RenderResult
+from textual.color import Color
+from textual_plotext import PlotextPlot
+
+if TYPE_CHECKING:
+    from tui_optim.ui.state import RaceModel
+
+XAxis = Literal["step", "epoch", "seconds"]
+X_AXES: tuple[XAxis, ...] = ("step", "epoch", "seconds")
+#: Upper bound on points per drawn line (min/max buckets keep spikes).
+MAX_POINTS = 300
+#: EMA smoothing factor (weight of the newest point).
+EMA_ALPHA = 0.08
+#: Lines are named at their ends only up to this many (beyond that the labels collide).
+MAX_LABELS = 12
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One line to draw: x/y already finite, downsampled, and its colour."""
+
+    x: np.ndarray
+    y: np.ndarray
+    colour: str
+    faint: bool = False
+    label: str = ""
+
+
+def _finite(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    keep = np.isfinite(x) & np.isfinite(y)
+    return x[keep], y[keep]
+
+
+class LossChart(PlotextPlot):
+    """Loss against step/epoch/seconds, log y by default, optional EMA smoothing."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.x_axis: XAxis = "step"
+        self.log_y = True
+        self.smoothing = False
+        self._model: RaceModel | None = None
+        self._cache_key: tuple[object, ...] | None = None
+        self._cached: Text | None = None
+        self._dirty = True
+        self.last_build_seconds = 0.0
+
+    # ------------------------------------------------------------------ public
+    def redraw(self, model: RaceModel) -> None:
+        """Mark the chart for a rebuild from ``model`` (cheap; the build happens in render)."""
+        self._model = model
+        self._dirty = True
+        self.refresh()
+
+    def cycle_x_axis(self) -> XAxis:
+        self.x_axis = X_AXES[(X_AXES.index(self.x_axis) + 1) % len(X_AXES)]
+        self._dirty = True
+        self.refresh()
+        return self.x_axis
+
+    def toggle_log(self) -> bool:
+        self.log_y = not self.log_y
+        self._dirty = True
+        self.refresh()
+        return self.log_y
+
+    def toggle_smoothing(self) -> bool:
+        self.smoothing = not self.smoothing
+        self._dirty = True
+        self.refresh()
+        return self.smoothing
+
+    # ------------------------------------------------------------------ render
+    def render(self) -> RenderResult:
+        key = (self.size.width, self.size.height, self.app.theme)
+        if self._dirty or key != self._cache_key or self._cached is None:
+            import time
+
+            started = time.perf_counter()
+            self._cached = self._build()
+            self.last_build_seconds = time.perf_counter() - started
+            self._cache_key = key
+            self._dirty = False
+        return self._cached
+
+    def _build(self) -> Text:
+        width, height = self.size.width, self.size.height
+        plt = self.plt
+        plt.clear_figure()
+        plt.plotsize(width, height)
+        plt._set_size(width, height)
+        plt.theme(self._get_plotext_theme_name(self.app.theme))
+        if width < 10 or height < 4:
+            return Text("")
+        model = self._model
+        curves, markers = self._curves(model, buckets=min(MAX_POINTS, max(20, 2 * width)))
+        if not curves:
+            plt.title("loss — waiting for data")
+            return Text.from_ansi(plt.build())
+        for curve in curves:
+            plt.plot(
+                curve.x.tolist(),
+                curve.y.tolist(),
+                color=_rgb(curve.colour),
+                marker="braille",
+            )
+        self._label_line_ends(curves)
+        for x, y, colour in markers:
+            plt.scatter([x], [y], color=_rgb(colour), marker="✖")
+        all_y = np.concatenate([c.y for c in curves])
+        log_possible = bool(all_y.size) and bool(np.all(all_y > 0))
+        use_log = self.log_y and log_possible
+        scale = "log" if use_log else "linear"
+        note = "" if use_log or not self.log_y else " (linear: values ≤ 0)"
+        smooth = ", EMA" if self.smoothing else ""
+        plt.title(f"loss ({scale}{smooth}) vs {self.x_axis}{note}")
+        if use_log:
+            # After the data: plotext applies the log when it builds.
+            plt.yscale("log")
+        return Text.from_ansi(plt.build())
+
+    def _label_line_ends(self, curves: list[Curve]) -> None:
+        """Name each line at its last point, so lines stay apart without colour (NO_COLOR)."""
+        labelled = [c for c in curves if c.label]
+        if not labelled or len(labelled) > MAX_LABELS or self.size.width < 50:
+            return
+        for curve in labelled:
+            x, y = float(curve.x[-1]), float(curve.y[-1])
+            if self.log_y and y <= 0:
+                continue
+            self.plt.text(curve.label[:12], x, y, color=_rgb(curve.colour), alignment="right")
+
+    def _curves(
+        self, model: RaceModel | None, buckets: int
+    ) -> tuple[list[Curve], list[tuple[float, float, str]]]:
+        """Lines (faint raw behind smoothed) and the last finite point of diverged racers."""
+        from tui_optim.engine.history import downsample_minmax, ema
+
+        if model is None:
+            return [], []
+        background = Color.parse(self.app.theme_variables.get("surface", "#000000"))
+        faint_curves: list[Curve] = []
+        curves: list[Curve] = []
+        markers: list[tuple[float, float, str]] = []
+        for name, colour, x, y, diverged, labelled in self._series(model):
+            name = name if labelled else ""
+            x, y = _finite(x, y)
+            if x.size == 0:
+                continue
+            if diverged:
+                markers.append((float(x[-1]), float(y[-1]), colour))
+            if self.smoothing:
+                faint = Color.parse(colour).blend(background, 0.65).hex
+                fx, fy = downsample_minmax(x, y, buckets)
+                faint_curves.append(Curve(fx, fy, faint, faint=True))
+                y = ema(y, EMA_ALPHA)
+            dx, dy = downsample_minmax(x, y, buckets)
+            # A diverged line ends in a ✖ instead of its name (the name would cover it).
+            curves.append(Curve(dx, dy, colour, label="" if diverged else name))
+        return faint_curves + curves, markers
+
+    def _series(
+        self, model: RaceModel
+    ) -> list[tuple[str, str, np.ndarray, np.ndarray, bool, bool]]:
+        """(name, colour, x, y, diverged, labelled) per line; repeats become mean and band."""
+        groups: dict[str, list[int]] = {}
+        for rid, spec in model.specs.items():
+            groups.setdefault(spec.name, []).append(rid)
+        series = []
+        for name, ids in groups.items():
+            spec = model.specs[ids[0]]
+            diverged = any(model.status(r) in ("diverged", "error") for r in ids)
+            arrays = [model.histories[r].arrays() for r in ids if r in model.histories]
+            if not arrays:
+                continue
+            if len(arrays) == 1:
+                x, y = arrays[0][self.x_axis], arrays[0]["loss"]
+                series.append((name, spec.colour, x, y, diverged, True))
+                continue
+            n = min(len(a["loss"]) for a in arrays)
+            if n == 0:
+                continue
+            stack = np.vstack([a["loss"][:n] for a in arrays])
+            x = arrays[0][self.x_axis][:n]
+            with np.errstate(all="ignore"):
+                mean = np.nanmean(stack, axis=0) if np.isfinite(stack).any() else stack[0]
+                spread = np.nanstd(stack, axis=0)
+            series.append((name, spec.colour, x, mean, diverged, True))
+            band = Color.parse(spec.colour).blend(Color.parse("#808080"), 0.5).hex
+            series.append((f"{name} +sd", band, x, mean + spread, False, False))
+            series.append((f"{name} -sd", band, x, mean - spread, False, False))
+        return series
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    parsed = Color.parse(colour)
+    return (parsed.r, parsed.g, parsed.b)

@@ -1,0 +1,185 @@
+"""The parameter table: one row per racer, sortable by any column (header click or key)."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.widgets import DataTable
+from textual.widgets.data_table import RowDoesNotExist
+
+from tui_optim.ui import format as fmt
+from tui_optim.ui.messages import RacerSelected
+
+if TYPE_CHECKING:
+    from tui_optim.engine.messages import RacerSpec, RacerStats
+    from tui_optim.ui.state import RaceModel
+
+#: (column key, header label)
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("name", "racer"),
+    ("optimizer", "optimizer"),
+    ("lr", "lr"),
+    ("hparams", "hyperparameters"),
+    ("loss", "loss"),
+    ("best", "best loss"),
+    ("acc", "val acc"),
+    ("grad", "|grad|"),
+    ("ratio", "upd/w"),
+    ("status", "status"),
+    ("target", "to target"),
+)
+
+STATUS_ORDER = ["converged", "running", "stalled", "oscillating", "diverging", "diverged", "error"]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A table cell that renders as ``text`` and sorts by ``key`` (None sorts last)."""
+
+    text: str | Text
+    key: float | str | None
+
+    def __rich__(self) -> Text:
+        return self.text if isinstance(self.text, Text) else Text(self.text)
+
+    def sort_key(self) -> tuple[int, float | str]:
+        if self.key is None or (isinstance(self.key, float) and math.isnan(self.key)):
+            return (1, 0.0)
+        return (0, self.key)
+
+
+def _number_cell(value: float | None) -> Cell:
+    return Cell(Text(fmt.num(value), justify="right"), value)
+
+
+class ParamTable(DataTable[Cell]):
+    """Racers with their hyperparameters and live figures. Cursor row = selected racer."""
+
+    def __init__(self, *, test_mode: bool = False, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.test_mode = test_mode
+        self.sort_column: str | None = None
+        self.sort_reverse = False
+        self._drawn_version = -1
+
+    def on_mount(self) -> None:
+        for key, label in COLUMNS:
+            self.add_column(label, key=key)
+
+    # ------------------------------------------------------------------ selection
+    @property
+    def selected_racer(self) -> int | None:
+        if self.row_count == 0:
+            return None
+        row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        return int(row_key.value) if row_key.value is not None else None
+
+    def select_racer(self, racer: int) -> None:
+        # The racer may have vanished in between; then the cursor stays where it is.
+        with contextlib.suppress(RowDoesNotExist):
+            self.move_cursor(row=self.get_row_index(str(racer)))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value is not None:
+            self.post_message(RacerSelected(int(event.row_key.value)))
+
+    # ------------------------------------------------------------------ sorting
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        self.sort_by(str(event.column_key.value))
+
+    def sort_by(self, column: str) -> None:
+        """Sort by ``column``; choosing the same column again reverses the order."""
+        if column == self.sort_column:
+            self.sort_reverse = not self.sort_reverse
+        else:
+            self.sort_column, self.sort_reverse = column, False
+        self._apply_sort()
+
+    def cycle_sort(self) -> str:
+        """Sort by the next column (for the keyboard); returns its label."""
+        keys = [key for key, _ in COLUMNS]
+        nxt = (
+            keys[0]
+            if self.sort_column is None
+            else keys[(keys.index(self.sort_column) + 1) % len(keys)]
+        )
+        self.sort_column, self.sort_reverse = nxt, False
+        self._apply_sort()
+        return dict(COLUMNS)[nxt]
+
+    def _apply_sort(self) -> None:
+        if self.sort_column is None or self.row_count == 0:
+            return
+        selected = self.selected_racer
+        self.sort(self.sort_column, key=lambda cell: cell.sort_key(), reverse=self.sort_reverse)
+        if selected is not None:
+            self.select_racer(selected)
+        for key, label in COLUMNS:
+            arrow = (" ▼" if self.sort_reverse else " ▲") if key == self.sort_column else ""
+            self.columns[key].label = Text(label + arrow)  # type: ignore[index]
+        self.refresh()
+
+    # ------------------------------------------------------------------ data
+    def refresh_from(self, model: RaceModel) -> None:
+        """Bring rows in line with the model (add/remove racers, update figures)."""
+        if model.version == self._drawn_version:
+            return
+        self._drawn_version = model.version
+        wanted = [str(rid) for rid in model.racer_ids()]
+        present = {key.value for key in self.rows}
+        for key in present - set(wanted):
+            self.remove_row(key)
+        for rid in model.racer_ids():
+            cells = self._cells(model.specs[rid], model.stats.get(rid))
+            key = str(rid)
+            if key in present:
+                for (column, _), cell in zip(COLUMNS, cells, strict=True):
+                    self.update_cell(key, column, cell)
+            else:
+                self.add_row(*cells, key=key)
+        self._apply_sort()
+
+    def _cells(self, spec: RacerSpec, stats: RacerStats | None) -> list[Cell]:
+        others = {k: v for k, v in spec.hparams.items() if k != "lr"}
+        lr = spec.hparams.get("lr")
+        name = Text.assemble(("█ ", spec.colour), spec.name)
+        status = stats.status if stats is not None else "running"
+        status_rank = float(STATUS_ORDER.index(status)) if status in STATUS_ORDER else None
+        badge = Cell(fmt.badge_text(status, self.app.theme_variables), status_rank)
+        if stats is None:
+            return [
+                Cell(name, spec.name),
+                Cell(spec.optimizer, spec.optimizer),
+                _number_cell(float(lr) if lr is not None else None),
+                Cell(fmt.key_hparams(others, limit=3), None),
+                *[_number_cell(None) for _ in range(5)],
+                badge,
+                Cell(fmt.DASH, None),
+            ]
+        accuracy = stats.val_accuracy if stats.val_accuracy is not None else stats.accuracy
+        return [
+            Cell(name, spec.name),
+            Cell(spec.optimizer, spec.optimizer),
+            _number_cell(float(lr) if lr is not None else None),
+            Cell(fmt.key_hparams(others, limit=3), None),
+            _number_cell(stats.loss),
+            _number_cell(stats.best_loss),
+            Cell(Text(fmt.pct(accuracy), justify="right"), accuracy),
+            _number_cell(stats.grad_norm),
+            _number_cell(stats.update_ratio),
+            badge,
+            self._target_cell(stats),
+        ]
+
+    def _target_cell(self, stats: RacerStats) -> Cell:
+        target = stats.time_to_target
+        if target is None:
+            return Cell(fmt.DASH, None)
+        if self.test_mode:
+            return Cell(f"{target.steps} st", float(target.steps))
+        return Cell(f"{target.steps} st {target.seconds:.1f}s", float(target.steps))

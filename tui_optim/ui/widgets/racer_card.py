@@ -1,0 +1,114 @@
+"""One racer at a glance: colour, name, key hyperparameters, status, sparkline, figures."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.markup import escape
+from textual.widget import Widget
+from textual.widgets import Sparkline, Static
+
+from tui_optim.ui import format as fmt
+from tui_optim.ui.messages import RacerSelected
+
+if TYPE_CHECKING:
+    from tui_optim.engine.messages import RacerSpec, RacerStats
+    from tui_optim.ui.state import RaceModel
+
+#: Points in a card's sparkline (the widget summarises them into its width).
+SPARK_POINTS = 120
+
+
+def loss_spark_data(model: RaceModel, racer: int) -> list[float]:
+    """The racer's recent losses on a log10 scale (finite values only), for a sparkline."""
+    history = model.histories.get(racer)
+    if history is None:
+        return []
+    loss = history.arrays()["loss"][-SPARK_POINTS:]
+    return [math.log10(v) for v in loss.tolist() if math.isfinite(v) and v > 0]
+
+
+class RacerCard(Widget):
+    """A card for one racer. ``refresh_from(model)`` redraws it; the app never trains here.
+
+    Wide layout: a bordered box in the racer's colour. ``set_compact(True)`` (the race screen
+    calls it on narrow terminals) makes it a single line.
+    """
+
+    DEFAULT_CSS = """
+    RacerCard { height: auto; }
+    """
+
+    def __init__(self, spec: RacerSpec, *, test_mode: bool = False) -> None:
+        super().__init__(id=f"card-{spec.id}", classes="racer-card")
+        self.spec = spec
+        self.test_mode = test_mode
+        self._drawn_version = -1
+        self._ready = False
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="card-top"):
+            yield Static(classes="card-name")
+            yield Static(classes="card-badge")
+        yield Static(classes="card-hparams")
+        with Horizontal(classes="card-bottom"):
+            yield Sparkline(
+                [], classes="card-spark", max_color=self.spec.colour, min_color=self.spec.colour
+            )
+            yield Static(classes="card-figures")
+
+    def on_mount(self) -> None:
+        self.set_compact(self.has_class("-compact"))
+        self._ready = True
+        self._draw_static()
+        self.refresh_from(self.app.model)  # type: ignore[attr-defined]
+
+    def set_compact(self, compact: bool) -> None:
+        """One line without a border (narrow terminals) or a box in the racer's colour."""
+        self.set_class(compact, "-compact")
+        # The border colour is per racer, so it is set here rather than in the stylesheet.
+        self.styles.border = ("none", self.spec.colour) if compact else ("round", self.spec.colour)
+
+    def on_click(self) -> None:
+        self.post_message(RacerSelected(self.spec.id))
+
+    def set_spec(self, spec: RacerSpec) -> None:
+        """New hyperparameters (or name) for the same racer, e.g. after an edit."""
+        self.spec = spec
+        if self._ready:
+            self._draw_static()
+            self._drawn_version = -1
+
+    def _draw_static(self) -> None:
+        name = f"{fmt.swatch(self.spec.colour)} [b]{escape(self.spec.name)}[/]"
+        self.query_one(".card-name", Static).update(name)
+        self.border_title = f"[b]{escape(self.spec.name)}[/]"
+        hparams = f"{escape(self.spec.optimizer)} {escape(fmt.key_hparams(self.spec.hparams))}"
+        self.query_one(".card-hparams", Static).update(f"[$foreground-muted]{hparams}[/]")
+
+    def refresh_from(self, model: RaceModel) -> None:
+        """Redraw from the model if it changed since the last draw."""
+        if not self._ready or model.version == self._drawn_version:
+            return
+        self._drawn_version = model.version
+        stats = model.stats.get(self.spec.id)
+        status = stats.status if stats is not None else "running"
+        self.query_one(".card-badge", Static).update(fmt.badge(status))
+        self.border_subtitle = fmt.badge(status)
+        self.query_one(".card-figures", Static).update(self._figures(stats))
+        self.query_one(Sparkline).data = loss_spark_data(model, self.spec.id)
+        self.tooltip = stats.reason if stats is not None and stats.reason else None
+
+    def _figures(self, stats: RacerStats | None) -> str:
+        if stats is None:
+            return f"loss {fmt.DASH}"
+        accuracy = stats.val_accuracy if stats.val_accuracy is not None else stats.accuracy
+        speed = fmt.DASH if self.test_mode else f"{stats.steps_per_s:,.0f}/s"
+        parts = [f"loss [b]{fmt.num(stats.loss)}[/]"]
+        if accuracy is not None:
+            parts.append(f"acc {fmt.pct(accuracy)}")
+        parts.append(f"[$foreground-muted]{speed}[/]")
+        return "  ".join(parts)
