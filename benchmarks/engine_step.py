@@ -27,8 +27,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tui_optim.engine.surfaces import SURFACES
+
 from tui_optim.engine.init import initial_params
 from tui_optim.engine.mlp import MLP
+from tui_optim.engine.optimizers import OPTIMIZERS
 
 OPTIMIZER_NAMES = ("sgd", "nesterov", "adam", "rmsprop")
 LR = 0.01
@@ -36,28 +39,6 @@ RACERS = 24
 
 
 # ---------------------------------------------------------------------------- optimizers
-class _PlainSGD:
-    """Stand-in used only while the optimizer registry does not import yet."""
-
-    def __init__(self, rows: list[dict[str, Any]], dtype: Any):
-        self.lr = np.array([[row.get("lr", LR)] for row in rows], dtype=dtype)
-
-    def init_state(self, params: np.ndarray) -> None:
-        pass
-
-    def step(self, params: np.ndarray, grads: np.ndarray) -> None:
-        np.multiply(grads, self.lr, out=grads)
-        params -= grads
-
-
-def optimizer_classes() -> tuple[dict[str, Any], str]:
-    try:
-        from tui_optim.engine.optimizers import OPTIMIZERS
-    except ImportError as error:
-        return {name: _PlainSGD for name in OPTIMIZER_NAMES}, f"plain sgd stand-in ({error})"
-    return {name: OPTIMIZERS[name] for name in OPTIMIZER_NAMES}, "tui_optim registry"
-
-
 def make_optimizer(cls: Any, racers: int, params: np.ndarray) -> Any:
     optimizer = cls([{"lr": LR} for _ in range(racers)], params.dtype)
     optimizer.init_state(params)
@@ -207,11 +188,7 @@ def torch_mlp_step(torch: Any, net: Network, optimizer: str, dtype: np.dtype):
 
 
 def peaks_steps(torch: Any, optimizer_cls: Any, optimizer: str, dtype: np.dtype):
-    """(ours, torch) step functions on the peaks surface, or None if surfaces is missing."""
-    try:
-        from tui_optim.engine.surfaces import SURFACES
-    except ImportError:
-        return None
+    """(ours, torch) step functions on the peaks surface (torch's is None without torch)."""
     surface = SURFACES["peaks"]
     params = np.array([[-0.35, -0.67]], dtype=dtype)
     grads = np.empty_like(params)
@@ -272,9 +249,9 @@ def main(argv: list[str] | None = None) -> int:
             torch = None
     if torch is not None:
         torch.set_num_threads(1)
-    classes, source = optimizer_classes()
+    classes = {name: OPTIMIZERS[name] for name in OPTIMIZER_NAMES}
     dtypes = ["float64", "float32"] if args.dtype == "both" else [args.dtype]
-    print(f"optimizers: {source}; torch: {torch.__version__ if torch else 'not importable'}")
+    print(f"torch: {torch.__version__ if torch else 'not importable'}")
     header = f"{'problem':32} {'optimizer':9} {'dtype':7} {'ours us':>9} {'torch us':>9} "
     print(header + f"{'torch/ours':>10} {'target':>7}")
     misses = 0
@@ -297,15 +274,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in OPTIMIZER_NAMES if args.only in "peaks surface" else ():
         for dtype_name in dtypes:
             steps = peaks_steps(torch, classes[name], name, np.dtype(dtype_name))
-            if steps is None:
-                print(f"{'peaks surface':32} skipped: tui_optim.engine.surfaces not importable")
-                break
             ours = per_call_us(steps[0], args.repeat, args.min_time)
             theirs = None if steps[1] is None else per_call_us(steps[1], args.repeat, 0.03)
             misses += print_row("peaks surface", name, dtype_name, ours, theirs, None)
-        else:
-            continue
-        break
     for dtype_name in dtypes if args.only in "lockstep" else ():
         together, alone = lockstep_gain(
             classes["adam"], nets[1], np.dtype(dtype_name), args.repeat, args.min_time

@@ -70,7 +70,7 @@ async def test_race_runs_to_the_end_and_shows_every_racer() -> None:
 
 
 async def test_space_pauses_and_resumes_and_n_steps_one_epoch() -> None:
-    app = make_app(epochs=400)
+    app = make_app(epochs=100_000)  # the whole scenario: it must not finish during the test
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.model.state == "running", what="running")
         await pilot.press("space")

@@ -2,7 +2,8 @@
 
 Engine -> watcher: :class:`RaceStarted`, then :class:`Snapshot` at a bounded rate,
 :class:`RacersChanged` when racers are added/removed/forked, :class:`EngineFailed` on a
-fault. Watcher -> engine: the command dataclasses at the bottom. Everything is a small
+fault, :class:`CommandRejected` and :class:`WeightsSaved` in reply to commands.
+Watcher -> engine: the command dataclasses at the bottom. Everything is a small
 frozen dataclass of plain values and NumPy arrays, so it pickles cheaply through a pipe.
 """
 
@@ -159,6 +160,13 @@ class EngineFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class WeightsSaved:
+    """Reply to :class:`SaveWeights`: the files written, one ``<slug>.npz`` per racer."""
+
+    paths: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class CommandRejected:
     """A command the engine could not carry out (e.g. an out-of-range hyperparameter)."""
 
@@ -220,6 +228,26 @@ class ForkRacer:
     name: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class SaveWeights:
+    """Write every racer's current parameters to ``directory/<slug>.npz`` (atomically).
+
+    MLP racers get ``W1, b1, W2, b2 ...`` in Keras layout (loadable again as ``init``);
+    surface racers get ``w``. The engine replies :class:`WeightsSaved`.
+    """
+
+    directory: str
+
+
 Command = (
-    Pause | Resume | StepEpoch | Stop | Restart | SetHparam | AddRacer | RemoveRacer | ForkRacer
+    Pause
+    | Resume
+    | StepEpoch
+    | Stop
+    | Restart
+    | SetHparam
+    | AddRacer
+    | RemoveRacer
+    | ForkRacer
+    | SaveWeights
 )

@@ -85,7 +85,8 @@ class RaceScreen(Screen[None]):
         model = self.app.model
         self._sync_cards()
         for card in self.query(RacerCard):
-            card.refresh_from(model)
+            if card.live:
+                card.refresh_from(model)
         self.query_one(ParamTable).refresh_from(model)
         self.query_one(RaceHeader).refresh_from(model)
         self.query_one(EventLog).refresh_from(model)
@@ -104,6 +105,8 @@ class RaceScreen(Screen[None]):
             return
         self._racer_ids = ids
         self._race = model.started
+        for old in container.query(RacerCard):
+            old.retire()
         container.remove_children()
         cards = [RacerCard(model.specs[rid], test_mode=self.app.test_mode) for rid in ids]
         for card in cards:

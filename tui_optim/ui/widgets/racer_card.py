@@ -43,7 +43,8 @@ class RacerCard(Widget):
     """
 
     def __init__(self, spec: RacerSpec, *, test_mode: bool = False) -> None:
-        super().__init__(id=f"card-{spec.id}", classes="racer-card")
+        # No id: after a restart the old cards are still being removed when new ones mount.
+        super().__init__(classes="racer-card")
         self.spec = spec
         self.test_mode = test_mode
         self._drawn_version = -1
@@ -65,6 +66,15 @@ class RacerCard(Widget):
         self._ready = True
         self._draw_static()
         self.refresh_from(self.app.model)  # type: ignore[attr-defined]
+
+    @property
+    def live(self) -> bool:
+        """False once the card is being replaced (its children may already be gone)."""
+        return self._ready
+
+    def retire(self) -> None:
+        """Stop drawing: the screen is removing this card."""
+        self._ready = False
 
     def set_compact(self, compact: bool) -> None:
         """One line without a border (narrow terminals) or a box in the racer's colour."""

@@ -1,0 +1,163 @@
+"""The engine child process(es): streaming, merging, commands, faults, no orphans."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import psutil
+import pytest
+from tui_optim.engine.record import RaceRecord
+
+from tui_optim.engine.messages import (
+    EngineFailed,
+    Pause,
+    RaceStarted,
+    Resume,
+    SaveWeights,
+    WeightsSaved,
+)
+from tui_optim.engine.runner import RaceProcess
+from tui_optim.engine.scenario import load_scenario
+
+
+def short(name: str, epochs: int = 3):
+    scenario = load_scenario(name)
+    if scenario.epochs is not None:
+        return dataclasses.replace(scenario, epochs=epochs)
+    return scenario
+
+
+def drive(
+    process: RaceProcess, until, timeout: float = 60.0, record: RaceRecord | None = None
+) -> RaceRecord:
+    record = RaceRecord() if record is None else record
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for message in process.poll(0.05):
+            record.apply(message)
+        if until(record):
+            return record
+    raise TimeoutError("the engine did not get there in time")
+
+
+def finished(record: RaceRecord) -> bool:
+    return record.started is not None and record.state == "finished"
+
+
+@pytest.fixture
+def engine():
+    processes: list[RaceProcess] = []
+
+    def make(scenario, **kwargs) -> RaceProcess:
+        process = RaceProcess(scenario, **kwargs)
+        processes.append(process)
+        process.start()
+        return process
+
+    yield make
+    for process in processes:
+        process.close()
+
+
+def test_a_race_runs_to_the_end_in_a_child_and_leaves_nothing(engine) -> None:
+    process = engine(short("quickstart"), snapshot_hz=20)
+    (pid,) = process.pids
+    record = drive(process, finished)
+    assert record.started is not None and len(record.specs) >= 4
+    assert all(len(h) >= 3 for h in record.histories.values())
+    process.close()
+    assert not psutil.pid_exists(pid)
+
+
+def test_two_processes_give_the_same_race_as_one(engine) -> None:
+    scenario = short("iris_grid", epochs=4)
+    one = drive(engine(scenario), finished)
+    two_process = engine(scenario, processes=2)
+    assert len(two_process.pids) == 2
+    two = drive(two_process, finished)
+    assert one.started is not None and two.started is not None
+    assert one.started.fingerprint == two.started.fingerprint
+    assert sorted(one.specs) == sorted(two.specs)
+    for rid, stats in one.stats.items():
+        assert two.stats[rid].epoch_loss == stats.epoch_loss  # bit for bit
+
+
+def test_commands_reach_the_child(engine, tmp_path) -> None:
+    process = engine(short("quickstart", epochs=100_000))
+    record = drive(process, lambda r: r.started is not None and r.step > 0)
+    process.send(Pause())
+    drive(process, lambda r: r.state == "paused", record=record)
+    process.send(SaveWeights(str(tmp_path)))
+    saved = []
+    deadline = time.monotonic() + 20
+    while not saved and time.monotonic() < deadline:
+        saved = [m for m in process.poll(0.1) if isinstance(m, WeightsSaved)]
+    assert saved and len(saved[0].paths) == len(record.specs)
+    assert all(os.path.exists(path) for path in saved[0].paths)
+    process.send(Resume())
+    drive(process, lambda r: r.state == "running")
+
+
+def test_a_killed_engine_is_reported_not_hung(engine) -> None:
+    process = engine(short("quickstart", epochs=100_000))
+    drive(process, lambda r: r.started is not None)
+    os.kill(process.pids[0], signal.SIGKILL)
+    failures: list[EngineFailed] = []
+    deadline = time.monotonic() + 10
+    while not failures and time.monotonic() < deadline:
+        try:
+            failures = [m for m in process.poll(0.1) if isinstance(m, EngineFailed)]
+        except EOFError:
+            break
+    assert failures or not process.alive
+    assert not process.alive
+    process.close()
+
+
+def test_a_bad_scenario_fails_in_the_child_with_one_line(engine) -> None:
+    scenario = dataclasses.replace(short("quickstart"), racers=())
+    process = engine(scenario)
+    record = drive(process, lambda r: r.engine_error is not None or finished(r), timeout=30)
+    assert record.engine_error is None or "\n" not in record.engine_error
+
+
+def test_the_engine_exits_when_its_parent_dies() -> None:
+    code = textwrap.dedent(
+        """
+        import dataclasses, os, sys, time
+        from tui_optim.engine.runner import RaceProcess
+        from tui_optim.engine.scenario import load_scenario
+        scenario = dataclasses.replace(load_scenario("quickstart"), epochs=1_000_000)
+        process = RaceProcess(scenario)
+        process.start()
+        process.poll(5.0)
+        print(process.pids[0], flush=True)
+        os._exit(0)  # no cleanup at all: as if the terminal had been closed
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    pid = int(result.stdout.split()[0])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        pytest.fail("the engine process outlived its parent")
+
+
+def test_messages_pickle_through_the_pipe(engine) -> None:
+    process = engine(short("peaks_zoo"))
+    record = drive(process, finished)
+    assert isinstance(record.started, RaceStarted)
+    assert record.started.problem.kind == "surface"
+    assert all(h.arrays()["position"].shape[1] == 2 for h in record.histories.values())

@@ -1,0 +1,289 @@
+"""The engine process: a :class:`~tui_optim.engine.race.Race` in a child process.
+
+DESIGN.md item 3: the training loop must not share an interpreter lock with the UI, so the
+race runs in one child process (or several, each with a share of the racers) and streams
+messages through a pipe at a bounded rate; commands go the other way. The app and the
+headless command line both use :class:`RaceProcess`.
+
+A child exits when it is told to, when the pipe to its parent closes (the parent quit or
+died: the terminal was closed), and it ignores Ctrl+C, which the parent handles.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import os
+import signal
+import subprocess
+import sys
+import time
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from tui_optim.engine.messages import (
+    AddRacer,
+    Command,
+    EngineFailed,
+    ForkRacer,
+    RacersChanged,
+    RacerSpec,
+    RaceStarted,
+    RemoveRacer,
+    SaveWeights,
+    SetHparam,
+    Snapshot,
+    WeightsSaved,
+)
+from tui_optim.engine.scenario import Scenario
+
+#: Sent instead of a command to end a child.
+_CLOSE = "close"
+#: Seconds close() waits for a child before terminating it.
+JOIN_SECONDS = 3.0
+
+
+def one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
+def _engine_main(
+    conn: Connection, scenario: Scenario, subset: tuple[int, int], snapshot_hz: float
+) -> None:
+    """The child's loop: run the race, answer commands, send snapshots at ``snapshot_hz``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _silence_terminal()
+    try:
+        _serve(conn, scenario, subset, snapshot_hz)
+    except (EOFError, BrokenPipeError, ConnectionResetError):
+        return  # the parent is gone: nobody to report to
+    except Exception as error:
+        with contextlib.suppress(OSError, ValueError):
+            conn.send(EngineFailed(f"engine error: {one_line(error)}"))
+
+
+def _serve(conn: Connection, scenario: Scenario, subset: tuple[int, int], hz: float) -> None:
+    from tui_optim.engine.race import Race
+
+    race = Race(scenario, subset)
+    conn.send(race.started())
+    conn.send(race.snapshot())
+    period = 1.0 / hz
+    last_sent = time.perf_counter()
+    while True:
+        changed = False
+        timeout = 0.0 if race.state == "running" else period
+        while conn.poll(timeout):
+            command = conn.recv()
+            if command == _CLOSE:
+                return
+            for reply in race.handle(command):
+                conn.send(reply)
+            changed = True
+            timeout = 0.0
+        state = race.state
+        if state == "running":
+            race.advance(min(period, max(0.0, last_sent + period - time.perf_counter())) or 0.005)
+        now = time.perf_counter()
+        if changed or race.state != state or now - last_sent >= period:
+            conn.send(race.snapshot())
+            last_sent = now
+
+
+def _silence_terminal() -> None:
+    """Point the child's stdout/stderr at /dev/null: it shares the terminal the app draws
+    on, and everything it has to say goes through the pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for fd in (1, 2):
+        with contextlib.suppress(OSError):
+            os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+class RaceProcess:
+    """A race running in ``processes`` child processes, each with a share of the racers.
+
+    ``start()``, then ``poll(timeout)`` for messages (RaceStarted, Snapshot, RacersChanged,
+    EngineFailed, CommandRejected, WeightsSaved) and ``send(command)``; ``close()`` always.
+    With several processes, messages are merged so a watcher sees one race.
+    """
+
+    def __init__(self, scenario: Scenario, processes: int = 1, snapshot_hz: float = 10.0):
+        count = max(1, min(int(processes), len(scenario.racers) * scenario.repeats or 1))
+        self.scenario = scenario
+        self.count = count
+        self.snapshot_hz = snapshot_hz
+        self._children: list[subprocess.Popen[bytes]] = []
+        self._conns: list[Connection] = []
+        self._started: list[RaceStarted | None] = [None] * count
+        self._specs: list[tuple[RacerSpec, ...]] = [()] * count
+        self._latest: list[Snapshot | None] = [None] * count
+        self._saved: list[tuple[str, ...] | None] = [None] * count
+        self._failed = False
+
+    # ---------------------------------------------------------------- life cycle
+    def start(self) -> None:
+        for index in range(self.count):
+            parent_end, child_end = mp.Pipe()
+            # A plain subprocess, not multiprocessing's spawn: no resource-tracker process
+            # outlives the race, and it is safe to start from the app's threads.
+            child = subprocess.Popen(
+                [sys.executable, "-m", "tui_optim.engine.runner", str(child_end.fileno())],
+                pass_fds=(child_end.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            child_end.close()
+            parent_end.send((self.scenario, (index, self.count), self.snapshot_hz))
+            self._children.append(child)
+            self._conns.append(parent_end)
+
+    @property
+    def alive(self) -> bool:
+        return (
+            bool(self._children)
+            and not self._failed
+            and all(child.poll() is None for child in self._children)
+        )
+
+    @property
+    def pids(self) -> list[int]:
+        return [child.pid for child in self._children if child.pid is not None]
+
+    def close(self) -> None:
+        """Stop every child and wait for it; idempotent, leaves no process behind."""
+        for conn in self._conns:
+            with contextlib.suppress(OSError, ValueError, BrokenPipeError):
+                conn.send(_CLOSE)
+        deadline = time.monotonic() + JOIN_SECONDS
+        for child in self._children:
+            try:
+                child.wait(max(0.01, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        for conn in self._conns:
+            conn.close()
+        self._children = []
+        self._conns = []
+
+    # ---------------------------------------------------------------- commands
+    def send(self, command: Command) -> None:
+        """Send ``command`` to the child(ren) it concerns."""
+        if not self._conns:
+            raise OSError("the engine is not running")
+        if isinstance(command, SetHparam | RemoveRacer | ForkRacer):
+            targets = [self._owner(command.racer)]
+        elif isinstance(command, AddRacer):
+            targets = [min(range(self.count), key=lambda i: len(self._specs[i]))]
+        else:
+            targets = list(range(self.count))
+        if isinstance(command, SaveWeights):
+            self._saved = [None] * self.count
+        for index in targets:
+            self._conns[index].send(command)
+
+    def _owner(self, racer: int) -> int:
+        for index, specs in enumerate(self._specs):
+            if any(spec.id == racer for spec in specs):
+                return index
+        return 0  # unknown racer: let the first child reject it with a message
+
+    # ---------------------------------------------------------------- messages
+    def poll(self, timeout: float) -> list[Any]:
+        """Messages that arrived within ``timeout`` seconds (merged); EOFError when gone."""
+        if not self._conns:
+            raise EOFError("the engine is not running")
+        out: list[Any] = []
+        ready = wait(self._conns, timeout)
+        for conn in ready:
+            index = self._conns.index(conn)  # type: ignore[arg-type]
+            try:
+                while conn.poll(0):
+                    self._receive(index, conn.recv(), out)
+            except (EOFError, OSError) as error:
+                self._failed = True
+                out.append(EngineFailed(f"engine process {index} stopped ({one_line(error)})"))
+                break
+        return out
+
+    def _receive(self, index: int, message: Any, out: list[Any]) -> None:
+        if self.count == 1:
+            if isinstance(message, (RaceStarted, RacersChanged)):
+                self._specs[0] = message.racers
+            elif isinstance(message, EngineFailed):
+                self._failed = True
+            out.append(message)
+            return
+        if isinstance(message, RaceStarted):
+            self._started[index] = message
+            self._specs[index] = message.racers
+            self._latest = [None] * self.count
+            if all(s is not None for s in self._started):
+                first = self._started[0]
+                assert first is not None
+                out.append(_replace(first, racers=self._all_specs()))
+                self._started = [None] * self.count
+        elif isinstance(message, RacersChanged):
+            self._specs[index] = message.racers
+            out.append(RacersChanged(self._all_specs()))
+        elif isinstance(message, Snapshot):
+            self._latest[index] = message
+            latest = [s for s in self._latest if s is not None]
+            states = {s.state for s in latest}
+            if len(latest) < self.count:
+                states.add("running")
+            if "running" in states:
+                state = "running"
+            elif states == {"finished"}:
+                state = "finished"
+            elif "paused" in states:
+                state = "paused"
+            else:
+                state = "stopped" if "stopped" in states else "finished"
+            out.append(
+                _replace(
+                    message,
+                    step=min(s.step for s in latest),
+                    epoch=min(s.epoch for s in latest),
+                    seconds=max(s.seconds for s in latest),
+                    state=state,
+                )
+            )
+        elif isinstance(message, WeightsSaved):
+            self._saved[index] = message.paths
+            if all(s is not None for s in self._saved):
+                paths = tuple(p for part in self._saved if part is not None for p in part)
+                out.append(WeightsSaved(paths))
+                self._saved = [None] * self.count
+        else:
+            if isinstance(message, EngineFailed):
+                self._failed = True
+            out.append(message)
+
+    def _all_specs(self) -> tuple[RacerSpec, ...]:
+        specs = [spec for part in self._specs for spec in part]
+        return tuple(sorted(specs, key=lambda spec: spec.id))
+
+
+def _replace(message: Any, **changes: Any) -> Any:
+    from dataclasses import replace
+
+    return replace(message, **changes)
+
+
+def main(argv: list[str]) -> None:
+    """Entry point of an engine process: ``python -m tui_optim.engine.runner FD``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    conn = Connection(int(argv[0]))
+    try:
+        scenario, subset, snapshot_hz = conn.recv()
+    except (EOFError, OSError):
+        return
+    _engine_main(conn, scenario, subset, snapshot_hz)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
