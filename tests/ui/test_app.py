@@ -23,7 +23,7 @@ from tui_optim.ui.screens.export import ConfirmScreen, ExportScreen
 from tui_optim.ui.screens.help import HelpScreen
 from tui_optim.ui.screens.open_scenario import OpenScenarioScreen
 from tui_optim.ui.screens.race import RaceScreen
-from tui_optim.ui.testing import caught_up, settle, short_scenario, wait_until
+from tui_optim.ui.testing import caught_up, click_button, settle, short_scenario, wait_until
 from tui_optim.ui.widgets.loss_chart import LossChart
 from tui_optim.ui.widgets.param_table import ParamTable
 from tui_optim.ui.widgets.race_header import RaceHeader
@@ -219,7 +219,7 @@ async def test_add_racer_form_adds_a_racer() -> None:
         assert isinstance(form, AddRacerScreen)
         form.query_one("#racer-name", Input).value = "newcomer"
         form.query_one("#hp-lr", Input).value = "0.005"
-        await pilot.click("#submit")
+        await click_button(pilot, "#submit")
         await wait_until(pilot, lambda: len(app.model.specs) == before + 1, what="new racer")
         added = list(app.model.specs.values())[-1]
         assert added.name == "newcomer" and added.hparams["lr"] == pytest.approx(0.005)
@@ -240,7 +240,7 @@ async def test_add_racer_form_rejects_invalid_input_and_keeps_it(typed: str, exp
         assert isinstance(form, AddRacerScreen)
         form.query_one("#racer-name", Input).value = "keep me"
         form.query_one("#hp-lr", Input).value = typed
-        await pilot.click("#submit")
+        await click_button(pilot, "#submit")
         await pilot.pause()
         assert app.screen is form  # still open
         assert expected in str(form.query_one("#form-error", Static).render())
@@ -279,11 +279,11 @@ async def test_edit_form_changes_a_hyperparameter_and_rejects_bad_values() -> No
         form = app.screen
         assert isinstance(form, EditScreen)
         form.query_one("#hp-lr", Input).value = "0"
-        await pilot.click("#submit")
+        await click_button(pilot, "#submit")
         await pilot.pause()
         assert app.screen is form and "lr must be" in str(form.query_one("#form-error").render())
         form.query_one("#hp-lr", Input).value = "0.0123"
-        await pilot.click("#submit")
+        await click_button(pilot, "#submit")
         await wait_until(
             pilot,
             lambda: app.model.specs[racer].hparams["lr"] == pytest.approx(0.0123),
@@ -302,11 +302,11 @@ async def test_fork_form_adds_a_child_racer() -> None:
         await pilot.pause()
         form = app.screen
         assert isinstance(form, ForkScreen)
-        await pilot.click("#submit")  # unchanged: a fork needs a change
+        await click_button(pilot, "#submit")  # unchanged: a fork needs a change
         await pilot.pause()
         assert app.screen is form and "at least one" in str(form.query_one("#form-error").render())
         form.query_one("#hp-lr", Input).value = "0.0321"
-        await pilot.click("#submit")
+        await click_button(pilot, "#submit")
         await wait_until(
             pilot,
             lambda: any(s.parent == parent for s in app.model.specs.values()),
@@ -342,7 +342,7 @@ async def test_export_writes_files_and_asks_before_overwriting(tmp_path: Path) -
             assert isinstance(dialog, ExportScreen)
             await pilot.click(f"#kind-{kind}")
             dialog.query_one("#path", Input).value = str(target)
-            await pilot.click("#submit")
+            await click_button(pilot, "#submit")
             await wait_until(pilot, target.exists, what=f"{kind} export")
             assert target.stat().st_size > 0
         # Overwriting asks first; "no" keeps the old file untouched.
@@ -350,14 +350,14 @@ async def test_export_writes_files_and_asks_before_overwriting(tmp_path: Path) -
         await pilot.press("ctrl+e")
         await pilot.pause()
         app.screen.query_one("#path", Input).value = str(tmp_path / "race.json")
-        await pilot.click("#submit")
+        await click_button(pilot, "#submit")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")
         await pilot.pause()
         assert isinstance(app.screen, ExportScreen)
         assert (tmp_path / "race.json").read_bytes() == before
-        await pilot.click("#submit")
+        await click_button(pilot, "#submit")
         await pilot.pause()
         await pilot.press("y")
         await wait_until(pilot, lambda: isinstance(app.screen, RaceScreen), what="closed")
@@ -371,7 +371,7 @@ async def test_export_to_a_missing_directory_is_rejected(tmp_path: Path) -> None
         await pilot.pause()
         dialog = app.screen
         dialog.query_one("#path", Input).value = str(tmp_path / "nope" / "race.json")
-        await pilot.click("#submit")
+        await click_button(pilot, "#submit")
         await pilot.pause()
         assert app.screen is dialog
         assert "no such directory" in str(dialog.query_one("#form-error").render())
@@ -389,12 +389,12 @@ async def test_open_key_opens_another_builtin_scenario() -> None:
         dialog = app.screen
         assert isinstance(dialog, OpenScenarioScreen)
         dialog.query_one("#path", Input).value = str(tmp_missing := "/nonexistent/x.toml")
-        await pilot.click("#submit")
+        await click_button(pilot, "#submit")
         await pilot.pause()
         assert app.screen is dialog and tmp_missing in str(dialog.query_one("#form-error").render())
         other = next(name for name in builtin_names() if name != app.scenario.name)  # type: ignore[union-attr]
         dialog.query_one("#path", Input).value = other
-        await pilot.click("#submit")
+        await click_button(pilot, "#submit")
         await wait_until(pilot, lambda: app.model.started is not first, what="new scenario")
         assert app.scenario is not None and app.scenario.name == other
         await pilot.press("q")

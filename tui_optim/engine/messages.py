@@ -233,10 +233,12 @@ class SaveWeights:
     """Write every racer's current parameters to ``directory/<slug>.npz`` (atomically).
 
     MLP racers get ``W1, b1, W2, b2 ...`` in Keras layout (loadable again as ``init``);
-    surface racers get ``w``. The engine replies :class:`WeightsSaved`.
+    surface racers get ``w``. With ``archive`` the target is one ``.npz`` file holding every
+    racer's arrays as ``<slug>/W1`` ... instead. The engine replies :class:`WeightsSaved`.
     """
 
     directory: str
+    archive: bool = False
 
 
 Command = (

@@ -915,7 +915,8 @@ class Race:
             self._fork(command)
             return [RacersChanged(self.specs())]
         elif isinstance(command, SaveWeights):
-            return [WeightsSaved(tuple(str(p) for p in self.save_weights(command.directory)))]
+            paths = self.save_weights(command.directory, archive=command.archive)
+            return [WeightsSaved(tuple(str(p) for p in paths))]
         else:
             raise ValueError(f"unknown command {type(command).__name__}")
         return []
@@ -1017,27 +1018,42 @@ class Race:
         group = self._group_of(racer)
         return group.params[group.row_of(racer)]
 
-    def save_weights(self, directory: str | Path) -> list[Path]:
-        """Write ``directory/<slug>.npz`` for every racer (atomically); return the paths."""
+    def racer_arrays(self, racer: Racer) -> dict[str, np.ndarray]:
+        """A racer's parameters as named arrays: W1, b1, ... (Keras layout) or w."""
+        row = self.current_params(racer)
+        if isinstance(self.problem, MLPProblem):
+            return self.problem.mlp.to_arrays(row)
+        return {"w": row.copy()}
+
+    def save_weights(self, target: str | Path, archive: bool = False) -> list[Path]:
+        """Write ``target/<slug>.npz`` per racer, or with ``archive`` one .npz file with
+        ``<slug>/W1`` ... keys; atomically. Returns the paths written."""
         from tui_optim.engine.init import save_weights
 
-        folder = Path(directory)
+        def label(racer: Racer) -> str:
+            suffix = f"-seed{racer.spec.seed}" if self.scenario.repeats > 1 else ""
+            return f"{racer.spec.slug}{suffix}"
+
+        if archive:
+            merged = {
+                f"{label(racer)}/{key}": value
+                for racer in self.racers.values()
+                for key, value in self.racer_arrays(racer).items()
+            }
+            save_weights(Path(target), merged)
+            return [Path(target)]
+        folder = Path(target)
         folder.mkdir(parents=True, exist_ok=True)
         paths = []
         for racer in self.racers.values():
-            row = self.current_params(racer)
-            if isinstance(self.problem, MLPProblem):
-                arrays = self.problem.mlp.to_arrays(row)
-            else:
-                arrays = {"w": row.copy()}
-            suffix = f"-seed{racer.spec.seed}" if self.scenario.repeats > 1 else ""
-            path = folder / f"{racer.spec.slug}{suffix}.npz"
-            save_weights(path, arrays)
+            path = folder / f"{label(racer)}.npz"
+            save_weights(path, self.racer_arrays(racer))
             paths.append(path)
         return paths
 
 
 def _schedule_label(schedule: Any) -> str:
+    """A schedule spec as the short text the UI shows: ``"cosine:total_steps=400"``."""
     if isinstance(schedule, str):
         return schedule
     if isinstance(schedule, dict):

@@ -23,6 +23,7 @@ from tui_optim.engine.messages import (
     RaceStarted,
     RaceState,
     Snapshot,
+    WeightsSaved,
 )
 
 #: Points each racer's history keeps (older points are decimated by History, keeping extremes).
@@ -138,6 +139,8 @@ class RaceRecord:
         elif isinstance(message, EngineFailed):
             self.engine_error = message.message
             self.state = "stopped"
+        elif isinstance(message, WeightsSaved):
+            pass  # files on disk: nothing to remember
         elif isinstance(message, CommandRejected):
             self.notices.append(Notice(message.command, message.message))
             del self.notices[:-NOTICE_LIMIT]

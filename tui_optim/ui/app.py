@@ -187,12 +187,14 @@ class TuiOptimApp(App[int]):
                 return
 
     def on_engine_messages(self, message: EngineMessages) -> None:
-        from tui_optim.engine.messages import CommandRejected, EngineFailed
+        from tui_optim.engine.messages import CommandRejected, EngineFailed, WeightsSaved
 
         for item in message.messages:
             self.model.apply(item)
             if isinstance(item, CommandRejected):
                 self.notify(item.message, title=f"{item.command} rejected", severity="error")
+            elif isinstance(item, WeightsSaved):
+                self.notify(f"weights saved to {', '.join(item.paths)}", title="export")
             elif isinstance(item, EngineFailed):
                 self.notify(
                     f"{item.message} — press r to restart", title="engine", severity="error"
@@ -386,9 +388,26 @@ class TuiOptimApp(App[int]):
             return
         self.push_screen(ExportScreen())
 
-    def export_race(self, kind: str, path: Path) -> None:
-        """Write the race so far as ``kind`` ("json", "csv", "weights") to ``path``, atomically."""
-        raise ValueError("export is not available yet")
+    def export_race(self, kind: str, path: Path) -> bool:
+        """Write the race so far as ``kind`` ("json", "csv", "weights") to ``path``, atomically.
+
+        JSON and CSV are written now from the model (True); the weights live in the engine,
+        which writes them and answers WeightsSaved (False: the file comes a moment later).
+        """
+        from tui_optim.engine.export import write_csv, write_json
+        from tui_optim.engine.messages import SaveWeights
+
+        if kind == "json":
+            write_json(self.model, path)
+        elif kind == "csv":
+            write_csv(self.model, path)
+        elif kind == "weights":
+            if not self.send_command(SaveWeights(str(path), archive=True)):
+                raise ValueError("the engine is stopped; restart it (r) to export weights")
+            return False
+        else:
+            raise ValueError(f"unknown export kind {kind!r}")
+        return True
 
     def action_screenshot(self) -> None:
         path = self.save_screenshot(path=str(Path.cwd()))

@@ -72,3 +72,11 @@ async def caught_up(pilot: Pilot[int]) -> None:
     await pilot.wait_for_scheduled_animations()
     await asyncio.sleep(0)
     await pilot.pause()
+
+
+async def click_button(pilot: Pilot[int], selector: str) -> None:
+    """Click a button the way a person does: not within its 0.2 s "pressed" animation, during
+    which Textual ignores further clicks on it."""
+    await pilot.pause(0.25)
+    await pilot.click(selector)
+    await pilot.pause()

@@ -154,8 +154,9 @@ class HparamForm(ModalScreen[Any]):
         raise NotImplementedError
 
     def show_error(self, message: str) -> None:
+        # Inline only: a toast would sit over the dialog's buttons.
         self.query_one("#form-error", Static).update(message)
-        self.notify(message, title="invalid input", severity="error")
+        self.app.bell()
 
     # ------------------------------------------------------------------ events
     def on_button_pressed(self, event: Button.Pressed) -> None:

@@ -130,11 +130,12 @@ class ExportScreen(ModalScreen[None]):
 
     def _write(self, path: Path) -> None:
         try:
-            self.app.export_race(self.kind, path)
+            written = self.app.export_race(self.kind, path)
         except (OSError, ValueError) as error:
             self._error(f"export failed: {error}")
             return
-        self.app.notify(f"exported {self.kind} to {path}")
+        if written:
+            self.app.notify(f"exported {self.kind} to {path}")
         self.dismiss(None)
 
     def _error(self, message: str) -> None:
