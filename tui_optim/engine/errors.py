@@ -10,9 +10,41 @@ class UnknownNameError(ValueError):
     """A name (optimizer, activation, dataset, surface ...) that no registry knows."""
 
 
+def edit_distance(a: str, b: str) -> int:
+    """Optimal-string-alignment distance: insertions, deletions, substitutions and swaps of
+    neighbours each cost 1 (so the typo "adma" is 1 away from "adam")."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
 def suggest(word: str, choices: Iterable[str]) -> str:
-    """Return ``" (did you mean 'x'?)"`` for the closest choice, or ``""``."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    """Return ``" (did you mean 'x'?)"`` for the closest choice, or ``""``.
+
+    The fewest typing mistakes win (ties go to difflib's similarity); failing that, a
+    difflib close match.
+    """
+    names = list(choices)
+    lowered = word.lower()
+    scored = sorted(
+        (
+            edit_distance(lowered, name.lower()),
+            -difflib.SequenceMatcher(None, lowered, name).ratio(),
+            name,
+        )
+        for name in names
+    )
+    if scored and scored[0][0] <= max(1, len(word) // 3):
+        return f" (did you mean {scored[0][2]!r}?)"
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 

@@ -1,0 +1,164 @@
+"""The command line as a user runs it: a real subprocess, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pytest
+
+from tui_optim.cli import main
+
+
+def run(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tui_optim", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+    )
+
+
+def test_help_works() -> None:
+    result = run("--help")
+    assert result.returncode == 0 and "tui-optim" in result.stdout
+
+
+def test_headless_run_writes_json_csv_and_loadable_weights(tmp_path: Path) -> None:
+    result = run(
+        "run",
+        "iris_131",
+        "--headless",
+        "--epochs",
+        "5",
+        "--json",
+        "out.json",
+        "--csv",
+        "out.csv",
+        "--weights",
+        "weights",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "fingerprint" in result.stdout  # the leaderboard's title
+    document = json.loads((tmp_path / "out.json").read_text())
+    assert document["scenario"] == "iris_131" and len(document["racers"]) == 3
+    racer = document["racers"][0]
+    assert set(racer) >= {
+        "name",
+        "slug",
+        "optimizer",
+        "hparams",
+        "status",
+        "events",
+        "final",
+        "best_loss",
+        "time_to_target",
+        "history",
+    }
+    assert racer["history"]["epoch"][-1] == 5.0
+    rows = (tmp_path / "out.csv").read_text().splitlines()
+    assert rows[0].startswith("racer,slug,optimizer") and len(rows) > 3
+    from tui_optim.engine.init import load_weights
+    from tui_optim.engine.mlp import MLP
+
+    arrays = load_weights(tmp_path / "weights" / f"{racer['slug']}.npz", MLP([1, 3, 1]))
+    assert arrays["W1"].shape == (1, 3) and np.isfinite(arrays["W2"]).all()
+
+
+def test_same_seed_same_results(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        result = run(
+            "run", "peaks_zoo", "--headless", "--quiet", "--json", f"{name}.json", cwd=tmp_path
+        )
+        assert result.returncode == 0, result.stderr
+    a = json.loads((tmp_path / "a.json").read_text())
+    b = json.loads((tmp_path / "b.json").read_text())
+    assert [r["history"]["loss"] for r in a["racers"]] == [
+        r["history"]["loss"] for r in b["racers"]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["frobnicate"], "no such scenario"),
+        (["run", "missing.toml", "--headless"], "no such scenario file"),
+        (["run", "quickstart", "--bogus"], "unrecognized arguments"),
+        (["run", "quickstart", "--json", "/nonexistent/dir/out.json"], "no such directory"),
+        (["check", "quickstrat"], "did you mean 'quickstart'"),
+        (["list", "things"], "invalid choice"),
+        (["run", "quickstart", "--epochs", "0"], "--epochs must be"),
+    ],
+)
+def test_user_errors_are_one_line_and_exit_2(
+    args: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert expected in err and err.count("\n") == 1 and err.startswith("tui-optim: ")
+
+
+def test_check_new_and_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "mine.toml"
+    assert main(["new", str(target)]) == 0
+    assert main(["new", str(target)]) == 2  # no silent overwrite
+    assert main(["check", str(target)]) == 0
+    assert "My race" in capsys.readouterr().out
+    assert main(["list", "optimizers"]) == 0
+    out = capsys.readouterr().out
+    assert "textbook_adam" in out and "lr=0.001" in out
+
+
+def test_bad_scenario_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        'title = "x"\nepochs = 3\n[data]\nsource = "iris"\n[model]\n'
+        'layers = [4, 3]\noutput = "softmax"\nloss = "cross_entropy"\n'
+        '[[racer]]\noptimizer = "adma"\n'
+    )
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:10: racer[1].optimizer: unknown optimizer 'adma' (did you mean 'adam'?)" in err
+
+
+def test_ctrl_c_writes_results_so_far_and_exits_130(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tui_optim",
+            "run",
+            "digits_grid_300",
+            "--headless",
+            "--json",
+            "partial.json",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    parent = psutil.Process(process.pid)
+    deadline = time.monotonic() + 60
+    engines: list[psutil.Process] = []
+    while time.monotonic() < deadline and not engines:
+        engines = parent.children(recursive=True)
+        time.sleep(0.2)
+    assert engines, "the engine process never started"
+    time.sleep(3.0)  # let it race a little
+    os.kill(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    document = json.loads((tmp_path / "partial.json").read_text())
+    assert document["racers"] and all(r["history"]["step"] for r in document["racers"])
+    _, alive = psutil.wait_procs(engines, timeout=5)
+    assert alive == []
