@@ -156,7 +156,7 @@ def test_ctrl_c_writes_results_so_far_and_exits_130(tmp_path: Path) -> None:
     assert engines, "the engine process never started"
     time.sleep(3.0)  # let it race a little
     os.kill(process.pid, signal.SIGINT)
-    out, err = process.communicate(timeout=60)
+    _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     document = json.loads((tmp_path / "partial.json").read_text())
     assert document["racers"] and all(r["history"]["step"] for r in document["racers"])

@@ -7,8 +7,8 @@ import math
 
 import numpy as np
 import pytest
-from tui_optim.engine.data import DataSpec
 
+from tui_optim.engine.data import DataSpec
 from tui_optim.engine.init import load_weights
 from tui_optim.engine.messages import (
     AddRacer,

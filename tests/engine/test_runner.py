@@ -12,7 +12,6 @@ import time
 
 import psutil
 import pytest
-from tui_optim.engine.record import RaceRecord
 
 from tui_optim.engine.messages import (
     EngineFailed,
@@ -22,6 +21,7 @@ from tui_optim.engine.messages import (
     SaveWeights,
     WeightsSaved,
 )
+from tui_optim.engine.record import RaceRecord
 from tui_optim.engine.runner import RaceProcess
 from tui_optim.engine.scenario import load_scenario
 

@@ -502,6 +502,7 @@ def load_dataset(spec: DataSpec, seed: int) -> Dataset:
 
 def _select(raw: _Raw, spec: DataSpec) -> _Raw:
     X, target = raw.X, raw.target
+    label = str(spec.path) if spec.source == "csv" and spec.path is not None else spec.source
     if spec.rows is not None:
         start, stop = spec.rows
         if not 0 <= start < stop <= len(X):
@@ -525,7 +526,7 @@ def _select(raw: _Raw, spec: DataSpec) -> _Raw:
         present = np.unique(target)
         if len(present) < 2:
             raise DataError(
-                f"{spec.source}: only one class in the selected rows; classification needs two"
+                f"{label}: only one class in the selected rows; classification needs two"
             )
         if classes is not None and len(present) < len(classes):
             # keep only the classes present (iris rows 0..98 hold setosa and versicolor)

@@ -98,6 +98,10 @@ class HealthMonitor:
         self.initial: float | None = None
         self.first_grad_norm: float | None = None
         self.best = math.inf
+        #: The last loss level that was a meaningful improvement, and the epoch it was reached
+        #: (a stall is reported "since" then).
+        self.plateau_level: float | None = None
+        self.plateau_start: float | None = None
         self.recent: deque[Observation] = deque(maxlen=self.settings.window)
         self._candidate: Status = "running"
         self._candidate_count = 0
@@ -127,6 +131,10 @@ class HealthMonitor:
             self.first_grad_norm = obs.grad_norm
         self.recent.append(obs)
         self.best = min(self.best, obs.loss)
+        if self.plateau_level is None or obs.loss < self.plateau_level * (
+            1 - self.settings.stall_improvement
+        ):
+            self.plateau_level, self.plateau_start = obs.loss, obs.epoch
         status, reason = self._classify(obs)
         if status == "diverged" or (status == "converged" and self.target_loss is not None):
             return self._switch(status, reason)
@@ -189,7 +197,11 @@ class HealthMonitor:
                 )
         if len(losses) < s.window:
             return "running", ""
-        improvement = (losses[0] - obs.loss) / max(abs(losses[0]), 1e-12)
+        # Net progress as the older half's mean against the recent half's: robust to noise
+        # and to a zig-zag, which single end points are not.
+        middle = len(losses) // 2
+        older, newer = sum(losses[:middle]) / middle, sum(losses[middle:]) / (len(losses) - middle)
+        improvement = (older - newer) / max(abs(older), 1e-12)
         good = target is None and initial > 0 and obs.loss <= s.good_fraction * initial
         if good and improvement < s.stall_improvement:
             return "converged", (
@@ -209,22 +221,9 @@ class HealthMonitor:
         ratio = obs.update_norm / obs.param_norm if obs.param_norm > 0 else math.nan
         vanishing = math.isfinite(ratio) and ratio < s.vanishing_update
         if vanishing or (improvement < s.stall_improvement and not good):
-            since = self._stall_start(losses)
+            since = self.plateau_start if self.plateau_start is not None else obs.epoch
             return "stalled", f"stalled since epoch {since:g}: {self._stall_why(obs, ratio)}"
         return "running", ""
-
-    def _stall_start(self, losses: list[float]) -> float:
-        """The epoch since which the loss has stayed within the stall tolerance."""
-        s = self.settings
-        last = losses[-1]
-        start = len(losses) - 1
-        while start > 0:
-            if (losses[start - 1] - last) / max(abs(losses[start - 1]), 1e-12) >= (
-                s.stall_improvement
-            ):
-                break
-            start -= 1
-        return self.recent[start].epoch
 
     def _lr_hint(self) -> str:
         return "; the learning rate may be too high"

@@ -107,17 +107,15 @@ class History:
         highest = np.argmax(np.where(np.isfinite(pairs), pairs, -np.inf), axis=1)
         choose_high = (np.arange(len(pairs)) % 2).astype(bool)
         pick = np.where(choose_high, highest, lowest)
-        finite = np.isfinite(self._data[: self._size, FIELDS.index("loss")])
-        if finite.any():
-            all_loss = self._data[: self._size, FIELDS.index("loss")]
-            for extreme in (
-                np.nanargmin(np.where(finite, all_loss, np.nan)),
-                np.nanargmax(np.where(finite, all_loss, np.nan)),
-            ):
-                offset = extreme - 1
-                if 0 <= offset < half:
-                    pick[offset // 2] = offset % 2
-        kept = old.reshape(-1, 2)[np.arange(len(pairs)), pick]
+        mask = np.zeros((len(pairs), 2), dtype=bool)
+        mask[np.arange(len(pairs)), pick] = True
+        all_loss = self._data[: self._size, FIELDS.index("loss")]
+        if np.isfinite(all_loss).any():
+            finite_loss = np.where(np.isfinite(all_loss), all_loss, np.nan)
+            for extreme in (int(np.nanargmin(finite_loss)), int(np.nanargmax(finite_loss))):
+                if 1 <= extreme <= half:  # in the old half: keep it whatever its pair's turn
+                    mask[(extreme - 1) // 2, (extreme - 1) % 2] = True
+        kept = old[mask.reshape(-1)]
         keep = np.concatenate([[0], kept, np.arange(1 + half, self._size)])
         count = len(keep)
         self._data[:count] = self._data[keep]

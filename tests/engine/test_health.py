@@ -1,0 +1,126 @@
+"""Diagnosis on crafted loss sequences and on real runs of the engine."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from tui_optim.engine.health import HealthMonitor, Observation
+from tui_optim.engine.optimizers import OPTIMIZERS
+from tui_optim.engine.race import Race
+from tui_optim.engine.scenario import RacerConfig, load_scenario
+
+
+def feed(monitor: HealthMonitor, losses, **figures: float) -> list:
+    verdicts = []
+    for epoch, loss in enumerate(losses, start=1):
+        obs = Observation(
+            step=epoch * 4,
+            epoch=float(epoch),
+            seconds=epoch / 100,
+            loss=float(loss),
+            grad_norm=figures.get("grad_norm", 1.0),
+            update_norm=figures.get("update_norm", 1e-2),
+            param_norm=figures.get("param_norm", 1.0),
+            effective_step=figures.get("effective_step", 1e-3),
+        )
+        verdict = monitor.observe(obs)
+        if verdict is not None:
+            verdicts.append(verdict)
+    return verdicts
+
+
+def test_exponential_decay_to_the_target_converges_once() -> None:
+    monitor = HealthMonitor("adam", target_loss=0.01)
+    verdicts = feed(monitor, [math.exp(-0.1 * e) for e in range(100)])
+    assert [v.status for v in verdicts] == ["converged"]
+    assert "below the target 0.01" in verdicts[0].reason
+
+
+def test_decay_to_a_low_plateau_converges_without_a_target() -> None:
+    monitor = HealthMonitor("adam", target_loss=None)
+    losses = [max(0.01, math.exp(-0.2 * e)) for e in range(120)]
+    assert feed(monitor, losses)[-1].status == "converged"
+
+
+def test_a_high_plateau_stalls_with_the_epoch_it_started() -> None:
+    monitor = HealthMonitor("sgd", target_loss=0.1)
+    losses = [1.0 - 0.02 * e for e in range(20)] + [0.6] * 40
+    verdicts = feed(monitor, losses)
+    assert verdicts[-1].status == "stalled"
+    assert "stalled since epoch 21" in verdicts[-1].reason  # the plateau began at epoch 21
+
+
+def test_adagrad_stall_is_explained_by_its_shrinking_step() -> None:
+    monitor = HealthMonitor("adagrad", target_loss=0.1)
+    verdicts = feed(monitor, [0.9] * 40, effective_step=3e-5)
+    assert verdicts[-1].status == "stalled"
+    assert "Adagrad's effective step fell to 3e-05 as squared gradients accumulated" in (
+        verdicts[-1].reason
+    )
+
+
+def test_vanishing_updates_stall() -> None:
+    monitor = HealthMonitor("sgd", target_loss=None)
+    verdicts = feed(monitor, [1.0 - 0.001 * e for e in range(40)], update_norm=1e-9)
+    assert verdicts[-1].status == "stalled" and "of the weights" in verdicts[-1].reason
+
+
+def test_zig_zag_oscillates() -> None:
+    monitor = HealthMonitor("sgd", target_loss=0.01)
+    verdicts = feed(monitor, [1.0 + 0.3 * (-1) ** e for e in range(40)])
+    assert verdicts[-1].status == "oscillating" and "too high" in verdicts[-1].reason
+
+
+def test_growth_is_diverging_then_diverged_and_that_is_final() -> None:
+    monitor = HealthMonitor("sgd", target_loss=0.01)
+    verdicts = feed(monitor, [1.0, 0.9, 0.8] + [0.8 * 3**e for e in range(1, 12)])
+    statuses = [v.status for v in verdicts]
+    assert statuses[0] == "diverging" and statuses[-1] == "diverged"
+    assert feed(monitor, [0.001] * 10) == []  # nothing changes a diverged racer
+
+
+def test_non_finite_names_the_step_and_layer() -> None:
+    verdict = HealthMonitor("adam", None).non_finite(1234, 12.0, 1.0, "the gradient of layer 2")
+    assert verdict.status == "diverged"
+    assert verdict.reason == (
+        "diverged at step 1234 (epoch 12): the gradient of layer 2 became NaN or inf"
+    )
+
+
+def test_noisy_but_decreasing_loss_does_not_flicker() -> None:
+    rng = np.random.default_rng(0)
+    losses = [math.exp(-0.03 * e) * (1 + 0.05 * rng.standard_normal()) for e in range(80)]
+    verdicts = feed(HealthMonitor("sgd", target_loss=0.001), losses)
+    assert verdicts == []
+
+
+def iris_race(optimizer: str, lr: float, epochs: int) -> Race:
+    scenario = load_scenario("iris_grid")
+    config = RacerConfig(f"{optimizer} {lr}", optimizer, OPTIMIZERS[optimizer].validate({"lr": lr}))
+    race = Race(dataclasses.replace(scenario, racers=(config,), epochs=epochs, grid=None))
+    while race.state == "running":
+        race.advance(1.0)
+    return race
+
+
+def test_real_run_sgd_lr_10_on_iris_diverges() -> None:
+    race = iris_race("sgd", 10.0, 50)
+    (racer,) = race.racers.values()
+    assert racer.status == "diverged", racer.reason
+    assert "diverged" in racer.reason
+
+
+def test_real_run_adagrad_lr_1e_4_on_iris_stalls() -> None:
+    race = iris_race("adagrad", 1e-4, 150)
+    (racer,) = race.racers.values()
+    assert racer.status == "stalled", racer.reason
+    assert "Adagrad's effective step" in racer.reason
+
+
+def test_real_run_adam_converges_or_keeps_running() -> None:
+    race = iris_race("adam", 0.01, 300)
+    (racer,) = race.racers.values()
+    assert racer.status in ("converged", "running"), racer.reason
