@@ -1,0 +1,97 @@
+"""Pilot tests of the view screens against the real engine: surface, grid, board, detail."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, Static
+
+from tui_optim.ui.app import TuiOptimApp
+from tui_optim.ui.screens.detail import DetailScreen
+from tui_optim.ui.screens.grid import GridScreen
+from tui_optim.ui.screens.leaderboard import LeaderboardScreen
+from tui_optim.ui.screens.race import RaceScreen
+from tui_optim.ui.screens.surface import SurfacePlot, SurfaceScreen
+from tui_optim.ui.testing import caught_up, settle, short_scenario
+
+SIZE = (120, 40)
+
+
+def app_for(name: str, epochs: int = 6) -> TuiOptimApp:
+    return TuiOptimApp(short_scenario(name, epochs=epochs), test_mode=True)
+
+
+async def test_surface_view_draws_paths_zooms_and_pans() -> None:
+    app = app_for("peaks_zoo")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("v")
+        await caught_up(pilot)
+        assert isinstance(app.screen, SurfaceScreen)
+        plot = app.screen.query_one(SurfacePlot)
+        text = str(plot.render())
+        assert "●" in text and "✚" in text and "◇" in text  # positions, minima, start
+        legend = str(app.screen.query_one("#surface-legend", Static).render())
+        assert all(spec.name in legend for spec in app.model.specs.values())
+        before = plot.view
+        await pilot.press("plus")
+        assert plot.view[1] - plot.view[0] < before[1] - before[0]
+        await pilot.press("right")
+        assert plot.view[0] > before[0]
+        await pilot.press("0")
+        assert plot.view == before
+        await pilot.press("escape")
+        assert isinstance(app.screen, RaceScreen)
+
+
+async def test_surface_cells_map_points_inside_the_view() -> None:
+    app = app_for("peaks_zoo")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("v")
+        await caught_up(pilot)
+        plot = app.screen.query_one(SurfacePlot)
+        assert plot.cell_of(-3.0, 3.0, 100, 30) == (0, 0)
+        assert plot.cell_of(3.0, -3.0, 100, 30) == (29, 99)
+        assert plot.cell_of(10.0, 0.0, 100, 30) is None
+
+
+async def test_grid_view_has_a_cell_per_racer_in_the_exercise_layout() -> None:
+    app = app_for("iris_grid", epochs=4)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("g")
+        await caught_up(pilot)
+        assert isinstance(app.screen, GridScreen)
+        cells = list(app.screen.query(".grid-cell"))
+        assert len(cells) == 24
+        first = str(app.screen.query_one("#cell-0-0", Static).render())
+        assert "loss" in first and any(block in first for block in "▁▂▃▄▅▆▇█")
+        heads = " ".join(str(w.render()) for w in app.screen.query(".grid-head"))
+        assert "lr 0.1" in heads and "nadam" in heads
+
+
+async def test_leaderboard_ranks_every_racer() -> None:
+    app = app_for("quickstart")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await caught_up(pilot)
+        assert isinstance(app.screen, LeaderboardScreen)
+        table = app.screen.query_one(DataTable)
+        assert table.row_count == len(app.model.specs)
+        assert str(table.get_cell_at((0, 0))) == "1"
+
+
+async def test_detail_view_shows_layers_and_hyperparameters() -> None:
+    app = app_for("quickstart")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await caught_up(pilot)
+        assert isinstance(app.screen, DetailScreen)
+        layers = app.screen.query_one("#layers", DataTable)
+        assert layers.row_count == 3  # 2-16-16-1
+        hparams = str(app.screen.query_one("#detail-hparams", Static).render())
+        assert "lr=" in hparams
+        title = str(app.screen.query_one("#detail-title", Static).render())
+        spec = app.model.specs[app.selected_racer]  # type: ignore[index]
+        assert spec.name in title

@@ -1,0 +1,98 @@
+"""One racer in detail: per-layer figures, gradient and update sparklines, hyperparameters.
+
+``e`` edits the hyperparameters live and ``f`` forks the racer (the app's keys).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.markup import escape
+from textual.widgets import DataTable, Footer, Static
+
+from tui_optim.ui import format as fmt
+from tui_optim.ui.screens.view import ViewScreen
+from tui_optim.ui.widgets.spark import spark
+
+if TYPE_CHECKING:
+    from tui_optim.ui.state import RaceModel
+
+LAYER_COLUMNS = ("layer", "|W|", "|grad|", "|update|/|W|", "effective step", "optimizer state")
+
+
+class DetailScreen(ViewScreen):
+    """The selected racer (``app.selected_racer``)."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="detail-title")
+        with Vertical(id="detail-body"):
+            yield DataTable(id="layers", cursor_type="row", zebra_stripes=True)
+            with Horizontal(id="detail-sparks"):
+                yield Static(id="spark-grad", classes="detail-spark")
+                yield Static(id="spark-update", classes="detail-spark")
+            yield Static(id="detail-hparams")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#layers", DataTable).add_columns(*LAYER_COLUMNS)
+        self.query_one("#spark-grad").border_title = "gradient norm (log)"
+        self.query_one("#spark-update").border_title = "|update| / |weights| (log)"
+        super().on_mount()
+
+    def draw(self, model: RaceModel) -> None:
+        rid = self.app.selected_racer
+        spec = model.specs.get(rid) if rid is not None else None
+        title = self.query_one("#detail-title", Static)
+        if spec is None:
+            title.update("no racer selected (the racer was removed?)")
+            return
+        stats = model.stats.get(spec.id)
+        status = stats.status if stats is not None else "running"
+        reason = f"\n[$foreground-muted]{escape(stats.reason)}[/]" if stats and stats.reason else ""
+        figures = ""
+        if stats is not None:
+            figures = (
+                f"  step {stats.step}  epoch {stats.epoch:.1f}  loss {fmt.num(stats.loss)}"
+                f"  best {fmt.num(stats.best_loss)}"
+            )
+            if stats.val_loss is not None:
+                figures += f"  val loss {fmt.num(stats.val_loss)}"
+            if stats.val_accuracy is not None:
+                figures += f"  val acc {fmt.pct(stats.val_accuracy)}"
+        title.update(
+            f"{fmt.swatch(spec.colour)} [b]{escape(spec.name)}[/] ({escape(spec.optimizer)})  "
+            f"{fmt.badge(status)}{figures}{reason}"
+        )
+        table = self.query_one("#layers", DataTable)
+        table.clear()
+        for layer in stats.layers if stats is not None else ():
+            state = "  ".join(f"{k} {fmt.num(v, 3)}" for k, v in layer.state_norms.items())
+            table.add_row(
+                layer.name,
+                fmt.num(layer.weight_norm),
+                fmt.num(layer.grad_norm),
+                fmt.num(layer.update_ratio, 3),
+                fmt.num(layer.effective_step, 3),
+                state or fmt.DASH,
+            )
+        history = model.histories.get(spec.id)
+        arrays = history.arrays() if history is not None else {}
+        for widget_id, key in (("#spark-grad", "grad_norm"), ("#spark-update", "update_ratio")):
+            widget = self.query_one(widget_id, Static)
+            values = arrays.get(key, [])
+            last = fmt.num(float(values[-1])) if len(values) else fmt.DASH
+            widget.update(
+                f"[{spec.colour}]{spark(values, max(widget.size.width - 4, 8))}[/]\nnow {last}"
+            )
+        hparams = "  ".join(f"{k}={fmt.hparam_value(v)}" for k, v in spec.hparams.items())
+        schedule = f"  schedule {escape(spec.schedule)}" if spec.schedule else ""
+        parent = ""
+        if spec.parent is not None and spec.parent in model.specs:
+            parent = f"  forked from {escape(model.specs[spec.parent].name)}"
+        self.query_one("#detail-hparams", Static).update(
+            f"[b]hyperparameters[/] {escape(hparams)}{schedule}{parent}\n"
+            "[$foreground-muted]e edit them live, f fork this racer with a change, "
+            "escape back[/]"
+        )

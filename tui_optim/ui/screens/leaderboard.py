@@ -1,0 +1,80 @@
+"""The leaderboard: racers ranked by time to the target loss, DNF for the diverged.
+
+Repeats (the same racer over several seeds) are one row with mean ± standard deviation.
+The ranking is the engine's (:func:`tui_optim.engine.export.leaderboard`), the same the
+command line prints.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.app import ComposeResult
+from textual.markup import escape
+from textual.widgets import DataTable, Footer, Static
+
+from tui_optim.ui import format as fmt
+from tui_optim.ui.screens.view import ViewScreen
+
+if TYPE_CHECKING:
+    from tui_optim.ui.state import RaceModel
+
+COLUMNS = (
+    "#",
+    "racer",
+    "status",
+    "steps to target",
+    "epochs",
+    "seconds",
+    "best loss",
+    "final loss",
+    "val acc",
+)
+
+
+def with_spread(value: float | None, spread: float | None) -> str:
+    text = fmt.num(value)
+    return f"{text} ± {spread:.2g}" if value is not None and spread is not None else text
+
+
+class LeaderboardScreen(ViewScreen):
+    def compose(self) -> ComposeResult:
+        yield Static(id="board-title")
+        yield DataTable(id="board", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns(*COLUMNS)
+        super().on_mount()
+
+    def draw(self, model: RaceModel) -> None:
+        from tui_optim.engine.export import leaderboard
+
+        started = model.started
+        target = fmt.num(started.target_loss) if started and started.target_loss else "none"
+        title = escape(started.title) if started else ""
+        self.query_one("#board-title", Static).update(
+            f"[b]{title}[/]  [$foreground-muted]target loss {target}; ranked by steps to "
+            "the target, then best loss; DNF = diverged or failed[/]"
+        )
+        table = self.query_one(DataTable)
+        table.clear()
+        if started is None:
+            return
+        seconds_hidden = self.app.test_mode
+        for row in leaderboard(model):
+            runs = f" (×{row.runs})" if row.runs > 1 else ""
+            steps = "-" if row.steps_to_target is None else f"{row.steps_to_target:.0f}"
+            epochs = "-" if row.epochs_to_target is None else f"{row.epochs_to_target:.3g}"
+            seconds = "-" if row.seconds_to_target is None else f"{row.seconds_to_target:.2f}"
+            table.add_row(
+                "DNF" if row.rank is None else str(row.rank),
+                row.name + runs,
+                fmt.badge_text(row.status, self.app.theme_variables),
+                steps,
+                epochs,
+                fmt.DASH if seconds_hidden else seconds,
+                with_spread(row.best_loss, row.best_loss_std),
+                with_spread(row.final_loss, row.final_loss_std),
+                fmt.pct(row.val_accuracy),
+            )
