@@ -85,8 +85,10 @@ PALETTE = (
     "#17becf",
     "#bcbd22",
 )
-#: Seconds between recorded history points of a group (epoch ends are always recorded).
-RECORD_INTERVAL = 0.02
+#: History points recorded per epoch (epoch ends always are). A step count, not a clock, so
+#: the same race records the same points on any machine (reproducible exports, stable
+#: snapshots); memory stays bounded by the history's decimation.
+RECORDS_PER_EPOCH = 16
 TERMINAL: tuple[Status, ...] = ("diverged", "error")
 
 
@@ -215,7 +217,7 @@ class Group:
         self.loss_count = 0
         self.epoch_sum = np.zeros(0)
         self.epoch_count = 0
-        self.last_record = -math.inf
+        self.record_every = max(1, self.steps_per_epoch // RECORDS_PER_EPOCH)
 
     # ---------------------------------------------------------------- membership
     @property
@@ -607,10 +609,9 @@ class Race:
         spe = group.steps_per_epoch
         perf_counter = time.perf_counter
         while not group.finished:
-            now = perf_counter()
             epoch_end = group.position == spe - 1
             last = group.step + 1 >= group.total_steps
-            record = epoch_end or last or now - group.last_record >= RECORD_INTERVAL
+            record = epoch_end or last or (group.position + 1) % group.record_every == 0
             try:
                 losses = group.step_once(record)
             except Exception as error:
@@ -622,7 +623,6 @@ class Race:
                     return
                 continue
             if record:
-                group.last_record = now
                 self._record(group, losses, epoch_end or group.step % spe == 0)
                 if not group.racers:
                     return

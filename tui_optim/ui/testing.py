@@ -64,14 +64,23 @@ async def settle(pilot: Pilot[int], timeout: float = 60.0) -> None:
     await caught_up(pilot)
 
 
-async def caught_up(pilot: Pilot[int]) -> None:
-    """Give throttled redraws (the chart) time to draw the latest model, then go idle."""
+async def caught_up(pilot: Pilot[int], attempts: int = 20) -> None:
+    """Give throttled redraws (the chart) time to draw the latest model, then wait until the
+    screen stops changing (two identical renders in a row): on a loaded machine a redraw can
+    lag, and a snapshot must not catch it half-way."""
     from tui_optim.ui.screens.race import CHART_HZ
 
     await pilot.pause(2.0 / CHART_HZ + 0.1)
     await pilot.wait_for_scheduled_animations()
     await asyncio.sleep(0)
     await pilot.pause()
+    previous = pilot.app.export_screenshot()
+    for _ in range(attempts):
+        await pilot.pause(1.0 / CHART_HZ + 0.05)
+        current = pilot.app.export_screenshot()
+        if current == previous:
+            return
+        previous = current
 
 
 async def click_button(pilot: Pilot[int], selector: str) -> None:

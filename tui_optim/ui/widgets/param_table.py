@@ -32,6 +32,21 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("status", "status"),
     ("target", "to target"),
 )
+#: Fixed widths: auto-sized columns would depend on every value shown so far, so the same
+#: race could lay out differently depending on when its snapshots arrived.
+WIDTHS = {
+    "name": 18,
+    "optimizer": 13,
+    "lr": 7,
+    "hparams": 24,
+    "loss": 9,
+    "best": 9,
+    "acc": 7,
+    "grad": 8,
+    "ratio": 8,
+    "status": 13,
+    "target": 14,
+}
 
 STATUS_ORDER = ["converged", "running", "stalled", "oscillating", "diverging", "diverged", "error"]
 
@@ -68,7 +83,7 @@ class ParamTable(DataTable[Cell]):
 
     def on_mount(self) -> None:
         for key, label in COLUMNS:
-            self.add_column(label, key=key)
+            self.add_column(label, key=key, width=WIDTHS[key])
 
     # ------------------------------------------------------------------ selection
     @property
