@@ -33,7 +33,10 @@ VIEWS: dict[str, tuple[str | None, tuple[int, int], Steps | None]] = {
     "race-80x24": (None, (80, 24), None),
     "help": (None, (120, 40), lambda pilot: press(pilot, "question_mark")),
     "add-racer": (None, (120, 40), lambda pilot: press(pilot, "a")),
-    # UI-views add their screens here (detail, surface, grid, leaderboard).
+    "surface": ("peaks_zoo", (120, 40), lambda pilot: press(pilot, "v")),
+    "grid": ("iris_grid", (160, 50), lambda pilot: press(pilot, "g")),
+    "leaderboard": ("iris_grid_20", (120, 40), lambda pilot: press(pilot, "b")),
+    "detail": (None, (120, 40), lambda pilot: press(pilot, "enter")),
 }
 
 

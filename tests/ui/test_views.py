@@ -42,16 +42,12 @@ async def test_surface_view_draws_paths_zooms_and_pans() -> None:
         assert isinstance(app.screen, RaceScreen)
 
 
-async def test_surface_cells_map_points_inside_the_view() -> None:
-    app = app_for("peaks_zoo")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("v")
-        await caught_up(pilot)
-        plot = app.screen.query_one(SurfacePlot)
-        assert plot.cell_of(-3.0, 3.0, 100, 30) == (0, 0)
-        assert plot.cell_of(3.0, -3.0, 100, 30) == (29, 99)
-        assert plot.cell_of(10.0, 0.0, 100, 30) is None
+def test_surface_cells_map_points_inside_the_view() -> None:
+    plot = SurfacePlot("peaks")  # bounds -3..3 on both axes
+    assert plot.cell_of(-3.0, 3.0, 100, 30) == (0, 0)
+    assert plot.cell_of(3.0, -3.0, 100, 30) == (29, 99)
+    assert plot.cell_of(10.0, 0.0, 100, 30) is None
+    assert plot.cell_of(float("nan"), 0.0, 100, 30) is None
 
 
 async def test_grid_view_has_a_cell_per_racer_in_the_exercise_layout() -> None:
