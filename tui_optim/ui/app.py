@@ -212,6 +212,8 @@ class TuiOptimApp(App[int]):
 
     def notify_model(self) -> None:
         """Tell the active screen that the model changed."""
+        if not self.screen_stack:  # shutting down: engine messages can still arrive
+            return
         self.screen.post_message(ModelUpdated(self.model.version))
 
     def send_command(self, command: Command) -> bool:
