@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -154,7 +155,16 @@ def test_ctrl_c_writes_results_so_far_and_exits_130(tmp_path: Path) -> None:
         engines = parent.children(recursive=True)
         time.sleep(0.2)
     assert engines, "the engine process never started"
-    time.sleep(3.0)  # let it race a little
+    # Wait for a progress line past the first epoch (piped: "epoch E step N: ..."), so every
+    # racer has recorded points however loaded the machine is.
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        match = re.match(r"epoch [\d.]+ step (\d+):", line)
+        if match and int(match.group(1)) > 50:  # past the first epoch end (45 steps)
+            break
+    else:
+        pytest.fail("no progress line with a step > 0 within a minute")
     os.kill(process.pid, signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
