@@ -27,11 +27,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tui_optim.engine.surfaces import SURFACES
-
 from tui_optim.engine.init import initial_params
 from tui_optim.engine.mlp import MLP
 from tui_optim.engine.optimizers import OPTIMIZERS
+from tui_optim.engine.surfaces import SURFACES
 
 OPTIMIZER_NAMES = ("sgd", "nesterov", "adam", "rmsprop")
 LR = 0.01

@@ -26,7 +26,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tui_optim.engine.record import RaceRecord
-
 from tui_optim.engine.runner import RaceProcess
 from tui_optim.engine.scenario import Scenario, load_scenario
 
