@@ -55,6 +55,11 @@ def main() -> None:
                 next_sample = now + 5.0
                 rss = rss_mib(process.pids)
                 samples.append((now - start, rss))
+                if len(samples) % 12 == 1:
+                    print(
+                        f"  {now - start:6.0f} s  epoch {record.epoch:7.0f}  RSS {rss:7.1f} MiB",
+                        flush=True,
+                    )
                 if baseline is None and now - start >= 60:
                     baseline = rss
         final = rss_mib(process.pids)

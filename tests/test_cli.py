@@ -172,3 +172,19 @@ def test_ctrl_c_writes_results_so_far_and_exits_130(tmp_path: Path) -> None:
     assert document["racers"] and all(r["history"]["step"] for r in document["racers"])
     _, alive = psutil.wait_procs(engines, timeout=5)
     assert alive == []
+
+
+def test_run_reports_data_that_does_not_fit_the_model_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`run` leaves the deep check to the engine process; its verdict is still one line."""
+    path = tmp_path / "wrong.toml"
+    path.write_text(
+        'title = "x"\nepochs = 3\n[data]\nsource = "iris"\n[model]\nlayers = [4, 8, 2]\n'
+        '[[racer]]\noptimizer = "adam"\n'
+    )
+    assert main(["run", str(path), "--headless", "--json", str(tmp_path / "out.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("tui-optim: ")
+    assert "model.layers: the output size is 2" in err
+    assert not (tmp_path / "out.json").exists()

@@ -83,12 +83,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
-def load(request: str) -> Any:
-    """The scenario, or a one-line UsageError."""
+def load(request: str, check: bool = True) -> Any:
+    """The scenario, or a one-line UsageError (``check``: data and model too)."""
     from tui_optim.engine.scenario import ScenarioError, load_scenario
 
     try:
-        return load_scenario(request)
+        return load_scenario(request, check=check)
     except ScenarioError as error:
         raise UsageError(str(error)) from None
 
@@ -99,7 +99,7 @@ def command_app(options: argparse.Namespace) -> int:
         from tui_optim.engine.scenario import builtin_scenarios
 
         if options.scenario not in builtin_scenarios() and not Path(options.scenario).exists():
-            load(options.scenario)  # raises the one-line "no such scenario" error
+            load(options.scenario, check=False)  # the one-line "no such scenario" error
     from tui_optim.ui.app import run_app
 
     return run_app(options.scenario)
@@ -208,11 +208,13 @@ def _check_output(path: Path | None, directory: bool = False) -> None:
 
 def command_run(options: argparse.Namespace) -> int:
     from tui_optim.engine.export import write_csv, write_json
-    from tui_optim.engine.messages import SaveWeights, Stop, WeightsSaved
+    from tui_optim.engine.messages import EngineFailed, SaveWeights, Stop, WeightsSaved
     from tui_optim.engine.record import RaceRecord
     from tui_optim.engine.runner import RaceProcess
 
-    scenario = load(options.scenario)
+    # The engine checks data and model itself (EngineFailed.invalid_scenario): checking here
+    # too would load scikit-learn twice before the first step.
+    scenario = load(options.scenario, check=False)
     changes: dict[str, Any] = {}
     for key in ("epochs", "steps", "seed"):
         value = getattr(options, key)
@@ -239,6 +241,9 @@ def command_run(options: argparse.Namespace) -> int:
         try:
             while not (record.started is not None and record.state == "finished"):
                 for message in process.poll(0.1):
+                    if isinstance(message, EngineFailed) and message.invalid_scenario:
+                        progress.close()
+                        raise UsageError(message.message)
                     record.apply(message)
                 if record.engine_error is not None:
                     progress.close()
@@ -326,6 +331,9 @@ def print_leaderboard(record: Any) -> None:
     from tui_optim.engine.export import leaderboard
 
     started = record.started
+    rows = leaderboard(record)
+    # Time series: how far ahead each racer predicts says more than the validation loss.
+    with_horizon = any(row.horizon is not None for row in rows)
     table = Table(
         title=f"{started.title} (seed {started.seed}, fingerprint {started.fingerprint})",
         title_justify="left",
@@ -338,7 +346,7 @@ def print_leaderboard(record: Any) -> None:
         "to target",
         "best loss",
         "final loss",
-        "val acc",
+        "horizon (steps)" if with_horizon else "val acc",
     ):
         table.add_column(
             column, justify="right" if column not in ("racer", "optimizer", "status") else "left"
@@ -349,7 +357,7 @@ def print_leaderboard(record: Any) -> None:
             return "-"
         return f"{value:.4g}" + (f" ± {spread:.2g}" if spread is not None else "")
 
-    for row in leaderboard(record):
+    for row in rows:
         target = "-"
         if row.steps_to_target is not None:
             target = f"{row.steps_to_target:.0f} steps / {row.epochs_to_target:.3g} ep"
@@ -361,6 +369,10 @@ def print_leaderboard(record: Any) -> None:
             target,
             number(row.best_loss, row.best_loss_std),
             number(row.final_loss, row.final_loss_std),
-            "-" if row.val_accuracy is None else f"{row.val_accuracy:.1%}",
+            number(row.horizon, row.horizon_std)
+            if with_horizon
+            else "-"
+            if row.val_accuracy is None
+            else f"{row.val_accuracy:.1%}",
         )
     Console().print(table)

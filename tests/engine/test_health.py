@@ -124,3 +124,20 @@ def test_real_run_adam_converges_or_keeps_running() -> None:
     race = iris_race("adam", 0.01, 300)
     (racer,) = race.racers.values()
     assert racer.status in ("converged", "running"), racer.reason
+
+
+def test_the_end_of_the_race_turns_running_into_finished_and_keeps_diagnoses() -> None:
+    running = HealthMonitor("adam", target_loss=0.01)
+    for epoch, loss in enumerate((0.9, 0.5, 0.3, 0.25), start=1):
+        assert (
+            running.observe(Observation(step=10 * epoch, epoch=epoch, seconds=0, loss=loss)) is None
+        )
+    verdict = running.finish(step=40, epoch=4.0, loss=0.25)
+    assert verdict is not None and verdict.status == "finished"
+    assert verdict.reason == (
+        "finished at epoch 4 (step 40): loss 0.25, best 0.25, target 0.01 not reached"
+    )
+    stalled = HealthMonitor("adagrad", target_loss=None)
+    stalled.status = "stalled"
+    assert stalled.finish(step=500, epoch=50.0, loss=0.2) is None
+    assert stalled.status == "stalled"

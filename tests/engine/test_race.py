@@ -302,3 +302,15 @@ def test_surface_race_records_positions() -> None:
     for _ in range(10):
         point = point - 0.03 * surface.gradient(point)
     np.testing.assert_allclose(race.current_params(race.racers[0]), point[0], rtol=1e-13)
+
+
+def test_at_the_end_no_racer_is_left_running() -> None:
+    race = Race(iris_scenario([racer("adam", "adam"), racer("sgd", "sgd", lr=1e-4)], epochs=3))
+    while race.state == "running":
+        race.advance(1.0)
+    snapshot = race.snapshot()
+    assert race.state == "finished"
+    for stats in snapshot.racers:
+        assert stats.status == "finished"
+        assert stats.reason.startswith("finished at epoch 3 (step ")
+    assert [e.status for e in snapshot.events] == ["finished", "finished"]

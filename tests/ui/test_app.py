@@ -415,6 +415,23 @@ async def test_invalid_scenario_shows_one_line_error(tmp_path: Path) -> None:
         await pilot.press("q")
 
 
+async def test_data_that_does_not_fit_the_model_shows_the_error_screen(tmp_path: Path) -> None:
+    """The file parses; the engine's deep check (its own process) finds the layers wrong."""
+    bad = tmp_path / "wrong_layers.toml"
+    bad.write_text(
+        'title = "wrong layers"\nepochs = 3\n[data]\nsource = "iris"\n'
+        '[model]\nlayers = [5, 8, 3]\n[[racer]]\noptimizer = "adam"\n'
+    )
+    app = TuiOptimApp(bad, test_mode=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, ErrorScreen), what="error screen")
+        message = str(app.screen.query_one("#error-message", Static).render())
+        assert "model.layers: the input size is 5 but iris gives 4 features" in message
+        assert "\n" not in message.strip() and "Traceback" not in message
+        assert app.process is None  # the engine that found it is gone
+        await pilot.press("q")
+
+
 async def test_engine_killed_mid_race_is_reported_and_restartable() -> None:
     app = make_app(epochs=400)
     async with app.run_test(size=SIZE) as pilot:

@@ -68,6 +68,12 @@ class Dataset:
     classes: tuple[str, ...] | None
     feature_names: tuple[str, ...]
     encoding: str
+    #: Each row is the window of the k values before its target, consecutive rows one step
+    #: apart (lorenz, logistic_map with all columns): predictions can be fed back as inputs.
+    autoregressive: bool = False
+    #: The input scaling fitted on the training part: scaled = (x - centre) / spread.
+    x_centre: np.ndarray | None = None
+    x_spread: np.ndarray | None = None
 
     @property
     def n_train(self) -> int:
@@ -484,7 +490,7 @@ def load_dataset(spec: DataSpec, seed: int) -> Dataset:
     X_train, Y_train, X_val, Y_val, l_train, l_val = _split(
         raw, Y, spec.validation, seed, spec.source
     )
-    X_train, X_val = _scale(X_train, X_val, spec.scale)
+    X_train, X_val, centre, spread = _scale(X_train, X_val, spec.scale)
     return Dataset(
         name=spec.source if spec.source != "csv" or spec.path is None else spec.path.name,
         task=raw.task,
@@ -497,6 +503,9 @@ def load_dataset(spec: DataSpec, seed: int) -> Dataset:
         classes=raw.classes,
         feature_names=raw.feature_names,
         encoding=encoding,
+        autoregressive=raw.time_series and spec.columns is None,
+        x_centre=centre,
+        x_spread=spread,
     )
 
 
@@ -599,21 +608,25 @@ def _split(
     )
 
 
-def _scale(X_train: np.ndarray, X_val: np.ndarray, scale: str) -> tuple[np.ndarray, np.ndarray]:
+def _scale(
+    X_train: np.ndarray, X_val: np.ndarray, scale: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Scaled train and validation inputs, with the centre and spread fitted on train."""
     if scale not in SCALINGS:
         raise DataError(
             f"data.scale {scale!r} is unknown{suggest(scale, SCALINGS)}; "
             f"allowed: {', '.join(SCALINGS)}"
         )
     if scale == "none":
-        return X_train, X_val
+        width = X_train.shape[1]
+        return X_train, X_val, np.zeros(width), np.ones(width)
     if scale == "standard":
         centre, spread = X_train.mean(axis=0), X_train.std(axis=0)
     else:
         centre = X_train.min(axis=0)
         spread = X_train.max(axis=0) - centre
     spread = np.where(spread > 0, spread, 1.0)  # constant columns (digits' blank pixels)
-    return (X_train - centre) / spread, (X_val - centre) / spread
+    return (X_train - centre) / spread, (X_val - centre) / spread, centre, spread
 
 
 # ------------------------------------------------------------------------------ batches

@@ -16,7 +16,8 @@ JSON (``tui-optim run ... --json FILE``, or ctrl+e in the app)::
           "seed": 42, "repeat": 0,
           "status": "converged",
           "events": [{"step": 120, "epoch": 30.0, "status": "converged", "reason": "..."}],
-          "final": {"loss": ..., "val_loss": ..., "accuracy": ..., "val_accuracy": ...},
+          "final": {"loss": ..., "val_loss": ..., "accuracy": ..., "val_accuracy": ...,
+                    "horizon": ...},     # steps predicted ahead (time series), else null
           "best_loss": 0.051,
           "time_to_target": {"steps": 96, "epochs": 24.0, "seconds": 0.41} | null,
           "history": {"step": [...], "epoch": [...], "seconds": [...], "loss": [...],
@@ -100,6 +101,7 @@ def results_document(record: RaceRecord) -> dict[str, Any]:
                     "val_loss": _clean(stats.val_loss if stats else None),
                     "accuracy": _clean(stats.accuracy if stats else None),
                     "val_accuracy": _clean(stats.val_accuracy if stats else None),
+                    "horizon": _clean(stats.horizon if stats else None),
                 },
                 "best_loss": _clean(stats.best_loss if stats else None),
                 "time_to_target": (
@@ -179,6 +181,8 @@ class LeaderRow:
     val_accuracy: float | None
     val_accuracy_std: float | None
     reached_target: int  # runs that reached the target loss
+    horizon: float | None = None  # time series: mean steps predicted ahead
+    horizon_std: float | None = None
 
     @property
     def dnf(self) -> bool:
@@ -218,6 +222,7 @@ def leaderboard(record: RaceRecord) -> list[LeaderRow]:
         accuracy, accuracy_std = _mean_std(
             [s.val_accuracy for s in alive if s.val_accuracy is not None]
         )
+        horizon, horizon_std = _mean_std([s.horizon for s in alive if s.horizon is not None])
         all_dnf = not alive
         status = statuses[0] if len(set(statuses)) == 1 else "mixed"
         rows.append(
@@ -245,6 +250,8 @@ def leaderboard(record: RaceRecord) -> list[LeaderRow]:
                 val_accuracy=accuracy,
                 val_accuracy_std=accuracy_std,
                 reached_target=len(reached),
+                horizon=horizon,
+                horizon_std=horizon_std,
             )
         )
 

@@ -12,6 +12,7 @@ reported (no flicker), except "diverged" and "error", which are final and immedi
     diverging    the loss (or the gradient) growing fast
     diverged     non-finite values, or the loss far above its best (final)
     error        the optimizer's update raised (final)
+    finished     still running when the race used up its epochs or steps (see :meth:`finish`)
 """
 
 from __future__ import annotations
@@ -119,6 +120,23 @@ class HealthMonitor:
         """The optimizer update raised: final."""
         self.status = "error"
         return Verdict("error", f"error at step {step} (epoch {epoch:g}): {message}")
+
+    def finish(self, step: int, epoch: float, loss: float) -> Verdict | None:
+        """The race ran out of epochs or steps: a racer still "running" becomes "finished".
+
+        Every other status is already a diagnosis and stays, so a finished race never shows
+        a racer as still running.
+        """
+        if self.status != "running":
+            return None
+        self.status = "finished"
+        reason = (
+            f"finished at epoch {epoch:g} (step {step}): loss {format_number(loss)}, "
+            f"best {format_number(self.best)}"
+        )
+        if self.target_loss is not None:
+            reason += f", target {format_number(self.target_loss)} not reached"
+        return Verdict("finished", reason)
 
     def observe(self, obs: Observation) -> Verdict | None:
         """Take one observation; return a verdict when the status changes."""

@@ -14,7 +14,9 @@ from typing import Literal
 
 import numpy as np
 
-Status = Literal["running", "converged", "stalled", "oscillating", "diverging", "diverged", "error"]
+Status = Literal[
+    "running", "converged", "stalled", "oscillating", "diverging", "diverged", "error", "finished"
+]
 RaceState = Literal["running", "paused", "finished", "stopped"]
 
 
@@ -107,6 +109,8 @@ class RacerStats:
     position: tuple[float, float] | None
     layers: tuple[LayerStats, ...]
     new_points: HistoryChunk
+    #: Time series: mean steps predicted ahead on validation before drifting off (or None).
+    horizon: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,9 +158,14 @@ class RacersChanged:
 
 @dataclass(frozen=True, slots=True)
 class EngineFailed:
-    """The engine (or one of its processes) stopped unexpectedly."""
+    """The engine (or one of its processes) stopped unexpectedly.
+
+    ``invalid_scenario``: the child's deep check of the scenario (data and model) failed
+    before the race began; ``message`` is then the one-line ScenarioError for the user.
+    """
 
     message: str
+    invalid_scenario: bool = False
 
 
 @dataclass(frozen=True, slots=True)

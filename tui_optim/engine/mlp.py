@@ -194,7 +194,11 @@ class MLP:
 
     # ------------------------------------------------------------------ compute
     def forward(self, params: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """Output activations (R, B, out) for inputs ``x`` (B, in); a fresh array."""
+        """Output activations (R, B, out) for inputs ``x``; a fresh array.
+
+        ``x`` is (B, in), shared by every racer, or (R, B, in), each racer its own inputs
+        (a racer fed back its own predictions).
+        """
         x = np.asarray(x, dtype=self.dtype)
         buffers = self._forward(self._views_of(params), x)
         return self.head.activate(buffers.z[-1], np.empty_like(buffers.z[-1]))
@@ -257,16 +261,22 @@ class MLP:
     def _forward(self, views: _Views, x: np.ndarray) -> _Buffers:
         """Run the layers; the output layer's pre-activation ends in ``z[-1]``."""
         racers = views.flat.shape[0]
-        b = self._buffers_for(racers, x.shape[0])
-        if x.ndim != 2 or x.shape[1] != self.sizes[0]:
-            raise ModelError(f"inputs must be (B, {self.sizes[0]}), got {x.shape}")
+        b = self._buffers_for(racers, x.shape[-2])
+        if x.shape[-1] != self.sizes[0] or not (
+            x.ndim == 2 or (x.ndim == 3 and x.shape[0] == racers)
+        ):
+            raise ModelError(
+                f"inputs must be (B, {self.sizes[0]}) or ({racers}, B, {self.sizes[0]}), "
+                f"got {x.shape}"
+            )
         below = x
         last = len(self.layers) - 1
         single = views.weights_2d is not None
         for index in range(last + 1):
             z = b.z[index]
             if single:
-                np.dot(below if index == 0 else below[0], views.weights_2d[index], out=z[0])
+                below_2d = below if below.ndim == 2 else below[0]
+                np.dot(below_2d, views.weights_2d[index], out=z[0])
             else:
                 np.matmul(below, views.weights[index], out=z)
             z += views.biases[index]

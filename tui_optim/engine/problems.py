@@ -21,6 +21,11 @@ if TYPE_CHECKING:
 
 Split = Literal["train", "val"]
 
+#: Prediction horizon (time series): the error allowed, relative to the targets' spread.
+HORIZON_TOLERANCE = 0.1
+#: Prediction horizon: start points averaged over.
+HORIZON_STARTS = 8
+
 
 @dataclass(frozen=True)
 class Evaluation:
@@ -48,6 +53,8 @@ class Problem(Protocol):
     n_train: int
     has_validation: bool
     is_classification: bool
+    #: Whether :meth:`horizon` applies (a windowed time series).
+    has_horizon: bool
 
     def initial_params(self, seed: int) -> np.ndarray: ...
 
@@ -58,6 +65,8 @@ class Problem(Protocol):
     def evaluate(self, params: np.ndarray, split: Split) -> Evaluation: ...
 
     def groups(self) -> tuple[ParamGroup, ...]: ...
+
+    def horizon(self, params: np.ndarray) -> np.ndarray: ...
 
 
 class MLPProblem:
@@ -99,6 +108,51 @@ class MLPProblem:
             accuracy = (self.predict_labels(outputs) == labels).mean(axis=1)
         return Evaluation(loss, accuracy)
 
+    @property
+    def has_horizon(self) -> bool:
+        """Whether :meth:`horizon` applies: a time series whose rows are sliding windows."""
+        return self.data.autoregressive and self.data.n_val > 1 and self.data.n_outputs == 1
+
+    def horizon(self, params: np.ndarray) -> np.ndarray:
+        """Prediction horizon per racer (R,): how many steps ahead it stays on the series.
+
+        From each of :data:`HORIZON_STARTS` points spread over the first half of the
+        validation part (the future the racer never trained on), the model is iterated on
+        its own predictions: each prediction becomes the newest value of the next input
+        window. The horizon at a start is the number of steps predicted before the error
+        first exceeds :data:`HORIZON_TOLERANCE` times the spread of the training targets;
+        the figure is its mean over the starts (capped by the steps available). A small
+        one-step error grows exponentially on a chaotic series, so this, not the validation
+        loss, shows how far ahead a model really predicts.
+        """
+        data = self.data
+        assert data.x_centre is not None and data.x_spread is not None
+        x_val = np.asarray(data.X_val, dtype=np.float64)
+        y_val = np.asarray(data.Y_val[:, 0], dtype=np.float64)
+        centre, spread = data.x_centre, data.x_spread
+        tolerance = HORIZON_TOLERANCE * float(np.std(data.Y_train))
+        longest = max(len(y_val) // 2, 1)
+        starts = np.unique(np.linspace(0, len(y_val) - longest, HORIZON_STARTS).astype(int))
+        racers = params.shape[0]
+        # Raw (unscaled) windows, one per racer and start: (R, S, k).
+        windows = np.broadcast_to(
+            x_val[starts] * spread + centre, (racers, len(starts), x_val.shape[1])
+        ).copy()
+        horizon = np.full((racers, len(starts)), longest, dtype=np.float64)
+        alive = np.ones((racers, len(starts)), dtype=bool)
+        with np.errstate(all="ignore"):
+            for ahead in range(longest):
+                scaled = ((windows - centre) / spread).astype(self.dtype)
+                predicted = self.mlp.forward(params, scaled)[..., 0].astype(np.float64)
+                wrong = alive & ~(np.abs(predicted - y_val[starts + ahead]) <= tolerance)
+                horizon[wrong] = ahead
+                alive &= ~wrong
+                if not alive.any():
+                    break
+                windows[..., :-1] = windows[..., 1:]
+                windows[..., -1] = predicted
+        return horizon.mean(axis=1)
+
     def predict_labels(self, outputs: np.ndarray) -> np.ndarray:
         """Class indices (R, B) from output activations (R, B, out)."""
         if outputs.shape[2] == 1:
@@ -118,6 +172,7 @@ class SurfaceProblem:
     n_train = 1
     has_validation = False
     is_classification = False
+    has_horizon = False
 
     def __init__(
         self,
@@ -143,3 +198,6 @@ class SurfaceProblem:
 
     def groups(self) -> tuple[ParamGroup, ...]:
         return (ParamGroup("w", slice(0, 2)),)
+
+    def horizon(self, params: np.ndarray) -> np.ndarray:
+        raise TypeError("a surface has no prediction horizon")

@@ -89,6 +89,8 @@ PALETTE = (
 #: the same race records the same points on any machine (reproducible exports, stable
 #: snapshots); memory stays bounded by the history's decimation.
 RECORDS_PER_EPOCH = 16
+#: Time series: the prediction horizon is measured every this many epochs and at the end.
+HORIZON_EVERY_EPOCHS = 10
 TERMINAL: tuple[Status, ...] = ("diverged", "error")
 
 
@@ -129,6 +131,7 @@ class Racer:
     update_ratio: float = math.nan
     effective_step: float = math.nan
     position: tuple[float, float] | None = None
+    horizon: float | None = None  # time series: steps predicted ahead (see MLPProblem.horizon)
     time_to_target: TimeToTarget | None = None
     layers: tuple[LayerStats, ...] = ()
     #: Parameters of a racer that left its group (diverged or failed), for export.
@@ -590,7 +593,7 @@ class Race:
             while self.state == "running":
                 groups = self._active_groups()
                 if not groups:
-                    self._set_state("finished")
+                    self._finish()
                     return
                 group = min(groups, key=lambda g: g.progress)
                 # Run the laggard until it catches up with the next group or its epoch ends.
@@ -604,6 +607,14 @@ class Race:
                     self._set_state("paused")
                 if time.perf_counter() >= deadline:
                     return
+
+    def _finish(self) -> None:
+        self._set_state("finished")
+        for racer in self.racers.values():
+            loss = racer.epoch_loss if math.isfinite(racer.epoch_loss) else racer.loss
+            verdict = racer.monitor.finish(racer.steps, racer.epoch, loss)
+            if verdict is not None:
+                self._apply_verdict(racer, verdict, racer.steps, racer.epoch, racer.seconds)
 
     def _run_group(self, group: Group, deadline: float, catch_up: float) -> None:
         spe = group.steps_per_epoch
@@ -641,7 +652,7 @@ class Race:
         mean_loss = group.loss_sum / max(group.loss_count, 1)
         group.loss_sum[:] = 0.0
         group.loss_count = 0
-        val_loss = val_acc = train_acc = None
+        val_loss = val_acc = train_acc = horizon = None
         epoch_loss = None
         if epoch_end:
             epoch_loss = group.epoch_sum / max(group.epoch_count, 1)
@@ -652,6 +663,10 @@ class Race:
                 val_loss, val_acc = evaluation.loss, evaluation.accuracy
             if self.problem.is_classification:
                 train_acc = self.problem.evaluate(group.params, "train").accuracy
+            if self.problem.has_horizon and (
+                round(group.progress) % HORIZON_EVERY_EPOCHS == 0 or group.step >= group.total_steps
+            ):
+                horizon = self.problem.horizon(group.params)
         epoch = group.progress
         step = group.step
         target = self.scenario.target_loss
@@ -677,6 +692,8 @@ class Race:
                 racer.val_loss = row_val
             if val_acc is not None:
                 racer.val_accuracy = float(val_acc[row])
+            if horizon is not None:
+                racer.horizon = float(horizon[row])
             accuracy = math.nan
             if train_acc is not None:
                 racer.accuracy = accuracy = float(train_acc[row])
@@ -855,6 +872,7 @@ class Race:
                     position=racer.position,
                     layers=racer.layers,
                     new_points=racer.take_points(self.with_position),
+                    horizon=racer.horizon,
                 )
             )
         primary = self.primary

@@ -65,7 +65,15 @@ def _engine_main(
 
 def _serve(conn: Connection, scenario: Scenario, subset: tuple[int, int], hz: float) -> None:
     from tui_optim.engine.race import Race
+    from tui_optim.engine.scenario import ScenarioError, check_scenario
 
+    # The parent only parsed the file (so the app's first frame never waits for the data):
+    # the deep check of data and model happens here, once, off the UI's process.
+    try:
+        check_scenario(scenario)
+    except ScenarioError as error:
+        conn.send(EngineFailed(str(error), invalid_scenario=True))
+        return
     race = Race(scenario, subset)
     conn.send(race.started())
     conn.send(race.snapshot())

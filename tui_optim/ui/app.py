@@ -118,8 +118,9 @@ class TuiOptimApp(App[int]):
         from tui_optim.ui.screens.race import RaceScreen
 
         self.push_screen(RaceScreen())
-        # After the first frame: loading data and starting a process must not delay it.
-        self.call_after_refresh(self.open_scenario, self.scenario_request)
+        # Parsing the file and spawning the engine take milliseconds; the engine then loads
+        # data while this process draws the first frame.
+        self.open_scenario(self.scenario_request)
 
     def open_scenario(self, request: str | Path | Scenario | None) -> bool:
         """Load ``request`` and start racing it; on a bad scenario show the error screen."""
@@ -195,6 +196,11 @@ class TuiOptimApp(App[int]):
                 self.notify(item.message, title=f"{item.command} rejected", severity="error")
             elif isinstance(item, WeightsSaved):
                 self.notify(f"weights saved to {', '.join(item.paths)}", title="export")
+            elif isinstance(item, EngineFailed) and item.invalid_scenario:
+                from tui_optim.ui.screens.error import ErrorScreen
+
+                self.stop_engine()
+                self.push_screen(ErrorScreen(item.message, self.scenario_request))
             elif isinstance(item, EngineFailed):
                 self.notify(
                     f"{item.message} — press r to restart", title="engine", severity="error"
@@ -442,7 +448,9 @@ def load_scenario_request(request: str | Path | None) -> Scenario:
     """Load a built-in name, a file path or (None) the default scenario."""
     from tui_optim.engine.scenario import DEFAULT_SCENARIO, load_scenario
 
-    return load_scenario(DEFAULT_SCENARIO if request is None else request)
+    # Parsing only: the engine checks data and model in its own process (EngineFailed with
+    # invalid_scenario), so the first frame never waits for scikit-learn's import.
+    return load_scenario(DEFAULT_SCENARIO if request is None else request, check=False)
 
 
 def one_line(error: BaseException) -> str:

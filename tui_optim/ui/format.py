@@ -21,6 +21,7 @@ BADGES: dict[str, tuple[str, str, str]] = {
     "diverging": ("↗", "diverging", "$error"),
     "diverged": ("✖", "diverged", "$error"),
     "error": ("!", "error", "$error"),
+    "finished": ("■", "finished", "$secondary"),
 }
 
 #: race state -> (symbol, word, colour)

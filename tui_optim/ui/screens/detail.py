@@ -61,6 +61,8 @@ class DetailScreen(ViewScreen):
                 figures += f"  val loss {fmt.num(stats.val_loss)}"
             if stats.val_accuracy is not None:
                 figures += f"  val acc {fmt.pct(stats.val_accuracy)}"
+            if stats.horizon is not None:
+                figures += f"  horizon {stats.horizon:.0f} steps"
         title.update(
             f"{fmt.swatch(spec.colour)} [b]{escape(spec.name)}[/] ({escape(spec.optimizer)})  "
             f"{fmt.badge(status)}{figures}{reason}"

@@ -30,6 +30,8 @@ COLUMNS = (
     "final loss",
     "val acc",
 )
+#: The last column of a time series race: steps predicted ahead instead of accuracy.
+HORIZON_COLUMNS = (*COLUMNS[:-1], "horizon (steps)")
 
 
 def with_spread(value: float | None, spread: float | None) -> str:
@@ -44,7 +46,8 @@ class LeaderboardScreen(ViewScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns(*COLUMNS)
+        self.columns = COLUMNS
+        self.query_one(DataTable).add_columns(*self.columns)
         super().on_mount()
 
     def draw(self, model: RaceModel) -> None:
@@ -62,7 +65,13 @@ class LeaderboardScreen(ViewScreen):
         if started is None:
             return
         seconds_hidden = self.app.test_mode
-        for row in leaderboard(model):
+        rows = leaderboard(model)
+        columns = HORIZON_COLUMNS if any(r.horizon is not None for r in rows) else COLUMNS
+        if columns != self.columns:
+            self.columns = columns
+            table.clear(columns=True)
+            table.add_columns(*columns)
+        for row in rows:
             runs = f" (×{row.runs})" if row.runs > 1 else ""
             steps = "-" if row.steps_to_target is None else f"{row.steps_to_target:.0f}"
             epochs = "-" if row.epochs_to_target is None else f"{row.epochs_to_target:.3g}"
@@ -76,5 +85,7 @@ class LeaderboardScreen(ViewScreen):
                 fmt.DASH if seconds_hidden else seconds,
                 with_spread(row.best_loss, row.best_loss_std),
                 with_spread(row.final_loss, row.final_loss_std),
-                fmt.pct(row.val_accuracy),
+                with_spread(row.horizon, row.horizon_std)
+                if columns is HORIZON_COLUMNS
+                else fmt.pct(row.val_accuracy),
             )

@@ -48,7 +48,16 @@ WIDTHS = {
     "target": 14,
 }
 
-STATUS_ORDER = ["converged", "running", "stalled", "oscillating", "diverging", "diverged", "error"]
+STATUS_ORDER = [
+    "converged",
+    "finished",
+    "running",
+    "stalled",
+    "oscillating",
+    "diverging",
+    "diverged",
+    "error",
+]
 
 
 @dataclass(frozen=True)

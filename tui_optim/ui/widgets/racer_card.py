@@ -120,5 +120,7 @@ class RacerCard(Widget):
         parts = [f"loss [b]{fmt.num(stats.loss)}[/]"]
         if accuracy is not None:
             parts.append(f"acc {fmt.pct(accuracy)}")
+        if stats.horizon is not None:
+            parts.append(f"ahead {stats.horizon:.0f}")
         parts.append(f"[$foreground-muted]{speed}[/]")
         return "  ".join(parts)
