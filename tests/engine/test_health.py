@@ -13,18 +13,24 @@ from tui_optim.engine.race import Race
 from tui_optim.engine.scenario import RacerConfig, load_scenario
 
 
-def feed(monitor: HealthMonitor, losses, **figures: float) -> list:
+def feed(monitor: HealthMonitor, losses, **figures: float | list[float]) -> list:
+    """Feed one observation per loss; a figure is a constant or a list (one per epoch)."""
     verdicts = []
     for epoch, loss in enumerate(losses, start=1):
+
+        def figure(name: str, default: float, epoch: int = epoch) -> float:
+            value = figures.get(name, default)
+            return float(value[epoch - 1]) if isinstance(value, list) else float(value)
+
         obs = Observation(
             step=epoch * 4,
             epoch=float(epoch),
             seconds=epoch / 100,
             loss=float(loss),
-            grad_norm=figures.get("grad_norm", 1.0),
-            update_norm=figures.get("update_norm", 1e-2),
-            param_norm=figures.get("param_norm", 1.0),
-            effective_step=figures.get("effective_step", 1e-3),
+            grad_norm=figure("grad_norm", 1.0),
+            update_norm=figure("update_norm", 1e-2),
+            param_norm=figure("param_norm", 1.0),
+            effective_step=figure("effective_step", 1e-3),
         )
         verdict = monitor.observe(obs)
         if verdict is not None:
@@ -55,11 +61,32 @@ def test_a_high_plateau_stalls_with_the_epoch_it_started() -> None:
 
 def test_adagrad_stall_is_explained_by_its_shrinking_step() -> None:
     monitor = HealthMonitor("adagrad", target_loss=0.1)
-    verdicts = feed(monitor, [0.9] * 40, effective_step=3e-5)
+    # lr / sqrt(accumulated g^2): the step shrinks like 1 / sqrt(t)
+    shrinking = [3e-4 / math.sqrt(e) for e in range(1, 41)]
+    verdicts = feed(monitor, [0.9] * 40, effective_step=shrinking)
     assert verdicts[-1].status == "stalled"
-    assert "Adagrad's effective step fell to 3e-05 as squared gradients accumulated" in (
-        verdicts[-1].reason
-    )
+    expected = "Adagrad's effective step fell to 6.4e-05 (from 0.0003) as squared gradients"
+    assert expected in (verdicts[-1].reason)
+
+
+def test_an_adagrad_stall_with_a_steady_step_is_not_blamed_on_accumulation() -> None:
+    monitor = HealthMonitor("adagrad", target_loss=0.1)
+    verdicts = feed(monitor, [0.9] * 40, effective_step=3e-4)
+    assert verdicts[-1].status == "stalled"
+    assert "accumulated" not in verdicts[-1].reason
+
+
+def test_small_wiggles_of_a_stuck_loss_are_a_stall_not_an_oscillation() -> None:
+    monitor = HealthMonitor("sgd", target_loss=0.01)
+    verdicts = feed(monitor, [0.9 + 1e-4 * (-1) ** e for e in range(40)])
+    assert [v.status for v in verdicts] == ["stalled"]
+
+
+def test_diagnoses_do_not_flap_near_their_thresholds() -> None:
+    """Once stalled, a racer needs clearly better progress (3x the threshold) to run again."""
+    monitor = HealthMonitor("sgd", target_loss=0.01)
+    losses = [1.0] * 30 + [1.0 - 0.0006 * e for e in range(1, 60)]  # ~1.2% per 20 epochs
+    assert [v.status for v in feed(monitor, losses)] == ["stalled"]
 
 
 def test_vanishing_updates_stall() -> None:

@@ -17,8 +17,10 @@ from tui_optim.engine.messages import (
     EngineFailed,
     Pause,
     RaceStarted,
+    Restart,
     Resume,
     SaveWeights,
+    Snapshot,
     WeightsSaved,
 )
 from tui_optim.engine.record import RaceRecord
@@ -86,6 +88,43 @@ def test_two_processes_give_the_same_race_as_one(engine) -> None:
     assert sorted(one.specs) == sorted(two.specs)
     for rid, stats in one.stats.items():
         assert two.stats[rid].epoch_loss == stats.epoch_loss  # bit for bit
+
+
+def test_an_idle_race_sends_nothing(engine) -> None:
+    """Finished (or paused), nothing changes until a command comes: no snapshots stream, so
+    an idle race costs the app nothing."""
+    process = engine(short("quickstart"), snapshot_hz=50)
+    drive(process, finished)
+    idle = [m for _ in range(10) for m in process.poll(0.05)]
+    assert idle == []
+    process.send(Pause())  # a command is answered with a snapshot, even when nothing changed
+    assert any(m for _ in range(40) for m in process.poll(0.05))
+
+
+def test_a_restart_across_two_processes_starts_before_it_streams(engine) -> None:
+    """Children restart one after the other: the merged stream announces the new race
+    before any of its snapshots, and the restarted race runs to the end again."""
+    scenario = short("iris_grid", epochs=4)
+    process = engine(scenario, processes=2)
+    first = drive(process, finished)
+    process.send(Restart())
+    messages: list[object] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        messages.extend(process.poll(0.05))
+        snapshots = [m for m in messages if isinstance(m, Snapshot)]
+        if snapshots and snapshots[-1].state == "finished":
+            break
+    started = [i for i, m in enumerate(messages) if isinstance(m, RaceStarted)]
+    assert len(started) == 1
+    assert not any(isinstance(m, Snapshot) for m in messages[: started[0]])
+    again = RaceRecord()
+    for message in messages:
+        again.apply(message)
+    assert again.state == "finished"
+    assert {rid: s.epoch_loss for rid, s in again.stats.items()} == {
+        rid: s.epoch_loss for rid, s in first.stats.items()
+    }
 
 
 def test_commands_reach_the_child(engine, tmp_path) -> None:

@@ -71,6 +71,14 @@ class HealthSettings:
     growth_factor: float = 10.0
     #: Fraction of sign changes of successive loss differences that counts as oscillating.
     oscillation_fraction: float = 0.7
+    #: Hysteresis: a diagnosis holds until the evidence is this much weaker than what made
+    #: it (a racer near a threshold must not flap between two badges every few epochs).
+    release_factor: float = 3.0
+    #: Hysteresis for oscillating: it holds while this fraction of the moves still flip.
+    oscillation_release: float = 0.45
+    #: Mean |loss change| per epoch, relative to the loss, below which up-and-down moves are
+    #: noise on a flat loss (a stall), not an oscillation.
+    oscillation_amplitude: float = 0.01
     #: With no target loss, a loss below this fraction of the initial one is "good".
     good_fraction: float = 0.05
 
@@ -98,6 +106,7 @@ class HealthMonitor:
         self.status: Status = "running"
         self.initial: float | None = None
         self.first_grad_norm: float | None = None
+        self.first_effective_step: float | None = None
         self.best = math.inf
         #: The last loss level that was a meaningful improvement, and the epoch it was reached
         #: (a stall is reported "since" then).
@@ -147,6 +156,7 @@ class HealthMonitor:
         if self.initial is None:
             self.initial = obs.loss
             self.first_grad_norm = obs.grad_norm
+            self.first_effective_step = obs.effective_step
         self.recent.append(obs)
         self.best = min(self.best, obs.loss)
         if self.plateau_level is None or obs.loss < self.plateau_level * (
@@ -160,8 +170,10 @@ class HealthMonitor:
             self._candidate, self._candidate_count, self._candidate_since = status, 0, obs
         self._candidate_count += 1
         if status != self.status and self._candidate_count >= self.settings.confirm:
-            if self.status == "converged" and status not in ("diverging", "oscillating"):
-                return None  # a converged racer that keeps improving slowly is still converged
+            if self.status == "converged" and status != "diverging":
+                # Still converged: a racer that keeps improving slowly, or jitters with its
+                # batches at the bottom of the valley, has not lost anything.
+                return None
             return self._switch(status, reason)
         return None
 
@@ -214,7 +226,7 @@ class HealthMonitor:
                     + self._lr_hint()
                 )
         if len(losses) < s.window:
-            return "running", ""
+            return "running", f"running again {where}" if self.status != "running" else ""
         # Net progress as the older half's mean against the recent half's: robust to noise
         # and to a zig-zag, which single end points are not.
         middle = len(losses) // 2
@@ -228,8 +240,11 @@ class HealthMonitor:
             )
         steps = [b - a for a, b in itertools.pairwise(losses)]
         flips = sum((a > 0) != (b > 0) for a, b in itertools.pairwise(steps) if a and b)
+        flipping = s.oscillation_release if self.status == "oscillating" else s.oscillation_fraction
+        amplitude = sum(abs(d) for d in steps) / len(steps) / max(abs(newer), 1e-12)
         if (
-            flips >= s.oscillation_fraction * (len(steps) - 1)
+            flips >= flipping * (len(steps) - 1)
+            and amplitude >= s.oscillation_amplitude
             and improvement < 5 * s.stall_improvement
         ):
             return "oscillating", (
@@ -238,10 +253,16 @@ class HealthMonitor:
             )
         ratio = obs.update_norm / obs.param_norm if obs.param_norm > 0 else math.nan
         vanishing = math.isfinite(ratio) and ratio < s.vanishing_update
-        if vanishing or (improvement < s.stall_improvement and not good):
+        stall_below = s.stall_improvement * (s.release_factor if self.status == "stalled" else 1)
+        if vanishing or (improvement < stall_below and not good):
             since = self.plateau_start if self.plateau_start is not None else obs.epoch
             return "stalled", f"stalled since epoch {since:g}: {self._stall_why(obs, ratio)}"
-        return "running", ""
+        return "running", (
+            f"running again {where}: the loss fell {format_number(100 * improvement)}% "
+            f"over the last {len(losses)} epochs"
+            if self.status in ("stalled", "oscillating") and improvement > 0
+            else f"running again {where}"
+        )
 
     def _lr_hint(self) -> str:
         return "; the learning rate may be too high"
@@ -249,8 +270,17 @@ class HealthMonitor:
     def _stall_why(self, obs: Observation, ratio: float) -> str:
         step = format_number(obs.effective_step)
         name = self.optimizer
-        if name == "adagrad":
-            return f"Adagrad's effective step fell to {step} as squared gradients accumulated"
+        first_step = self.first_effective_step
+        if (
+            name == "adagrad"
+            and first_step is not None
+            and math.isfinite(first_step)
+            and obs.effective_step < 0.5 * first_step
+        ):
+            return (
+                f"Adagrad's effective step fell to {step} (from {format_number(first_step)}) "
+                "as squared gradients accumulated"
+            )
         if name == "rprop":
             return f"Rprop's step sizes shrank to {step}"
         if math.isfinite(ratio) and ratio < self.settings.vanishing_update:

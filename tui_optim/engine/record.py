@@ -66,6 +66,7 @@ class RaceRecord:
         event_count: events received since the race started (for "what is new" checks).
         notices: rejected commands and other non-racer messages, oldest first.
         state: the race state ("running", "paused", "finished", "stopped").
+        snapshot_count: snapshots applied since the race started (0: state not known yet).
         step, epoch, seconds: race progress at the last snapshot.
         engine_error: set when the engine failed or died; None while it is healthy.
         version: bumps on every apply(); views redraw when it changed.
@@ -84,6 +85,7 @@ class RaceRecord:
         self.event_count = 0  # events ever received in this race (events keeps the last ones)
         self.notices: list[Notice] = []
         self.state: RaceState = "paused"
+        self.snapshot_count = 0  # until the first snapshot, state says nothing about the race
         self.step = 0
         self.epoch = 0.0
         self.seconds = 0.0
@@ -172,6 +174,7 @@ class RaceRecord:
         }
 
     def _apply_snapshot(self, snapshot: Snapshot) -> None:
+        self.snapshot_count += 1
         self.step = snapshot.step
         self.epoch = snapshot.epoch
         self.seconds = snapshot.seconds

@@ -29,6 +29,7 @@ from tui_optim.engine.messages import (
     RacersChanged,
     RacerSpec,
     RaceStarted,
+    RaceState,
     RemoveRacer,
     SaveWeights,
     SetHparam,
@@ -39,6 +40,8 @@ from tui_optim.engine.scenario import Scenario
 
 #: Sent instead of a command to end a child.
 _CLOSE = "close"
+#: Longest stretch of training between two looks for commands.
+COMMAND_SLICE_SECONDS = 0.02
 #: Seconds close() waits for a child before terminating it.
 JOIN_SECONDS = 3.0
 
@@ -92,9 +95,15 @@ def _serve(conn: Connection, scenario: Scenario, subset: tuple[int, int], hz: fl
             timeout = 0.0
         state = race.state
         if state == "running":
-            race.advance(min(period, max(0.0, last_sent + period - time.perf_counter())) or 0.005)
+            # Short slices between looks at the pipe: a key press in the app waits for the
+            # slice to end, and 20 ms of training is plenty to amortise a poll.
+            until_snapshot = max(0.0, last_sent + period - time.perf_counter())
+            race.advance(min(COMMAND_SLICE_SECONDS, until_snapshot) or 0.005)
         now = time.perf_counter()
-        if changed or race.state != state or now - last_sent >= period:
+        # Paused or finished, nothing changes until a command arrives: no snapshots, so an
+        # idle race costs the app nothing.
+        due = state == "running" and now - last_sent >= period
+        if changed or race.state != state or due:
             conn.send(race.snapshot())
             last_sent = now
 
@@ -127,6 +136,7 @@ class RaceProcess:
         self._started: list[RaceStarted | None] = [None] * count
         self._specs: list[tuple[RacerSpec, ...]] = [()] * count
         self._latest: list[Snapshot | None] = [None] * count
+        self._held: list[Snapshot] = []
         self._saved: list[tuple[str, ...] | None] = [None] * count
         self._failed = False
 
@@ -228,38 +238,26 @@ class RaceProcess:
         if isinstance(message, RaceStarted):
             self._started[index] = message
             self._specs[index] = message.racers
-            self._latest = [None] * self.count
+            self._latest[index] = None
             if all(s is not None for s in self._started):
                 first = self._started[0]
                 assert first is not None
                 out.append(_replace(first, racers=self._all_specs()))
                 self._started = [None] * self.count
+                held, self._held = self._held, []
+                out.extend(self._merged(snapshot) for snapshot in held)
         elif isinstance(message, RacersChanged):
             self._specs[index] = message.racers
             out.append(RacersChanged(self._all_specs()))
         elif isinstance(message, Snapshot):
             self._latest[index] = message
-            latest = [s for s in self._latest if s is not None]
-            states = {s.state for s in latest}
-            if len(latest) < self.count:
-                states.add("running")
-            if "running" in states:
-                state = "running"
-            elif states == {"finished"}:
-                state = "finished"
-            elif "paused" in states:
-                state = "paused"
+            if any(s is not None for s in self._started):
+                # Some children started (or restarted) and others not yet: the watcher must
+                # see RaceStarted before any snapshot of the new race. An idle child sends
+                # nothing more, so nothing may be dropped either.
+                self._held.append(message)
             else:
-                state = "stopped" if "stopped" in states else "finished"
-            out.append(
-                _replace(
-                    message,
-                    step=min(s.step for s in latest),
-                    epoch=min(s.epoch for s in latest),
-                    seconds=max(s.seconds for s in latest),
-                    state=state,
-                )
-            )
+                out.append(self._merged(message))
         elif isinstance(message, WeightsSaved):
             self._saved[index] = message.paths
             if all(s is not None for s in self._saved):
@@ -270,6 +268,28 @@ class RaceProcess:
             if isinstance(message, EngineFailed):
                 self._failed = True
             out.append(message)
+
+    def _merged(self, message: Snapshot) -> Snapshot:
+        """``message`` (one child's racers) with the race's progress and state over all."""
+        latest = [s for s in self._latest if s is not None]
+        states = {s.state for s in latest}
+        if len(latest) < self.count:
+            states.add("running")
+        if "running" in states:
+            state: RaceState = "running"
+        elif states == {"finished"}:
+            state = "finished"
+        elif "paused" in states:
+            state = "paused"
+        else:
+            state = "stopped" if "stopped" in states else "finished"
+        return _replace(
+            message,
+            step=min(s.step for s in latest),
+            epoch=min(s.epoch for s in latest),
+            seconds=max(s.seconds for s in latest),
+            state=state,
+        )
 
     def _all_specs(self) -> tuple[RacerSpec, ...]:
         specs = [spec for part in self._specs for spec in part]

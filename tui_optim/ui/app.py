@@ -9,6 +9,7 @@ Heavy modules (the engine, plotext) are imported lazily so the first frame comes
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -19,7 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
 from textual.worker import get_current_worker
 
-from tui_optim.ui.messages import EngineGone, EngineMessages, ModelUpdated
+from tui_optim.ui.messages import EngineGone, EngineMessagesWaiting, ModelUpdated
 from tui_optim.ui.state import RaceModel
 
 if TYPE_CHECKING:
@@ -104,6 +105,10 @@ class TuiOptimApp(App[int]):
         self.scenario_request: str | Path | Scenario | None = scenario
         self.scenario: Scenario | None = None
         self.process: RaceProcess | None = None
+        #: Engine messages read by the pump thread, not yet applied (see _pump_engine).
+        self._inbox: list[Any] = []
+        self._inbox_lock = threading.Lock()
+        self._inbox_posted = False
         self.selected_racer: int | None = None
         self.theme = "textual-dark"
 
@@ -155,7 +160,9 @@ class TuiOptimApp(App[int]):
 
     def stop_engine(self) -> None:
         """Close the engine process (if any); leaves no child process behind."""
-        self.workers.cancel_group(self, "engine")
+        with self._inbox_lock:
+            self.workers.cancel_group(self, "engine")
+            self._inbox.clear()
         process, self.process = self.process, None
         if process is not None:
             process.close()
@@ -179,18 +186,32 @@ class TuiOptimApp(App[int]):
                 if not worker.is_cancelled:
                     self.post_message(EngineGone(f"engine stopped: {one_line(error)}"))
                 return
-            if worker.is_cancelled:
-                return
             if messages:
-                self.post_message(EngineMessages(list(messages)))
+                with self._inbox_lock:
+                    if worker.is_cancelled:
+                        return
+                    self._inbox.extend(messages)
+                    post = not self._inbox_posted
+                    self._inbox_posted = True
+                # Back-pressure: one EngineMessagesWaiting in flight at a time. When the app is
+                # slower than the engine, messages pile up here and are applied in one go
+                # with one redraw, instead of a queue of redraws that lags further and
+                # further behind (and a pipe that fills and stalls the engine).
+                if post:
+                    self.post_message(EngineMessagesWaiting())
+            elif worker.is_cancelled:
+                return
             if not process.alive:
                 self.post_message(EngineGone("engine stopped"))
                 return
 
-    def on_engine_messages(self, message: EngineMessages) -> None:
+    def on_engine_messages_waiting(self, message: EngineMessagesWaiting) -> None:
         from tui_optim.engine.messages import CommandRejected, EngineFailed, WeightsSaved
 
-        for item in message.messages:
+        with self._inbox_lock:
+            batch, self._inbox = self._inbox, []
+            self._inbox_posted = False
+        for item in batch:
             self.model.apply(item)
             if isinstance(item, CommandRejected):
                 self.notify(item.message, title=f"{item.command} rejected", severity="error")

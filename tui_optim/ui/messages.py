@@ -1,22 +1,23 @@
 """Textual messages of the app: small, documented dataclasses.
 
-The engine's own dataclasses (tui_optim.engine.messages) travel inside :class:`EngineMessages`;
-everything else here is UI plumbing.
+The engine's own dataclasses (tui_optim.engine.messages) wait in the app's inbox until
+:class:`EngineMessagesWaiting` tells the app; everything else here is UI plumbing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from textual.message import Message
 
 
 @dataclass
-class EngineMessages(Message):
-    """A batch of engine messages moved from the pipe by the engine worker (app-bound)."""
+class EngineMessagesWaiting(Message):
+    """Engine messages wait in the app's inbox (posted by the engine worker, app-bound).
 
-    messages: list[Any]
+    The messages themselves stay in the inbox, so however many arrive before the app gets
+    to this one, they are applied together with one redraw.
+    """
 
 
 @dataclass
@@ -34,6 +35,11 @@ class ModelUpdated(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, ModelUpdated)
+
+
+@dataclass
+class ContentResized(Message):
+    """A widget whose drawing depends on its size got a new size (bubbles to its screen)."""
 
 
 @dataclass

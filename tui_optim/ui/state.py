@@ -1,7 +1,7 @@
 """RaceModel: everything the app knows about the race, built from engine messages.
 
 Plain Python (no Textual), owned and mutated by the app on the main thread only:
-the engine worker thread posts :class:`tui_optim.ui.messages.EngineMessages`, the app calls
+the engine worker thread posts :class:`tui_optim.ui.messages.EngineMessagesWaiting`, the app calls
 :meth:`RaceModel.apply` for each engine message and then tells the screen.
 
 How views learn about changes (the one rule every screen follows):

@@ -55,7 +55,7 @@ async def settle(pilot: Pilot[int], timeout: float = 60.0) -> None:
     await wait_until(
         pilot,
         lambda: (
-            (app.model.started is not None and app.model.state in SETTLED_STATES)
+            (app.model.snapshot_count > 0 and app.model.state in SETTLED_STATES)
             or app.model.engine_error is not None
         ),
         timeout,
@@ -65,12 +65,17 @@ async def settle(pilot: Pilot[int], timeout: float = 60.0) -> None:
 
 
 async def caught_up(pilot: Pilot[int], attempts: int = 20) -> None:
-    """Give throttled redraws (the chart) time to draw the latest model, then wait until the
-    screen stops changing (two identical renders in a row): on a loaded machine a redraw can
-    lag, and a snapshot must not catch it half-way."""
+    """Wait until the active screen shows the model's latest version (its ``shows_latest``,
+    when it has one), then until the screen stops changing (two identical renders in a row):
+    on a loaded machine a redraw can lag, and a snapshot must not catch it half-way."""
     from tui_optim.ui.screens.race import CHART_HZ
 
-    await pilot.pause(2.0 / CHART_HZ + 0.1)
+    def screen_shows_latest() -> bool:
+        shows_latest = getattr(pilot.app.screen, "shows_latest", None)
+        return shows_latest is None or bool(shows_latest())
+
+    await pilot.pause()
+    await wait_until(pilot, screen_shows_latest, 60.0, "the screen to show the latest model")
     await pilot.wait_for_scheduled_animations()
     await asyncio.sleep(0)
     await pilot.pause()

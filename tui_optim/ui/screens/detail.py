@@ -13,7 +13,7 @@ from textual.markup import escape
 from textual.widgets import DataTable, Footer, Static
 
 from tui_optim.ui import format as fmt
-from tui_optim.ui.screens.view import ViewScreen
+from tui_optim.ui.screens.view import SizedStatic, ViewScreen
 from tui_optim.ui.widgets.spark import spark
 
 if TYPE_CHECKING:
@@ -30,8 +30,8 @@ class DetailScreen(ViewScreen):
         with Vertical(id="detail-body"):
             yield DataTable(id="layers", cursor_type="row", zebra_stripes=True)
             with Horizontal(id="detail-sparks"):
-                yield Static(id="spark-grad", classes="detail-spark")
-                yield Static(id="spark-update", classes="detail-spark")
+                yield SizedStatic(id="spark-grad", classes="detail-spark")
+                yield SizedStatic(id="spark-update", classes="detail-spark")
             yield Static(id="detail-hparams")
         yield Footer()
 

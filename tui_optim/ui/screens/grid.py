@@ -14,7 +14,7 @@ from textual.markup import escape
 from textual.widgets import Footer, Static
 
 from tui_optim.ui import format as fmt
-from tui_optim.ui.screens.view import ViewScreen
+from tui_optim.ui.screens.view import SizedStatic, ViewScreen
 from tui_optim.ui.widgets.spark import spark
 
 if TYPE_CHECKING:
@@ -58,10 +58,11 @@ class GridScreen(ViewScreen):
         for i, row in enumerate(rows):
             cells.append(Static(f"[b]{escape(axis_label(row_key, row))}[/]", classes="grid-head"))
             cells += [
-                Static("", id=f"cell-{i}-{j}", classes="grid-cell") for j in range(len(columns))
+                SizedStatic("", id=f"cell-{i}-{j}", classes="grid-cell")
+                for j in range(len(columns))
             ]
+        # The cells draw once laid out: their ContentResized asks for it.
         grid.mount_all(cells)
-        self.call_after_refresh(self.redraw, True)
 
     def draw(self, model: RaceModel) -> None:
         started = model.started

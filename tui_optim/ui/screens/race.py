@@ -6,7 +6,6 @@ engine streams ~10 snapshots/s), the chart at most CHART_HZ times a second.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
@@ -15,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
 from tui_optim.ui.messages import ModelUpdated, RacerSelected
+from tui_optim.ui.throttle import Throttle
 from tui_optim.ui.widgets.event_log import EventLog
 from tui_optim.ui.widgets.loss_chart import LossChart
 from tui_optim.ui.widgets.param_table import ParamTable
@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 
 #: Chart rebuilds per second at most (one build costs tens of milliseconds).
 CHART_HZ = 4.0
+#: Card and table redraws per second at most: faster changing numbers cannot be read, and
+#: re-rendering two dozen cards or rows costs the event loop what a key press waits for.
+CARDS_HZ = 4.0
+TABLE_HZ = 2.0
 #: Width below which cards become one line (matches the app's -narrow breakpoint).
 COMPACT_BELOW = 110
 
@@ -37,10 +41,19 @@ class RaceScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__(id="race")
-        self._chart_drawn_at = 0.0
-        self._chart_pending = False
+        # Test mode draws every update: a snapshot must show the model it waited for.
+        unthrottled = self.app.test_mode
+        self._cards_throttle = Throttle(
+            self, self._redraw_cards, lambda: 0 if unthrottled else 1 / CARDS_HZ
+        )
+        self._table_throttle = Throttle(
+            self, self._redraw_table, lambda: 0 if unthrottled else 1 / TABLE_HZ
+        )
+        self._chart_throttle = Throttle(self, self._redraw_chart, self._chart_period)
         self._racer_ids: list[int] = []
+        self._cards: list[RacerCard] = []
         self._race: object | None = None  # the RaceStarted the cards were built for
+        self._shown_version = -1
 
     def compose(self) -> ComposeResult:
         test_mode = self.app.test_mode
@@ -48,7 +61,7 @@ class RaceScreen(Screen[None]):
         with Container(id="body"):
             with Horizontal(id="top"):
                 yield VerticalScroll(id="cards")
-                yield LossChart(id="chart")
+                yield LossChart(synchronous=test_mode, id="chart")
             with Horizontal(id="bottom"):
                 yield ParamTable(test_mode=test_mode, id="table")
                 yield EventLog(test_mode=test_mode, id="events")
@@ -69,7 +82,7 @@ class RaceScreen(Screen[None]):
         return self.size.width < COMPACT_BELOW
 
     def on_resize(self) -> None:
-        for card in self.query(RacerCard):
+        for card in self._cards:
             if card.has_class("-compact") != self.compact:
                 card.set_compact(self.compact)
 
@@ -81,56 +94,72 @@ class RaceScreen(Screen[None]):
 
     # ------------------------------------------------------------------ drawing
     def redraw(self) -> None:
-        """Bring every widget up to date with the model (the chart throttled)."""
+        """Bring every widget up to date with the model (cards, table and chart throttled)."""
         model = self.app.model
+        self._shown_version = model.version
         self._sync_cards()
-        for card in self.query(RacerCard):
-            if card.live:
-                card.refresh_from(model)
-        self.query_one(ParamTable).refresh_from(model)
         self.query_one(RaceHeader).refresh_from(model)
         self.query_one(EventLog).refresh_from(model)
         self._mark_selected()
-        self._redraw_chart_soon()
+        self._cards_throttle.request()
+        self._table_throttle.request()
+        self._chart_throttle.request()
+
+    def shows_latest(self) -> bool:
+        """True when every widget shows the model's current version and no redraw is due
+        (what a snapshot waits for: a deterministic condition, not a pause)."""
+        version = self.app.model.version
+        throttles = (self._cards_throttle, self._table_throttle, self._chart_throttle)
+        return (
+            self._shown_version == version
+            and not any(throttle.pending for throttle in throttles)
+            and self.query_one(LossChart).shows(version)
+        )
+
+    def _redraw_cards(self) -> None:
+        model = self.app.model
+        for card in self._cards:
+            if card.live:
+                card.refresh_from(model)
+
+    def _redraw_table(self) -> None:
+        self.query_one(ParamTable).refresh_from(self.app.model)
+
+    def _chart_period(self) -> float:
+        # A slow build (many racers, a slow machine) lowers the rate: drawing must never
+        # take more than about a third of the time.
+        return max(1.0 / CHART_HZ, 3.0 * self.query_one(LossChart).last_build_seconds)
+
+    def _redraw_chart(self) -> None:
+        self.query_one(LossChart).redraw(self.app.model)
 
     def _sync_cards(self) -> None:
         model = self.app.model
         ids = model.racer_ids()
         container = self.query_one("#cards", VerticalScroll)
         if ids == self._racer_ids and model.started is self._race:
-            for card in container.query(RacerCard):
+            for card in self._cards:
                 spec = model.specs.get(card.spec.id)
                 if spec is not None and spec != card.spec:
                     card.set_spec(spec)
             return
         self._racer_ids = ids
         self._race = model.started
-        for old in container.query(RacerCard):
+        for old in self._cards:
             old.retire()
         container.remove_children()
         cards = [RacerCard(model.specs[rid], test_mode=self.app.test_mode) for rid in ids]
         for card in cards:
             card.set_class(self.compact, "-compact")
+        # Kept here: querying the DOM for two dozen cards on every update costs milliseconds.
+        self._cards = cards
         if cards:
             container.mount_all(cards)
 
     def _mark_selected(self) -> None:
         selected = self.app.selected_racer
-        for card in self.query(RacerCard):
+        for card in self._cards:
             card.set_class(card.spec.id == selected, "-selected")
-
-    def _redraw_chart_soon(self) -> None:
-        wait = 1.0 / CHART_HZ - (time.monotonic() - self._chart_drawn_at)
-        if wait <= 0:
-            self._redraw_chart()
-        elif not self._chart_pending:
-            self._chart_pending = True
-            self.set_timer(wait, self._redraw_chart)
-
-    def _redraw_chart(self) -> None:
-        self._chart_pending = False
-        self._chart_drawn_at = time.monotonic()
-        self.query_one(LossChart).redraw(self.app.model)
 
     # ------------------------------------------------------------------ selection
     def on_racer_selected(self, message: RacerSelected) -> None:

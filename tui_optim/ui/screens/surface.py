@@ -21,7 +21,7 @@ from textual.markup import escape
 from textual.widgets import Footer, Static
 
 from tui_optim.ui import format as fmt
-from tui_optim.ui.screens.view import ViewScreen
+from tui_optim.ui.screens.view import SizedStatic, ViewScreen
 
 if TYPE_CHECKING:
     from tui_optim.ui.state import RaceModel
@@ -51,7 +51,7 @@ def shade(values: np.ndarray) -> np.ndarray:
     return rgb.astype(np.uint8)
 
 
-class SurfacePlot(Static):
+class SurfacePlot(SizedStatic):
     """The shaded surface with the racers drawn on it."""
 
     DEFAULT_CSS = "SurfacePlot { width: 1fr; height: 1fr; }"

@@ -1,18 +1,20 @@
 """The base of the view screens (detail, surface, grid, leaderboard): they render the model.
 
-A view redraws when the model changed (throttled to VIEW_HZ) and when it comes back on top;
-escape closes it; the app's keys keep working.
+A view redraws when the model changed (throttled to VIEW_HZ), when it comes back on top and
+when one of its :class:`SizedStatic` widgets changed size; escape closes it; the app's keys
+keep working.
 """
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.widgets import Static
 
-from tui_optim.ui.messages import ModelUpdated
+from tui_optim.ui.messages import ContentResized, ModelUpdated
+from tui_optim.ui.throttle import Throttle
 
 if TYPE_CHECKING:
     from tui_optim.ui.app import TuiOptimApp
@@ -20,6 +22,17 @@ if TYPE_CHECKING:
 
 #: Redraws per second at most.
 VIEW_HZ = 4.0
+
+
+class SizedStatic(Static):
+    """A Static whose content is drawn to its size: it tells its screen when that changes.
+
+    The final size is known only after layout (breakpoint classes, say, apply after the
+    first one), and a finished race sends no more updates to redraw with.
+    """
+
+    def on_resize(self) -> None:
+        self.post_message(ContentResized())
 
 
 class ViewScreen(Screen[None]):
@@ -31,8 +44,7 @@ class ViewScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._drawn_version = -1
-        self._drawn_at = 0.0
-        self._pending = False
+        self._throttle = Throttle(self, self._draw_model, lambda: 1.0 / VIEW_HZ)
 
     def on_mount(self) -> None:
         self.redraw(force=True)
@@ -46,23 +58,23 @@ class ViewScreen(Screen[None]):
     def on_resize(self) -> None:
         self.redraw(force=True)
 
+    def on_content_resized(self, message: ContentResized) -> None:
+        message.stop()
+        # Throttled, not forced: two dozen grid cells resize together and one draw is enough.
+        self._throttle.request()
+
     def redraw(self, force: bool = False) -> None:
+        if force or self.app.model.version != self._drawn_version:
+            self._throttle.request(now=force)
+
+    def _draw_model(self) -> None:
         model = self.app.model
-        if not force and model.version == self._drawn_version:
-            return
-        wait = 1.0 / VIEW_HZ - (time.monotonic() - self._drawn_at)
-        if not force and wait > 0:
-            if not self._pending:
-                self._pending = True
-                self.set_timer(wait, self._timer_redraw)
-            return
         self._drawn_version = model.version
-        self._drawn_at = time.monotonic()
         self.draw(model)
 
-    def _timer_redraw(self) -> None:
-        self._pending = False
-        self.redraw()
+    def shows_latest(self) -> bool:
+        """True when the screen shows the model's current version and no redraw is due."""
+        return self._drawn_version == self.app.model.version and not self._throttle.pending
 
     def draw(self, model: RaceModel) -> None:
         """Bring the screen up to date with ``model``. Override."""

@@ -33,8 +33,9 @@ class EventLog(RichLog):
         new = model.event_count - self._written
         if new <= 0:
             return
-        for event in model.events[-min(new, len(model.events)) :]:
-            self.write(self._line(model, event))
+        # One write for the lot: each RichLog.write re-measures and refreshes the log.
+        lines = [self._line(model, event) for event in model.events[-min(new, len(model.events)) :]]
+        self.write(Text("\n").join(lines[-self.max_lines :] if self.max_lines else lines))
         self._written = model.event_count
 
     def _line(self, model: RaceModel, event: Event) -> Text:

@@ -1,12 +1,15 @@
 """The overlaid loss chart: every racer's loss curve in its colour (textual-plotext).
 
-Building a plotext figure costs tens of milliseconds, so the chart caches the built text and
-rebuilds only when :meth:`LossChart.redraw` marked it dirty or its size or theme changed; the
-race screen calls ``redraw`` at most a few times a second.
+Building a plotext figure costs tens of milliseconds (a few hundred with two dozen racers),
+so the chart caches the built text and rebuilds only when :meth:`LossChart.redraw` marked it
+dirty or its size or theme changed; the race screen calls ``redraw`` at most a few times a
+second. The data is read from the model on the event loop (cheap NumPy); plotext then draws
+in a worker thread, so keys are answered while it works (synchronously in test mode).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -30,6 +33,21 @@ MAX_LABELS = 12
 
 
 @dataclass(frozen=True)
+class ChartPlan:
+    """What one drawing of the chart shows, taken from the model on the event loop."""
+
+    width: int
+    height: int
+    theme: str
+    curves: list[Curve]
+    markers: list[tuple[float, float, str]]
+    title: str
+    log_y: bool
+    labels: bool = False
+    too_small: bool = False
+
+
+@dataclass(frozen=True)
 class Curve:
     """One line to draw: x/y already finite, downsampled, and its colour."""
 
@@ -48,8 +66,13 @@ def _finite(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class LossChart(PlotextPlot):
     """Loss against step/epoch/seconds, log y by default, optional EMA smoothing."""
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self, *, synchronous: bool = False, id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(id=id, classes=classes)
+        #: Draw on the event loop (test mode: a snapshot must never catch a build half-way).
+        self.synchronous = synchronous
+        self._building = False
         self.x_axis: XAxis = "step"
         self.log_y = True
         self.smoothing = False
@@ -58,6 +81,7 @@ class LossChart(PlotextPlot):
         self._cached: Text | None = None
         self._dirty = True
         self.last_build_seconds = 0.0
+        self._planned_version = -1
 
     # ------------------------------------------------------------------ public
     def redraw(self, model: RaceModel) -> None:
@@ -65,6 +89,15 @@ class LossChart(PlotextPlot):
         self._model = model
         self._dirty = True
         self.refresh()
+
+    def shows(self, version: int) -> bool:
+        """True when the chart on screen was built from model ``version``."""
+        return (
+            self._planned_version == version
+            and not self._dirty
+            and not self._building
+            and self._cached is not None
+        )
 
     def cycle_x_axis(self) -> XAxis:
         self.x_axis = X_AXES[(X_AXES.index(self.x_axis) + 1) % len(X_AXES)]
@@ -87,62 +120,84 @@ class LossChart(PlotextPlot):
     # ------------------------------------------------------------------ render
     def render(self) -> RenderResult:
         key = (self.size.width, self.size.height, self.app.theme)
-        if self._dirty or key != self._cache_key or self._cached is None:
-            import time
-
-            started = time.perf_counter()
-            self._cached = self._build()
-            self.last_build_seconds = time.perf_counter() - started
-            self._cache_key = key
+        stale = self._dirty or key != self._cache_key or self._cached is None
+        if stale and not self._building:
             self._dirty = False
-        return self._cached
+            self._cache_key = key
+            plan = self._plan()
+            if self.synchronous:
+                self._cached = self._timed_draw(plan)
+            else:
+                self._building = True
+                self.run_worker(
+                    lambda: self._draw_in_thread(plan), thread=True, group="chart-build"
+                )
+        return self._cached if self._cached is not None else Text("")
 
-    def _build(self) -> Text:
+    def _draw_in_thread(self, plan: ChartPlan) -> None:
+        """Worker thread: plotext is pure Python and slow with many racers; the event loop
+        keeps answering keys meanwhile."""
+        text = self._timed_draw(plan)
+        self.app.call_from_thread(self._drawn, text)
+
+    def _drawn(self, text: Text) -> None:
+        self._cached = text
+        self._building = False
+        self.refresh()  # shows it, and starts the next build if the chart went stale
+
+    def _timed_draw(self, plan: ChartPlan) -> Text:
+        started = time.perf_counter()
+        text = self._draw(plan)
+        self.last_build_seconds = time.perf_counter() - started
+        return text
+
+    def _plan(self) -> ChartPlan:
+        """Everything the drawing needs, read from the model now (on the event loop)."""
         width, height = self.size.width, self.size.height
-        plt = self.plt
-        plt.clear_figure()
-        plt.plotsize(width, height)
-        plt._set_size(width, height)
-        plt.theme(self._get_plotext_theme_name(self.app.theme))
+        self._planned_version = self._model.version if self._model is not None else -1
+        theme = self._get_plotext_theme_name(self.app.theme)
         if width < 10 or height < 4:
-            return Text("")
-        model = self._model
-        curves, markers = self._curves(model, buckets=min(MAX_POINTS, max(20, 2 * width)))
+            return ChartPlan(width, height, theme, [], [], "", False, too_small=True)
+        # One min/max bucket per character column: its two points land on the column's two
+        # braille dot columns, so nothing visible is lost, and plotext (whose cost grows
+        # with the points) stays fast with two dozen racers.
+        curves, markers = self._curves(self._model, buckets=min(MAX_POINTS, max(20, width)))
         if not curves:
-            plt.title("loss — waiting for data")
-            return Text.from_ansi(plt.build())
-        for curve in curves:
-            plt.plot(
-                curve.x.tolist(),
-                curve.y.tolist(),
-                color=_rgb(curve.colour),
-                marker="braille",
-            )
-        self._label_line_ends(curves)
-        for x, y, colour in markers:
-            plt.scatter([x], [y], color=_rgb(colour), marker="✖")
+            return ChartPlan(width, height, theme, [], [], "loss — waiting for data", False)
         all_y = np.concatenate([c.y for c in curves])
         log_possible = bool(all_y.size) and bool(np.all(all_y > 0))
         use_log = self.log_y and log_possible
         scale = "log" if use_log else "linear"
         note = "" if use_log or not self.log_y else " (linear: values ≤ 0)"
         smooth = ", EMA" if self.smoothing else ""
-        plt.title(f"loss ({scale}{smooth}) vs {self.x_axis}{note}")
-        if use_log:
+        title = f"loss ({scale}{smooth}) vs {self.x_axis}{note}"
+        labels = width >= 50 and sum(1 for c in curves if c.label) <= MAX_LABELS
+        return ChartPlan(width, height, theme, curves, markers, title, use_log, labels=labels)
+
+    def _draw(self, plan: ChartPlan) -> Text:
+        """The plan drawn by plotext (touches only this widget's own figure)."""
+        plt = self.plt
+        plt.clear_figure()
+        plt.plotsize(plan.width, plan.height)
+        plt._set_size(plan.width, plan.height)
+        plt.theme(plan.theme)
+        if plan.too_small:
+            return Text("")
+        for curve in plan.curves:
+            plt.plot(curve.x.tolist(), curve.y.tolist(), color=_rgb(curve.colour), marker="braille")
+        if plan.labels:
+            # Each line named at its last point, so lines stay apart without colour (NO_COLOR).
+            for curve in plan.curves:
+                x, y = float(curve.x[-1]), float(curve.y[-1])
+                if curve.label and not (plan.log_y and y <= 0):
+                    plt.text(curve.label[:12], x, y, color=_rgb(curve.colour), alignment="right")
+        for x, y, colour in plan.markers:
+            plt.scatter([x], [y], color=_rgb(colour), marker="✖")
+        plt.title(plan.title)
+        if plan.log_y:
             # After the data: plotext applies the log when it builds.
             plt.yscale("log")
         return Text.from_ansi(plt.build())
-
-    def _label_line_ends(self, curves: list[Curve]) -> None:
-        """Name each line at its last point, so lines stay apart without colour (NO_COLOR)."""
-        labelled = [c for c in curves if c.label]
-        if not labelled or len(labelled) > MAX_LABELS or self.size.width < 50:
-            return
-        for curve in labelled:
-            x, y = float(curve.x[-1]), float(curve.y[-1])
-            if self.log_y and y <= 0:
-                continue
-            self.plt.text(curve.label[:12], x, y, color=_rgb(curve.colour), alignment="right")
 
     def _curves(
         self, model: RaceModel | None, buckets: int

@@ -89,6 +89,7 @@ class ParamTable(DataTable[Cell]):
         self.sort_column: str | None = None
         self.sort_reverse = False
         self._drawn_version = -1
+        self._shown: dict[str, list[Cell]] = {}  # row key -> the cells on screen
 
     def on_mount(self) -> None:
         for key, label in COLUMNS:
@@ -158,15 +159,24 @@ class ParamTable(DataTable[Cell]):
         present = {key.value for key in self.rows}
         for key in present - set(wanted):
             self.remove_row(key)
+            self._shown.pop(key, None)
+        changed = False
         for rid in model.racer_ids():
             cells = self._cells(model.specs[rid], model.stats.get(rid))
             key = str(rid)
             if key in present:
-                for (column, _), cell in zip(COLUMNS, cells, strict=True):
-                    self.update_cell(key, column, cell)
+                # Only what changed: two dozen racers x 11 columns at 10 Hz add up.
+                shown = self._shown[key]
+                for index, ((column, _), cell) in enumerate(zip(COLUMNS, cells, strict=True)):
+                    if cell != shown[index]:
+                        self.update_cell(key, column, cell)
+                        changed = True
             else:
                 self.add_row(*cells, key=key)
-        self._apply_sort()
+                changed = True
+            self._shown[key] = cells
+        if changed:
+            self._apply_sort()
 
     def _cells(self, spec: RacerSpec, stats: RacerStats | None) -> list[Cell]:
         others = {k: v for k, v in spec.hparams.items() if k != "lr"}

@@ -37,7 +37,7 @@ class RaceHeader(Static):
         started = model.started
         if model.engine_error is not None:
             state = "stopped"
-        elif started is None:
+        elif started is None or model.snapshot_count == 0:
             state = "starting"
         else:
             state = model.state

@@ -49,6 +49,7 @@ class RacerCard(Widget):
         self.test_mode = test_mode
         self._drawn_version = -1
         self._ready = False
+        self._shown: dict[str, object] = {}  # part -> what it shows now
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="card-top"):
@@ -106,11 +107,26 @@ class RacerCard(Widget):
         self._drawn_version = model.version
         stats = model.stats.get(self.spec.id)
         status = stats.status if stats is not None else "running"
-        self.query_one(".card-badge", Static).update(fmt.badge(status))
-        self.border_subtitle = fmt.badge(status)
-        self.query_one(".card-figures", Static).update(self._figures(stats))
-        self.query_one(Sparkline).data = loss_spark_data(model, self.spec.id)
-        self.tooltip = stats.reason if stats is not None and stats.reason else None
+        # Touch only what changed: every update re-renders (and may re-layout) a widget.
+        badge = fmt.badge(status)
+        if badge != self._shown.get("badge"):
+            self._shown["badge"] = badge
+            self.query_one(".card-badge", Static).update(badge)
+            self.border_subtitle = badge
+        figures = self._figures(stats)
+        previous = self._shown.get("figures")
+        if figures != previous:
+            self._shown["figures"] = figures
+            # The figures are auto-sized: lay out again only when their length changes.
+            resized = not isinstance(previous, str) or len(previous) != len(figures)
+            self.query_one(".card-figures", Static).update(figures, layout=resized)
+        spark = loss_spark_data(model, self.spec.id)
+        if spark != self._shown.get("spark"):
+            self._shown["spark"] = spark
+            self.query_one(Sparkline).data = spark
+        tooltip = stats.reason if stats is not None and stats.reason else None
+        if tooltip != self.tooltip:
+            self.tooltip = tooltip
 
     def _figures(self, stats: RacerStats | None) -> str:
         if stats is None:
