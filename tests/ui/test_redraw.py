@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import time
 
+import psutil
 from textual.app import App
 
 from tui_optim.ui.app import TuiOptimApp
+from tui_optim.ui.chart_build import ChartPlan, Curve, draw_chart
+from tui_optim.ui.chart_process import ChartProcess
 from tui_optim.ui.screens.race import RaceScreen
 from tui_optim.ui.testing import settle, short_scenario, wait_until
 from tui_optim.ui.throttle import Throttle
@@ -46,8 +49,8 @@ async def test_now_runs_even_inside_the_period() -> None:
 
 
 async def test_outside_test_mode_the_race_screen_catches_up_with_the_model() -> None:
-    """Real rates (throttled cards and table, chart built in a worker thread): once the race
-    finished, every widget shows the final model."""
+    """Real rates (throttled cards and table, chart built by its own process): once the
+    race finished, every widget shows the final model; quitting stops the chart process."""
     app = TuiOptimApp(short_scenario("iris_grid", epochs=6), test_mode=False)
     async with app.run_test(size=(160, 50)) as pilot:
         await settle(pilot)
@@ -58,3 +61,33 @@ async def test_outside_test_mode_the_race_screen_catches_up_with_the_model() -> 
         assert not chart.synchronous
         assert chart.last_build_seconds > 0
         assert "finished" in str(screen.query_one(RaceHeader).render())
+        chart_pid = chart._builder.pid
+        assert chart_pid is not None and psutil.pid_exists(chart_pid)
+        assert "loss (log) vs step" in str(chart.render())
+    assert not psutil.pid_exists(chart_pid)
+    assert psutil.Process().children(recursive=True) == []
+
+
+def test_the_chart_process_draws_what_the_app_would() -> None:
+    """The child's text equals an in-process build of the same plan (one drawing function)."""
+    import numpy as np
+    from plotext._figure import _figure_class
+
+    x = np.arange(50.0)
+    plan = ChartPlan(
+        60,
+        16,
+        "dark",
+        None,
+        [Curve(x, np.exp(-x / 9) + 0.01, (200, 40, 40), label="sgd")],
+        [],
+        "loss (log) vs step",
+        True,
+        labels=True,
+    )
+    builder = ChartProcess()
+    try:
+        assert builder.build(plan) == draw_chart(_figure_class(), plan)
+    finally:
+        builder.close()
+    assert builder.pid is None

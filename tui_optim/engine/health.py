@@ -169,7 +169,12 @@ class HealthMonitor:
         if status != self._candidate:
             self._candidate, self._candidate_count, self._candidate_since = status, 0, obs
         self._candidate_count += 1
-        if status != self.status and self._candidate_count >= self.settings.confirm:
+        # Stalled and oscillating both say "no progress", and a flat, noisy loss sits near
+        # the line between them: changing one for the other takes a whole window of
+        # evidence, not the few observations any other change takes.
+        sideways = {status, self.status} == {"stalled", "oscillating"}
+        needed = self.settings.window if sideways else self.settings.confirm
+        if status != self.status and self._candidate_count >= needed:
             if self.status == "converged" and status != "diverging":
                 # Still converged: a racer that keeps improving slowly, or jitters with its
                 # batches at the bottom of the valley, has not lost anything.

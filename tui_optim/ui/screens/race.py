@@ -25,11 +25,11 @@ if TYPE_CHECKING:
     from tui_optim.ui.app import TuiOptimApp
 
 #: Chart rebuilds per second at most (one build costs tens of milliseconds).
-CHART_HZ = 4.0
+CHART_HZ = 2.0
 #: Card and table redraws per second at most: faster changing numbers cannot be read, and
 #: re-rendering two dozen cards or rows costs the event loop what a key press waits for.
-CARDS_HZ = 4.0
-TABLE_HZ = 2.0
+CARDS_HZ = 2.0
+TABLE_HZ = 1.0
 #: Width below which cards become one line (matches the app's -narrow breakpoint).
 COMPACT_BELOW = 110
 
@@ -99,7 +99,6 @@ class RaceScreen(Screen[None]):
         self._shown_version = model.version
         self._sync_cards()
         self.query_one(RaceHeader).refresh_from(model)
-        self.query_one(EventLog).refresh_from(model)
         self._mark_selected()
         self._cards_throttle.request()
         self._table_throttle.request()
@@ -121,6 +120,8 @@ class RaceScreen(Screen[None]):
         for card in self._cards:
             if card.live:
                 card.refresh_from(model)
+        # With the cards: each write to the log lays the screen out again.
+        self.query_one(EventLog).refresh_from(model)
 
     def _redraw_table(self) -> None:
         self.query_one(ParamTable).refresh_from(self.app.model)

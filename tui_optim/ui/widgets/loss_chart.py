@@ -3,14 +3,15 @@
 Building a plotext figure costs tens of milliseconds (a few hundred with two dozen racers),
 so the chart caches the built text and rebuilds only when :meth:`LossChart.redraw` marked it
 dirty or its size or theme changed; the race screen calls ``redraw`` at most a few times a
-second. The data is read from the model on the event loop (cheap NumPy); plotext then draws
-in a worker thread, so keys are answered while it works (synchronously in test mode).
+second. The data is read from the model on the event loop (cheap NumPy) into a
+:class:`~tui_optim.ui.chart_build.ChartPlan`; plotext draws it in a child process
+(:mod:`tui_optim.ui.chart_process`) that a worker thread waits for, so keys are answered
+while it works. In test mode it draws in-process, synchronously.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -18,6 +19,9 @@ from rich.text import Text
 from textual.app import RenderResult
 from textual.color import Color
 from textual_plotext import PlotextPlot
+
+from tui_optim.ui.chart_build import RGB, ChartPlan, Curve, draw_chart
+from tui_optim.ui.chart_process import ChartProcess
 
 if TYPE_CHECKING:
     from tui_optim.ui.state import RaceModel
@@ -30,32 +34,6 @@ MAX_POINTS = 300
 EMA_ALPHA = 0.08
 #: Lines are named at their ends only up to this many (beyond that the labels collide).
 MAX_LABELS = 12
-
-
-@dataclass(frozen=True)
-class ChartPlan:
-    """What one drawing of the chart shows, taken from the model on the event loop."""
-
-    width: int
-    height: int
-    theme: str
-    curves: list[Curve]
-    markers: list[tuple[float, float, str]]
-    title: str
-    log_y: bool
-    labels: bool = False
-    too_small: bool = False
-
-
-@dataclass(frozen=True)
-class Curve:
-    """One line to draw: x/y already finite, downsampled, and its colour."""
-
-    x: np.ndarray
-    y: np.ndarray
-    colour: str
-    faint: bool = False
-    label: str = ""
 
 
 def _finite(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -82,6 +60,7 @@ class LossChart(PlotextPlot):
         self._dirty = True
         self.last_build_seconds = 0.0
         self._planned_version = -1
+        self._builder = ChartProcess()
 
     # ------------------------------------------------------------------ public
     def redraw(self, model: RaceModel) -> None:
@@ -135,9 +114,17 @@ class LossChart(PlotextPlot):
         return self._cached if self._cached is not None else Text("")
 
     def _draw_in_thread(self, plan: ChartPlan) -> None:
-        """Worker thread: plotext is pure Python and slow with many racers; the event loop
-        keeps answering keys meanwhile."""
-        text = self._timed_draw(plan)
+        """Worker thread: waits for the chart process (the interpreter lock stays free for
+        the event loop); if that process is gone, draws here instead."""
+        started = time.perf_counter()
+        try:
+            ansi = self._builder.build(plan)
+        except (OSError, EOFError, ValueError):
+            if not self.is_attached:
+                return  # closing: the process was stopped under the build
+            ansi = draw_chart(self.plt, plan)
+        text = Text.from_ansi(ansi)
+        self.last_build_seconds = time.perf_counter() - started
         self.app.call_from_thread(self._drawn, text)
 
     def _drawn(self, text: Text) -> None:
@@ -147,23 +134,29 @@ class LossChart(PlotextPlot):
 
     def _timed_draw(self, plan: ChartPlan) -> Text:
         started = time.perf_counter()
-        text = self._draw(plan)
+        text = Text.from_ansi(draw_chart(self.plt, plan))
         self.last_build_seconds = time.perf_counter() - started
         return text
+
+    def on_unmount(self) -> None:
+        self._builder.close()
 
     def _plan(self) -> ChartPlan:
         """Everything the drawing needs, read from the model now (on the event loop)."""
         width, height = self.size.width, self.size.height
         self._planned_version = self._model.version if self._model is not None else -1
+        from plotext._dict import themes
+
         theme = self._get_plotext_theme_name(self.app.theme)
+        spec = themes.get(theme)
         if width < 10 or height < 4:
-            return ChartPlan(width, height, theme, [], [], "", False, too_small=True)
+            return ChartPlan(width, height, theme, spec, [], [], "", False, too_small=True)
         # One min/max bucket per character column: its two points land on the column's two
         # braille dot columns, so nothing visible is lost, and plotext (whose cost grows
         # with the points) stays fast with two dozen racers.
         curves, markers = self._curves(self._model, buckets=min(MAX_POINTS, max(20, width)))
         if not curves:
-            return ChartPlan(width, height, theme, [], [], "loss — waiting for data", False)
+            return ChartPlan(width, height, theme, spec, [], [], "loss — waiting for data", False)
         all_y = np.concatenate([c.y for c in curves])
         log_possible = bool(all_y.size) and bool(np.all(all_y > 0))
         use_log = self.log_y and log_possible
@@ -172,36 +165,11 @@ class LossChart(PlotextPlot):
         smooth = ", EMA" if self.smoothing else ""
         title = f"loss ({scale}{smooth}) vs {self.x_axis}{note}"
         labels = width >= 50 and sum(1 for c in curves if c.label) <= MAX_LABELS
-        return ChartPlan(width, height, theme, curves, markers, title, use_log, labels=labels)
-
-    def _draw(self, plan: ChartPlan) -> Text:
-        """The plan drawn by plotext (touches only this widget's own figure)."""
-        plt = self.plt
-        plt.clear_figure()
-        plt.plotsize(plan.width, plan.height)
-        plt._set_size(plan.width, plan.height)
-        plt.theme(plan.theme)
-        if plan.too_small:
-            return Text("")
-        for curve in plan.curves:
-            plt.plot(curve.x.tolist(), curve.y.tolist(), color=_rgb(curve.colour), marker="braille")
-        if plan.labels:
-            # Each line named at its last point, so lines stay apart without colour (NO_COLOR).
-            for curve in plan.curves:
-                x, y = float(curve.x[-1]), float(curve.y[-1])
-                if curve.label and not (plan.log_y and y <= 0):
-                    plt.text(curve.label[:12], x, y, color=_rgb(curve.colour), alignment="right")
-        for x, y, colour in plan.markers:
-            plt.scatter([x], [y], color=_rgb(colour), marker="✖")
-        plt.title(plan.title)
-        if plan.log_y:
-            # After the data: plotext applies the log when it builds.
-            plt.yscale("log")
-        return Text.from_ansi(plt.build())
+        return ChartPlan(width, height, theme, spec, curves, markers, title, use_log, labels=labels)
 
     def _curves(
         self, model: RaceModel | None, buckets: int
-    ) -> tuple[list[Curve], list[tuple[float, float, str]]]:
+    ) -> tuple[list[Curve], list[tuple[float, float, RGB]]]:
         """Lines (faint raw behind smoothed) and the last finite point of diverged racers."""
         from tui_optim.engine.history import downsample_minmax, ema
 
@@ -210,22 +178,22 @@ class LossChart(PlotextPlot):
         background = Color.parse(self.app.theme_variables.get("surface", "#000000"))
         faint_curves: list[Curve] = []
         curves: list[Curve] = []
-        markers: list[tuple[float, float, str]] = []
+        markers: list[tuple[float, float, RGB]] = []
         for name, colour, x, y, diverged, labelled in self._series(model):
             name = name if labelled else ""
             x, y = _finite(x, y)
             if x.size == 0:
                 continue
             if diverged:
-                markers.append((float(x[-1]), float(y[-1]), colour))
+                markers.append((float(x[-1]), float(y[-1]), _rgb(Color.parse(colour))))
             if self.smoothing:
-                faint = Color.parse(colour).blend(background, 0.65).hex
+                faint = Color.parse(colour).blend(background, 0.65)
                 fx, fy = downsample_minmax(x, y, buckets)
-                faint_curves.append(Curve(fx, fy, faint, faint=True))
+                faint_curves.append(Curve(fx, fy, _rgb(faint), faint=True))
                 y = ema(y, EMA_ALPHA)
             dx, dy = downsample_minmax(x, y, buckets)
             # A diverged line ends in a ✖ instead of its name (the name would cover it).
-            curves.append(Curve(dx, dy, colour, label="" if diverged else name))
+            curves.append(Curve(dx, dy, _rgb(Color.parse(colour)), label="" if diverged else name))
         return faint_curves + curves, markers
 
     def _series(
@@ -261,6 +229,5 @@ class LossChart(PlotextPlot):
         return series
 
 
-def _rgb(colour: str) -> tuple[int, int, int]:
-    parsed = Color.parse(colour)
-    return (parsed.r, parsed.g, parsed.b)
+def _rgb(colour: Color) -> RGB:
+    return (colour.r, colour.g, colour.b)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from textual.content import Content
 from textual.markup import escape
 from textual.widgets import Static
 
@@ -32,6 +33,7 @@ class RaceHeader(Static):
         super().__init__(id=id)
         self.test_mode = test_mode
         self.scenario_label = ""
+        self._lines = 0
 
     def refresh_from(self, model: RaceModel) -> None:
         started = model.started
@@ -60,7 +62,12 @@ class RaceHeader(Static):
         parts.append(fmt.race_state_badge(state))
         if model.engine_error is not None:
             parts.append(f"[$error]{escape(model.engine_error)} — press r to restart[/]")
-        self.update((" " if narrow_header(self) else "  ").join(parts))
+        content = Content.from_markup((" " if narrow_header(self) else "  ").join(parts))
+        # A layout pass costs the whole screen; the header needs one only when its text
+        # wraps onto a different number of lines (it updates ten times a second).
+        lines = -(-content.cell_length // max(1, self.content_region.width))
+        self.update(content, layout=lines != self._lines)
+        self._lines = lines
 
 
 def narrow_header(header: RaceHeader) -> bool:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.markup import escape
 from textual.widget import Widget
 from textual.widgets import Sparkline, Static
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     from tui_optim.engine.messages import RacerSpec, RacerStats
     from tui_optim.ui.state import RaceModel
 
+#: The figures' width is rounded up to a multiple of this many cells.
+FIGURES_STEP = 4
 #: Points in a card's sparkline (the widget summarises them into its width).
 SPARK_POINTS = 120
 
@@ -50,6 +53,7 @@ class RacerCard(Widget):
         self._drawn_version = -1
         self._ready = False
         self._shown: dict[str, object] = {}  # part -> what it shows now
+        self._figures_width = 0  # cells, padded (see refresh_from)
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="card-top"):
@@ -114,12 +118,17 @@ class RacerCard(Widget):
             self.query_one(".card-badge", Static).update(badge)
             self.border_subtitle = badge
         figures = self._figures(stats)
-        previous = self._shown.get("figures")
-        if figures != previous:
+        if figures != self._shown.get("figures"):
             self._shown["figures"] = figures
-            # The figures are auto-sized: lay out again only when their length changes.
-            resized = not isinstance(previous, str) or len(previous) != len(figures)
-            self.query_one(".card-figures", Static).update(figures, layout=resized)
+            # The figures are auto-sized and a layout pass costs the whole screen: padded
+            # to a multiple of FIGURES_STEP cells, they lay out again only when a number
+            # gains or loses enough digits to change that.
+            width = Content.from_markup(figures).cell_length
+            padded_width = -(-width // FIGURES_STEP) * FIGURES_STEP
+            resized = padded_width != self._figures_width
+            self._figures_width = padded_width
+            padded = figures + " " * (padded_width - width)
+            self.query_one(".card-figures", Static).update(padded, layout=resized)
         spark = loss_spark_data(model, self.spec.id)
         if spark != self._shown.get("spark"):
             self._shown["spark"] = spark

@@ -1,0 +1,77 @@
+"""Drawing the loss chart with plotext: a plan in, ANSI text out (no Textual here).
+
+The race screen reads the model into a :class:`ChartPlan` on the event loop (cheap NumPy);
+:func:`draw_chart` turns it into the chart's text. It is pure Python and costs a few hundred
+milliseconds with two dozen racers, so the app runs it in a child process
+(:mod:`tui_optim.ui.chart_process`), and in its own process only in test mode. Keeping this
+module free of Textual keeps that child quick to start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+RGB = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One line to draw: x/y already finite and downsampled, its colour and end label."""
+
+    x: np.ndarray
+    y: np.ndarray
+    colour: RGB
+    faint: bool = False
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class ChartPlan:
+    """What one drawing of the chart shows, taken from the model on the event loop.
+
+    ``theme`` is a plotext theme name and ``theme_spec`` its definition: textual-plotext
+    registers themes made from the app's theme in its own process only.
+    """
+
+    width: int
+    height: int
+    theme: str
+    theme_spec: tuple[Any, ...] | None
+    curves: list[Curve]
+    markers: list[tuple[float, float, RGB]]
+    title: str
+    log_y: bool
+    labels: bool = False
+    too_small: bool = False
+
+
+def draw_chart(figure: Any, plan: ChartPlan) -> str:
+    """``plan`` drawn on the plotext ``figure`` (a ``_figure_class``, cleared first)."""
+    if plan.theme_spec is not None:
+        from plotext._dict import themes
+
+        themes[plan.theme] = plan.theme_spec
+    figure.clear_figure()
+    figure.plotsize(plan.width, plan.height)
+    figure._set_size(plan.width, plan.height)
+    figure.theme(plan.theme)
+    if plan.too_small:
+        return ""
+    for curve in plan.curves:
+        figure.plot(curve.x.tolist(), curve.y.tolist(), color=curve.colour, marker="braille")
+    if plan.labels:
+        # Each line named at its last point, so lines stay apart without colour (NO_COLOR).
+        for curve in plan.curves:
+            x, y = float(curve.x[-1]), float(curve.y[-1])
+            if curve.label and not (plan.log_y and y <= 0):
+                figure.text(curve.label[:12], x, y, color=curve.colour, alignment="right")
+    for x, y, colour in plan.markers:
+        figure.scatter([x], [y], color=colour, marker="✖")
+    figure.title(plan.title)
+    if plan.log_y:
+        # After the data: plotext applies the log when it builds.
+        figure.yscale("log")
+    return str(figure.build())

@@ -1,0 +1,107 @@
+"""The loss chart's builder process: plotext off the app's interpreter.
+
+A plotext build with two dozen racers costs a few hundred milliseconds of pure Python. In a
+thread of the app it would hold the interpreter lock that long (DESIGN.md item 3), and key
+presses would wait for it; so the app sends each :class:`~tui_optim.ui.chart_build.ChartPlan`
+through a pipe to this child, which answers with the chart's ANSI text.
+
+Like the engine, the child is a plain subprocess (no multiprocessing resource tracker), it
+ignores Ctrl+C (the app handles it) and exits when told to or when its pipe closes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import signal
+import subprocess
+import sys
+import threading
+from multiprocessing.connection import Connection
+
+from tui_optim.ui.chart_build import ChartPlan, draw_chart
+
+#: Seconds ``close`` waits for the child before killing it.
+JOIN_SECONDS = 2.0
+
+
+class ChartProcess:
+    """One child that draws charts; ``build`` blocks (call it from a worker thread)."""
+
+    def __init__(self) -> None:
+        self._child: subprocess.Popen[bytes] | None = None
+        self._conn: Connection | None = None
+        self._lock = threading.Lock()
+
+    def build(self, plan: ChartPlan) -> str:
+        """The chart's ANSI text; starts the child on first use. OSError/EOFError when the
+        child is gone (the caller then draws in-process)."""
+        with self._lock:
+            if self._conn is None:
+                self._start()
+            assert self._conn is not None
+            self._conn.send(plan)
+            text = self._conn.recv()
+            if not isinstance(text, str):
+                raise OSError(f"chart process: {text}")
+            return text
+
+    def _start(self) -> None:
+        parent_end, child_end = mp.Pipe()
+        self._child = subprocess.Popen(
+            [sys.executable, "-m", "tui_optim.ui.chart_process", str(child_end.fileno())],
+            pass_fds=(child_end.fileno(),),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        child_end.close()
+        self._conn = parent_end
+
+    @property
+    def pid(self) -> int | None:
+        return self._child.pid if self._child is not None else None
+
+    def close(self) -> None:
+        """Stop the child and wait for it; idempotent, safe while a build is in flight."""
+        conn, child = self._conn, self._child
+        self._conn = self._child = None
+        if conn is not None:
+            with contextlib.suppress(OSError, ValueError):
+                conn.send(None)
+        if child is not None:
+            try:
+                child.wait(JOIN_SECONDS)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        if conn is not None:
+            conn.close()
+
+
+def main(argv: list[str]) -> None:
+    """Entry point of the child: ``python -m tui_optim.ui.chart_process FD``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from plotext._figure import _figure_class
+
+    conn = Connection(int(argv[0]))
+    figure = _figure_class()
+    while True:
+        try:
+            plan = conn.recv()
+        except (EOFError, OSError):
+            return
+        if plan is None:
+            return
+        try:
+            answer = draw_chart(figure, plan)
+        except Exception as error:  # reported to the app, which then draws in-process
+            answer = f"{type(error).__name__}: {error}".encode()
+        try:
+            conn.send(answer)
+        except (EOFError, OSError):
+            return
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
