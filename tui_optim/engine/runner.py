@@ -38,6 +38,17 @@ from tui_optim.engine.messages import (
 )
 from tui_optim.engine.scenario import Scenario
 
+#: Each engine process runs its BLAS on one thread: OpenBLAS would otherwise start a thread
+#: per core in every process, and two engine processes (or one beside the app) on a 2-core
+#: machine then fight over the cores (measured: 2 processes gained 1.5x over 1 with the
+#: default threads, 2.7x with one each; benchmarks/race_throughput.py). A value the user
+#: set in the environment wins.
+ONE_BLAS_THREAD = {
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+
 #: Sent instead of a command to end a child.
 _CLOSE = "close"
 #: Longest stretch of training between two looks for commands.
@@ -149,6 +160,7 @@ class RaceProcess:
             child = subprocess.Popen(
                 [sys.executable, "-m", "tui_optim.engine.runner", str(child_end.fileno())],
                 pass_fds=(child_end.fileno(),),
+                env={**ONE_BLAS_THREAD, **os.environ},
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
