@@ -15,7 +15,8 @@ import numpy as np
 import psutil
 import pytest
 
-from tui_optim.cli import main
+from tui_optim.cli import default_processes, main
+from tui_optim.engine.scenario import load_scenario
 
 
 def run(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -188,3 +189,14 @@ def test_run_reports_data_that_does_not_fit_the_model_in_one_line(
     assert err.count("\n") == 1 and err.startswith("tui-optim: ")
     assert "model.layers: the output size is 2" in err
     assert not (tmp_path / "out.json").exists()
+
+
+def test_a_headless_run_spreads_big_races_over_the_cores() -> None:
+    """One engine process per 4 racers, at most one per core (results do not depend on it:
+    tests/engine/test_runner.py checks 2 processes against 1 bit for bit)."""
+    eight = load_scenario("digits_grid_300")
+    assert len(eight.racers) == 8
+    assert default_processes(eight, cores=2) == 2
+    assert default_processes(eight, cores=1) == 1
+    assert default_processes(load_scenario("iris_grid"), cores=64) == 6
+    assert default_processes(load_scenario("scratch_adam"), cores=8) == 1

@@ -12,7 +12,10 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    from tui_optim.engine.scenario import Scenario
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -52,7 +55,11 @@ def build_command_parsers() -> dict[str, argparse.ArgumentParser]:
     run.add_argument("--json", type=Path, help="write the results as JSON")
     run.add_argument("--csv", type=Path, help="write every recorded point as CSV")
     run.add_argument("--weights", type=Path, help="write DIR/<slug>.npz for every racer")
-    run.add_argument("--processes", type=int, default=1, help="engine processes (default 1)")
+    run.add_argument(
+        "--processes",
+        type=int,
+        help="engine processes (default: one per 4 racers, at most one per core)",
+    )
     run.add_argument("--quiet", action="store_true", help="print only the leaderboard")
     listing = Parser(prog="tui-optim list", description="What tui-optim knows.")
     listing.add_argument("what", nargs="?", choices=LISTS, help="one section (default: all)")
@@ -66,6 +73,18 @@ def build_command_parsers() -> dict[str, argparse.ArgumentParser]:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     return {"run": run, "list": listing, "check": check, "new": new, "serve": serve}
+
+
+#: Racers per engine process when the command line chooses the number of processes.
+RACERS_PER_PROCESS = 4
+
+
+def default_processes(scenario: Scenario, cores: int) -> int:
+    """Engine processes for a headless run: one per RACERS_PER_PROCESS racers, at most one
+    per core. Results are identical whatever the number (the split is by racer, each
+    process steps its share in lockstep on the same batches)."""
+    racers = len(scenario.racers) * max(1, scenario.repeats)
+    return max(1, min(cores, racers // RACERS_PER_PROCESS))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -230,10 +249,11 @@ def command_run(options: argparse.Namespace) -> int:
     _check_output(options.json)
     _check_output(options.csv)
     _check_output(options.weights, directory=True)
-    if options.processes < 1:
+    if options.processes is not None and options.processes < 1:
         raise UsageError("--processes must be at least 1")
+    processes = options.processes or default_processes(scenario, os.cpu_count() or 1)
     record = RaceRecord()
-    process = RaceProcess(scenario, processes=options.processes, snapshot_hz=5.0)
+    process = RaceProcess(scenario, processes=processes, snapshot_hz=5.0)
     interrupted = False
     progress = Progress(scenario, quiet=options.quiet)
     process.start()

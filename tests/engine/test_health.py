@@ -45,6 +45,12 @@ def test_exponential_decay_to_the_target_converges_once() -> None:
     assert "below the target 0.01" in verdicts[0].reason
 
 
+def test_a_loss_just_below_the_target_is_shown_with_the_digits_that_tell_them_apart() -> None:
+    monitor = HealthMonitor("sgd", target_loss=0.05)
+    (verdict,) = feed(monitor, [0.3, 0.2, 0.0498])
+    assert "the loss 0.0498 is below the target 0.05" in verdict.reason
+
+
 def test_decay_to_a_low_plateau_converges_without_a_target() -> None:
     monitor = HealthMonitor("adam", target_loss=None)
     losses = [max(0.01, math.exp(-0.2 * e)) for e in range(120)]

@@ -34,6 +34,16 @@ def format_number(value: float) -> str:
     return f"{value:.2g}"
 
 
+def format_apart(value: float, reference: float) -> str:
+    """``value`` with as many digits (2 to 6) as it takes to differ from ``reference``
+    formatted the same way: "0.0498 is below 0.05", never "0.05 is below 0.05"."""
+    for digits in range(2, 7):
+        shown = f"{value:.{digits}g}"
+        if shown != f"{reference:.{digits}g}":
+            return shown
+    return shown
+
+
 @dataclass(frozen=True, slots=True)
 class Observation:
     step: int
@@ -203,8 +213,8 @@ class HealthMonitor:
         target = self.target_loss
         if target is not None and obs.loss <= target:
             return "converged", (
-                f"converged {where} (step {obs.step}): the loss {format_number(obs.loss)} "
-                f"is below the target {format_number(target)}"
+                f"converged {where} (step {obs.step}): the loss "
+                f"{format_apart(obs.loss, target)} is below the target {format_number(target)}"
             )
         if len(losses) >= 5:
             low = min(losses[:-1])

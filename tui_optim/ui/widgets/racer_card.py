@@ -84,6 +84,7 @@ class RacerCard(Widget):
     def set_compact(self, compact: bool) -> None:
         """One line without a border (narrow terminals) or a box in the racer's colour."""
         self.set_class(compact, "-compact")
+        self._drawn_version = -1  # the speed moves between the figures and the border
         # The border colour is per racer, so it is set here rather than in the stylesheet.
         self.styles.border = ("none", self.spec.colour) if compact else ("round", self.spec.colour)
 
@@ -112,12 +113,19 @@ class RacerCard(Widget):
         stats = model.stats.get(self.spec.id)
         status = stats.status if stats is not None else "running"
         # Touch only what changed: every update re-renders (and may re-layout) a widget.
+        compact = self.has_class("-compact")
         badge = fmt.badge(status)
         if badge != self._shown.get("badge"):
             self._shown["badge"] = badge
             self.query_one(".card-badge", Static).update(badge)
-            self.border_subtitle = badge
-        figures = self._figures(stats)
+        # In a box the speed sits on the bottom border beside the badge, which leaves the
+        # sparkline the room the figures do not need.
+        speed = self._speed(stats)
+        subtitle = badge if self.test_mode or stats is None else f"{speed} · {badge}"
+        if subtitle != self._shown.get("subtitle"):
+            self._shown["subtitle"] = subtitle
+            self.border_subtitle = subtitle
+        figures = self._figures(stats, speed if compact else None)
         if figures != self._shown.get("figures"):
             self._shown["figures"] = figures
             # The figures are auto-sized and a layout pass costs the whole screen: padded
@@ -137,15 +145,21 @@ class RacerCard(Widget):
         if tooltip != self.tooltip:
             self.tooltip = tooltip
 
-    def _figures(self, stats: RacerStats | None) -> str:
+    def _speed(self, stats: RacerStats | None) -> str:
+        # No clocks in test mode.
+        shown = fmt.DASH if self.test_mode or stats is None else f"{stats.steps_per_s:,.0f}/s"
+        return f"[$foreground-muted]{shown}[/]"
+
+    def _figures(self, stats: RacerStats | None, speed: str | None) -> str:
+        """Loss, accuracy (and horizon); ``speed`` too when given (one-line cards)."""
         if stats is None:
             return f"loss {fmt.DASH}"
         accuracy = stats.val_accuracy if stats.val_accuracy is not None else stats.accuracy
-        speed = fmt.DASH if self.test_mode else f"{stats.steps_per_s:,.0f}/s"
         parts = [f"loss [b]{fmt.num(stats.loss)}[/]"]
         if accuracy is not None:
             parts.append(f"acc {fmt.pct(accuracy)}")
         if stats.horizon is not None:
             parts.append(f"ahead {stats.horizon:.0f}")
-        parts.append(f"[$foreground-muted]{speed}[/]")
+        if speed is not None:
+            parts.append(speed)
         return "  ".join(parts)

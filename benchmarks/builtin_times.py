@@ -1,0 +1,43 @@
+"""Wall time of every built-in scenario run headless, as a user runs it.
+
+Each scenario runs once through the command line (``tui-optim run NAME --headless --quiet``
+in a fresh process, so imports and data loading count). Target: each under 60 s here.
+
+    python benchmarks/builtin_times.py [NAME ...]
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tui_optim.engine.scenario import builtin_scenarios
+
+TARGET_SECONDS = 60.0
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(builtin_scenarios())
+    slow = 0
+    print(f"{'scenario':24s} {'seconds':>8s}  target {TARGET_SECONDS:g} s")
+    for name in names:
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "tui_optim", "run", name, "--headless", "--quiet"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        seconds = time.perf_counter() - started
+        missed = seconds > TARGET_SECONDS
+        slow += missed
+        print(f"{name:24s} {seconds:8.1f}" + ("  MISSED" if missed else ""), flush=True)
+    print(f"{slow} scenario(s) over {TARGET_SECONDS:g} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
