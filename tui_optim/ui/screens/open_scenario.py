@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
@@ -18,9 +17,7 @@ def builtin_names() -> list[str]:
     """Names of the built-in scenarios (the engine's registry)."""
     from tui_optim.engine.scenario import builtin_scenarios
 
-    found = builtin_scenarios()
-    names: Iterable[object] = found.keys() if isinstance(found, dict) else found
-    return [getattr(item, "name", item) if not isinstance(item, str) else item for item in names]
+    return list(builtin_scenarios())
 
 
 class OpenScenarioScreen(ModalScreen[str | None]):
