@@ -9,14 +9,16 @@ from __future__ import annotations
 import os
 import signal
 from pathlib import Path
+from typing import TypeVar
 
 import psutil
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static
 
 from tui_optim.engine.messages import AddRacer
 from tui_optim.ui.app import TuiOptimApp
-from tui_optim.ui.screens.add_racer import AddRacerScreen
+from tui_optim.ui.screens.add_racer import AddRacerScreen, HparamForm
 from tui_optim.ui.screens.edit import EditScreen, ForkScreen
 from tui_optim.ui.screens.error import ErrorScreen
 from tui_optim.ui.screens.export import ConfirmScreen, ExportScreen
@@ -40,6 +42,23 @@ def make_app(epochs: int = EPOCHS) -> TuiOptimApp:
     from tui_optim.engine.scenario import DEFAULT_SCENARIO
 
     return TuiOptimApp(short_scenario(DEFAULT_SCENARIO, epochs=epochs), test_mode=True)
+
+
+Form = TypeVar("Form", bound=HparamForm)
+
+
+async def open_form(pilot: Pilot[int], key: str, kind: type[Form]) -> Form:
+    """Press ``key`` and wait until the form's fields are mounted (they build asynchronously)."""
+    await pilot.press(key)
+
+    def ready() -> bool:
+        screen = pilot.app.screen
+        return isinstance(screen, kind) and screen.fields_optimizer is not None
+
+    await wait_until(pilot, ready, what=f"the {kind.__name__} fields")
+    form = pilot.app.screen
+    assert isinstance(form, kind)
+    return form
 
 
 def header_text(app: TuiOptimApp) -> str:
@@ -213,10 +232,7 @@ async def test_add_racer_form_adds_a_racer() -> None:
         await wait_until(pilot, lambda: bool(app.model.specs), what="racers")
         await pilot.press("space")
         before = len(app.model.specs)
-        await pilot.press("a")
-        await pilot.pause()
-        form = app.screen
-        assert isinstance(form, AddRacerScreen)
+        form = await open_form(pilot, "a", AddRacerScreen)
         form.query_one("#racer-name", Input).value = "newcomer"
         form.query_one("#hp-lr", Input).value = "0.005"
         await click_button(pilot, "#submit")
@@ -234,10 +250,7 @@ async def test_add_racer_form_rejects_invalid_input_and_keeps_it(typed: str, exp
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("a")
-        await pilot.pause()
-        form = app.screen
-        assert isinstance(form, AddRacerScreen)
+        form = await open_form(pilot, "a", AddRacerScreen)
         form.query_one("#racer-name", Input).value = "keep me"
         form.query_one("#hp-lr", Input).value = typed
         await click_button(pilot, "#submit")
@@ -256,13 +269,12 @@ async def test_add_racer_form_fills_defaults_for_each_optimizer() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("a")
-        await pilot.pause()
-        form = app.screen
-        assert isinstance(form, AddRacerScreen)
+        form = await open_form(pilot, "a", AddRacerScreen)
         for name, optimizer in list(OPTIMIZERS.items())[:4]:
             form.query_one("#optimizer", Select).value = name
-            await pilot.pause(0.1)
+            await wait_until(
+                pilot, lambda name=name: form.fields_optimizer == name, what=f"{name} fields"
+            )
             result = form.result()
             assert isinstance(result, AddRacer)
             assert result.optimizer == name and result.hparams == optimizer.defaults()
@@ -274,10 +286,7 @@ async def test_edit_form_changes_a_hyperparameter_and_rejects_bad_values() -> No
         await wait_until(pilot, lambda: app.selected_racer is not None, what="a racer")
         await pilot.press("space")
         racer = app.selected_racer
-        await pilot.press("e")
-        await pilot.pause()
-        form = app.screen
-        assert isinstance(form, EditScreen)
+        form = await open_form(pilot, "e", EditScreen)
         form.query_one("#hp-lr", Input).value = "0"
         await click_button(pilot, "#submit")
         await pilot.pause()
@@ -298,10 +307,7 @@ async def test_fork_form_adds_a_child_racer() -> None:
         await wait_until(pilot, lambda: app.selected_racer is not None, what="a racer")
         await pilot.press("space")
         parent = app.selected_racer
-        await pilot.press("f")
-        await pilot.pause()
-        form = app.screen
-        assert isinstance(form, ForkScreen)
+        form = await open_form(pilot, "f", ForkScreen)
         await click_button(pilot, "#submit")  # unchanged: a fork needs a change
         await pilot.pause()
         assert app.screen is form and "at least one" in str(form.query_one("#form-error").render())

@@ -69,6 +69,9 @@ class HparamForm(ModalScreen[Any]):
         super().__init__(classes="dialog")
         self.optimizer = optimizer
         self.values = dict(values)
+        # The optimizer whose inputs are mounted: a rebuild is asynchronous, and a submit in
+        # between must not read one optimizer's fields as another's.
+        self.fields_optimizer: str | None = None
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -94,7 +97,9 @@ class HparamForm(ModalScreen[Any]):
     async def build_fields(self) -> None:
         """(Re)create the inputs for the current optimizer, keeping values typed so far."""
         container = self.query_one("#form-fields", VerticalScroll)
+        self.fields_optimizer = None
         await container.remove_children()
+        building = self.optimizer
         optimizer_class = optimizer_registry()[self.optimizer]
         rows = []
         for spec in optimizer_class.hparams:
@@ -129,12 +134,15 @@ class HparamForm(ModalScreen[Any]):
                 )
             )
         await container.mount_all(rows)
+        self.fields_optimizer = building
 
     # ------------------------------------------------------------------ reading
     def read_hparams(self) -> dict[str, float | int | bool]:
         """Every editable field parsed and checked (cross-field checks too); raise FormError."""
         from tui_optim.engine.optimizers.base import HyperparameterError
 
+        if self.fields_optimizer != self.optimizer:
+            raise FormError(f"the fields for {self.optimizer} are still loading; submit again")
         optimizer_class = optimizer_registry()[self.optimizer]
         values: dict[str, float | int | bool] = {}
         for spec in optimizer_class.hparams:
