@@ -5,8 +5,9 @@ Networks are the course's (SEEDS.md): 1-3-1 sigmoid/MAE on iris rows 0..98 (full
 the full 1437-row training split), and the 2-parameter peaks surface; optimizers sgd,
 nesterov, adam, rmsprop; float64 and float32. Each figure is the fastest of repeated
 timeit runs. When torch is importable the same steps are timed with torch CPU on one
-thread and the ratio torch/ours is printed next to its target. Last, the lockstep gain:
-24 racers stepped as one (R=24) block vs the same racers stepped one at a time.
+thread, taking turns with ours, and the ratio torch/ours is printed next to its target.
+Last, the lockstep gain: 24 racers stepped as one (R=24) block vs the same racers stepped
+one at a time.
 
 The machine is shared and noisy: read the ratios, which are measured in the same run.
     python benchmarks/engine_step.py [--repeat 7] [--dtype float64] [--no-torch]
@@ -131,12 +132,8 @@ def networks() -> list[Network]:
 
 
 # ---------------------------------------------------------------------------- timing
-def per_call_us(step: Callable[[], object], repeat: int, min_time: float) -> float:
-    """Fastest microseconds per call over ``repeat`` runs of about ``min_time`` seconds.
-
-    The fastest, not the median: on a shared machine other work only ever adds time, so the
-    minimum is the figure least disturbed by it (as the timeit documentation advises).
-    """
+def calls_per_run(step: Callable[[], object], min_time: float) -> int:
+    """How many calls of ``step`` take about ``min_time`` seconds (after one warm-up call)."""
     step()  # warm caches and buffers
     number = 1
     while True:
@@ -144,9 +141,23 @@ def per_call_us(step: Callable[[], object], repeat: int, min_time: float) -> flo
         if elapsed >= min_time / 4:
             break
         number *= 4
-    number = max(1, int(number * min_time / max(elapsed, 1e-9) / 4 * 4))
-    runs = timeit.repeat(step, number=number, repeat=repeat)
-    return min(runs) / number * 1e6
+    return max(1, int(number * min_time / max(elapsed, 1e-9) / 4 * 4))
+
+
+def per_call_us(*steps: Callable[[], object], repeat: int, min_time: float) -> list[float]:
+    """Fastest microseconds per call of each step over ``repeat`` interleaved rounds.
+
+    The fastest, not the median: on a shared machine other work only ever adds time, so the
+    minimum is the figure least disturbed by it (as the timeit documentation advises). The
+    steps take turns within each round, so a slow spell of the machine falls on all of them
+    and their ratio holds even when the absolute figures move.
+    """
+    numbers = [calls_per_run(step, min_time) for step in steps]
+    best = [float("inf")] * len(steps)
+    for _ in range(repeat):
+        for index, (step, number) in enumerate(zip(steps, numbers, strict=True)):
+            best[index] = min(best[index], timeit.timeit(step, number=number) / number)
+    return [seconds * 1e6 for seconds in best]
 
 
 def ours_mlp_step(net: Network, optimizer_cls: Any, dtype: np.dtype, racers: int = 1):
@@ -234,8 +245,7 @@ def lockstep_gain(optimizer_cls: Any, net: Network, dtype: np.dtype, repeat: int
         for step in alone:
             step()
 
-    us_together = per_call_us(together, repeat, t)
-    us_alone = per_call_us(one_at_a_time, repeat, t)
+    us_together, us_alone = per_call_us(together, one_at_a_time, repeat=repeat, min_time=t)
     return us_together, us_alone
 
 
@@ -269,20 +279,18 @@ def main(argv: list[str] | None = None) -> int:
         for name in OPTIMIZER_NAMES:
             for dtype_name in dtypes:
                 dtype = np.dtype(dtype_name)
-                ours = per_call_us(
-                    ours_mlp_step(net, classes[name], dtype), args.repeat, args.min_time
-                )
-                theirs = None
+                steps = [ours_mlp_step(net, classes[name], dtype)]
                 if torch is not None:
-                    theirs = per_call_us(
-                        torch_mlp_step(torch, net, name, dtype), args.repeat, args.min_time
-                    )
+                    steps.append(torch_mlp_step(torch, net, name, dtype))
+                ours, *rest = per_call_us(*steps, repeat=args.repeat, min_time=args.min_time)
+                theirs = rest[0] if rest else None
                 misses += print_row(net.label, name, dtype_name, ours, theirs, net.target)
     for name in OPTIMIZER_NAMES if args.only in "peaks surface" else ():
         for dtype_name in dtypes:
             steps = peaks_steps(torch, classes[name], name, np.dtype(dtype_name))
-            ours = per_call_us(steps[0], args.repeat, args.min_time)
-            theirs = None if steps[1] is None else per_call_us(steps[1], args.repeat, 0.03)
+            present = [step for step in steps if step is not None]
+            ours, *rest = per_call_us(*present, repeat=args.repeat, min_time=args.min_time)
+            theirs = rest[0] if rest else None
             misses += print_row("peaks surface", name, dtype_name, ours, theirs, None)
     for dtype_name in dtypes if args.only in "lockstep" else ():
         together, alone = lockstep_gain(

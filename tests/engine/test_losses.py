@@ -78,6 +78,14 @@ def test_softmax_is_stable_for_any_width(width: int) -> None:
     np.testing.assert_array_equal(a[0, 0, -1], 1.0)
 
 
+def test_softmax_of_a_single_output_is_one_with_zero_loss() -> None:
+    z = np.array([[[3.0], [-1e4]]])
+    losses, a, delta = run("softmax", "cross_entropy", z, np.ones((2, 1)))
+    np.testing.assert_array_equal(a, 1.0)
+    np.testing.assert_array_equal(losses, 0.0)
+    np.testing.assert_array_equal(delta, 0.0)
+
+
 @pytest.mark.parametrize("loss", ["mae", "mse", "huber"])
 @pytest.mark.parametrize("output", ["linear", "sigmoid"])
 def test_zero_residual_gives_zero_loss_and_delta(output: str, loss: str) -> None:

@@ -62,8 +62,11 @@ def _row_max(z: np.ndarray, out: np.ndarray) -> np.ndarray:
     if k > 8:
         return np.maximum.reduce(z, axis=2, out=out)
     # a few pairwise maxima beat one reduction call on small arrays
-    np.copyto(out, z[..., 0])
-    for column in range(1, k):
+    if k == 1:
+        np.copyto(out, z[..., 0])
+        return out
+    np.maximum(z[..., 0], z[..., 1], out=out)
+    for column in range(2, k):
         np.maximum(out, z[..., column], out=out)
     return out
 

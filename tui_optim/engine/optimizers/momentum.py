@@ -50,6 +50,14 @@ def scheduled_gamma(h: dict[str, np.ndarray], t: np.ndarray) -> np.ndarray:
     return np.where(rise > 0, start + (gamma - start) * progress, gamma).astype(gamma.dtype)
 
 
+def gamma_at(optimizer: Optimizer, t: np.ndarray) -> np.ndarray:
+    """:func:`scheduled_gamma` for ``optimizer``'s rows; without a rise (the usual case) the
+    check is made once per set of hyperparameters, not every step."""
+    if not optimizer._uses("gamma_rise"):
+        return optimizer.h["gamma"]
+    return scheduled_gamma(optimizer.h, t)
+
+
 class Momentum(Optimizer):
     """Classical momentum in the course's form, the learning rate inside the velocity.
 
@@ -83,7 +91,7 @@ class Momentum(Optimizer):
         self.t += 1
         velocity = self.state["velocity"]
         scaled_grad = self._buffer("scaled_grad")
-        velocity *= scheduled_gamma(self.h, self.t)
+        velocity *= gamma_at(self, self.t)
         np.multiply(grads, self.lr, out=scaled_grad)
         velocity -= scaled_grad
         params += velocity

@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 
 from tui_optim.engine.optimizers.base import HParam, Optimizer, lr_param
-from tui_optim.engine.optimizers.momentum import GAMMA_PARAMS, scheduled_gamma
+from tui_optim.engine.optimizers.momentum import GAMMA_PARAMS, gamma_at
 
 
 class Nesterov(Optimizer):
@@ -50,9 +50,9 @@ class Nesterov(Optimizer):
         self.t += 1
         velocity = self.state["velocity"]
         scaled_grad = self._buffer("scaled_grad")
-        velocity *= scheduled_gamma(self.h, self.t)
+        velocity *= gamma_at(self, self.t)
         np.multiply(grads, self.lr, out=scaled_grad)
         velocity -= scaled_grad
         params -= scaled_grad
-        np.multiply(velocity, scheduled_gamma(self.h, self.t + 1), out=scaled_grad)
+        np.multiply(velocity, gamma_at(self, self.t + 1), out=scaled_grad)
         params += scaled_grad
