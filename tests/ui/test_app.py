@@ -280,6 +280,26 @@ async def test_add_racer_form_fills_defaults_for_each_optimizer() -> None:
             assert result.optimizer == name and result.hparams == optimizer.defaults()
 
 
+async def test_form_fields_are_reached_with_tab_and_race_keys_type_into_them() -> None:
+    app = make_app(epochs=400)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: bool(app.model.specs), what="racers")
+        await pilot.press("space")
+        await wait_until(pilot, lambda: app.model.state == "paused", what="paused")
+        step = app.model.step
+        form = await open_form(pilot, "a", AddRacerScreen)
+        assert app.focused is form.query_one("#optimizer")
+        await pilot.press("tab", "n", "d", "space", "q")
+        assert form.query_one("#racer-name", Input).value == "nd q"
+        await pilot.press("tab")
+        assert app.focused is form.query_one("#hp-lr")
+        await pilot.press("shift+tab")
+        assert app.focused is form.query_one("#racer-name")
+        assert app.screen is form and app.model.step == step  # no race key fired
+        await pilot.press("escape")
+        await pilot.press("q")
+
+
 async def test_edit_form_changes_a_hyperparameter_and_rejects_bad_values() -> None:
     app = make_app(epochs=400)
     async with app.run_test(size=SIZE) as pilot:

@@ -90,6 +90,10 @@ class TuiOptimApp(App[int]):
         Binding("question_mark", "help", "Help", key_display="?", tooltip="this help"),
         Binding("q", "quit", "Quit", tooltip="quit (stops the engine)"),
     ]
+    #: The actions of the keys above, without arguments: they do nothing behind a dialog.
+    RACE_ACTIONS: ClassVar[frozenset[str]] = frozenset(
+        binding.action.partition("(")[0] for binding in BINDINGS if isinstance(binding, Binding)
+    )
 
     def __init__(
         self,
@@ -260,7 +264,9 @@ class TuiOptimApp(App[int]):
     # ------------------------------------------------------------------ actions: race
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Race keys must not fire behind a dialog (e.g. "d" while typing a name elsewhere).
-        return not (isinstance(self.screen, ModalScreen) and action not in DIALOG_SAFE_ACTIONS)
+        # Only ours: Textual's own app actions (tab's focus_next among them) work in dialogs.
+        race_key = action in self.RACE_ACTIONS and action not in DIALOG_SAFE_ACTIONS
+        return not (race_key and isinstance(self.screen, ModalScreen))
 
     def action_toggle_pause(self) -> None:
         from tui_optim.engine.messages import Pause, Resume

@@ -96,14 +96,22 @@ def hparam_value(value: float | int | bool) -> str:
     return f"{value:g}"
 
 
-def key_hparams(hparams: Mapping[str, float | int | bool], limit: int = 4) -> str:
-    """The hyperparameters worth a glance: lr first, then the rest minus the quiet ones."""
+def key_hparams(
+    hparams: Mapping[str, float | int | bool], limit: int = 4, optimizer: str = ""
+) -> str:
+    """The hyperparameters worth a glance: lr, the switches that are on (nesterov, amsgrad:
+    they tell racers of one optimizer apart) unless the optimizer is named after one, then
+    the rest minus the quiet ones."""
     parts: list[str] = []
     if "lr" in hparams:
         parts.append(f"lr={hparam_value(hparams['lr'])}")
+    parts += [
+        SHORT_NAMES.get(name, name)
+        for name, value in hparams.items()
+        if value is True and name != optimizer
+    ]
     for name, value in hparams.items():
-        if name == "lr" or name in QUIET_HPARAMS or value is False:
+        if name == "lr" or name in QUIET_HPARAMS or isinstance(value, bool):
             continue
-        label = SHORT_NAMES.get(name, name)
-        parts.append(label if value is True else f"{label}={hparam_value(value)}")
+        parts.append(f"{SHORT_NAMES.get(name, name)}={hparam_value(value)}")
     return " ".join(parts[:limit])

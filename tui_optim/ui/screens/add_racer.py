@@ -78,7 +78,8 @@ class HparamForm(ModalScreen[Any]):
         with Vertical(id="dialog"):
             yield Static(self.title_text, id="dialog-title")
             yield from self.compose_header()
-            yield VerticalScroll(id="form-fields")
+            # Not a focus stop itself: tab goes from one field to the next.
+            yield VerticalScroll(id="form-fields", can_focus=False)
             yield Static("", id="form-error")
             with Horizontal(id="buttons"):
                 yield Button("Cancel", id="cancel")

@@ -102,7 +102,9 @@ class RacerCard(Widget):
         name = f"{fmt.swatch(self.spec.colour)} [b]{escape(self.spec.name)}[/]"
         self.query_one(".card-name", Static).update(name)
         self.border_title = f"[b]{escape(self.spec.name)}[/]"
-        hparams = f"{escape(self.spec.optimizer)} {escape(fmt.key_hparams(self.spec.hparams))}"
+        optimizer = self.spec.optimizer
+        key = fmt.key_hparams(self.spec.hparams, optimizer=optimizer)
+        hparams = f"{escape(optimizer)} {escape(key)}"
         self.query_one(".card-hparams", Static).update(f"[$foreground-muted]{hparams}[/]")
 
     def refresh_from(self, model: RaceModel) -> None:
