@@ -307,6 +307,7 @@ async def test_edit_form_changes_a_hyperparameter_and_rejects_bad_values() -> No
         await pilot.press("space")
         racer = app.selected_racer
         form = await open_form(pilot, "e", EditScreen)
+        assert app.focused is form.query_one("#hp-lr")  # the first field, not Cancel
         form.query_one("#hp-lr", Input).value = "0"
         await click_button(pilot, "#submit")
         await pilot.pause()

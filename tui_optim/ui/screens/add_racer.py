@@ -91,6 +91,12 @@ class HparamForm(ModalScreen[Any]):
 
     async def on_mount(self) -> None:
         await self.build_fields()
+        # A form without header inputs (edit) would start on Cancel: start on its first field.
+        if self.focused is None or isinstance(self.focused, Button):
+            fields = self.query("#form-fields Input, #form-fields Select")
+            first = next((field for field in fields if not field.disabled), None)
+            if first is not None:
+                first.focus()
 
     def editable(self, spec: HParam) -> bool:
         return True
