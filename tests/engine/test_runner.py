@@ -100,6 +100,35 @@ def test_two_processes_give_the_same_race_as_one(engine) -> None:
         assert two.stats[rid].epoch_loss == stats.epoch_loss  # bit for bit
 
 
+def test_the_race_is_at_step_0_until_every_child_has_reported(engine) -> None:
+    """Both children started, one has not sent a snapshot yet: the race's step and epoch stay
+    0, however far the other has run. They say how far every racer is; Ctrl+C in headless
+    mode trusts them to mean every racer has results. Real messages from a running child
+    are fed to the merge of a two-child race, the second child silent after RaceStarted."""
+    source = engine(short("iris_grid", epochs=20))
+    messages = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(
+        isinstance(m, Snapshot) and m.step > 50 for m in messages
+    ):
+        messages += source.poll(0.05)
+    started = next(m for m in messages if isinstance(m, RaceStarted))
+    snapshots = [m for m in messages if isinstance(m, Snapshot)]
+    assert snapshots and snapshots[-1].step > 50
+    merge = RaceProcess(short("iris_grid", epochs=20), processes=2)
+    out: list[object] = []
+    merge._receive(0, started, out)
+    merge._receive(1, dataclasses.replace(started, racers=()), out)
+    for snapshot in snapshots:
+        merge._receive(0, snapshot, out)
+    merged = [m for m in out if isinstance(m, Snapshot)]
+    assert len(merged) == len(snapshots)
+    assert all(m.step == 0 and m.epoch == 0 and m.state == "running" for m in merged)
+    out.clear()
+    merge._receive(1, dataclasses.replace(snapshots[0], racers=()), out)
+    assert [m.step for m in out if isinstance(m, Snapshot)] == [snapshots[0].step]
+
+
 def test_an_idle_race_sends_nothing(engine) -> None:
     """Finished (or paused), nothing changes until a command comes: no snapshots stream, so
     an idle race costs the app nothing."""
