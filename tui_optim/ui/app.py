@@ -184,8 +184,11 @@ class TuiOptimApp(App[int]):
         """Move messages from the engine pipe to the app; report when the engine is gone."""
         worker = get_current_worker()
         while not worker.is_cancelled:
+            # Looked at before the poll: a child that reports and exits in between has its
+            # last words (an invalid scenario's EngineFailed) read before it is called gone.
+            gone = not process.alive
             try:
-                messages = process.poll(POLL_SECONDS)
+                messages = process.poll(0.0 if gone else POLL_SECONDS)
             except (EOFError, OSError) as error:
                 if not worker.is_cancelled:
                     self.post_message(EngineGone(f"engine stopped: {one_line(error)}"))
@@ -205,7 +208,7 @@ class TuiOptimApp(App[int]):
                     self.post_message(EngineMessagesWaiting())
             elif worker.is_cancelled:
                 return
-            if not process.alive:
+            if gone:
                 self.post_message(EngineGone("engine stopped"))
                 return
 
@@ -215,6 +218,7 @@ class TuiOptimApp(App[int]):
         with self._inbox_lock:
             batch, self._inbox = self._inbox, []
             self._inbox_posted = False
+        state = self.model.state
         for item in batch:
             self.model.apply(item)
             if isinstance(item, CommandRejected):
@@ -233,6 +237,13 @@ class TuiOptimApp(App[int]):
         if self.selected_racer not in self.model.specs:
             ids = self.model.racer_ids()
             self.selected_racer = ids[0] if ids else None
+        if self.model.state != state:
+            # The answer to a key (pause, resume): shown now, not after the screen's queue
+            # of throttled redraws.
+            from tui_optim.ui.widgets.race_header import RaceHeader
+
+            for header in self.screen.query(RaceHeader):
+                header.refresh_from(self.model)
         self.notify_model()
 
     def on_engine_gone(self, message: EngineGone) -> None:
