@@ -245,8 +245,7 @@ def lockstep_gain(optimizer_cls: Any, net: Network, dtype: np.dtype, repeat: int
         for step in alone:
             step()
 
-    us_together, us_alone = per_call_us(together, one_at_a_time, repeat=repeat, min_time=t)
-    return us_together, us_alone
+    return per_call_us(together, one_at_a_time, repeat=repeat, min_time=t)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -296,11 +296,11 @@ class RaceProcess:
         else:
             state = "stopped" if "stopped" in states else "finished"
         # The race is as far as its slowest child; one that has not reported is at step 0.
-        started = len(latest) == self.count
+        all_reported = len(latest) == self.count
         return _replace(
             message,
-            step=min(s.step for s in latest) if started else 0,
-            epoch=min(s.epoch for s in latest) if started else 0.0,
+            step=min(s.step for s in latest) if all_reported else 0,
+            epoch=min(s.epoch for s in latest) if all_reported else 0.0,
             seconds=max(s.seconds for s in latest),
             state=state,
         )

@@ -107,7 +107,7 @@ class HparamForm(ModalScreen[Any]):
         self.fields_optimizer = None
         await container.remove_children()
         building = self.optimizer
-        optimizer_class = optimizer_registry()[self.optimizer]
+        optimizer_class = optimizer_registry()[building]
         rows = []
         for spec in optimizer_class.hparams:
             value = self.values.get(spec.name, spec.default)
