@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -63,6 +64,45 @@ def test_downsampling_keeps_the_spike_and_short_series() -> None:
     assert np.all(np.diff(dx) > 0)
     short_x, _ = downsample_minmax(x[:50], y[:50], 100)
     assert len(short_x) == 50
+
+
+def _downsample_by_loop(x: np.ndarray, y: np.ndarray, buckets: int) -> tuple[list, list]:
+    """The definition, bucket by bucket: the first index of the minimum and of the maximum
+    (in x order), or the bucket's first point when it holds no finite value."""
+    if len(y) <= 2 * buckets:
+        return list(x), list(y)
+    edges = np.linspace(0, len(y), buckets + 1).astype(int)
+    keep: list[int] = []
+    for start, stop in itertools.pairwise(edges):
+        finite = [i for i in range(start, stop) if math.isfinite(y[i])]
+        if not finite:
+            keep.append(int(start))
+            continue
+        low = min(finite, key=lambda i: (y[i], i))
+        high = min(finite, key=lambda i: (-y[i], i))
+        keep.extend(sorted({low, high}))
+    return [x[i] for i in keep], [y[i] for i in keep]
+
+
+def test_downsampling_equals_the_bucket_by_bucket_definition() -> None:
+    rng = np.random.default_rng(7)
+    for trial in range(300):
+        n = int(rng.integers(1, 1500))
+        buckets = int(rng.integers(1, 120))
+        y = rng.standard_normal(n)
+        if trial % 3 == 0:
+            y = np.round(y, 1)  # ties: the first of equal values is kept
+        u = rng.random(n)
+        y[u < 0.05] = np.nan
+        y[(u >= 0.05) & (u < 0.07)] = np.inf
+        y[(u >= 0.07) & (u < 0.08)] = -np.inf
+        if trial % 7 == 0:
+            y[: n // 2] = np.nan  # whole buckets with nothing finite
+        x = np.arange(n) * 0.5
+        dx, dy = downsample_minmax(x, y, buckets)
+        ex, ey = _downsample_by_loop(x, y, buckets)
+        np.testing.assert_array_equal(dx, ex)
+        np.testing.assert_array_equal(dy, ey)
 
 
 def test_ema_matches_a_plain_loop_and_skips_nan() -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 
 import psutil
@@ -11,11 +12,12 @@ from textual.app import App
 from tui_optim.ui.app import TuiOptimApp
 from tui_optim.ui.chart_build import ChartPlan, Curve, draw_chart
 from tui_optim.ui.chart_process import ChartProcess
-from tui_optim.ui.screens.race import RaceScreen
+from tui_optim.ui.screens.race import CARDS_PER_SLICE, RaceScreen
 from tui_optim.ui.testing import settle, short_scenario, wait_until
 from tui_optim.ui.throttle import Throttle
 from tui_optim.ui.widgets.loss_chart import LossChart
 from tui_optim.ui.widgets.race_header import RaceHeader
+from tui_optim.ui.widgets.racer_card import RacerCard
 
 PERIOD = 0.3
 
@@ -91,3 +93,42 @@ def test_the_chart_process_draws_what_the_app_would() -> None:
     finally:
         builder.close()
     assert builder.pid is None
+
+
+async def test_cards_redraw_a_slice_at_a_time_and_the_screen_catches_up_after_the_last() -> None:
+    """A key pressed during a redraw of 24 cards waits for one slice, not all 24; a snapshot
+    still waits for the last slice (shows_latest)."""
+    app = TuiOptimApp(short_scenario("iris_grid", epochs=2))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, RaceScreen)
+        cards = list(screen.query(RacerCard))
+        assert len(cards) == 24 > CARDS_PER_SLICE
+        app.model.version += 1  # what apply() does: every widget is one version behind
+        screen.redraw()
+        version = app.model.version
+        assert sum(card.shows(version) for card in cards) == CARDS_PER_SLICE
+        assert not screen.shows_latest()
+        await wait_until(pilot, screen.shows_latest, 10.0, "the last slice of cards")
+        assert all(card.shows(version) for card in cards)
+
+
+async def test_a_badge_hidden_on_a_wide_card_shows_when_the_card_becomes_one_line() -> None:
+    app = TuiOptimApp(short_scenario("iris_131", epochs=3))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        card = app.screen.query_one(RacerCard)
+        badge = card.query_one(".card-badge")
+        assert not card.has_class("-compact") and "finished" not in str(badge.render())
+        await pilot.resize_terminal(80, 24)
+        await wait_until(pilot, lambda: card.has_class("-compact"), 10.0, "one-line cards")
+        await wait_until(pilot, lambda: "finished" in str(badge.render()), 10.0, "the badge")
+
+
+async def test_what_exists_by_the_first_frame_is_frozen_for_the_collector() -> None:
+    app = TuiOptimApp(short_scenario("iris_131", epochs=3))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert gc.get_freeze_count() > 0
+    gc.unfreeze()  # the test process goes on creating and dropping apps

@@ -9,7 +9,6 @@ stay at full resolution, so an hour-long race keeps a fixed memory and a sharp r
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
@@ -138,22 +137,27 @@ def downsample_minmax(x: np.ndarray, y: np.ndarray, buckets: int) -> tuple[np.nd
     if buckets < 1 or n <= 2 * buckets:
         return x, y
     edges = np.linspace(0, n, buckets + 1).astype(int)
+    starts = edges[:-1]
+    sizes = np.diff(edges)
     finite = np.isfinite(y)
     low_values = np.where(finite, y, np.inf)
     high_values = np.where(finite, y, -np.inf)
-    starts = edges[:-1]
     lows = np.minimum.reduceat(low_values, starts)
     highs = np.maximum.reduceat(high_values, starts)
-    keep = []
-    for bucket, (start, stop) in enumerate(itertools.pairwise(edges)):
-        if not np.isfinite(lows[bucket]):
-            keep.append(start)
-            continue
-        segment = y[start:stop]
-        first = start + int(np.argmax(segment == lows[bucket]))
-        second = start + int(np.argmax(segment == highs[bucket]))
-        keep.extend(sorted({first, second}))
-    index = np.array(keep)
+    # The first index in each bucket that holds its minimum (maximum); a bucket with no
+    # finite value has inf (-inf) everywhere, so that is its first point.
+    position = np.arange(n)
+    first_low = np.minimum.reduceat(
+        np.where(low_values == np.repeat(lows, sizes), position, n), starts
+    )
+    first_high = np.minimum.reduceat(
+        np.where(high_values == np.repeat(highs, sizes), position, n), starts
+    )
+    earlier = np.minimum(first_low, first_high)
+    later = np.maximum(first_low, first_high)
+    pairs = np.column_stack([earlier, later])
+    keep = np.column_stack([np.ones(buckets, dtype=bool), later != earlier])
+    index = pairs[keep]
     return x[index], y[index]
 
 

@@ -30,6 +30,9 @@ CHART_HZ = 2.0
 #: re-rendering two dozen cards or rows costs the event loop what a key press waits for.
 CARDS_HZ = 2.0
 TABLE_HZ = 1.0
+#: Cards redrawn (and painted) per slice: a key pressed during a redraw of two dozen cards
+#: waits for one slice, not for all of them.
+CARDS_PER_SLICE = 6
 #: Width below which cards become one line (matches the app's -narrow breakpoint).
 COMPACT_BELOW = 110
 
@@ -54,6 +57,7 @@ class RaceScreen(Screen[None]):
         self._cards: list[RacerCard] = []
         self._race: object | None = None  # the RaceStarted the cards were built for
         self._shown_version = -1
+        self._cards_due: list[RacerCard] = []  # the rest of a redraw, drawn slice by slice
 
     def compose(self) -> ComposeResult:
         test_mode = self.app.test_mode
@@ -112,16 +116,29 @@ class RaceScreen(Screen[None]):
         return (
             self._shown_version == version
             and not any(throttle.pending for throttle in throttles)
+            and not self._cards_due
             and self.query_one(LossChart).shows(version)
         )
 
     def _redraw_cards(self) -> None:
+        already_due = bool(self._cards_due)
+        self._cards_due = list(self._cards)
+        if not already_due:  # else the scheduled slice carries on with the new list
+            self._redraw_card_slice()
+
+    def _redraw_card_slice(self) -> None:
+        """Redraw the next few due cards; the rest after the screen has painted these."""
         model = self.app.model
-        for card in self._cards:
+        due = self._cards_due
+        for card in due[:CARDS_PER_SLICE]:
             if card.live:
                 card.refresh_from(model)
-        # With the cards: each write to the log lays the screen out again.
-        self.query_one(EventLog).refresh_from(model)
+        del due[:CARDS_PER_SLICE]
+        if due:
+            self.call_after_refresh(self._redraw_card_slice)
+        else:
+            # After the cards: each write to the log lays the screen out again.
+            self.query_one(EventLog).refresh_from(model)
 
     def _redraw_table(self) -> None:
         self.query_one(ParamTable).refresh_from(self.app.model)

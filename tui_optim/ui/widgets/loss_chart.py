@@ -18,6 +18,7 @@ import numpy as np
 from rich.text import Text
 from textual.app import RenderResult
 from textual.color import Color
+from textual.content import Content
 from textual_plotext import PlotextPlot
 
 from tui_optim.ui.chart_build import RGB, ChartPlan, Curve, draw_chart
@@ -56,7 +57,7 @@ class LossChart(PlotextPlot):
         self.smoothing = False
         self._model: RaceModel | None = None
         self._cache_key: tuple[object, ...] | None = None
-        self._cached: Text | None = None
+        self._cached: Content | None = None
         self._dirty = True
         self.last_build_seconds = 0.0
         self._planned_version = -1
@@ -64,10 +65,10 @@ class LossChart(PlotextPlot):
 
     # ------------------------------------------------------------------ public
     def redraw(self, model: RaceModel) -> None:
-        """Mark the chart for a rebuild from ``model`` (cheap; the build happens in render)."""
+        """Rebuild the chart from ``model``: in the background, or on the next render when
+        synchronous."""
         self._model = model
-        self._dirty = True
-        self.refresh()
+        self._changed()
 
     def shows(self, version: int) -> bool:
         """True when the chart on screen was built from model ``version``."""
@@ -80,24 +81,32 @@ class LossChart(PlotextPlot):
 
     def cycle_x_axis(self) -> XAxis:
         self.x_axis = X_AXES[(X_AXES.index(self.x_axis) + 1) % len(X_AXES)]
-        self._dirty = True
-        self.refresh()
+        self._changed()
         return self.x_axis
 
     def toggle_log(self) -> bool:
         self.log_y = not self.log_y
-        self._dirty = True
-        self.refresh()
+        self._changed()
         return self.log_y
 
     def toggle_smoothing(self) -> bool:
         self.smoothing = not self.smoothing
-        self._dirty = True
-        self.refresh()
+        self._changed()
         return self.smoothing
 
     # ------------------------------------------------------------------ render
-    def render(self) -> RenderResult:
+    def _changed(self) -> None:
+        """The chart on screen is out of date: build it again."""
+        self._dirty = True
+        if self.synchronous:
+            self.refresh()
+        else:
+            # Not refresh(): that would render the old chart again, a few milliseconds of
+            # the event loop for nothing; the new one is shown when its build arrives.
+            self._build_if_stale()
+
+    def _build_if_stale(self) -> None:
+        """Start a background build when the cached chart is stale and none is running."""
         key = (self.size.width, self.size.height, self.app.theme)
         stale = self._dirty or key != self._cache_key or self._cached is None
         if stale and not self._building:
@@ -111,7 +120,10 @@ class LossChart(PlotextPlot):
                 self.run_worker(
                     lambda: self._draw_in_thread(plan), thread=True, group="chart-build"
                 )
-        return self._cached if self._cached is not None else Text("")
+
+    def render(self) -> RenderResult:
+        self._build_if_stale()  # a new size or theme
+        return self._cached if self._cached is not None else Content("")
 
     def _draw_in_thread(self, plan: ChartPlan) -> None:
         """Worker thread: waits for the chart process (the interpreter lock stays free for
@@ -123,20 +135,25 @@ class LossChart(PlotextPlot):
             if not self.is_attached:
                 return  # closing: the process was stopped under the build
             ansi = draw_chart(self.plt, plan)
-        text = Text.from_ansi(ansi)
+        content = self._content(ansi)
         self.last_build_seconds = time.perf_counter() - started
-        self.app.call_from_thread(self._drawn, text)
+        self.app.call_from_thread(self._drawn, content)
 
-    def _drawn(self, text: Text) -> None:
-        self._cached = text
+    def _drawn(self, content: Content) -> None:
+        self._cached = content
         self._building = False
         self.refresh()  # shows it, and starts the next build if the chart went stale
 
-    def _timed_draw(self, plan: ChartPlan) -> Text:
+    def _timed_draw(self, plan: ChartPlan) -> Content:
         started = time.perf_counter()
-        text = Text.from_ansi(draw_chart(self.plt, plan))
+        content = self._content(draw_chart(self.plt, plan))
         self.last_build_seconds = time.perf_counter() - started
-        return text
+        return content
+
+    def _content(self, ansi: str) -> Content:
+        # Converted once per build (in the worker thread when there is one), not on every
+        # render: a chart of two dozen lines takes milliseconds to convert.
+        return Content.from_rich_text(Text.from_ansi(ansi), console=self.app.console)
 
     def on_unmount(self) -> None:
         self._builder.close()

@@ -77,6 +77,10 @@ class RacerCard(Widget):
         """False once the card is being replaced (its children may already be gone)."""
         return self._ready
 
+    def shows(self, version: int) -> bool:
+        """True when the card was last drawn from model ``version``."""
+        return self._drawn_version == version
+
     def retire(self) -> None:
         """Stop drawing: the screen is removing this card."""
         self._ready = False
@@ -85,8 +89,11 @@ class RacerCard(Widget):
         """One line without a border (narrow terminals) or a box in the racer's colour."""
         self.set_class(compact, "-compact")
         self._drawn_version = -1  # the speed moves between the figures and the border
+        self._shown.pop("badge", None)  # drawn on one-line cards only
         # The border colour is per racer, so it is set here rather than in the stylesheet.
         self.styles.border = ("none", self.spec.colour) if compact else ("round", self.spec.colour)
+        if self._ready:  # a finished race sends no more updates to redraw it
+            self.refresh_from(self.app.model)  # type: ignore[attr-defined]
 
     def on_click(self) -> None:
         self.post_message(RacerSelected(self.spec.id))
@@ -117,7 +124,9 @@ class RacerCard(Widget):
         # Touch only what changed: every update re-renders (and may re-layout) a widget.
         compact = self.has_class("-compact")
         badge = fmt.badge(status)
-        if badge != self._shown.get("badge"):
+        # The top line (name and badge) shows on one-line cards only; an update of a hidden
+        # badge would still lay the whole screen out again.
+        if compact and badge != self._shown.get("badge"):
             self._shown["badge"] = badge
             self.query_one(".card-badge", Static).update(badge)
         # In a box the speed sits on the bottom border beside the badge, which leaves the
