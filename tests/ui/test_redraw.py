@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import time
+import weakref
 
 import psutil
 from textual.app import App
@@ -15,6 +16,7 @@ from tui_optim.ui.chart_process import ChartProcess
 from tui_optim.ui.screens.race import CARDS_PER_SLICE, RaceScreen
 from tui_optim.ui.testing import settle, short_scenario, wait_until
 from tui_optim.ui.throttle import Throttle
+from tui_optim.ui.widgets.event_log import EventLog
 from tui_optim.ui.widgets.loss_chart import LossChart
 from tui_optim.ui.widgets.race_header import RaceHeader
 from tui_optim.ui.widgets.racer_card import RacerCard
@@ -126,9 +128,51 @@ async def test_a_badge_hidden_on_a_wide_card_shows_when_the_card_becomes_one_lin
         await wait_until(pilot, lambda: "finished" in str(badge.render()), 10.0, "the badge")
 
 
-async def test_what_exists_by_the_first_frame_is_frozen_for_the_collector() -> None:
+class _Cycle:
+    """Garbage only the cycle collector can free."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+async def test_a_race_is_frozen_for_the_collector_and_a_restart_unfreezes_it() -> None:
+    """Once the cards are drawn the heap is frozen (full collections stop walking it); a
+    restart unfreezes it before the old cards go, so the old race's garbage is collected."""
     app = TuiOptimApp(short_scenario("iris_131", epochs=3))
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
-        assert gc.get_freeze_count() > 0
+        await settle(pilot)
+        card = app.screen.query_one(RacerCard)
+        assert not any(item is card for item in gc.get_objects())  # frozen: not walked
+        cycle = _Cycle()
+        probe = weakref.ref(cycle)
+        gc.freeze()  # frozen with the race, as if it had been there when the cards were drawn
+        del cycle
+        gc.collect()
+        assert probe() is not None  # frozen garbage stays
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.screen.query_one(RacerCard) is not card, 10.0, "cards")
+        await settle(pilot)
+        gc.collect()
+        assert probe() is None
+        assert gc.get_freeze_count() > 0  # the new race is frozen in its turn
     gc.unfreeze()  # the test process goes on creating and dropping apps
+
+
+async def test_the_event_log_grows_without_a_layout_and_its_scrollbar_follows() -> None:
+    """The log's longer virtual size repaints it and its scrollbar, not the whole screen;
+    it stays scrolled to its newest line."""
+    app = TuiOptimApp(short_scenario("iris_grid", epochs=40))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        log = app.screen.query_one(EventLog)
+        lines = len(log.lines)
+        assert lines > log.scrollable_content_region.height  # enough events to scroll
+        assert log.show_vertical_scrollbar
+        assert log.vertical_scrollbar.window_virtual_size == lines
+        assert log.scroll_y == log.max_scroll_y > 0
+        layouts_before = log._layout_updates
+        log.write("one more line")
+        await pilot.pause()
+        assert log._layout_updates == layouts_before
+        assert log.vertical_scrollbar.window_virtual_size == lines + 1
+        await wait_until(pilot, lambda: log.scroll_y == log.max_scroll_y, 5.0, "the newest line")

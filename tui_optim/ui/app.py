@@ -8,7 +8,6 @@ Heavy modules (the engine, plotext) are imported lazily so the first frame comes
 
 from __future__ import annotations
 
-import gc
 import os
 import threading
 from collections.abc import Iterable
@@ -131,10 +130,6 @@ class TuiOptimApp(App[int]):
         # Parsing the file and spawning the engine take milliseconds; the engine then loads
         # data while this process draws the first frame.
         self.open_scenario(self.scenario_request)
-        # What exists by the first frame (modules, styles, widgets) lives as long as the app.
-        # Frozen, the collector stops walking it: a full collection took up to 250 ms of the
-        # event loop with two dozen racers, and a key pressed meanwhile waited.
-        self.call_after_refresh(gc.freeze)
 
     def open_scenario(self, request: str | Path | Scenario | None) -> bool:
         """Load ``request`` and start racing it; on a bad scenario show the error screen."""
