@@ -12,13 +12,16 @@ while it works. In test mode it draws in-process, synchronously.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
 from rich.text import Text
 from textual.app import RenderResult
 from textual.color import Color
 from textual.content import Content
+from textual.strip import Strip
+from textual.style import Style as VisualStyle
+from textual.visual import Visual
 from textual_plotext import PlotextPlot
 
 from tui_optim.ui.chart_build import RGB, ChartPlan, Curve, draw_chart
@@ -35,6 +38,13 @@ MAX_POINTS = 300
 EMA_ALPHA = 0.08
 #: Lines are named at their ends only up to this many (beyond that the labels collide).
 MAX_LABELS = 12
+
+
+class _Drawing(NamedTuple):
+    """One build of the chart."""
+
+    content: Content  # the text, for render()
+    strips: list[Strip]  # the painted lines
 
 
 def _finite(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -57,7 +67,7 @@ class LossChart(PlotextPlot):
         self.smoothing = False
         self._model: RaceModel | None = None
         self._cache_key: tuple[object, ...] | None = None
-        self._cached: Content | None = None
+        self._cached: _Drawing | None = None
         self._dirty = True
         self.last_build_seconds = 0.0
         self._planned_version = -1
@@ -113,19 +123,30 @@ class LossChart(PlotextPlot):
             self._dirty = False
             self._cache_key = key
             plan = self._plan()
+            style = self.visual_style
             if self.synchronous:
-                self._cached = self._timed_draw(plan)
+                self._cached = self._timed_draw(plan, style)
             else:
                 self._building = True
                 self.run_worker(
-                    lambda: self._draw_in_thread(plan), thread=True, group="chart-build"
+                    lambda: self._draw_in_thread(plan, style), thread=True, group="chart-build"
                 )
 
     def render(self) -> RenderResult:
-        self._build_if_stale()  # a new size or theme
-        return self._cached if self._cached is not None else Content("")
+        """The chart as text (what a text selection or a test reads; painting uses
+        :meth:`render_line`)."""
+        self._build_if_stale()
+        return self._cached.content if self._cached is not None else Content("")
 
-    def _draw_in_thread(self, plan: ChartPlan) -> None:
+    def render_line(self, y: int) -> Strip:
+        self._build_if_stale()  # a new size or theme
+        width, style = self.size.width, self.visual_style.rich_style
+        if self._cached is None or y >= len(self._cached.strips):
+            return Strip.blank(width, style)
+        # The width differs only between a resize and the build it starts.
+        return self._cached.strips[y].adjust_cell_length(width, style)
+
+    def _draw_in_thread(self, plan: ChartPlan, style: VisualStyle) -> None:
         """Worker thread: waits for the chart process (the interpreter lock stays free for
         the event loop); if that process is gone, draws here instead."""
         started = time.perf_counter()
@@ -135,25 +156,27 @@ class LossChart(PlotextPlot):
             if not self.is_attached:
                 return  # closing: the process was stopped under the build
             ansi = draw_chart(self.plt, plan)
-        content = self._content(ansi)
+        drawing = self._drawing(ansi, plan, style)
         self.last_build_seconds = time.perf_counter() - started
-        self.app.call_from_thread(self._drawn, content)
+        self.app.call_from_thread(self._drawn, drawing)
 
-    def _drawn(self, content: Content) -> None:
-        self._cached = content
+    def _drawn(self, drawing: _Drawing) -> None:
+        self._cached = drawing
         self._building = False
         self.refresh()  # shows it, and starts the next build if the chart went stale
 
-    def _timed_draw(self, plan: ChartPlan) -> Content:
+    def _timed_draw(self, plan: ChartPlan, style: VisualStyle) -> _Drawing:
         started = time.perf_counter()
-        content = self._content(draw_chart(self.plt, plan))
+        drawing = self._drawing(draw_chart(self.plt, plan), plan, style)
         self.last_build_seconds = time.perf_counter() - started
-        return content
+        return drawing
 
-    def _content(self, ansi: str) -> Content:
-        # Converted once per build (in the worker thread when there is one), not on every
-        # render: a chart of two dozen lines takes milliseconds to convert.
-        return Content.from_rich_text(Text.from_ansi(ansi), console=self.app.console)
+    def _drawing(self, ansi: str, plan: ChartPlan, style: VisualStyle) -> _Drawing:
+        # Converted to lines once per build, in the worker thread when there is one: two
+        # dozen curves take the event loop milliseconds to convert, tens when it is busy.
+        content = Content.from_rich_text(Text.from_ansi(ansi), console=self.app.console)
+        strips = Visual.to_strips(self, content, plan.width, plan.height, style)
+        return _Drawing(content, strips)
 
     def on_unmount(self) -> None:
         self._builder.close()
