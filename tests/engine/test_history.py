@@ -113,3 +113,26 @@ def test_ema_matches_a_plain_loop_and_skips_nan() -> None:
             state = value if math.isnan(state) else 0.3 * value + 0.7 * state
         expected.append(state)
     np.testing.assert_allclose(ema(y, 0.3), expected)
+
+
+def _ema_by_loop(y: np.ndarray, alpha: float) -> list[float]:
+    expected, state = [], math.nan
+    for value in y:
+        if math.isfinite(value):
+            state = value if math.isnan(state) else alpha * value + (1 - alpha) * state
+            expected.append(state)
+        else:
+            expected.append(value if math.isnan(state) else state)
+    return expected
+
+
+def test_ema_by_blocks_equals_the_recurrence_on_long_series() -> None:
+    rng = np.random.default_rng(3)
+    for alpha in (0.08, 0.3, 0.9, 0.999, 1.0, 0.0):
+        for n in (1, 2, 255, 256, 257, 3000):
+            y = np.exp(rng.standard_normal(n) * 3)  # losses over several decades
+            u = rng.random(n)
+            y[u < 0.05] = np.nan
+            y[(u >= 0.05) & (u < 0.06)] = np.inf
+            y[: min(n, 3)] = np.nan  # leading non-finite values stay
+            np.testing.assert_allclose(ema(y, alpha), _ema_by_loop(y, alpha), rtol=1e-9)
