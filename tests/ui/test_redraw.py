@@ -7,14 +7,16 @@ import gc
 import time
 import weakref
 
+import numpy as np
 import psutil
 from textual.app import App
 
+from tui_optim.engine.messages import HistoryChunk
 from tui_optim.ui.app import TuiOptimApp
 from tui_optim.ui.chart_build import ChartPlan, Curve, draw_chart
 from tui_optim.ui.chart_process import ChartProcess
 from tui_optim.ui.screens.race import CARDS_PER_SLICE, RaceScreen
-from tui_optim.ui.testing import settle, short_scenario, wait_until
+from tui_optim.ui.testing import caught_up, settle, short_scenario, wait_until
 from tui_optim.ui.throttle import Throttle
 from tui_optim.ui.widgets.event_log import EventLog
 from tui_optim.ui.widgets.loss_chart import LossChart
@@ -74,7 +76,6 @@ async def test_outside_test_mode_the_race_screen_catches_up_with_the_model() -> 
 
 def test_the_chart_process_draws_what_the_app_would() -> None:
     """The child's text equals an in-process build of the same plan (one drawing function)."""
-    import numpy as np
     from plotext._figure import _figure_class
 
     x = np.arange(50.0)
@@ -176,3 +177,32 @@ async def test_the_event_log_grows_without_a_layout_and_its_scrollbar_follows() 
         assert log._layout_updates == layouts_before
         assert log.vertical_scrollbar.window_virtual_size == lines + 1
         await wait_until(pilot, lambda: log.scroll_y == log.max_scroll_y, 5.0, "the newest line")
+
+
+async def test_a_loss_of_exactly_zero_keeps_the_log_axis_and_is_left_out() -> None:
+    """A cross-entropy can underflow to 0.0 (the quickstart's RMSprop does): the chart stays
+    logarithmic, leaves the zeros out and says so; a negative value still makes it linear."""
+    app = TuiOptimApp(short_scenario("iris_131", epochs=3))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, RaceScreen)
+        chart = screen.query_one(LossChart)
+        history = next(iter(app.model.histories.values()))
+        last_step = float(history.arrays()["step"][-1])
+
+        def add_point(loss: float) -> None:
+            nonlocal last_step
+            last_step += 1
+            point = [np.array([value]) for value in (last_step, 3.0, 0.1, loss)]
+            nan = np.array([np.nan])
+            history.extend(HistoryChunk(*point, nan, nan, nan, nan))
+            app.model.version += 1
+            screen.redraw()
+
+        add_point(0.0)
+        await caught_up(pilot)
+        assert "loss (log) vs step, zeros not drawn" in str(chart.render())
+        add_point(-1.0)
+        await caught_up(pilot)
+        assert "loss (linear) vs step (linear: values ≤ 0)" in str(chart.render())

@@ -11,6 +11,7 @@ while it works. In test mode it draws in-process, synchronously.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
@@ -198,10 +199,17 @@ class LossChart(PlotextPlot):
         if not curves:
             return ChartPlan(width, height, theme, spec, [], [], "loss — waiting for data", False)
         all_y = np.concatenate([c.y for c in curves])
-        log_possible = bool(all_y.size) and bool(np.all(all_y > 0))
+        # A negative value (a surface's height) rules a log axis out. An exact zero (a
+        # cross-entropy that underflowed) has no place on one either, but says nothing
+        # against the rest of the curve: it is left out, and the title says so.
+        log_possible = bool(np.any(all_y > 0)) and not bool(np.any(all_y < 0))
         use_log = self.log_y and log_possible
         scale = "log" if use_log else "linear"
         note = "" if use_log or not self.log_y else " (linear: values ≤ 0)"
+        if use_log and bool(np.any(all_y == 0)):
+            curves = [_positive(curve) for curve in curves if np.any(curve.y > 0)]
+            markers = [marker for marker in markers if marker[1] > 0]
+            note = ", zeros not drawn"
         smooth = ", EMA" if self.smoothing else ""
         title = f"loss ({scale}{smooth}) vs {self.x_axis}{note}"
         labels = width >= 50 and sum(1 for c in curves if c.label) <= MAX_LABELS
@@ -267,6 +275,12 @@ class LossChart(PlotextPlot):
             series.append((f"{name} +sd", band, x, mean + spread, False, False))
             series.append((f"{name} -sd", band, x, mean - spread, False, False))
         return series
+
+
+def _positive(curve: Curve) -> Curve:
+    """The curve without its points at or below zero (for a log axis)."""
+    keep = curve.y > 0
+    return dataclasses.replace(curve, x=curve.x[keep], y=curve.y[keep])
 
 
 def _rgb(colour: Color) -> RGB:
