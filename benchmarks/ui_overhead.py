@@ -7,6 +7,9 @@
    shows the new state, over ``--presses`` presses. Target: p95 <= 100 ms.
 3. First frame of ``tui-optim``: from launching the process to the first screen drawn.
    Target <= 1.5 s.
+4. Also printed, no target: how busy the app's event loop is while it races, from a probe
+   that sleeps 5 ms at a time (the share of time it wakes late, the 99th percentile and the
+   longest stall): what a key press waits for before it is even read.
 
     python benchmarks/ui_overhead.py [--seconds 10] [--presses 30] [--rounds 2]
 """
@@ -60,8 +63,7 @@ async def app_figures(scenario: Scenario, seconds: float, presses: int) -> tuple
         while not app.model.stats:
             await pilot.pause(0.05)
         before, start = racer_steps(app.model.stats), time.perf_counter()
-        while time.perf_counter() - start < seconds:
-            await pilot.pause(0.1)
+        stalls = await loop_stalls(seconds)
         rate = (racer_steps(app.model.stats) - before) / (time.perf_counter() - start)
         latencies = []
         header = app.screen.query_one(RaceHeader)
@@ -75,7 +77,18 @@ async def app_figures(scenario: Scenario, seconds: float, presses: int) -> tuple
                 await asyncio.sleep(0.002)
             latencies.append(time.perf_counter() - pressed)
             await asyncio.sleep(0.3)
-    return rate, latencies
+    return rate, latencies, stalls
+
+
+async def loop_stalls(seconds: float, tick: float = 0.005) -> list[float]:
+    """How late a ``tick``-second sleep wakes up, over ``seconds``: the time the app's event
+    loop was busy elsewhere (what a key press waits for), one figure per tick."""
+    stalls = []
+    end = time.perf_counter() + seconds
+    while (now := time.perf_counter()) < end:
+        await asyncio.sleep(tick)
+        stalls.append(time.perf_counter() - now - tick)
+    return stalls
 
 
 def first_frame_seconds() -> float:
@@ -115,12 +128,15 @@ def main() -> None:
     scenario = dataclasses.replace(load_scenario("iris_grid"), epochs=1_000_000)
     # Alternated rounds, the best of each kind: on a shared machine other work only ever
     # slows a round down, and alternating exposes both kinds to the same disturbances.
-    bare_rates, app_rates, latencies = [], [], []
+    bare_rates, app_rates, latencies, stalls = [], [], [], []
     for _ in range(args.rounds):
         bare_rates.append(headless_rate(scenario, args.seconds))
-        rate, round_latencies = asyncio.run(app_figures(scenario, args.seconds, args.presses))
+        rate, round_latencies, round_stalls = asyncio.run(
+            app_figures(scenario, args.seconds, args.presses)
+        )
         app_rates.append(rate)
         latencies += round_latencies
+        stalls += round_stalls
     bare, with_app = max(bare_rates), max(app_rates)
     print(f"iris grid, {len(scenario.racers)} racers, racer-steps/s")
     print(f"  headless        {bare:12,.0f}")
@@ -132,6 +148,12 @@ def main() -> None:
     print(
         f"  median {statistics.median(latencies) * 1e3:.0f} ms, p95 {p95 * 1e3:.0f} ms"
         "   (target p95 <= 100 ms)"
+    )
+    stalls.sort()
+    busy = sum(stalls) / (args.rounds * args.seconds)
+    print(
+        f"event loop while racing: busy {busy:.0%}, stall p99 "
+        f"{stalls[int(0.99 * len(stalls))] * 1e3:.0f} ms, longest {stalls[-1] * 1e3:.0f} ms"
     )
     frames = [first_frame_seconds() for _ in range(3)]
     print(f"first frame: median {statistics.median(frames):.2f} s   (target <= 1.5 s)")
