@@ -14,7 +14,7 @@ from textual.app import App
 from tui_optim.engine.messages import HistoryChunk
 from tui_optim.ui.app import TuiOptimApp
 from tui_optim.ui.chart_build import ChartPlan, Curve, draw_chart
-from tui_optim.ui.chart_process import ChartProcess
+from tui_optim.ui.chart_process import NICENESS, ChartProcess
 from tui_optim.ui.screens.race import CARDS_PER_SLICE, RaceScreen
 from tui_optim.ui.testing import caught_up, settle, short_scenario, wait_until
 from tui_optim.ui.throttle import Throttle
@@ -74,8 +74,9 @@ async def test_outside_test_mode_the_race_screen_catches_up_with_the_model() -> 
     assert psutil.Process().children(recursive=True) == []
 
 
-def test_the_chart_process_draws_what_the_app_would() -> None:
-    """The child's text equals an in-process build of the same plan (one drawing function)."""
+def test_the_chart_process_draws_what_the_app_would_and_yields_the_cpus() -> None:
+    """The child's text equals an in-process build of the same plan (one drawing function);
+    it runs at a lower priority than the app and the engine."""
     from plotext._figure import _figure_class
 
     x = np.arange(50.0)
@@ -93,6 +94,9 @@ def test_the_chart_process_draws_what_the_app_would() -> None:
     builder = ChartProcess()
     try:
         assert builder.build(plan) == draw_chart(_figure_class(), plan)
+        assert builder.pid is not None
+        own = psutil.Process().nice()
+        assert psutil.Process(builder.pid).nice() == min(19, own + NICENESS)
     finally:
         builder.close()
     assert builder.pid is None

@@ -6,13 +6,15 @@ presses would wait for it; so the app sends each :class:`~tui_optim.ui.chart_bui
 through a pipe to this child, which answers with the chart's ANSI text.
 
 Like the engine, the child is a plain subprocess (no multiprocessing resource tracker), it
-ignores Ctrl+C (the app handles it) and exits when told to or when its pipe closes.
+ignores Ctrl+C (the app handles it) and exits when told to or when its pipe closes. It runs
+at a lower priority than the engine and the app (``NICENESS``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
+import os
 import signal
 import subprocess
 import sys
@@ -23,6 +25,9 @@ from tui_optim.ui.chart_build import ChartPlan, draw_chart
 
 #: Seconds ``close`` waits for the child before killing it.
 JOIN_SECONDS = 2.0
+#: The child's niceness: when the CPUs are short, the race (and the app answering keys)
+#: come before a chart that is redrawn anyway a moment later.
+NICENESS = 10
 
 
 class ChartProcess:
@@ -82,6 +87,8 @@ class ChartProcess:
 def main(argv: list[str]) -> None:
     """Entry point of the child: ``python -m tui_optim.ui.chart_process FD``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(os, "nice"):  # POSIX
+        os.nice(NICENESS)
     from plotext._figure import _figure_class
 
     conn = Connection(int(argv[0]))
