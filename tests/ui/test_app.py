@@ -451,7 +451,11 @@ async def test_data_that_does_not_fit_the_model_shows_the_error_screen(tmp_path:
     )
     app = TuiOptimApp(bad, test_mode=True)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, ErrorScreen), what="error screen")
+        # The screen is pushed before it has composed its widgets: wait for the message.
+        def shown() -> bool:
+            return isinstance(app.screen, ErrorScreen) and bool(app.screen.query("#error-message"))
+
+        await wait_until(pilot, shown, what="error screen")
         message = str(app.screen.query_one("#error-message", Static).render())
         assert "model.layers: the input size is 5 but iris gives 4 features" in message
         assert "\n" not in message.strip() and "Traceback" not in message
