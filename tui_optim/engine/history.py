@@ -125,11 +125,6 @@ class History:
         self._size = count
 
 
-#: Points per block of the vectorised EMA, and the largest exponent keep^-t may reach.
-EMA_BLOCK = 256
-EMA_MAX_EXPONENT = 300.0
-
-
 def downsample_minmax(x: np.ndarray, y: np.ndarray, buckets: int) -> tuple[np.ndarray, np.ndarray]:
     """At most ``2 * buckets`` points: each bucket's minimum and maximum of ``y``, in x order.
 
@@ -166,6 +161,11 @@ def downsample_minmax(x: np.ndarray, y: np.ndarray, buckets: int) -> tuple[np.nd
     return x[index], y[index]
 
 
+#: Points per block of the vectorised EMA, and the largest exponent keep^-t may reach.
+EMA_BLOCK = 256
+EMA_MAX_EXPONENT = 300.0
+
+
 def ema(y: np.ndarray, alpha: float) -> np.ndarray:
     """Exponential moving average ``s = alpha * y + (1 - alpha) * s``, starting at the first
     finite value; NaN/inf are skipped (the average carries over them), and leading
@@ -187,14 +187,13 @@ def ema(y: np.ndarray, alpha: float) -> np.ndarray:
     smooth = np.empty_like(values)
     keep = 1.0 - alpha
     state = smooth[0] = values[0]
-    if 0.0 < keep < 1.0:
-        block = max(1, min(EMA_BLOCK, int(EMA_MAX_EXPONENT / -math.log(keep))))
-    else:
-        block = EMA_BLOCK
-    powers = keep ** np.arange(block, dtype=np.float64)
     if keep == 0.0:  # alpha = 1: the latest value only
         smooth[:] = values
     else:
+        block = EMA_BLOCK
+        if keep < 1.0:
+            block = max(1, min(block, int(EMA_MAX_EXPONENT / -math.log(keep))))
+        powers = keep ** np.arange(block, dtype=np.float64)
         inverse = np.reciprocal(powers)
         for start in range(1, len(values), block):
             chunk = values[start : start + block]

@@ -20,6 +20,7 @@ from rich.text import Text
 from textual.app import RenderResult
 from textual.color import Color
 from textual.content import Content
+from textual.geometry import Region
 from textual.strip import Strip
 from textual.style import Style as VisualStyle
 from textual.visual import Visual
@@ -139,8 +140,11 @@ class LossChart(PlotextPlot):
         self._build_if_stale()
         return self._cached.content if self._cached is not None else Content("")
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._build_if_stale()  # a new size or theme: checked once a paint, not once a line
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
-        self._build_if_stale()  # a new size or theme
         width, style = self.size.width, self.visual_style.rich_style
         if self._cached is None or y >= len(self._cached.strips):
             return Strip.blank(width, style)
@@ -207,7 +211,7 @@ class LossChart(PlotextPlot):
         scale = "log" if use_log else "linear"
         note = "" if use_log or not self.log_y else " (linear: values ≤ 0)"
         if use_log and bool(np.any(all_y == 0)):
-            curves = [_positive(curve) for curve in curves if np.any(curve.y > 0)]
+            curves = [curve for curve in map(_positive, curves) if curve.y.size]
             markers = [marker for marker in markers if marker[1] > 0]
             note = ", zeros not drawn"
         smooth = ", EMA" if self.smoothing else ""
