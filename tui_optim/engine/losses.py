@@ -57,10 +57,10 @@ def per_racer_sum(values: np.ndarray) -> np.ndarray:
 
 
 def _row_max(z: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """Max over the last axis of (R, B, k) into ``out`` (R, B)."""
-    k = z.shape[2]
+    """Max over the last axis of ``z`` (..., k) into ``out`` (...)."""
+    k = z.shape[-1]
     if k > 8:
-        return np.maximum.reduce(z, axis=2, out=out)
+        return np.maximum.reduce(z, axis=-1, out=out)
     # a few pairwise maxima beat one reduction call on small arrays
     if k == 1:
         np.copyto(out, z[..., 0])
@@ -162,18 +162,22 @@ class Head:
         racers, batch, width = z.shape
         if rows is None:
             rows = np.empty((racers, batch), z.dtype)
+        z_and_y = np.matmul(z.reshape(racers, -1), y.reshape(-1))
+        if racers == 1:
+            # one racer works on 2-D views: np.dot costs half of matmul's batched loop there
+            z, a, delta, rows = z[0], a[0], delta[0], rows[0]
+        product = np.dot if racers == 1 else np.matmul
         unit = ones(width, z.dtype)
         peak = _row_max(z, rows)
         np.subtract(z, peak[..., None], out=a)
         np.exp(a, out=a)
-        total = np.matmul(a, unit)
+        total = product(a, unit)
         a /= total[..., None]
         # log-sum-exp = max + log(sum exp(z - max)); CE = sum_o y (lse - z), no log of p
         np.log(total, out=total)
         total += peak
-        y_mass = np.matmul(y, unit)  # 1 per example for one-hot targets
-        losses = np.matmul(total, y_mass)
-        losses -= np.matmul(z.reshape(racers, -1), y.reshape(-1))
+        y_mass = np.dot(y, unit)  # 1 per example for one-hot targets
+        losses = product(total, y_mass) - z_and_y  # one racer: a scalar, broadcast to (1,)
         losses *= 1.0 / batch
         np.multiply(a, y_mass[:, None], out=delta)
         delta -= y
