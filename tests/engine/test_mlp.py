@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tui_optim.engine import mlp as mlp_module
 from tui_optim.engine.activations import ACTIVATIONS
 from tui_optim.engine.losses import VALID_LOSSES, HeadError
 from tui_optim.engine.mlp import MLP, ModelError
@@ -125,6 +126,25 @@ def test_lockstep_rows_equal_each_racer_alone(output: str, loss: str) -> None:
     outputs = mlp.forward(params, x)
     for row in range(5):
         np.testing.assert_allclose(outputs[row], mlp.forward(params[row : row + 1], x)[0])
+
+
+@pytest.mark.parametrize("racers", [1, 3])
+@pytest.mark.parametrize("hidden", ["selu", "tanh", "linear"])
+def test_a_large_batch_activated_block_by_block_gives_the_same_bits(
+    monkeypatch: pytest.MonkeyPatch, racers: int, hidden: str
+) -> None:
+    """Blocks of rows (each racer with its own biases, a short last block) change nothing."""
+    mlp = MLP([5, 9, 7, 3], hidden, "softmax", "cross_entropy")
+    params, x, y = random_problem(mlp, 21, batch=50, racers=racers, targets="one_hot")
+    whole_losses, whole_grad = analytic(mlp, params, x, y)
+    whole_outputs = mlp.forward(params, x)
+    monkeypatch.setattr(mlp_module, "BLOCK_ELEMENTS", 4 * racers * 9)  # 4 rows, 13 blocks
+    blocked = MLP([5, 9, 7, 3], hidden, "softmax", "cross_entropy")
+    losses, grad = analytic(blocked, params, x, y)
+    np.testing.assert_array_equal(losses, whole_losses)
+    np.testing.assert_array_equal(grad, whole_grad)
+    np.testing.assert_array_equal(blocked.forward(params, x), whole_outputs)
+    assert blocked._buffers_for(racers, 50).z[0].size > 2 * mlp_module.BLOCK_ELEMENTS
 
 
 def test_lockstep_on_rows_of_a_larger_array() -> None:
