@@ -162,10 +162,11 @@ class Head:
         racers, batch, width = z.shape
         if rows is None:
             rows = np.empty((racers, batch), z.dtype)
-        z_and_y = np.matmul(z.reshape(racers, -1), y.reshape(-1))
+        flat_z = z.reshape(racers, -1)
         if racers == 1:
             # one racer works on 2-D views: np.dot costs half of matmul's batched loop there
             z, a, delta, rows = z[0], a[0], delta[0], rows[0]
+            flat_z = flat_z[0]
         product = np.dot if racers == 1 else np.matmul
         unit = ones(width, z.dtype)
         peak = _row_max(z, rows)
@@ -177,7 +178,9 @@ class Head:
         np.log(total, out=total)
         total += peak
         y_mass = np.dot(y, unit)  # 1 per example for one-hot targets
-        losses = product(total, y_mass) - z_and_y  # one racer: a scalar, broadcast to (1,)
+        # one racer's products are scalars: out= gives them the (1,) shape of R racers' losses
+        losses = np.empty(racers, z.dtype)
+        np.subtract(product(total, y_mass), product(flat_z, y.reshape(-1)), out=losses)
         losses *= 1.0 / batch
         np.multiply(a, y_mass[:, None], out=delta)
         delta -= y

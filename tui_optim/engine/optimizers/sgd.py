@@ -65,8 +65,9 @@ class SGD(Optimizer):
         direction = self._buffer("direction")
         if not self._uses("momentum"):
             # Plain SGD (torch skips the buffer too); the common racer, so keep it short.
-            np.multiply(grad, -self.lr, out=direction)
-            params += direction
+            # p - lr g rounds as torch's p + (-lr) g: negation is exact
+            np.multiply(grad, self.lr, out=direction)
+            params -= direction
             return
         buffer = self.state["momentum_buffer"]
         # The buffer starts at 0, so "b = g" on the first step is b * m + 1 * g exactly.
@@ -80,7 +81,7 @@ class SGD(Optimizer):
         if self.flags["nesterov"]:
             np.multiply(buffer, momentum, out=direction)
             direction += grad
-            direction *= -self.lr
+            direction *= self.lr
         else:
-            np.multiply(buffer, -self.lr, out=direction)
-        params += direction
+            np.multiply(buffer, self.lr, out=direction)
+        params -= direction
