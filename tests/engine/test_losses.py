@@ -78,6 +78,31 @@ def test_softmax_is_stable_for_any_width(width: int) -> None:
     np.testing.assert_array_equal(a[0, 0, -1], 1.0)
 
 
+@pytest.mark.parametrize("racers", [1, 3])
+def test_confident_predictions_never_give_a_negative_loss(racers: int) -> None:
+    """Each example's loss is summed as y (lse - z) >= 0: as sum(y lse) - sum(y z), large
+    sums cancelled to losses like -2e-14 (seen on the digits), which turned charts linear."""
+    negative = []
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        labels = rng.integers(0, 10, size=1000)
+        y = np.eye(10)[labels]
+        z = rng.normal(scale=3.0, size=(racers, 1000, 10))
+        z[:, np.arange(1000), labels] += rng.uniform(40.0, 60.0, size=1000)
+        losses, _, _ = run("softmax", "cross_entropy", z, y)
+        peak = z.max(axis=2, keepdims=True)
+        lse = np.log(np.exp(z - peak).sum(axis=2)) + peak[..., 0]
+        expected = (lse - z[:, np.arange(1000), labels]).mean(axis=1)
+        np.testing.assert_allclose(losses, expected, rtol=1e-12, atol=1e-15)
+        negative += [loss for loss in losses if loss < 0]
+        logits = rng.normal(scale=3.0, size=(racers, 1000, 2)) + 40.0
+        binary = rng.integers(0, 2, size=(1000, 2)).astype(float)
+        logits *= 2 * binary - 1  # every logit far on its target's side
+        bce, _, _ = run("sigmoid", "binary_cross_entropy", logits, binary)
+        negative += [loss for loss in bce if loss < 0]
+    assert negative == []
+
+
 def test_softmax_of_a_single_output_is_one_with_zero_loss() -> None:
     z = np.array([[[3.0], [-1e4]]])
     losses, a, delta = run("softmax", "cross_entropy", z, np.ones((2, 1)))

@@ -162,11 +162,9 @@ class Head:
         racers, batch, width = z.shape
         if rows is None:
             rows = np.empty((racers, batch), z.dtype)
-        flat_z = z.reshape(racers, -1)
         if racers == 1:
             # one racer works on 2-D views: np.dot costs half of matmul's batched loop there
             z, a, delta, rows = z[0], a[0], delta[0], rows[0]
-            flat_z = flat_z[0]
         product = np.dot if racers == 1 else np.matmul
         unit = ones(width, z.dtype)
         peak = _row_max(z, rows)
@@ -174,14 +172,18 @@ class Head:
         np.exp(a, out=a)
         total = product(a, unit)
         a /= total[..., None]
-        # log-sum-exp = max + log(sum exp(z - max)); CE = sum_o y (lse - z), no log of p
+        # log-sum-exp = max + log(sum exp(z - max)); CE = sum_o y (lse - z), no log of p.
+        # lse >= max >= z also after rounding, so summing y (lse - z) keeps every example's
+        # loss >= 0, where sum(y lse) - sum(y z) could cancel to a tiny negative loss.
         np.log(total, out=total)
         total += peak
-        y_mass = np.dot(y, unit)  # 1 per example for one-hot targets
-        # one racer's products are scalars: out= gives them the (1,) shape of R racers' losses
+        np.subtract(total[..., None], z, out=delta)  # delta is written last: scratch till then
+        delta *= y
+        terms = delta.reshape(*delta.shape[:-2], -1)
+        # one racer's sum is a scalar: out= gives it the (1,) shape of R racers' losses
         losses = np.empty(racers, z.dtype)
-        np.subtract(product(total, y_mass), product(flat_z, y.reshape(-1)), out=losses)
-        losses *= 1.0 / batch
+        np.multiply(product(terms, ones(terms.shape[-1], z.dtype)), 1.0 / batch, out=losses)
+        y_mass = np.dot(y, unit)  # 1 per example for one-hot targets
         np.multiply(a, y_mass[:, None], out=delta)
         delta -= y
         delta *= 1.0 / batch
@@ -201,8 +203,11 @@ class Head:
         np.multiply(a, e, out=a, where=z < 0.0)
         np.log1p(e, out=e)
         e += np.maximum(z, 0.0)
+        # y z <= max(z, 0) for 0 <= y <= 1, also after rounding: each term stays >= 0, where
+        # sum(e) - sum(y z) could cancel to a tiny negative loss (delta is written last)
+        np.multiply(z, y, out=delta)
+        e -= delta
         losses = per_racer_sum(e)
-        losses -= np.matmul(z.reshape(z.shape[0], -1), y.reshape(-1))
         np.subtract(a, y, out=delta)
         delta *= 1.0 / n
         return losses / n
