@@ -76,6 +76,38 @@ def test_headless_run_writes_json_csv_and_loadable_weights(tmp_path: Path) -> No
     assert arrays["W1"].shape == (1, 3) and np.isfinite(arrays["W2"]).all()
 
 
+@pytest.mark.parametrize("terminal_columns", [None, 70])
+def test_the_leaderboard_never_cuts_a_number(tmp_path: Path, terminal_columns: int | None) -> None:
+    """A pipe has no width: Rich squeezed the table into 80 columns and cut numbers to
+    "8.234e-…". A terminal too narrow for the table shortens names, never numbers."""
+    env = None
+    if terminal_columns is not None:  # Rich takes FORCE_COLOR for a terminal, COLUMNS as its width
+        env = {**os.environ, "FORCE_COLOR": "1", "COLUMNS": str(terminal_columns)}
+    command = ["run", "quickstart", "--epochs", "20", "--quiet", "--json", "out.json"]
+    result = subprocess.run(
+        [sys.executable, "-m", "tui_optim", *command],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    screen = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)
+    racers = json.loads((tmp_path / "out.json").read_text())["racers"]
+    lines = [line for line in screen.splitlines() if re.match(r"│ \d ", line)]
+    assert len(lines) == len(racers)
+    best = {f"{racer['best_loss']:.4g}" for racer in racers}
+    assert best <= {cell.strip() for line in lines for cell in line.split("│")}
+    if terminal_columns is None:
+        assert "…" not in screen and all(f" {racer['name']} " in screen for racer in racers)
+        listing = run("list", "optimizers")
+        assert listing.returncode == 0 and "…" not in listing.stdout
+        assert "momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False" in listing.stdout
+    else:
+        assert max(len(line) for line in screen.splitlines()) <= terminal_columns
+
+
 def test_same_seed_same_results(tmp_path: Path) -> None:
     for name in ("a", "b"):
         result = run(

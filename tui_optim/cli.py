@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from tui_optim.engine.scenario import Scenario
 
 EXIT_USAGE = 2
@@ -159,11 +161,21 @@ def command_serve(options: argparse.Namespace) -> int:
     return int(serve(options.scenario, options.host, options.port) or 0)
 
 
-def command_list(options: argparse.Namespace) -> int:
+def print_table(table: Table) -> None:
+    """Print a Rich table whole: a file or a pipe has no width, so it gets the table's own
+    (Rich would squeeze it into 80 columns and cut numbers to "8.234e-…")."""
     from rich.console import Console
-    from rich.table import Table
 
     console = Console()
+    if not console.is_terminal:
+        unbounded = console.options.update_width(10_000)
+        console = Console(width=max(80, console.measure(table, options=unbounded).maximum))
+    console.print(table)
+
+
+def command_list(options: argparse.Namespace) -> int:
+    from rich.table import Table
+
     sections = [options.what] if options.what else list(LISTS)
     for section in sections:
         table = Table(title=section, title_justify="left", show_lines=False, expand=False)
@@ -202,7 +214,7 @@ def command_list(options: argparse.Namespace) -> int:
             table.add_column("f(w0, w1)")
             for name, surface in SURFACES.items():
                 table.add_row(name, surface.summary, surface.formula)
-        console.print(table)
+        print_table(table)
     return 0
 
 
@@ -345,7 +357,6 @@ class Progress:
 
 
 def print_leaderboard(record: Any) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     from tui_optim.engine.export import leaderboard
@@ -368,9 +379,9 @@ def print_leaderboard(record: Any) -> None:
         "final loss",
         "horizon (steps)" if with_horizon else "val acc",
     ):
-        table.add_column(
-            column, justify="right" if column not in ("racer", "optimizer", "status") else "left"
-        )
+        words = column in ("racer", "optimizer", "status", "to target")
+        # A terminal too narrow for the table wraps the wordy columns, never a number.
+        table.add_column(column, justify="left" if words else "right", no_wrap=not words)
 
     def number(value: float | None, spread: float | None = None) -> str:
         if value is None:
@@ -395,4 +406,4 @@ def print_leaderboard(record: Any) -> None:
             if row.val_accuracy is None
             else f"{row.val_accuracy:.1%}",
         )
-    Console().print(table)
+    print_table(table)
