@@ -9,6 +9,7 @@ module free of Textual keeps that child quick to start.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,4 +75,37 @@ def draw_chart(figure: Any, plan: ChartPlan) -> str:
     if plan.log_y:
         # After the data: plotext applies the log when it builds.
         figure.yscale("log")
+        ys = [curve.y for curve in plan.curves] + [np.array([y]) for _, y, _ in plan.markers]
+        ys = [y[y > 0] for y in ys]
+        if any(y.size for y in ys):
+            low = min(float(y.min()) for y in ys if y.size)
+            high = max(float(y.max()) for y in ys if y.size)
+            figure.yticks(*log_ticks(low, high, max(3, plan.height // 4)))
     return str(figure.build())
+
+
+def log_ticks(low: float, high: float, count: int) -> tuple[list[float], list[str]]:
+    """At most ``count`` ticks for a log axis from ``low`` to ``high`` (both > 0), labelled short.
+
+    Whole decades ("1e-12", "0.01", "1") when the range holds two or more; otherwise
+    geometric steps with three significant digits. plotext labels a log axis in fixed point,
+    which turns 1e-22 into "0.0000000000000000000".
+    """
+    top, bottom = math.log10(high), math.log10(low)
+    first, last = math.ceil(bottom - 1e-9), math.floor(top + 1e-9)
+    if last > first:
+        stride = math.ceil((last - first + 1) / count)
+        exponents = range(last, first - 1, -stride)
+        return [10.0**k for k in exponents], [_decade(k) for k in exponents]
+    if high <= low:
+        return [low], [f"{low:.3g}"]
+    ticks = [float(t) for t in np.geomspace(high, low, count)]
+    for digits in range(3, 16):  # the fewest digits that still tell the ticks apart
+        labels = [f"{t:.{digits}g}" for t in ticks]
+        if len(set(labels)) == len(labels):
+            break
+    return ticks, labels
+
+
+def _decade(exponent: int) -> str:
+    return f"{10.0**exponent:g}" if -3 <= exponent <= 3 else f"1e{exponent}"

@@ -1,0 +1,55 @@
+"""The loss chart's drawing: y ticks on a log axis that a person can read."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from plotext._figure import _figure_class
+
+from tui_optim.ui.chart_build import ChartPlan, Curve, draw_chart, log_ticks
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "count", "labels"),
+    [
+        (1e-22, 0.83, 8, ["0.1", "1e-4", "1e-7", "1e-10", "1e-13", "1e-16", "1e-19", "1e-22"]),
+        (2e-4, 0.83, 8, ["0.1", "0.01", "0.001"]),
+        (1e-3, 1e3, 3, ["1000", "1", "0.001"]),
+        (0.9, 12.0, 4, ["10", "1"]),
+        (0.3, 0.83, 5, ["0.83", "0.644", "0.499", "0.387", "0.3"]),
+        (3.7036731, 3.7036735, 4, ["3.7036735", "3.7036734", "3.7036732", "3.7036731"]),
+        (0.5, 0.5, 4, ["0.5"]),
+    ],
+)
+def test_log_ticks_are_decades_or_short_geometric_steps(
+    low: float, high: float, count: int, labels: list[str]
+) -> None:
+    ticks, got = log_ticks(low, high, count)
+    assert got == labels
+    assert len(ticks) == len(labels) <= count
+    assert all(low * (1 - 1e-12) <= tick <= high * (1 + 1e-12) for tick in ticks)
+    assert all(
+        float(label) == pytest.approx(tick, rel=5e-3)
+        for tick, label in zip(ticks, got, strict=True)
+    )
+
+
+def test_a_log_chart_over_twenty_decades_is_labelled_in_decades() -> None:
+    """plotext's own labels were fixed point: 1e-22 read "0.0000000000000000000"."""
+    x = np.arange(1.0, 101.0)
+    plan = ChartPlan(
+        72,
+        24,
+        "dark",
+        None,
+        [Curve(x, np.logspace(0, -20, 100), (200, 40, 40))],
+        [],
+        "loss (log) vs step",
+        True,
+    )
+    text = re.sub(r"\x1b\[[0-9;]*m", "", draw_chart(_figure_class(), plan))
+    labels = re.findall(r"^\s*(\S+)┤", text, re.M)
+    assert labels == ["1", "1e-4", "1e-8", "1e-12", "1e-16", "1e-20"]  # 24 rows: 6 ticks
+    assert "0.000" not in text
