@@ -168,21 +168,20 @@ class Head:
         product = np.dot if racers == 1 else np.matmul
         unit = ones(width, z.dtype)
         peak = _row_max(z, rows)
-        np.subtract(z, peak[..., None], out=a)
-        np.exp(a, out=a)
+        shifted = np.subtract(z, peak[..., None], out=delta)  # delta is scratch till the end
+        np.exp(shifted, out=a)
         total = product(a, unit)
         a /= total[..., None]
-        # log-sum-exp = max + log(sum exp(z - max)); CE = sum_o y (lse - z), no log of p.
-        # lse >= max >= z also after rounding, so summing y (lse - z) keeps every example's
-        # loss >= 0, where sum(y lse) - sum(y z) could cancel to a tiny negative loss.
+        # CE = sum_o y (lse - z) with lse - z = log(total) - (z - max): total >= 1 (it holds
+        # exp(0) = 1) and z - max <= 0 after rounding too, so every term is >= 0 and so is
+        # the loss, where sum(y lse) - sum(y z) could cancel to a tiny negative loss.
         np.log(total, out=total)
-        total += peak
-        np.subtract(total[..., None], z, out=delta)  # delta is written last: scratch till then
-        delta *= y
-        terms = delta.reshape(*delta.shape[:-2], -1)
+        np.subtract(total[..., None], shifted, out=delta)
+        flat_y = y.reshape(-1)
+        flat_terms = delta.reshape(*delta.shape[:-2], -1)
         # one racer's sum is a scalar: out= gives it the (1,) shape of R racers' losses
         losses = np.empty(racers, z.dtype)
-        np.multiply(product(terms, ones(terms.shape[-1], z.dtype)), 1.0 / batch, out=losses)
+        np.multiply(product(flat_terms, flat_y), 1.0 / batch, out=losses)
         y_mass = np.dot(y, unit)  # 1 per example for one-hot targets
         np.multiply(a, y_mass[:, None], out=delta)
         delta -= y
