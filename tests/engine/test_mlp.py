@@ -362,3 +362,13 @@ def test_parameter_count_and_repr() -> None:
     mlp = MLP([64, 128, 64, 32, 16, 10], "selu", "softmax", "cross_entropy")
     assert mlp.n_params == 64 * 128 + 128 + 128 * 64 + 64 + 64 * 32 + 32 + 32 * 16 + 16 + 170
     assert "selu" in repr(mlp) and "cross_entropy" in repr(mlp)
+
+
+def test_outputs_for_inputs_of_each_racer_are_those_forward_gives() -> None:
+    """(R, B, in) inputs: loss_and_outputs reads the buffers of batch B, not of R."""
+    mlp = MLP([3, 5, 2], "tanh", "linear", "mse")
+    params, _, y = random_problem(mlp, 31, batch=6, racers=4)
+    x = np.random.default_rng(32).normal(size=(4, 6, 3))
+    losses, outputs = mlp.loss_and_outputs(params, x, y)
+    np.testing.assert_array_equal(outputs, mlp.forward(params, x))
+    np.testing.assert_array_equal(losses, mlp.loss(params, x, y))

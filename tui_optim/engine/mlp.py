@@ -63,16 +63,38 @@ class _Buffers:
         self.ones = np.ones(batch, dtype)
 
 
-class _Views(NamedTuple):
-    """Per-layer views of one flat (R, P) array; the 2-D ones exist only when R == 1."""
+class _Layer(NamedTuple):
+    """One dense layer's arrays for one (params, grads, batch): all views, resolved once.
 
-    flat: np.ndarray
-    weights: list[np.ndarray]  # (R, in, out)
-    weights_t: list[np.ndarray]  # (R, out, in), transposed views for backward
-    biases: list[np.ndarray]  # (R, 1, out)
-    bias_rows: list[np.ndarray]  # (R, out)
-    weights_2d: list[np.ndarray] | None  # (in, out)
-    biases_1d: list[np.ndarray] | None  # (out,)
+    With one racer whose rows are contiguous the arrays are 2-D, for ``np.dot``; otherwise
+    they keep the racer axis, for ``np.matmul``.
+    """
+
+    weight: np.ndarray  # (in, out) or (R, in, out)
+    weight_t: np.ndarray  # (out, in) or (R, out, in), for backward
+    bias: np.ndarray  # (out,) or (R, 1, out)
+    z: np.ndarray  # (B, out) or (R, B, out), like a and delta
+    a: np.ndarray
+    a_t: np.ndarray  # a transposed, for the next layer's weight gradient
+    delta: np.ndarray
+    slope: np.ndarray | None  # hidden layers with a non-linear activation only
+    #: Hidden layers: (z, a, slope, work) row blocks that are activated one at a time.
+    blocks: tuple[tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray], ...]
+    grad_weight: np.ndarray | None  # like weight; None for a plain loss
+    grad_bias: np.ndarray | None  # (out,) or (R, out)
+
+
+class _Plan(NamedTuple):
+    """What a step on given parameter and gradient arrays touches, looked up once per call.
+
+    Holding ``params`` and ``grads`` keeps their ids from being reused while cached.
+    """
+
+    params: np.ndarray
+    grads: np.ndarray | None
+    buffers: _Buffers
+    layers: tuple[_Layer, ...]
+    single: bool  # one racer on 2-D views
 
 
 class MLP:
@@ -115,7 +137,7 @@ class MLP:
         self.layers: tuple[LayerSlice, ...] = tuple(slices)
         self.n_params = offset
         self._buffers: dict[tuple[int, int], _Buffers] = {}
-        self._view_cache: dict[int, _Views] = {}
+        self._plans: dict[tuple[int, int, int], _Plan] = {}
 
     def __repr__(self) -> str:
         return (
@@ -160,42 +182,86 @@ class MLP:
             buffers = self._buffers[key] = _Buffers(self, racers, batch)
         return buffers
 
-    def _views_of(self, flat: np.ndarray) -> _Views:
-        """Views of ``flat``, cached per array object (the race passes the same arrays).
-
-        The cache holds a reference to each array it has views of, so an ``id`` is never
-        reused while cached and a hit always means the very same array object.
-        """
-        cached = self._view_cache.get(id(flat))
-        if cached is not None and cached.flat is flat and cached.flat.shape == flat.shape:
-            return cached
-        if flat.ndim != 2 or flat.shape[1] != self.n_params:
-            raise ModelError(
-                f"parameters must be (R, {self.n_params}) for {self!r}, got {flat.shape}"
-            )
-        racers = flat.shape[0]
-        weights, weights_t, biases, bias_rows = [], [], [], []
-        for s in self.layers:
-            weight = flat[:, s.weight].reshape(racers, s.fan_in, s.fan_out)
-            weights.append(weight)
-            weights_t.append(weight.transpose(0, 2, 1))
-            bias_rows.append(flat[:, s.bias])
-            biases.append(bias_rows[-1].reshape(racers, 1, s.fan_out))
+    def _plan_for(self, params: np.ndarray, grads: np.ndarray | None, batch: int) -> _Plan:
+        """The plan for these very arrays and batch size, cached: the race passes the same
+        parameter and gradient arrays every step, so the views are made once."""
+        key = (id(params), id(grads), batch)
+        plan = self._plans.get(key)
+        if plan is not None and plan.params is params and plan.grads is grads:
+            return plan
+        for flat in (params, grads):
+            if flat is not None and (flat.ndim != 2 or flat.shape[1] != self.n_params):
+                raise ModelError(
+                    f"parameters must be (R, {self.n_params}) for {self!r}, got {flat.shape}"
+                )
+        racers = params.shape[0]
+        if grads is not None and grads.shape[0] != racers:
+            raise ModelError(f"gradients must be {params.shape}, got {grads.shape}")
         # np.dot on 2-D arrays is the fastest product, but wants a C-contiguous out=
-        single = racers == 1 and flat.strides[1] == flat.itemsize
-        views = _Views(
-            flat,
-            weights,
-            weights_t,
-            biases,
-            bias_rows,
-            [w[0] for w in weights] if single else None,
-            [b[0] for b in bias_rows] if single else None,
+        single = racers == 1 and all(
+            flat is None or flat.strides[1] == flat.itemsize for flat in (params, grads)
         )
-        if len(self._view_cache) >= 16:  # fresh arrays every call must not pile up
-            self._view_cache.clear()
-        self._view_cache[id(flat)] = views
-        return views
+        buffers = self._buffers_for(racers, batch)
+        layers = []
+        for index, s in enumerate(self.layers):
+            weight = params[:, s.weight].reshape(racers, s.fan_in, s.fan_out)
+            bias = params[:, s.bias]
+            grad_weight = grad_bias = None
+            if grads is not None:
+                grad_weight = grads[:, s.weight].reshape(racers, s.fan_in, s.fan_out)
+                grad_bias = grads[:, s.bias]
+            z, a, delta = buffers.z[index], buffers.a[index], buffers.delta[index]
+            hidden = index < len(self.layers) - 1
+            slope = work = None
+            if hidden:
+                work = buffers.work[index]
+                slope = buffers.slope[index] if self.hidden.name != "linear" else None
+            if single:
+                weight, bias, z, a, delta = weight[0], bias[0], z[0], a[0], delta[0]
+                if grads is not None:
+                    grad_weight, grad_bias = grad_weight[0], grad_bias[0]
+                if hidden:
+                    work = work[0]
+                    slope = None if slope is None else slope[0]
+            else:
+                bias = bias.reshape(racers, 1, s.fan_out)
+            blocks = () if work is None else self._row_blocks(z, a, slope, work)
+            layers.append(
+                _Layer(
+                    weight,
+                    np.swapaxes(weight, -1, -2),
+                    bias,
+                    z,
+                    a,
+                    np.swapaxes(a, -1, -2),
+                    delta,
+                    slope,
+                    blocks,
+                    grad_weight,
+                    grad_bias,
+                )
+            )
+        plan = _Plan(params, grads, buffers, tuple(layers), single)
+        if len(self._plans) >= 16:  # fresh arrays every call must not pile up
+            self._plans.clear()
+        self._plans[key] = plan
+        return plan
+
+    @staticmethod
+    def _row_blocks(
+        z: np.ndarray, a: np.ndarray, slope: np.ndarray | None, work: np.ndarray
+    ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray], ...]:
+        """A hidden layer's arrays cut into blocks of batch rows of about BLOCK_ELEMENTS."""
+        if z.size <= 2 * BLOCK_ELEMENTS:
+            return ((z, a, slope, work),)
+        racers = 1 if z.ndim == 2 else z.shape[0]
+        batch = z.shape[-2]
+        rows = max(1, BLOCK_ELEMENTS // (racers * z.shape[-1]))
+        blocks = []
+        for start in range(0, batch, rows):
+            cut = (Ellipsis, slice(start, start + rows), slice(None))
+            blocks.append((z[cut], a[cut], None if slope is None else slope[cut], work[cut]))
+        return tuple(blocks)
 
     # ------------------------------------------------------------------ compute
     def forward(self, params: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -204,22 +270,26 @@ class MLP:
         ``x`` is (B, in), shared by every racer, or (R, B, in), each racer its own inputs
         (a racer fed back its own predictions).
         """
-        x = np.asarray(x, dtype=self.dtype)
-        buffers = self._forward(self._views_of(params), x)
-        return self.head.activate(buffers.z[-1], np.empty_like(buffers.z[-1]))
+        x = self._as_array(x)
+        plan = self._plan_for(params, None, self._batch_of(x, params.shape[0]))
+        self._forward(plan, x, slopes=False)
+        z = plan.buffers.z[-1]
+        return self.head.activate(z, np.empty_like(z))
 
     def loss_and_outputs(
         self, params: np.ndarray, x: np.ndarray, y: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Loss per racer (R,) and output activations (R, B, out), fresh arrays."""
         losses = self.loss(params, x, y)
-        return losses, self._buffers_for(params.shape[0], x.shape[0]).a[-1].copy()
+        return losses, self._buffers_for(params.shape[0], x.shape[-2]).a[-1].copy()
 
     def loss(self, params: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Loss per racer (R,) on ``x`` (B, in) and targets ``y`` (B, out)."""
-        x = np.asarray(x, dtype=self.dtype)
-        y = np.asarray(y, dtype=self.dtype)
-        b = self._forward(self._views_of(params), x)
+        x = self._as_array(x)
+        y = self._as_array(y)
+        plan = self._plan_for(params, None, self._batch_of(x, params.shape[0]))
+        self._forward(plan, x, slopes=False)
+        b = plan.buffers
         return self.head.value_and_delta(b.z[-1], y, b.a[-1], b.delta[-1], b.scratch, b.rows)
 
     def loss_and_grad(
@@ -230,44 +300,35 @@ class MLP:
         ``params`` and ``grad_out`` are (R, P); ``x`` is (B, in) and ``y`` (B, out), shared by
         every racer. Passing the same array objects every step lets their views be reused.
         """
-        x = np.asarray(x, dtype=self.dtype)
-        y = np.asarray(y, dtype=self.dtype)
-        weights = self._views_of(params)
-        grads = self._views_of(grad_out)
-        b = self._forward(weights, x, slopes=True)
+        x = self._as_array(x)
+        y = self._as_array(y)
+        plan = self._plan_for(params, grad_out, self._batch_of(x, params.shape[0]))
+        x = self._forward(plan, x, slopes=True)
+        b = plan.buffers
         losses = self.head.value_and_delta(b.z[-1], y, b.a[-1], b.delta[-1], b.scratch, b.rows)
-        single = weights.weights_2d is not None and grads.weights_2d is not None
-        slope_needed = self.hidden.name != "linear"
-        for index in range(len(self.layers) - 1, -1, -1):
-            delta = b.delta[index]
-            below = x if index == 0 else b.a[index - 1]
-            if single:
-                delta_2d = delta[0]
-                below_2d = below if index == 0 else below[0]
-                np.dot(below_2d.T, delta_2d, out=grads.weights_2d[index])
-                np.dot(b.ones, delta_2d, out=grads.biases_1d[index])
-            else:
-                np.matmul(np.swapaxes(below, -1, -2), delta, out=grads.weights[index])
-                np.matmul(b.ones, delta, out=grads.bias_rows[index])
-            if index == 0:
-                break
-            previous = b.delta[index - 1]
-            if single:
-                np.dot(delta_2d, weights.weights_2d[index].T, out=previous[0])
-            else:
-                np.matmul(delta, weights.weights_t[index], out=previous)
-            if slope_needed:
-                previous *= b.slope[index - 1]
+        product = np.dot if plan.single else np.matmul
+        ones = b.ones
+        layers = plan.layers
+        for index in range(len(layers) - 1, 0, -1):
+            layer, below = layers[index], layers[index - 1]
+            product(below.a_t, layer.delta, out=layer.grad_weight)
+            product(ones, layer.delta, out=layer.grad_bias)
+            previous = below.delta
+            product(layer.delta, layer.weight_t, out=previous)
+            if below.slope is not None:
+                previous *= below.slope
+        first = layers[0]
+        product(np.swapaxes(x, -1, -2), first.delta, out=first.grad_weight)
+        product(ones, first.delta, out=first.grad_bias)
         return losses
 
-    def _forward(self, views: _Views, x: np.ndarray, slopes: bool = False) -> _Buffers:
-        """Run the layers; the output layer's pre-activation ends in ``z[-1]``.
+    def _as_array(self, values: np.ndarray) -> np.ndarray:
+        if isinstance(values, np.ndarray) and values.dtype == self.dtype:
+            return values
+        return np.asarray(values, dtype=self.dtype)
 
-        With ``slopes``, each hidden layer's derivative goes into ``slope`` too, while its
-        ``z`` and ``a`` are still in cache (backward needs it; a plain loss does not).
-        """
-        racers = views.flat.shape[0]
-        b = self._buffers_for(racers, x.shape[-2])
+    def _batch_of(self, x: np.ndarray, racers: int) -> int:
+        """The batch size of inputs ``x``, which must be (B, in) or (racers, B, in)."""
         if x.shape[-1] != self.sizes[0] or not (
             x.ndim == 2 or (x.ndim == 3 and x.shape[0] == racers)
         ):
@@ -275,46 +336,35 @@ class MLP:
                 f"inputs must be (B, {self.sizes[0]}) or ({racers}, B, {self.sizes[0]}), "
                 f"got {x.shape}"
             )
-        below = x
-        last = len(self.layers) - 1
-        single = views.weights_2d is not None
-        for index in range(last + 1):
-            z = b.z[index]
-            if single:
-                below_2d = below if below.ndim == 2 else below[0]
-                np.dot(below_2d, views.weights_2d[index], out=z[0])
-            else:
-                np.matmul(below, views.weights[index], out=z)
-            if index == last:
-                z += views.biases[index]
-                break
-            below = b.a[index]
-            slope = b.slope[index] if slopes and self.hidden.name != "linear" else None
-            if z.size <= 2 * BLOCK_ELEMENTS:
-                self._activate(z, views.biases[index], below, slope, b.work[index])
-                continue
-            rows = max(1, BLOCK_ELEMENTS // (z.shape[0] * z.shape[2]))
-            for start in range(0, z.shape[1], rows):
-                block = slice(start, start + rows)
-                self._activate(
-                    z[:, block],
-                    views.biases[index],
-                    below[:, block],
-                    None if slope is None else slope[:, block],
-                    b.work[index][:, block],
-                )
-        return b
+        return x.shape[-2]
 
-    def _activate(
-        self,
-        z: np.ndarray,
-        bias: np.ndarray,
-        a: np.ndarray,
-        slope: np.ndarray | None,
-        work: np.ndarray,
-    ) -> None:
-        """``z += bias``, ``a = f(z)`` and, unless ``slope`` is None, ``slope = f'(z)``."""
-        z += bias
-        self.hidden.forward(z, a, work)
-        if slope is not None:
-            self.hidden.derivative(z, a, slope, work)
+    def _forward(self, plan: _Plan, x: np.ndarray, slopes: bool) -> np.ndarray:
+        """Run the layers; the output layer's pre-activation ends in ``z[-1]``.
+
+        With ``slopes``, each hidden layer's derivative goes into ``slope`` too, while its
+        ``z`` and ``a`` are still in cache (backward needs it; a plain loss does not).
+        Returns ``x`` as the layers saw it (2-D for one racer).
+        """
+        if plan.single:
+            product = np.dot
+            if x.ndim == 3:
+                x = x[0]
+        else:
+            product = np.matmul
+        forward = self.hidden.forward
+        derivative = self.hidden.derivative
+        below = x
+        for layer in plan.layers[:-1]:
+            product(below, layer.weight, out=layer.z)
+            bias = layer.bias
+            for z, a, slope, work in layer.blocks:
+                z += bias
+                forward(z, a, work)
+                if slopes and slope is not None:
+                    derivative(z, a, slope, work)
+            below = layer.a
+        last = plan.layers[-1]
+        z = last.z
+        product(below, last.weight, out=z)
+        z += last.bias
+        return x
