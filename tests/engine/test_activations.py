@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tui_optim.engine import activations
 from tui_optim.engine.activations import (
     ACTIVATION_ALIASES,
     ACTIVATIONS,
@@ -130,3 +131,23 @@ def test_aliases_and_unknown_names() -> None:
         get_activation("sigmod")
     message = str(error.value)
     assert "did you mean 'sigmoid'" in message and "allowed:" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_selu_slope_of_a_small_array_has_the_bits_of_a_large_one(
+    monkeypatch: pytest.MonkeyPatch, dtype: type
+) -> None:
+    """Small arrays take a masked write, large ones 0/1 arithmetic: the same slopes."""
+    rng = np.random.default_rng(5)
+    z = np.concatenate([rng.normal(scale=3.0, size=500), [0.0, -0.0, 1e-300, -1e-300]])
+    z = z.astype(dtype)
+    selu = ACTIVATIONS["selu"]
+    a = np.empty_like(z)
+    selu.forward(z, a, None)
+    slopes = {}
+    for limit in (0, z.size):
+        monkeypatch.setattr(activations, "MASKED_WRITE_ELEMENTS", limit)
+        slopes[limit] = np.empty_like(z)
+        selu.derivative(z, a, slopes[limit], np.empty_like(z))
+    np.testing.assert_array_equal(slopes[0], slopes[z.size])
+    assert slopes[0][-4:-2].tolist() == pytest.approx([SELU_SCALE * SELU_ALPHA] * 2)

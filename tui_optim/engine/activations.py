@@ -5,7 +5,8 @@
 so backward never re-evaluates an exponential it has. ``work`` is optional scratch shaped
 like ``z`` (its contents are overwritten; ``None`` allocates): the MLP hands in a
 preallocated one so the hot path does not allocate. Piecewise functions use arithmetic on
-0/1 indicators rather than masked writes, which cost several times more on random masks.
+0/1 indicators rather than masked writes, which cost several times more on random masks
+(except on small arrays, see ``MASKED_WRITE_ELEMENTS``).
 
 Definitions and the derivative at kinks follow torch.nn: relu and leaky_relu (slope 0.01)
 take the left slope at 0, elu/selu use alpha = 1 / Klambauer's constants, softplus is
@@ -27,6 +28,11 @@ SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 LEAKY_SLOPE = 0.01  # torch.nn.LeakyReLU's default negative_slope
 SOFTPLUS_THRESHOLD = 20.0  # torch.nn.Softplus: above this the function is the identity
+#: Up to this many elements a masked write is cheaper than arithmetic on a 0/1 indicator
+#: (writing a bool comparison into a float array goes through a slow casting loop); above
+#: it, random masks make masked writes several times slower. Both give the same bits (for
+#: finite values).
+MASKED_WRITE_ELEMENTS = 2048
 
 Work = np.ndarray | None
 
@@ -111,7 +117,12 @@ def _selu(z: np.ndarray, out: np.ndarray, work: Work = None) -> None:
 
 def _selu_d(z: np.ndarray, a: np.ndarray, out: np.ndarray, work: Work = None) -> None:
     # scale + (z <= 0) (a + scale alpha - scale): on the negative side scale alpha exp(z)
-    # equals a + scale alpha; arithmetic on a 0/1 indicator beats masked writes several-fold
+    # equals a + scale alpha
+    if out.size <= MASKED_WRITE_ELEMENTS:
+        np.add(a, SELU_SCALE * SELU_ALPHA - SELU_SCALE, out=out)
+        np.putmask(out, z > 0.0, 0.0)
+        out += SELU_SCALE
+        return
     np.less_equal(z, 0.0, out=out)
     negative = np.add(a, SELU_SCALE * SELU_ALPHA - SELU_SCALE, out=_work(z, work))
     out *= negative
