@@ -51,7 +51,7 @@ class Adadelta(Optimizer):
         self._new_state(params, "acc_delta")
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
-        self.t += 1
+        self._count_step()
         grad = self._with_weight_decay(params, grads)
         rho, eps = self.h["rho"], self.h["eps"]
         square_avg, acc_delta = self.state["square_avg"], self.state["acc_delta"]

@@ -57,7 +57,7 @@ class Adagrad(Optimizer):
         return self.lr / (1 + (np.maximum(self.t, 1) - 1) * self.h["lr_decay"])
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
-        self.t += 1
+        self._count_step()
         grad = self._with_weight_decay(params, grads)
         total = self.state["sum"]
         std, update = self._buffer("std"), self._buffer("update")

@@ -68,7 +68,7 @@ class Adam(Optimizer):
         return step_size, np.sqrt(1 - self.h["beta2"] ** t)
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
-        self.t += 1
+        self._count_step()
         if self.decoupled:
             self._decay_weights(params, self.lr)
             grad = grads

@@ -50,7 +50,7 @@ class Adamax(Optimizer):
         return self.lr / (1 - self.h["beta1"] ** np.maximum(self.t, 1))
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
-        self.t += 1
+        self._count_step()
         grad = self._with_weight_decay(params, grads)
         exp_avg, exp_inf = self.state["exp_avg"], self.state["exp_inf"]
         work = self._buffer("work")

@@ -69,7 +69,7 @@ class AdaptiveGains(Optimizer):
         self._scratch["flipped"] = np.empty(params.shape, dtype=bool)
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
-        self.t += 1
+        self._count_step()
         gains, previous = self.state["gains"], self.state["previous_grad"]
         product, increase = self._scratch["product"], self._scratch["increase"]
         same_sign, flipped = self._scratch["same_sign"], self._scratch["flipped"]

@@ -47,7 +47,7 @@ class Lion(Optimizer):
         self._new_state(params, "exp_avg")
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
-        self.t += 1
+        self._count_step()
         lr = self.lr
         exp_avg = self.state["exp_avg"]
         work, mixed = self._buffer("work"), self._buffer("mixed")

@@ -88,7 +88,7 @@ class Momentum(Optimizer):
         self._new_state(params, "velocity")
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
-        self.t += 1
+        self._count_step()
         velocity = self.state["velocity"]
         scaled_grad = self._buffer("scaled_grad")
         velocity *= gamma_at(self, self.t)

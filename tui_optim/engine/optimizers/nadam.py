@@ -69,7 +69,7 @@ class NAdam(Optimizer):
         return out
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
-        self.t += 1
+        self._count_step()
         lr = self.lr
         if self.flags["decoupled_weight_decay"]:
             self._decay_weights(params, lr)

@@ -47,7 +47,7 @@ class Nesterov(Optimizer):
         self._new_state(params, "velocity")
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
-        self.t += 1
+        self._count_step()
         velocity = self.state["velocity"]
         scaled_grad = self._buffer("scaled_grad")
         velocity *= gamma_at(self, self.t)

@@ -76,7 +76,7 @@ class RAdam(Optimizer):
         np.copyto(out, 1.0, where=~rectified)
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
-        self.t += 1
+        self._count_step()
         lr = self.lr
         if self.flags["decoupled_weight_decay"]:
             self._decay_weights(params, lr)

@@ -74,7 +74,7 @@ class RMSprop(Optimizer):
         return out
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
-        self.t += 1
+        self._count_step()
         grad = self._with_weight_decay(params, grads)
         alpha = self.h["alpha"]
         square_avg = self.state["square_avg"]

@@ -70,7 +70,7 @@ class Rprop(Optimizer):
         self._scratch["flipped"] = np.empty(params.shape, dtype=bool)
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
-        self.t += 1
+        self._count_step()
         prev, step_size = self.state["prev"], self.state["step_size"]
         product, factor = self._scratch["product"], self._scratch["factor"]
         grew, flipped = self._scratch["grew"], self._scratch["flipped"]

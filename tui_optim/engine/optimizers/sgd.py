@@ -59,7 +59,7 @@ class SGD(Optimizer):
         self._buffer("direction", params.shape)
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
-        self.t += 1
+        self._count_step()
         grad = self._with_weight_decay(params, grads)
         momentum = self.h["momentum"]
         direction = self._buffer("direction")

@@ -58,7 +58,7 @@ class TextbookAdam(Optimizer):
         return out
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
-        self.t += 1
+        self._count_step()
         beta1, beta2 = self.h["beta1"], self.h["beta2"]
         moment, velocity = self.state["moment"], self.state["velocity"]
         work, denom = self._buffer("work"), self._buffer("denom")
