@@ -69,26 +69,17 @@ class Adam(Optimizer):
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
         self._count_step()
-        if self.decoupled:
-            self._decay_weights(params, self.lr)
-            grad = grads
-        else:
-            grad = self._with_weight_decay(params, grads)
-        beta2 = self.h["beta2"]
-        exp_avg, exp_avg_sq = self.state["exp_avg"], self.state["exp_avg_sq"]
+        grad = self._gradient_after_decay(params, grads, self.lr, self.decoupled)
         work, denom = self._buffer("work"), self._buffer("denom")
-        self._moving_average(exp_avg, grad, "beta1", work)
-        exp_avg_sq *= beta2
-        np.multiply(grad, self._complement("beta2"), out=work)
-        work *= grad
-        exp_avg_sq += work
+        self._update_moments(grad, work)
         if self.flags["amsgrad"]:
-            np.maximum(self.state["max_exp_avg_sq"], exp_avg_sq, out=self.state["max_exp_avg_sq"])
+            most = self.state["max_exp_avg_sq"]
+            np.maximum(most, self.state["exp_avg_sq"], out=most)
         step_size, correction2_sqrt = self._corrections()
         np.sqrt(self._second_moment(), out=denom)
         denom /= correction2_sqrt
         denom += self.h["eps"]
-        np.multiply(exp_avg, -step_size, out=work)
+        np.multiply(self.state["exp_avg"], -step_size, out=work)
         work /= denom
         params += work
 

@@ -334,6 +334,26 @@ class Optimizer:
         decayed += grads
         return decayed
 
+    def _gradient_after_decay(
+        self, params: np.ndarray, grads: np.ndarray, lr: np.ndarray, decoupled: bool
+    ) -> np.ndarray:
+        """AdamW's decoupled decay shrinks the weights and leaves the gradient; otherwise the
+        L2 penalty joins the gradient (torch's ``decoupled_weight_decay`` switch)."""
+        if decoupled:
+            self._decay_weights(params, lr)
+            return grads
+        return self._with_weight_decay(params, grads)
+
+    def _update_moments(self, grad: np.ndarray, work: np.ndarray) -> None:
+        """Adam's moments in place, in torch's order: ``exp_avg`` lerps towards g (beta1),
+        ``exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * g * g``."""
+        exp_avg_sq = self.state["exp_avg_sq"]
+        self._moving_average(self.state["exp_avg"], grad, "beta1", work)
+        exp_avg_sq *= self.h["beta2"]
+        np.multiply(grad, self._complement("beta2"), out=work)
+        work *= grad
+        exp_avg_sq += work
+
     def _decay_weights(self, params: np.ndarray, lr: np.ndarray) -> None:
         """Decoupled weight decay ``params *= 1 - lr * weight_decay`` (AdamW, Lion)."""
         if self._uses("weight_decay"):

@@ -58,6 +58,19 @@ def gamma_at(optimizer: Optimizer, t: np.ndarray) -> np.ndarray:
     return scheduled_gamma(optimizer.h, t)
 
 
+def advance_velocity(optimizer: Optimizer, grads: np.ndarray) -> np.ndarray:
+    """The course's ``v = gamma_t * v - lr * g`` in place, shared by momentum and nesterov.
+
+    Returns ``lr * g`` (a scratch buffer), which Nesterov's look-ahead form needs again.
+    """
+    velocity = optimizer.state["velocity"]
+    scaled_grad = optimizer._buffer("scaled_grad")
+    velocity *= gamma_at(optimizer, optimizer.t)
+    np.multiply(grads, optimizer.lr, out=scaled_grad)
+    velocity -= scaled_grad
+    return scaled_grad
+
+
 class Momentum(Optimizer):
     """Classical momentum in the course's form, the learning rate inside the velocity.
 
@@ -89,9 +102,5 @@ class Momentum(Optimizer):
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
         self._count_step()
-        velocity = self.state["velocity"]
-        scaled_grad = self._buffer("scaled_grad")
-        velocity *= gamma_at(self, self.t)
-        np.multiply(grads, self.lr, out=scaled_grad)
-        velocity -= scaled_grad
-        params += velocity
+        advance_velocity(self, grads)
+        params += self.state["velocity"]

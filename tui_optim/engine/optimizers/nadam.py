@@ -71,27 +71,17 @@ class NAdam(Optimizer):
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
         self._count_step()
         lr = self.lr
-        if self.flags["decoupled_weight_decay"]:
-            self._decay_weights(params, lr)
-            grad = grads
-        else:
-            grad = self._with_weight_decay(params, grads)
-        beta2 = self.h["beta2"]
-        exp_avg, exp_avg_sq = self.state["exp_avg"], self.state["exp_avg_sq"]
+        grad = self._gradient_after_decay(params, grads, lr, self.flags["decoupled_weight_decay"])
         mu_product = self.state["mu_product"]
         work, denom = self._buffer("work"), self._buffer("denom")
         mu, mu_next = self._mu(self.t), self._mu(self.t + 1)
         mu_product *= mu
-        self._moving_average(exp_avg, grad, "beta1", work)
-        exp_avg_sq *= beta2
-        np.multiply(grad, self._complement("beta2"), out=work)
-        work *= grad
-        exp_avg_sq += work
+        self._update_moments(grad, work)
         self._denominator(denom)
         np.multiply(grad, -lr * (1.0 - mu) / (1.0 - mu_product), out=work)
         work /= denom
         params += work
-        np.multiply(exp_avg, (-lr * mu_next) / (1.0 - mu_product * mu_next), out=work)
+        np.multiply(self.state["exp_avg"], (-lr * mu_next) / (1.0 - mu_product * mu_next), out=work)
         work /= denom
         params += work
 

@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 
 from tui_optim.engine.optimizers.base import HParam, Optimizer, lr_param
-from tui_optim.engine.optimizers.momentum import GAMMA_PARAMS, gamma_at
+from tui_optim.engine.optimizers.momentum import GAMMA_PARAMS, advance_velocity, gamma_at
 
 
 class Nesterov(Optimizer):
@@ -48,11 +48,7 @@ class Nesterov(Optimizer):
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
         self._count_step()
-        velocity = self.state["velocity"]
-        scaled_grad = self._buffer("scaled_grad")
-        velocity *= gamma_at(self, self.t)
-        np.multiply(grads, self.lr, out=scaled_grad)
-        velocity -= scaled_grad
+        scaled_grad = advance_velocity(self, grads)
         params -= scaled_grad
-        np.multiply(velocity, gamma_at(self, self.t + 1), out=scaled_grad)
+        np.multiply(self.state["velocity"], gamma_at(self, self.t + 1), out=scaled_grad)
         params += scaled_grad

@@ -78,22 +78,12 @@ class RAdam(Optimizer):
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
         self._count_step()
         lr = self.lr
-        if self.flags["decoupled_weight_decay"]:
-            self._decay_weights(params, lr)
-            grad = grads
-        else:
-            grad = self._with_weight_decay(params, grads)
-        beta2 = self.h["beta2"]
-        exp_avg, exp_avg_sq = self.state["exp_avg"], self.state["exp_avg_sq"]
+        grad = self._gradient_after_decay(params, grads, lr, self.flags["decoupled_weight_decay"])
         work, adaptive = self._buffer("work"), self._buffer("adaptive")
-        self._moving_average(exp_avg, grad, "beta1", work)
-        exp_avg_sq *= beta2
-        np.multiply(grad, self._complement("beta2"), out=work)
-        work *= grad
-        exp_avg_sq += work
+        self._update_moments(grad, work)
         rectified, rect, correction2 = self._rectification()
         # torch's order: ((m_hat * lr) * adaptive) * rect, with adaptive = rect = 1 early on.
-        np.divide(exp_avg, 1 - self.h["beta1"] ** self.t, out=work)
+        np.divide(self.state["exp_avg"], 1 - self.h["beta1"] ** self.t, out=work)
         work *= lr
         self._adaptive(correction2, rectified, adaptive)
         work *= adaptive
