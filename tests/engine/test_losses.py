@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from tui_optim.engine.errors import UnknownNameError
-from tui_optim.engine.losses import LOSSES, OUTPUTS, VALID_LOSSES, HeadError, make_head
+from tui_optim.engine.losses import (
+    LOSSES,
+    OUTPUTS,
+    VALID_LOSSES,
+    HeadError,
+    _row_max,
+    make_head,
+)
 
 
 def run(output: str, loss: str, z: np.ndarray, y: np.ndarray):
@@ -148,3 +155,14 @@ def test_unknown_output_and_loss_names() -> None:
         make_head("sofmax", "cross_entropy")
     with pytest.raises(UnknownNameError, match="did you mean 'huber'"):
         make_head("linear", "hubber")
+
+
+@pytest.mark.parametrize(
+    "shape", [(5, 1), (32, 3), (32, 10), (1437, 10), (2, 700, 12), (40, 100), (3, 8)]
+)
+def test_row_max_by_columns_or_by_reduction_is_the_max(shape: tuple[int, ...]) -> None:
+    """Pairwise column maxima (tall arrays) and one reduction (short or wide) agree."""
+    z = np.random.default_rng(len(shape) * shape[-1]).normal(size=shape)
+    z.flat[3] = np.nan
+    out = np.empty(shape[:-1])
+    np.testing.assert_array_equal(_row_max(z, out), z.max(axis=-1))

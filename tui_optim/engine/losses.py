@@ -59,9 +59,11 @@ def per_racer_sum(values: np.ndarray) -> np.ndarray:
 def _row_max(z: np.ndarray, out: np.ndarray) -> np.ndarray:
     """Max over the last axis of ``z`` (..., k) into ``out`` (...)."""
     k = z.shape[-1]
-    if k > 8:
+    # A reduction along a short last axis pays per row (digits full batch, 1437 x 10: 58 us
+    # in float64, 121 us in float32), k - 1 pairwise maxima of columns pay per column
+    # (13 and 18 us there); the reduction wins only on few rows or many columns.
+    if k > 8 and (k > 64 or z.size < 8 * k * k):
         return np.maximum.reduce(z, axis=-1, out=out)
-    # a few pairwise maxima beat one reduction call on small arrays
     if k == 1:
         np.copyto(out, z[..., 0])
         return out
