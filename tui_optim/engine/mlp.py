@@ -318,7 +318,7 @@ class MLP:
             if below.slope is not None:
                 previous *= below.slope
         first = layers[0]
-        product(np.swapaxes(x, -1, -2), first.delta, out=first.grad_weight)
+        product(x.swapaxes(-1, -2), first.delta, out=first.grad_weight)
         product(ones, first.delta, out=first.grad_bias)
         return losses
 
