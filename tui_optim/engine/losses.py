@@ -42,6 +42,11 @@ class HeadError(ValueError):
     """An output/loss combination that does not make sense."""
 
 
+#: ``np.dot`` called as the ndarray method, which skips ``np.dot``'s ``__array_function__``
+#: dispatch: 0.17 us less per call, and a training step of a small network makes ten.
+dot = np.ndarray.dot
+
+
 @lru_cache(maxsize=64)
 def ones(n: int, dtype: np.dtype) -> np.ndarray:
     """A read-only vector of ``n`` ones, shared: sums as ``x @ ones(n)``."""
@@ -165,9 +170,9 @@ class Head:
         if rows is None:
             rows = np.empty((racers, batch), z.dtype)
         if racers == 1:
-            # one racer works on 2-D views: np.dot costs half of matmul's batched loop there
+            # one racer works on 2-D views: dot costs half of matmul's batched loop there
             z, a, delta, rows = z[0], a[0], delta[0], rows[0]
-        product = np.dot if racers == 1 else np.matmul
+        product = dot if racers == 1 else np.matmul
         unit = ones(width, z.dtype)
         peak = _row_max(z, rows)
         shifted = np.subtract(z, peak[..., None], out=delta)  # delta is scratch till the end
@@ -184,7 +189,7 @@ class Head:
         # one racer's sum is a scalar: out= gives it the (1,) shape of R racers' losses
         losses = np.empty(racers, z.dtype)
         np.multiply(product(flat_terms, flat_y), 1.0 / batch, out=losses)
-        y_mass = np.dot(y, unit)  # 1 per example for one-hot targets
+        y_mass = dot(y, unit)  # 1 per example for one-hot targets
         np.multiply(a, y_mass[:, None], out=delta)
         delta -= y
         delta *= 1.0 / batch

@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from tui_optim.engine.activations import Activation, get_activation
-from tui_optim.engine.losses import Head, make_head
+from tui_optim.engine.losses import Head, dot, make_head
 
 MAX_UNITS = 4096  # per layer: a 1e6-unit layer would need terabytes for a few racers
 MAX_PARAMS = 5_000_000
@@ -66,7 +66,7 @@ class _Buffers:
 class _Layer(NamedTuple):
     """One dense layer's arrays for one (params, grads, batch): all views, resolved once.
 
-    With one racer whose rows are contiguous the arrays are 2-D, for ``np.dot``; otherwise
+    With one racer whose rows are contiguous the arrays are 2-D, for ``dot``; otherwise
     they keep the racer axis, for ``np.matmul``.
     """
 
@@ -197,7 +197,7 @@ class MLP:
         racers = params.shape[0]
         if grads is not None and grads.shape[0] != racers:
             raise ModelError(f"gradients must be {params.shape}, got {grads.shape}")
-        # np.dot on 2-D arrays is the fastest product, but wants a C-contiguous out=
+        # dot on 2-D arrays is the fastest product, but wants a C-contiguous out=
         single = racers == 1 and all(
             flat is None or flat.strides[1] == flat.itemsize for flat in (params, grads)
         )
@@ -306,7 +306,7 @@ class MLP:
         x = self._forward(plan, x, slopes=True)
         b = plan.buffers
         losses = self.head.value_and_delta(b.z[-1], y, b.a[-1], b.delta[-1], b.scratch, b.rows)
-        product = np.dot if plan.single else np.matmul
+        product = dot if plan.single else np.matmul
         ones = b.ones
         layers = plan.layers
         for index in range(len(layers) - 1, 0, -1):
@@ -346,7 +346,7 @@ class MLP:
         Returns ``x`` as the layers saw it (2-D for one racer).
         """
         if plan.single:
-            product = np.dot
+            product = dot
             if x.ndim == 3:
                 x = x[0]
         else:
