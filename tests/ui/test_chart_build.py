@@ -1,4 +1,4 @@
-"""The loss chart's drawing: y ticks on a log axis that a person can read."""
+"""The loss chart's drawing: ticks that a person can read, on a log y axis and on x."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from plotext._figure import _figure_class
 
-from tui_optim.ui.chart_build import ChartPlan, Curve, draw_chart, log_ticks
+from tui_optim.ui.chart_build import ChartPlan, Curve, draw_chart, log_ticks, round_ticks
 
 
 @pytest.mark.parametrize(
@@ -53,3 +53,37 @@ def test_a_log_chart_over_twenty_decades_is_labelled_in_decades() -> None:
     labels = re.findall(r"^\s*(\S+)┤", text, re.M)
     assert labels == ["1", "1e-4", "1e-8", "1e-12", "1e-16", "1e-20"]  # 24 rows: 6 ticks
     assert "0.000" not in text
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "count", "labels"),
+    [
+        (3.0, 10000.0, 5, ["2000", "4000", "6000", "8000", "10000"]),
+        (20.0, 15000.0, 5, ["5000", "10000", "15000"]),
+        (0.1, 200.0, 5, ["50", "100", "150", "200"]),
+        (0.0, 1.0, 5, ["0.00", "0.25", "0.50", "0.75", "1.00"]),
+        (1.0, 120.0, 6, ["20", "40", "60", "80", "100", "120"]),
+        (1.0, 7.0, 8, ["1", "2", "3", "4", "5", "6", "7"]),
+        (0.001, 0.002, 3, ["0.0010", "0.0015", "0.0020"]),
+        (5.0, 5.0, 4, ["5"]),
+    ],
+)
+def test_round_ticks_are_the_finest_round_spacing_that_fits(
+    low: float, high: float, count: int, labels: list[str]
+) -> None:
+    ticks, got = round_ticks(low, high, count)
+    assert got == labels
+    assert len(ticks) <= count
+    assert all(low - 1e-9 <= tick <= high + 1e-9 for tick in ticks)
+    assert all(float(label) == pytest.approx(tick) for tick, label in zip(ticks, got, strict=True))
+
+
+def test_the_step_axis_is_labelled_at_round_steps() -> None:
+    """plotext split the range evenly: a race recorded from step 3 read "2502.2", "5001.5"."""
+    x = np.linspace(3.0, 10000.0, 200)
+    plan = ChartPlan(
+        76, 24, "dark", None, [Curve(x, np.linspace(1, 0.1, 200), (200, 40, 40))], [], "", False
+    )
+    text = re.sub(r"\x1b\[[0-9;]*m", "", draw_chart(_figure_class(), plan))
+    last_line = text.rstrip().splitlines()[-1]
+    assert last_line.split() == ["2000", "4000", "6000", "8000", "10000"]

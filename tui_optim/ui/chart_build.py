@@ -72,6 +72,11 @@ def draw_chart(figure: Any, plan: ChartPlan) -> str:
     for x, y, colour in plan.markers:
         figure.scatter([x], [y], color=colour, marker="✖")
     figure.title(plan.title)
+    xs = [curve.x for curve in plan.curves if curve.x.size]
+    if xs:
+        # plotext splits the x range evenly: steps read "2502.2" and "7510"
+        low, high = min(float(x.min()) for x in xs), max(float(x.max()) for x in xs)
+        figure.xticks(*round_ticks(low, high, max(2, plan.width // 12)))
     if plan.log_y:
         # After the data: plotext applies the log when it builds.
         figure.yscale("log")
@@ -105,6 +110,22 @@ def log_ticks(low: float, high: float, count: int) -> tuple[list[float], list[st
         if len(set(labels)) == len(labels):
             break
     return ticks, labels
+
+
+def round_ticks(low: float, high: float, count: int) -> tuple[list[float], list[str]]:
+    """At most ``count`` ticks between ``low`` and ``high`` at the finest round spacing that
+    fits: 1, 2, 2.5 or 5 times a power of ten (steps 25, 50, 75, 100; epochs 0.5, 1.0)."""
+    if not high > low:
+        return [low], [f"{low:g}"]
+    power = 10.0 ** math.floor(math.log10((high - low) / count))
+    for spacing in (m * power * scale for scale in (1, 10, 100) for m in (1, 2, 2.5, 5)):
+        first = math.ceil(low / spacing - 1e-9)
+        last = math.floor(high / spacing + 1e-9)
+        if last - first + 1 <= count:  # the finest round spacing that fits
+            break
+    ticks = [k * spacing for k in range(first, last + 1)]
+    decimals = next(d for d in range(16) if abs(round(spacing, d) - spacing) <= spacing * 1e-9)
+    return ticks, [f"{tick:.{decimals}f}" for tick in ticks]
 
 
 def _decade(exponent: int) -> str:
