@@ -10,7 +10,7 @@ Activation and gradient buffers are preallocated per (R, B) and reused every ste
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -95,6 +95,11 @@ class _Plan(NamedTuple):
     buffers: _Buffers
     layers: tuple[_Layer, ...]
     single: bool  # one racer on 2-D views
+
+    @property
+    def product(self) -> Callable[..., np.ndarray]:
+        """The layers' matrix product: ``dot`` on one racer's 2-D views, else matmul."""
+        return dot if self.single else np.matmul
 
 
 class MLP:
@@ -254,9 +259,8 @@ class MLP:
         """A hidden layer's arrays cut into blocks of batch rows of about BLOCK_ELEMENTS."""
         if z.size <= 2 * BLOCK_ELEMENTS:
             return ((z, a, slope, work),)
-        racers = 1 if z.ndim == 2 else z.shape[0]
         batch = z.shape[-2]
-        rows = max(1, BLOCK_ELEMENTS // (racers * z.shape[-1]))
+        rows = max(1, BLOCK_ELEMENTS // (z.size // batch))  # of every racer together
         blocks = []
         for start in range(0, batch, rows):
             cut = (Ellipsis, slice(start, start + rows), slice(None))
@@ -270,9 +274,7 @@ class MLP:
         ``x`` is (B, in), shared by every racer, or (R, B, in), each racer its own inputs
         (a racer fed back its own predictions).
         """
-        x = self._as_array(x)
-        plan = self._plan_for(params, None, self._batch_of(x, params.shape[0]))
-        self._forward(plan, x, slopes=False)
+        plan, _ = self._forward(params, None, x, slopes=False)
         z = plan.buffers.z[-1]
         return self.head.activate(z, np.empty_like(z))
 
@@ -280,17 +282,21 @@ class MLP:
         self, params: np.ndarray, x: np.ndarray, y: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Loss per racer (R,) and output activations (R, B, out), fresh arrays."""
-        losses = self.loss(params, x, y)
-        return losses, self._buffers_for(params.shape[0], x.shape[-2]).a[-1].copy()
+        losses, buffers = self._loss(params, x, y)
+        return losses, buffers.a[-1].copy()
 
     def loss(self, params: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Loss per racer (R,) on ``x`` (B, in) and targets ``y`` (B, out)."""
-        x = self._as_array(x)
-        y = self._as_array(y)
-        plan = self._plan_for(params, None, self._batch_of(x, params.shape[0]))
-        self._forward(plan, x, slopes=False)
+        return self._loss(params, x, y)[0]
+
+    def _loss(
+        self, params: np.ndarray, x: np.ndarray, y: np.ndarray
+    ) -> tuple[np.ndarray, _Buffers]:
+        plan, _ = self._forward(params, None, x, slopes=False)
         b = plan.buffers
-        return self.head.value_and_delta(b.z[-1], y, b.a[-1], b.delta[-1], b.scratch, b.rows)
+        y = self._as_array(y)
+        losses = self.head.value_and_delta(b.z[-1], y, b.a[-1], b.delta[-1], b.scratch, b.rows)
+        return losses, b
 
     def loss_and_grad(
         self, params: np.ndarray, x: np.ndarray, y: np.ndarray, grad_out: np.ndarray
@@ -300,13 +306,11 @@ class MLP:
         ``params`` and ``grad_out`` are (R, P); ``x`` is (B, in) and ``y`` (B, out), shared by
         every racer. Passing the same array objects every step lets their views be reused.
         """
-        x = self._as_array(x)
-        y = self._as_array(y)
-        plan = self._plan_for(params, grad_out, self._batch_of(x, params.shape[0]))
-        x = self._forward(plan, x, slopes=True)
+        plan, x = self._forward(params, grad_out, x, slopes=True)
         b = plan.buffers
+        y = self._as_array(y)
         losses = self.head.value_and_delta(b.z[-1], y, b.a[-1], b.delta[-1], b.scratch, b.rows)
-        product = dot if plan.single else np.matmul
+        product = plan.product
         ones = b.ones
         layers = plan.layers
         for index in range(len(layers) - 1, 0, -1):
@@ -338,19 +342,20 @@ class MLP:
             )
         return x.shape[-2]
 
-    def _forward(self, plan: _Plan, x: np.ndarray, slopes: bool) -> np.ndarray:
-        """Run the layers; the output layer's pre-activation ends in ``z[-1]``.
+    def _forward(
+        self, params: np.ndarray, grads: np.ndarray | None, x: np.ndarray, slopes: bool
+    ) -> tuple[_Plan, np.ndarray]:
+        """Run the layers; the output layer's pre-activation ends in the plan's ``z[-1]``.
 
         With ``slopes``, each hidden layer's derivative goes into ``slope`` too, while its
         ``z`` and ``a`` are still in cache (backward needs it; a plain loss does not).
-        Returns ``x`` as the layers saw it (2-D for one racer).
+        Returns the plan and ``x`` as the layers saw it (2-D for one racer).
         """
-        if plan.single:
-            product = dot
-            if x.ndim == 3:
-                x = x[0]
-        else:
-            product = np.matmul
+        x = self._as_array(x)
+        plan = self._plan_for(params, grads, self._batch_of(x, params.shape[0]))
+        if plan.single and x.ndim == 3:
+            x = x[0]
+        product = plan.product
         forward = self.hidden.forward
         derivative = self.hidden.derivative
         below = x
@@ -367,4 +372,4 @@ class MLP:
         z = last.z
         product(below, last.weight, out=z)
         z += last.bias
-        return x
+        return plan, x

@@ -72,21 +72,26 @@ def draw_chart(figure: Any, plan: ChartPlan) -> str:
     for x, y, colour in plan.markers:
         figure.scatter([x], [y], color=colour, marker="✖")
     figure.title(plan.title)
-    xs = [curve.x for curve in plan.curves if curve.x.size]
-    if xs:
+    x_span = _span([curve.x for curve in plan.curves])
+    if x_span is not None:
         # plotext splits the x range evenly: steps read "2502.2" and "7510"
-        low, high = min(float(x.min()) for x in xs), max(float(x.max()) for x in xs)
-        figure.xticks(*round_ticks(low, high, max(2, plan.width // 12)))
+        figure.xticks(*round_ticks(*x_span, max(2, plan.width // 12)))
     if plan.log_y:
         # After the data: plotext applies the log when it builds.
         figure.yscale("log")
         ys = [curve.y for curve in plan.curves] + [np.array([y]) for _, y, _ in plan.markers]
-        ys = [y[y > 0] for y in ys]
-        if any(y.size for y in ys):
-            low = min(float(y.min()) for y in ys if y.size)
-            high = max(float(y.max()) for y in ys if y.size)
-            figure.yticks(*log_ticks(low, high, max(3, plan.height // 4)))
+        y_span = _span([y[y > 0] for y in ys])
+        if y_span is not None:
+            figure.yticks(*log_ticks(*y_span, max(3, plan.height // 4)))
     return str(figure.build())
+
+
+def _span(arrays: list[np.ndarray]) -> tuple[float, float] | None:
+    """The lowest and highest value over ``arrays``; None when all are empty."""
+    filled = [values for values in arrays if values.size]
+    if not filled:
+        return None
+    return min(float(v.min()) for v in filled), max(float(v.max()) for v in filled)
 
 
 def log_ticks(low: float, high: float, count: int) -> tuple[list[float], list[str]]:
