@@ -14,6 +14,7 @@ import numpy as np
 
 from tui_optim.engine.init import initial_params
 from tui_optim.engine.mlp import MLP
+from tui_optim.engine.optimizers.base import Tensor
 
 if TYPE_CHECKING:
     from tui_optim.engine.data import Dataset
@@ -65,6 +66,8 @@ class Problem(Protocol):
     def evaluate(self, params: np.ndarray, split: Split) -> Evaluation: ...
 
     def groups(self) -> tuple[ParamGroup, ...]: ...
+
+    def tensors(self) -> tuple[Tensor, ...]: ...
 
     def horizon(self, params: np.ndarray) -> np.ndarray: ...
 
@@ -164,6 +167,14 @@ class MLPProblem:
     def groups(self) -> tuple[ParamGroup, ...]:
         return tuple(ParamGroup(s.name, s.weight, s.bias) for s in self.mlp.layers)
 
+    def tensors(self) -> tuple[Tensor, ...]:
+        """Each layer's weight matrix (fan_in, fan_out) and bias vector, in row order."""
+        out: list[Tensor] = []
+        for s in self.mlp.layers:
+            out.append(Tensor(f"W{s.index}", s.weight, (s.fan_in, s.fan_out)))
+            out.append(Tensor(f"b{s.index}", s.bias, (s.fan_out,)))
+        return tuple(out)
+
 
 class SurfaceProblem:
     """A 2-D test function: the parameters are the point (w0, w1)."""
@@ -198,6 +209,10 @@ class SurfaceProblem:
 
     def groups(self) -> tuple[ParamGroup, ...]:
         return (ParamGroup("w", slice(0, 2)),)
+
+    def tensors(self) -> tuple[Tensor, ...]:
+        """The point (w0, w1) is one vector."""
+        return (Tensor("w", slice(0, 2), (2,)),)
 
     def horizon(self, params: np.ndarray) -> np.ndarray:
         raise TypeError("a surface has no prediction horizon")

@@ -278,6 +278,7 @@ class Group:
             racers = [racer for racer, _ in ordered[start:stop]]
             cls = get_optimizer(racers[0].spec.optimizer)
             optimizer = cls([racer.hparams for racer in racers], dtype)
+            optimizer.tensors = self.problem.tensors()
             params, grads = self.params[start:stop], self.grads[start:stop]
             optimizer.init_state(params)
             for offset, (_, saved) in enumerate(ordered[start:stop]):

@@ -24,6 +24,24 @@ from tui_optim.engine.errors import suggest
 HParamKind = Literal["float", "int", "bool"]
 
 
+@dataclass(frozen=True)
+class Tensor:
+    """One weight matrix or bias vector inside a flat parameter row.
+
+    ``columns`` is its slice of the P axis; ``shape`` its own shape, a weight matrix in the
+    Keras layout (fan_in, fan_out) and a bias vector (fan_out,). Rules that act per tensor
+    (LAMB, LARS, Adafactor, Muon ...) reshape ``params[:, columns]`` to ``(r, *shape)``.
+    """
+
+    name: str
+    columns: slice
+    shape: tuple[int, ...]
+
+    @property
+    def is_matrix(self) -> bool:
+        return len(self.shape) == 2
+
+
 class HyperparameterError(ValueError):
     """A hyperparameter value is missing, unknown or out of range.
 
@@ -193,6 +211,9 @@ class Optimizer:
         #: Per-row step counts (r, 1): rows added or forked mid-race keep their own count.
         self.t = np.zeros((len(rows), 1), dtype=self.dtype)
         self._one_per_row = np.ones_like(self.t)
+        #: The tensors of a parameter row; the race sets them before ``init_state`` (the
+        #: default, one vector of every column, suits rules that act on the whole row).
+        self.tensors: tuple[Tensor, ...] = ()
 
     # ----------------------------------------------------------------- registry helpers
     @classmethod
@@ -269,6 +290,8 @@ class Optimizer:
             raise ValueError(
                 f"{self.name}: params must have shape ({self.rows}, P), got {params.shape}"
             )
+        if not self.tensors:
+            self.tensors = (Tensor("w", slice(0, params.shape[1]), (params.shape[1],)),)
         self.t[:] = 0
         self.state = {}
         self._scratch: dict[str, np.ndarray] = {}
