@@ -10,6 +10,7 @@ from tui_optim.engine.optimizers.base import HParam, Tensor, lr_param
 from tui_optim.engine.optimizers.keras.base import (
     KerasOptimizer,
     keras_weight_decay_param,
+    per_row,
     tensor_rms,
     tensor_view,
 )
@@ -81,8 +82,8 @@ class KerasAdafactor(KerasOptimizer):
         velocity = self.state["velocity"]
         for tensor in self.tensors:
             weights = tensor_view(params, tensor)
-            extra = (1,) * (weights.ndim - 2)
-            alpha = np.maximum(self.h["eps2"], tensor_rms(weights)) * rho.reshape(-1, 1, *extra)
+            alpha = np.maximum(per_row(self.h["eps2"], weights), tensor_rms(weights))
+            alpha *= per_row(rho, weights)
             squares = tensor_view(square, tensor)
             if tensor.is_matrix:
                 row, column = self.state[f"row {tensor.name}"], self.state[f"column {tensor.name}"]
@@ -97,9 +98,7 @@ class KerasAdafactor(KerasOptimizer):
                 part[...] = decay * part + keep * squares
                 second = part
             unclipped = tensor_view(grads, tensor) / np.sqrt(second)
-            scale = np.maximum(1.0, tensor_rms(unclipped) / self._threshold(weights.ndim))
+            threshold = per_row(self.h["clip_threshold"], weights)
+            scale = np.maximum(1.0, tensor_rms(unclipped) / threshold)
             step = alpha * (unclipped / scale)
             params[:, tensor.columns] -= step.reshape(self.rows, -1)
-
-    def _threshold(self, ndim: int) -> np.ndarray:
-        return self.h["clip_threshold"].reshape(-1, *(1,) * (ndim - 1))

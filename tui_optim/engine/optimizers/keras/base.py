@@ -55,6 +55,11 @@ def tensor_view(array: np.ndarray, tensor: Tensor) -> np.ndarray:
     return array[:, tensor.columns].reshape(array.shape[0], *tensor.shape)
 
 
+def per_row(column: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """An (r, 1) per-row value shaped to broadcast against ``like`` (r, ...)."""
+    return column.reshape(-1, *(1,) * (like.ndim - 1))
+
+
 def tensor_rms(array: np.ndarray) -> np.ndarray:
     """Root mean square over every axis but the row axis, kept as (r, 1[, 1])."""
     axes = tuple(range(1, array.ndim))
