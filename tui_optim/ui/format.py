@@ -96,6 +96,16 @@ def hparam_value(value: float | int | bool) -> str:
     return f"{value:g}"
 
 
+def flavored(optimizer: str, flavor: str) -> str:
+    """``adam`` in the default torch flavor, ``adam (keras)`` in another one."""
+    return optimizer if flavor == "torch" else f"{optimizer} ({flavor})"
+
+
+def flavor_tag(flavor: str) -> str:
+    """``""`` for the default torch flavor, ``"(keras) "`` for another one."""
+    return "" if flavor == "torch" else f"({flavor}) "
+
+
 def key_hparams(
     hparams: Mapping[str, float | int | bool], limit: int = 4, optimizer: str = ""
 ) -> str:

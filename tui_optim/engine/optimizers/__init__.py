@@ -125,7 +125,7 @@ def get_optimizer(name: str, flavor: str = "torch") -> type[Optimizer]:
         word: object = _normalise(name)
     else:
         word = name
-    message = unknown("optimizer", word, names)
+    message = unknown("optimizer" if flavor == "torch" else f"{flavor} optimizer", word, names)
     others = [f for f in FLAVORS if f != flavor and isinstance(word, str) and word in registry(f)]
     if others:
         message = f"{message} ({word!r} exists in flavor {', '.join(others)}, not {flavor})"
