@@ -122,3 +122,13 @@ def test_the_course_scenarios_follow_keras() -> None:
         assert scenario.flavor == "keras", name
         assert {r.flavor for r in scenario.racers} == {"keras"}, name
     assert load_scenario("peaks_zoo_torch", check=False).flavor == "torch"
+
+
+def test_the_check_summary_names_a_flavor_other_than_torch() -> None:
+    from tui_optim.scenario import check_scenario
+
+    summary = check_scenario(load_scenario("peaks_zoo", check=False))
+    assert summary.endswith(": 8 racers (keras flavor) on peaks, 10 steps")
+    assert "flavor" not in check_scenario(load_scenario("peaks_zoo_torch", check=False))
+    mixed = parse_scenario(GRID.format(top="", axis='flavor = ["torch", "keras"]'))
+    assert "4 racers (torch and keras flavor) on peaks" in check_scenario(mixed)

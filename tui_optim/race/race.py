@@ -799,6 +799,7 @@ class Race:
                     [racer.hparams for racer in group.racers[block.start : block.stop]],
                     optimizer.dtype,
                 )
+                probe.tensors = optimizer.tensors
                 params = block.params.copy()
                 probe.init_state(params)
                 probe.step(params, block.grads.copy())

@@ -745,13 +745,13 @@ def load_scenario(request: str | Path, check: bool = True) -> Scenario:
 def check_scenario(scenario: Scenario) -> str:
     """Load the data and build the model; a one-line summary, or ScenarioError."""
     label = str(scenario.source or scenario.name or "<scenario>")
-    racers = len(scenario.racers)
+    flavors = sorted({racer.flavor for racer in scenario.racers}, key=FLAVORS.index)
+    flavor = "" if flavors == ["torch"] else f" ({' and '.join(flavors)} flavor)"
+    racers = f"{len(scenario.racers)} racers{flavor}"
     length = f"{scenario.epochs} epochs" if scenario.epochs else f"{scenario.steps} steps"
     repeats = f" x {scenario.repeats} seeds" if scenario.repeats > 1 else ""
     if scenario.surface is not None:
-        return (
-            f"{scenario.title}: {racers} racers{repeats} on {scenario.surface.function}, {length}"
-        )
+        return f"{scenario.title}: {racers}{repeats} on {scenario.surface.function}, {length}"
     assert scenario.data is not None and scenario.model is not None
     from tui_optim.engine.init import WeightsError, load_weights
     from tui_optim.engine.mlp import MLP, ModelError
@@ -787,7 +787,7 @@ def check_scenario(scenario: Scenario) -> str:
     batch = "full batch" if scenario.batch_size is None else f"batch {scenario.batch_size}"
     sizes = "-".join(str(n) for n in layers)
     return (
-        f"{scenario.title}: {racers} racers{repeats}, MLP {sizes} {model.hidden}/"
+        f"{scenario.title}: {racers}{repeats}, MLP {sizes} {model.hidden}/"
         f"{model.output} {model.loss}, {dataset.describe()}, {batch}, {length}"
     )
 
