@@ -403,7 +403,7 @@ def print_leaderboard(record: Any) -> None:
         table.add_row(
             "DNF" if row.rank is None else str(row.rank),
             row.name + (f" (x{row.runs})" if row.runs > 1 else ""),
-            row.optimizer,
+            row.optimizer if row.flavor == "torch" else f"{row.optimizer} ({row.flavor})",
             row.status,
             target,
             number(row.best_loss, row.best_loss_std),

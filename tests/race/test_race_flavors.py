@@ -13,7 +13,7 @@ from tui_optim.engine.data import DataSpec
 from tui_optim.engine.optimizers import registry
 from tui_optim.race.messages import AddRacer, ForkRacer, SetHparam
 from tui_optim.race.race import Race
-from tui_optim.results.export import write_csv, write_json
+from tui_optim.results.export import leaderboard, write_csv, write_json
 from tui_optim.results.record import RaceRecord
 from tui_optim.scenario import ModelSpec, RacerConfig, Scenario, load_scenario
 
@@ -137,3 +137,4 @@ def test_exports_carry_the_flavor(tmp_path: Path) -> None:
     with (tmp_path / "race.csv").open() as stream:
         rows = list(csv.DictReader(stream))
     assert {row["racer"]: row["flavor"] for row in rows} == flavors
+    assert {row.name: row.flavor for row in leaderboard(record)} == flavors

@@ -188,6 +188,7 @@ class LeaderRow:
     reached_target: int  # runs that reached the target loss
     horizon: float | None = None  # time series: mean steps predicted ahead
     horizon_std: float | None = None
+    flavor: str = "torch"
 
     @property
     def dnf(self) -> bool:
@@ -257,6 +258,7 @@ def leaderboard(record: RaceRecord) -> list[LeaderRow]:
                 reached_target=len(reached),
                 horizon=horizon,
                 horizon_std=horizon_std,
+                flavor=spec.flavor,
             )
         )
 
