@@ -367,6 +367,7 @@ class Progress:
 def print_leaderboard(record: Any) -> None:
     from rich.table import Table
 
+    from tui_optim.engine.optimizers import flavored
     from tui_optim.results.export import leaderboard
 
     started = record.started
@@ -403,7 +404,7 @@ def print_leaderboard(record: Any) -> None:
         table.add_row(
             "DNF" if row.rank is None else str(row.rank),
             row.name + (f" (x{row.runs})" if row.runs > 1 else ""),
-            row.optimizer if row.flavor == "torch" else f"{row.optimizer} ({row.flavor})",
+            flavored(row.optimizer, row.flavor),
             row.status,
             target,
             number(row.best_loss, row.best_loss_std),

@@ -43,6 +43,7 @@ __all__ = [
     "HyperparameterError",
     "Optimizer",
     "UnknownOptimizerError",
+    "flavored",
     "get_optimizer",
     "registry",
     "update_rule",
@@ -98,6 +99,12 @@ FLAVORS: tuple[str, ...] = ("torch", "keras")
 KERAS_EQUIVALENTS: dict[str, str] = {
     name: cls.keras_class for name, cls in KERAS_OPTIMIZERS.items()
 }
+
+
+def flavored(name: str, flavor: str) -> str:
+    """How listings name an optimizer: ``adam`` in the default torch flavor, ``adam (keras)``
+    in another one."""
+    return name if flavor == "torch" else f"{name} ({flavor})"
 
 
 def registry(flavor: str = "torch") -> dict[str, type[Optimizer]]:
