@@ -33,7 +33,7 @@ from typing import Any
 
 from tui_optim.engine.data import DATASETS, DataError, DataSpec, check_options, load_dataset
 from tui_optim.engine.errors import UnknownNameError, suggest
-from tui_optim.engine.optimizers import FLAVORS, HyperparameterError, get_optimizer
+from tui_optim.engine.optimizers import FLAVORS, HyperparameterError, Optimizer, get_optimizer
 
 DEFAULT_SCENARIO = "quickstart"
 MAX_EPOCHS = 1_000_000
@@ -567,7 +567,7 @@ def _hparams(
         raise read.fail(key, message) from None
 
 
-def _optimizer_class(read: _Reader, name: str, flavor: str) -> type:
+def _optimizer_class(read: _Reader, name: str, flavor: str) -> type[Optimizer]:
     """The class of ``name`` in ``flavor``, or a located error naming what that flavor has."""
     try:
         return get_optimizer(name, flavor)

@@ -15,6 +15,7 @@ Example::
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 
 from tui_optim.engine.errors import UnknownNameError, unknown
 from tui_optim.engine.optimizers.adadelta import Adadelta
@@ -107,7 +108,7 @@ def flavored(name: str, flavor: str) -> str:
     return name if flavor == "torch" else f"{name} ({flavor})"
 
 
-def registry(flavor: str = "torch") -> dict[str, type[Optimizer]]:
+def registry(flavor: str = "torch") -> Mapping[str, type[Optimizer]]:
     """The registry of one flavor (name -> class, in display order)."""
     if flavor == "keras":
         return KERAS_OPTIMIZERS

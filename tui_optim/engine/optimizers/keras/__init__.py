@@ -7,7 +7,6 @@ in float64), including Keras' decoupled ``weight_decay`` applied by its base opt
 
 from __future__ import annotations
 
-from tui_optim.engine.optimizers.base import Optimizer
 from tui_optim.engine.optimizers.keras.adadelta import KerasAdadelta
 from tui_optim.engine.optimizers.keras.adafactor import KerasAdafactor
 from tui_optim.engine.optimizers.keras.adagrad import KerasAdagrad
@@ -25,7 +24,7 @@ from tui_optim.engine.optimizers.keras.sgd import KerasSGD
 __all__ = ["KERAS_OPTIMIZERS", "KerasOptimizer"]
 
 #: Keras-flavor families by name, in display order (the course's zoo first).
-KERAS_OPTIMIZERS: dict[str, type[Optimizer]] = {
+KERAS_OPTIMIZERS: dict[str, type[KerasOptimizer]] = {
     cls.name: cls
     for cls in (
         KerasSGD,
