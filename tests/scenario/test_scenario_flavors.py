@@ -85,8 +85,8 @@ def test_an_optimizer_the_flavor_lacks_is_one_located_line() -> None:
     assert message.startswith("zoo.toml:10: racer[2].optimizer: unknown keras optimizer 'rprop'")
     assert "allowed: sgd, adagrad" in message and "'rprop' exists in flavor torch" in message
     assert "\n" not in message
-    text = SURFACE.format(top="", racer="").replace('"rmsprop"', '"lamb"')
-    with pytest.raises(ScenarioError, match=r"'lamb' exists in flavor keras, not torch"):
+    text = SURFACE.format(top="", racer="").replace('"rmsprop"', '"ftrl"')
+    with pytest.raises(ScenarioError, match=r"'ftrl' exists in flavor keras, not torch"):
         parse_scenario(text, name="zoo")
 
 
