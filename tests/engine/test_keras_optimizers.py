@@ -297,19 +297,20 @@ def test_weight_decay_is_keras_decoupled_decay_before_the_rule() -> None:
     np.testing.assert_array_equal(decayed, plain)
 
 
-def test_keras_differs_from_torch_where_the_issue_says() -> None:
-    """First steps from the same point: Adagrad's 0.1 start, RMSprop's eps in the root."""
+def test_keras_adagrad_starts_its_accumulator_at_0_1() -> None:
+    """Adagrad's first step in each flavor: torch's sum starts at 0, so every weight moves by
+    lr; Keras' starts at 0.1, so a small gradient moves its weight much less."""
     grads = np.array([[0.01, 1.0]])
-    torch_step = {}
+    first_step = {}
     for flavor in FLAVORS:
         params = np.zeros((1, 2))
         optimizer = get_optimizer("adagrad", flavor)([{"lr": 0.1}])
         optimizer.init_state(params)
         optimizer.step(params, grads)
-        torch_step[flavor] = params[0]
-    np.testing.assert_allclose(torch_step["torch"], [-0.1, -0.1], rtol=1e-7)
+        first_step[flavor] = params[0]
+    np.testing.assert_allclose(first_step["torch"], [-0.1, -0.1], rtol=1e-7)
     expected = -0.1 * grads[0] / np.sqrt(0.1 + grads[0] ** 2 + 1e-7)
-    np.testing.assert_allclose(torch_step["keras"], expected, rtol=1e-15)
+    np.testing.assert_allclose(first_step["keras"], expected, rtol=1e-15)
 
 
 def test_per_tensor_rules_see_each_tensor() -> None:
