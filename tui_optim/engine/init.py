@@ -101,9 +101,13 @@ def load_weights(path: Path, mlp: MLP) -> dict[str, np.ndarray]:
             if not start:
                 raise WeightsError(f"{path}: the file is empty; {_NPZ_HINT}")
             if start == _NPY_MAGIC:
-                raise WeightsError(f"{path}: a single .npy array; {_NPZ_HINT}")
+                raise WeightsError(
+                    f"{path}: not an .npz archive but a single .npy array; {_NPZ_HINT}"
+                )
             if not start.startswith(_ZIP_MAGIC):
-                raise WeightsError(f"{path}: not an .npz archive; {_NPZ_HINT}")
+                raise WeightsError(
+                    f"{path}: not a readable .npz weights file (not a zip archive); {_NPZ_HINT}"
+                )
             with zipfile.ZipFile(handle) as archive:
                 return _read_archive(path, archive, expected, mlp.sizes, mlp.dtype)
     except FileNotFoundError:
