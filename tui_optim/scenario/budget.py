@@ -57,7 +57,8 @@ class Estimate:
             return None
         return (
             f"the race would need about {size_text(self.total)} of memory (data "
-            f"{size_text(self.data_bytes)}; {self.racers} racers x {self.parameters:,} "
+            f"{size_text(self.data_bytes)}; {self.racers} racer{'s' * (self.racers != 1)} x "
+            f"{self.parameters:,} "
             f"parameters {size_text(self.racer_bytes)}); the budget is "
             f"{size_text(MEMORY_BUDGET_BYTES)}"
         )
