@@ -137,6 +137,13 @@ def test_a_lorenz_series_too_large_for_memory_is_refused_with_its_estimate() -> 
     parse_scenario(lorenz(2000, 8), Path("race.toml"))  # the built-in size passes
 
 
+def test_a_lorenz_series_too_long_to_integrate_is_refused_with_its_estimate() -> None:
+    text = lorenz(1_000_000, 1)
+    error = error_of(text)
+    assert error.key == "data.samples"
+    assert "making the lorenz data would take about 10 s; the budget is 5 s" in str(error)
+
+
 def test_many_racers_of_a_large_model_are_refused_with_the_estimate() -> None:
     text = (
         TWO_RACERS.replace("[4, 8, 3]", "[4, 2200, 2200, 3]")

@@ -12,7 +12,9 @@ estimate counts, at float64 or float32 as the model says:
 - the activations: racers x repeats x rows x units past the input, three arrays (pre-activation,
   activation, slope).
 
-Grid sizes are counted from the list lengths before any racer is made.
+Work is estimated too: a source that loops in Python (the Lorenz integrator, about 10 us a
+row) is refused when making its rows would take more than :data:`WORK_BUDGET_SECONDS`. Grid
+sizes are counted from the list lengths before any racer is made.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 from tui_optim.scenario.schema import parameter_count
 
 MEMORY_BUDGET_BYTES = 4 * 2**30
+WORK_BUDGET_SECONDS = 5.0
 ARRAYS_PER_RACER = 10
 ACTIVATION_ARRAYS = 3
 
@@ -46,15 +49,23 @@ class Estimate:
     racer_bytes: int
     racers: int
     parameters: int
+    data_seconds: float = 0.0
+    source: str = ""
 
     @property
     def total(self) -> int:
         return self.data_bytes + self.racer_bytes
 
     def over_budget(self) -> str | None:
-        """The one-line refusal when over :data:`MEMORY_BUDGET_BYTES`, else None."""
+        """The one-line refusal when over :data:`MEMORY_BUDGET_BYTES` or
+        :data:`WORK_BUDGET_SECONDS`, else None."""
         if self.total <= MEMORY_BUDGET_BYTES:
-            return None
+            if self.data_seconds <= WORK_BUDGET_SECONDS:
+                return None
+            return (
+                f"making the {self.source} data would take about {self.data_seconds:.0f} s; "
+                f"the budget is {WORK_BUDGET_SECONDS:.0f} s"
+            )
         return (
             f"the race would need about {size_text(self.total)} of memory (data "
             f"{size_text(self.data_bytes)}; {self.racers} racer{'s' * (self.racers != 1)} x "
@@ -65,7 +76,8 @@ class Estimate:
 
     @property
     def data_dominates(self) -> bool:
-        return self.data_bytes >= self.racer_bytes
+        """Whether the data (its size or the time to make it) is what passes the budget."""
+        return self.data_seconds > WORK_BUDGET_SECONDS or self.data_bytes >= self.racer_bytes
 
 
 def estimate(
@@ -87,4 +99,11 @@ def estimate(
         * itemsize
         * (parameters * ARRAYS_PER_RACER + rows * sum(layers[1:]) * ACTIVATION_ARRAYS)
     )
-    return Estimate(source.estimated_bytes(options, path), racer_bytes, racers, parameters)
+    return Estimate(
+        source.estimated_bytes(options, path),
+        racer_bytes,
+        racers,
+        parameters,
+        source.estimated_seconds(options),
+        source.name,
+    )
