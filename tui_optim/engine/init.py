@@ -91,7 +91,7 @@ def load_weights(path: Path, mlp: MLP) -> dict[str, np.ndarray]:
     ``.npz`` archive, missing or extra keys, shapes that do not fit ``mlp``, object or
     non-numeric arrays, and values that are not finite once cast to ``mlp.dtype``.
     """
-    expected = {}
+    expected: dict[str, tuple[int, ...]] = {}
     for layer in mlp.layers:
         expected[f"W{layer.index}"] = (layer.fan_in, layer.fan_out)
         expected[f"b{layer.index}"] = (layer.fan_out,)

@@ -422,11 +422,11 @@ def _grid(
         raise fail("", f"{total:,} racers x {repeats} repeats; the limit is {MAX_RACES}")
     racers = []
     for (i, row), (j, column) in itertools.product(enumerate(row_values), enumerate(column_values)):
-        values = dict(shared)
-        values[row_key] = row
+        combination = dict(shared)
+        combination[row_key] = row
         if column_key is not None:
-            values[column_key] = column
-        racers.append(_racer(values, place, context, is_surface, grid_position=(i, j)))
+            combination[column_key] = column
+        racers.append(_racer(combination, place, context, is_surface, grid_position=(i, j)))
     grid = GridSpec(
         row_key,
         tuple(row_values),

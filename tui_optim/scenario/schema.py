@@ -163,15 +163,16 @@ class Number:
     def convert(self, value: Any, context: Context) -> float:
         if not _is_number(value):
             raise Invalid(f"must be a number, got {type_name(value)} {show(value)}")
-        value = float(value)
-        if not math.isfinite(value):
-            raise Invalid(f"must be a finite number, got {value!r}")
-        if self.low is not None and value < self.low:
-            raise Invalid(f"must be at least {self.low:g}, got {value:g}")
-        if self.high is not None and (value > self.high or (self.high_open and value == self.high)):
-            bound = f"below {self.high:g}" if self.high_open else f"at most {self.high:g}"
-            raise Invalid(f"must be {bound}, got {value:g}")
-        return value
+        number = float(value)
+        if not math.isfinite(number):
+            raise Invalid(f"must be a finite number, got {number!r}")
+        if self.low is not None and number < self.low:
+            raise Invalid(f"must be at least {self.low:g}, got {number:g}")
+        high = self.high
+        if high is not None and (number > high or (self.high_open and number == high)):
+            bound = f"below {high:g}" if self.high_open else f"at most {high:g}"
+            raise Invalid(f"must be {bound}, got {number:g}")
+        return number
 
 
 @dataclass(frozen=True)
