@@ -4,14 +4,35 @@ memory refused before anything is allocated."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
 import pytest
 
 from tui_optim.cli import main
-from tui_optim.scenario import MEMORY_BUDGET_BYTES, ScenarioError, load_scenario, parse_scenario
-from tui_optim.scenario.schema import TOP, read_text
+from tui_optim.scenario import (
+    MEMORY_BUDGET_BYTES,
+    ScenarioError,
+    load_scenario,
+    parse_scenario,
+    template,
+)
+from tui_optim.scenario.schema import (
+    DATA,
+    MODEL,
+    RACER,
+    SURFACE,
+    TOP,
+    Context,
+    Flag,
+    Integer,
+    Option,
+    Place,
+    Table,
+    read_table,
+    read_text,
+)
 
 TWO_RACERS = """\
 title = "t"
@@ -185,3 +206,33 @@ def test_a_flag_and_its_file_key_report_the_same_problem(key: str, value: str) -
         read_text(TOP.option(key), value, f"--{key}")
     assert in_file.key == key and flag.value.key == f"--{key}"
     assert in_file.problem == flag.value.problem
+
+
+def test_every_declared_key_is_in_the_template() -> None:
+    text = template()
+    for table in (TOP, DATA, MODEL, SURFACE, RACER):
+        for option in table.options:
+            assert re.search(rf"\b{option.key}\b\s*=|\[\[?{option.key}\]", text), option.key
+
+
+def test_a_new_key_is_one_declaration_read_with_its_place_aliases_and_default() -> None:
+    table = Table(
+        "",
+        (
+            Option("flavor", Integer(1, 3), default=2, aliases=("flavour",)),
+            Option("loud", Flag(), default=False),
+        ),
+    )
+
+    def place(key: str) -> Place:
+        return Place("race.toml", {"flavour": 4, "flavor": 5}.get(key), key)
+
+    values = read_table(table, {"flavour": 3}, place, Context())
+    assert values == {"flavor": 3, "loud": False}
+    with pytest.raises(ScenarioError) as error:
+        read_table(table, {"flavour": 9}, place, Context())
+    assert str(error.value) == "race.toml:4: flavour: must be at most 3 (the limit), got 9"
+    with pytest.raises(ScenarioError, match="'flavor' and 'flavour' both set flavor"):
+        read_table(table, {"flavor": 1, "flavour": 1}, place, Context())
+    with pytest.raises(ScenarioError, match=r"unknown key 'flavr' \(did you mean 'flavor'\?\)"):
+        read_table(table, {"flavr": 1}, place, Context())
