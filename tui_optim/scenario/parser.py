@@ -9,13 +9,16 @@ allowed. Scenario files are data: nothing in them is executed or unpickled; path
 
 The keys (``tui-optim new FILE`` writes the commented ``template.toml``)::
 
-    title, description, seed, epochs | steps, target_loss, repeats
+    title, description, seed, epochs | steps, target_loss, repeats, flavor ("torch"|"keras")
     [data]     source, path, target, columns, rows, encoding, scale, validation,
                batch_size (int or "full"), shuffle, and the source's options (samples, noise...)
     [model]    layers, hidden, output, loss, init (initializer name or .npz path), dtype
     [surface]  function, start            (instead of [data] and [model])
-    [[racer]]  optimizer, name, start, schedule, colour, batch_size, hyperparameters...
+    [[racer]]  optimizer, flavor, name, start, schedule, colour, batch_size, hyperparameters...
     [grid]     lists whose cartesian product makes racers (rows x columns), shared values
+
+``flavor`` says whose update rules and defaults a racer follows: torch.optim's ("torch", the
+default) or Keras 3's ("keras"); the top-level key sets it for every racer and grid cell.
 """
 
 from __future__ import annotations
@@ -31,8 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from tui_optim.engine.data import DATASETS, DataError, DataSpec, load_dataset
-from tui_optim.engine.errors import suggest
-from tui_optim.engine.optimizers import HyperparameterError, get_optimizer
+from tui_optim.engine.errors import UnknownNameError, suggest
+from tui_optim.engine.optimizers import FLAVORS, HyperparameterError, Optimizer, get_optimizer
 from tui_optim.scenario import budget
 from tui_optim.scenario.schema import (
     DATA,
@@ -68,6 +71,7 @@ DISPLAY_ORDER = (
     "peaks_learning_rates",
     "peaks_local_minima",
     "peaks_zoo",
+    "peaks_zoo_torch",
     "iris_grid",
     "iris_grid_20",
     "digits_grid",
@@ -107,6 +111,7 @@ class RacerConfig:
     colour: str | None = None  # None: the race assigns one from its palette
     grid_position: tuple[int, int] | None = None  # (row, column) for grid scenarios
     batch_size: int | None = None  # None: the scenario's; 0: full batch
+    flavor: str = "torch"  # whose update rules and defaults: one of FLAVORS
 
 
 @dataclass(frozen=True)
@@ -137,11 +142,13 @@ class Scenario:
     grid: GridSpec | None = None
     source: Path | None = None  # the file it came from
     name: str = ""  # built-in name or file stem
+    flavor: str = "torch"  # the scenario's default flavor (racers may override it)
 
 
-def default_racer_name(optimizer: str, hparams: Mapping[str, Any]) -> str:
-    """``"adam lr=0.01"``: the optimizer and the hyperparameters that differ from defaults."""
-    defaults = get_optimizer(optimizer).defaults()
+def default_racer_name(optimizer: str, hparams: Mapping[str, Any], flavor: str = "torch") -> str:
+    """``"adam lr=0.01"``: the optimizer and the hyperparameters that differ from the
+    flavor's defaults."""
+    defaults = get_optimizer(optimizer, flavor).defaults()
     parts = [optimizer]
     if "lr" in hparams:
         parts.append(f"lr={hparams['lr']:g}")
@@ -238,13 +245,16 @@ def parse_scenario(text: str, source: Path | None = None, name: str = "") -> Sce
         shuffle = data_values["shuffle"]
         model = _model(top["model"], lines, context)
     is_surface = surface is not None
+    flavor = top["flavor"]
     racers = [
-        _racer(table, lines.placer("racer", index), context, is_surface)
+        _racer(table, lines.placer("racer", index), context, is_surface, flavor)
         for index, table in enumerate(top["racer"])
     ]
     grid = None
     if top["grid"] is not None:
-        grid, grid_racers = _grid(top["grid"], lines, context, is_surface, len(racers), repeats)
+        grid, grid_racers = _grid(
+            top["grid"], lines, context, is_surface, flavor, len(racers), repeats
+        )
         racers.extend(grid_racers)
     if not racers:
         raise top.fail("", "no racers: add [[racer]] tables or a [grid]")
@@ -273,6 +283,7 @@ def parse_scenario(text: str, source: Path | None = None, name: str = "") -> Sce
         grid=grid,
         source=source,
         name=name or (source.stem if source else ""),
+        flavor=flavor,
     )
 
 
@@ -340,16 +351,23 @@ def _racer(
     place: Callable[[str], Place],
     context: Context,
     is_surface: bool,
+    default_flavor: str,
     grid_position: tuple[int, int] | None = None,
+    flavor_axis: bool = False,
 ) -> RacerConfig:
     """One racer from its keys: a [[racer]] table, or one combination of a [grid] (then
-    ``place`` points at the grid's keys and the name comes from the values)."""
+    ``place`` points at the grid's keys and the name comes from the values; with a flavor
+    axis the name ends with the flavor)."""
     if not isinstance(table, dict):
         raise ScenarioError("must be a table", place(""))
     option = RACER.option("optimizer")
     if "optimizer" not in table:
         raise ScenarioError(option.required or "missing", place("optimizer"))
-    cls = get_optimizer(read_value(option, table["optimizer"], place("optimizer"), context))
+    name = read_value(option, table["optimizer"], place("optimizer"), context)
+    flavor = default_flavor
+    if "flavor" in table:
+        flavor = read_value(RACER.option("flavor"), table["flavor"], place("flavor"), context)
+    cls = _optimizer_class(name, flavor, place("optimizer"))
     hparam_keys = sorted(
         {h.name for h in cls.hparams}
         | {a for h in cls.hparams for a in h.aliases}
@@ -367,9 +385,11 @@ def _racer(
         raise values.fail("batch_size", "a surface has no batches")
     if grid_position is not None:
         named = {k: hparams[k] for k in hparams if k == "lr" or k in given}
-        name = default_racer_name(cls.name, named)
+        name = default_racer_name(cls.name, named, flavor)
+        if flavor_axis:
+            name = f"{name} {flavor}"
     else:
-        name = values["name"] or default_racer_name(cls.name, hparams)
+        name = values["name"] or default_racer_name(cls.name, hparams, flavor)
     return RacerConfig(
         name=name,
         optimizer=cls.name,
@@ -379,7 +399,16 @@ def _racer(
         colour=values["colour"],
         grid_position=grid_position,
         batch_size=values["batch_size"],
+        flavor=flavor,
     )
+
+
+def _optimizer_class(name: str, flavor: str, place: Place) -> type[Optimizer]:
+    """The class of ``name`` in ``flavor``, or an error naming what that flavor has."""
+    try:
+        return get_optimizer(name, flavor)
+    except UnknownNameError as error:
+        raise ScenarioError(str(error), place) from None
 
 
 def _grid(
@@ -387,6 +416,7 @@ def _grid(
     lines: _Lines,
     context: Context,
     is_surface: bool,
+    default_flavor: str,
     explicit: int,
     repeats: int,
 ) -> tuple[GridSpec, list[RacerConfig]]:
@@ -426,7 +456,17 @@ def _grid(
         combination[row_key] = row
         if column_key is not None:
             combination[column_key] = column
-        racers.append(_racer(combination, place, context, is_surface, grid_position=(i, j)))
+        racers.append(
+            _racer(
+                combination,
+                place,
+                context,
+                is_surface,
+                default_flavor,
+                grid_position=(i, j),
+                flavor_axis="flavor" in (row_key, column_key),
+            )
+        )
     grid = GridSpec(
         row_key,
         tuple(row_values),
@@ -532,13 +572,13 @@ def load_scenario(request: str | Path, check: bool = True) -> Scenario:
 def check_scenario(scenario: Scenario) -> str:
     """Load the data and build the model; a one-line summary, or ScenarioError."""
     label = str(scenario.source or scenario.name or "<scenario>")
-    racers = len(scenario.racers)
+    flavors = sorted({racer.flavor for racer in scenario.racers}, key=FLAVORS.index)
+    flavor = "" if flavors == ["torch"] else f" ({' and '.join(flavors)} flavor)"
+    racers = f"{len(scenario.racers)} racers{flavor}"
     length = f"{scenario.epochs} epochs" if scenario.epochs else f"{scenario.steps} steps"
     repeats = f" x {scenario.repeats} seeds" if scenario.repeats > 1 else ""
     if scenario.surface is not None:
-        return (
-            f"{scenario.title}: {racers} racers{repeats} on {scenario.surface.function}, {length}"
-        )
+        return f"{scenario.title}: {racers}{repeats} on {scenario.surface.function}, {length}"
     assert scenario.data is not None and scenario.model is not None
     from tui_optim.engine.init import WeightsError, load_weights
     from tui_optim.engine.mlp import MLP, ModelError
@@ -575,7 +615,7 @@ def check_scenario(scenario: Scenario) -> str:
     batch = "full batch" if scenario.batch_size is None else f"batch {scenario.batch_size}"
     sizes = "-".join(str(n) for n in layers)
     return (
-        f"{scenario.title}: {racers} racers{repeats}, MLP {sizes} {model.hidden}/"
+        f"{scenario.title}: {racers}{repeats}, MLP {sizes} {model.hidden}/"
         f"{model.output} {model.loss}, {dataset.describe()}, {batch}, {length}"
     )
 

@@ -525,10 +525,10 @@ def read_text(option: Option, text: str, flag: str) -> Any:
 
 
 # ------------------------------------------------------------------------------ the tables
-def _optimizer_lookup(name: str) -> Any:
-    from tui_optim.engine.optimizers import get_optimizer
+def _flavors() -> tuple[str, ...]:
+    from tui_optim.engine.optimizers import FLAVORS
 
-    return get_optimizer(name)
+    return FLAVORS
 
 
 def _activation_lookup(name: str) -> Any:
@@ -559,6 +559,12 @@ TOP = Table(
         Option("steps", Integer(1, MAX_STEPS), help="race length in optimizer steps"),
         Option("target_loss", Number(), help="time-to-target and 'converged' use it"),
         Option("repeats", Integer(1, MAX_REPEATS), default=1, help="seeds per racer"),
+        Option(
+            "flavor",
+            Choice(_flavors),
+            default="torch",
+            help="whose update rules and defaults every racer follows (torch or keras)",
+        ),
         Option("data", Subtable(), help="[data]: the dataset"),
         Option("model", Subtable(), help="[model]: the network"),
         Option("surface", Subtable(), help="[surface]: a 2-D loss surface instead"),
@@ -618,14 +624,13 @@ SURFACE = Table(
 )
 
 #: A racer's own keys; its optimizer's hyperparameters (with their aliases) are the rest.
+#: The optimizer's name is looked up in the racer's flavor by the parser (the flavor's
+#: registry is known only once ``flavor`` is read).
 RACER = Table(
     "racer",
     (
-        Option(
-            "optimizer",
-            Registered(_optimizer_lookup),
-            required="missing: every racer needs an optimizer",
-        ),
+        Option("optimizer", Text(), required="missing: every racer needs an optimizer"),
+        Option("flavor", Choice(_flavors), help="default: the scenario's flavor"),
         Option("name", Text()),
         Option("start", Point(), help="surfaces only: overrides the surface's start"),
         Option("schedule", Schedule()),
