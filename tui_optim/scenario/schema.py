@@ -12,19 +12,25 @@ same limits and messages, with the flag as their place.
 
 Adding a key
 ------------
-One declaration in its table below. A top-level ``flavor`` with two allowed values::
+One declaration in its table below. A top-level ``rank_by`` with two allowed values::
 
-    Option("flavor", Choice(("plain", "spicy")), default="plain", help="what it tastes of")
+    Option("rank_by", Choice(("best_loss", "final_loss")), default="best_loss",
+           help="what orders the leaderboard")
 
-in ``TOP``. The parser reads every declared key of a table into a :class:`Values` (a dict
-of converted values with their places), so the value arrives as ``values["flavor"]``: give
-:class:`~tui_optim.scenario.parser.Scenario` a field and pass it in ``parse_scenario``. A
-cross-key rule (this needs that) is checked there with ``values.fail(key, problem)``, which
-places the error on that key's line. A new kind of value is a small class with
-``convert(value, context)`` that returns the converted value or raises :class:`Invalid`
-with the problem. A new table (``[sweep]``) is a :class:`Table` of options, declared in
-``TOP`` as ``Option("sweep", Subtable())``, read with ``read_table(SWEEP, ...)`` in the
-parser. ``tui-optim new`` writes ``template.toml``: add the key there too, commented.
+in ``TOP`` (``flavor`` is such a key). The parser reads every declared key of a table into a
+:class:`Values` (a dict of converted values with their places), so the value arrives as
+``top["rank_by"]``: give :class:`~tui_optim.scenario.parser.Scenario` a field and pass it
+in ``parse_scenario``. A racer key goes in ``RACER``; a ``[grid]`` then takes it too, as a
+shared value or as an axis, and checks it the same way. A cross-key rule (this needs that)
+is checked in the parser with ``values.fail(key, problem)``, which places the error on that
+key's line. A key with a command-line flag reads the flag's text with
+``read_text(TOP.option(key), text, "--key")`` (see ``parser.with_overrides``). A new kind of
+value is a small class with ``convert(value, context)`` that returns the converted value or
+raises :class:`Invalid` with the problem. A new table (``[sweep]``) is a :class:`Table` of
+options, declared in ``TOP`` as ``Option("sweep", Subtable())`` and read with
+``read_table(SWEEP, top["sweep"], lines.placer("sweep"), context)`` in the parser.
+``tui-optim new`` writes ``template.toml``: add the key there too, commented (a test checks
+that every declared key is in it).
 """
 
 from __future__ import annotations
