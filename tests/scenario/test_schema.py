@@ -236,3 +236,33 @@ def test_a_new_key_is_one_declaration_read_with_its_place_aliases_and_default() 
         read_table(table, {"flavor": 1, "flavour": 1}, place, Context())
     with pytest.raises(ScenarioError, match=r"unknown key 'flavr' \(did you mean 'flavor'\?\)"):
         read_table(table, {"flavr": 1}, place, Context())
+
+
+FLOAT32 = """\
+epochs = 1
+[data]
+source = "iris"
+[model]
+layers = [4, 4, 3]
+dtype = "float32"
+[[racer]]
+optimizer = "adam"
+{key} = {value}
+"""
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("lr", "1e39", "racer[1].lr: adam.lr = 1e+39 becomes inf in float32"),
+        ("learning_rate", "1e-50", "racer[1].learning_rate: adam.lr = 1e-50 becomes 0 in float32"),
+        ("eps", "1e-60", "racer[1].eps: adam.eps = 1e-60 becomes 0 in float32"),
+    ],
+)
+def test_hyperparameters_are_checked_in_the_models_dtype(
+    key: str, value: str, expected: str
+) -> None:
+    text = FLOAT32.format(key=key, value=value)
+    error = error_of(text)
+    assert f"race.toml:9: {expected}" in str(error)
+    parse_scenario(text.replace('"float32"', '"float64"'), Path("race.toml"))  # fits float64

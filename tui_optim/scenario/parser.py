@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -32,6 +33,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from tui_optim.engine.data import DATASETS, DataError, DataSpec, load_dataset
 from tui_optim.engine.errors import UnknownNameError, suggest
@@ -246,14 +249,15 @@ def parse_scenario(text: str, source: Path | None = None, name: str = "") -> Sce
         model = _model(top["model"], lines, context)
     is_surface = surface is not None
     flavor = top["flavor"]
+    dtype = model.dtype if model is not None else "float64"
     racers = [
-        _racer(table, lines.placer("racer", index), context, is_surface, flavor)
+        _racer(table, lines.placer("racer", index), context, is_surface, flavor, dtype)
         for index, table in enumerate(top["racer"])
     ]
     grid = None
     if top["grid"] is not None:
         grid, grid_racers = _grid(
-            top["grid"], lines, context, is_surface, flavor, len(racers), repeats
+            top["grid"], lines, context, is_surface, flavor, dtype, len(racers), repeats
         )
         racers.extend(grid_racers)
     if not racers:
@@ -352,6 +356,7 @@ def _racer(
     context: Context,
     is_surface: bool,
     default_flavor: str,
+    dtype: str = "float64",
     grid_position: tuple[int, int] | None = None,
     flavor_axis: bool = False,
 ) -> RacerConfig:
@@ -379,6 +384,7 @@ def _racer(
         hparams = cls.validate(given)
     except HyperparameterError as error:
         raise ScenarioError(str(error), place(error.key or "")) from None
+    _check_fits(cls, hparams, given, dtype, place)
     if values["start"] is not None and not is_surface:
         raise values.fail("start", "only racers on a [surface] have a start point")
     if values["batch_size"] is not None and is_surface:
@@ -403,6 +409,40 @@ def _racer(
     )
 
 
+def _check_fits(
+    cls: type[Optimizer],
+    hparams: Mapping[str, Any],
+    given: Mapping[str, Any],
+    dtype: str,
+    place: Callable[[str], Place],
+) -> None:
+    """The hyperparameters as the race holds them, in the model's dtype: in float32 1e39 is
+    inf, and 1e-50 is 0, which a value that must be above 0 cannot be."""
+    if dtype == "float64":
+        return
+    largest = float(np.finfo(dtype).max)
+    for spec in cls.hparams:
+        value = hparams[spec.name]
+        if spec.kind != "float" or value == 0:
+            continue
+        with np.errstate(over="ignore", under="ignore"):
+            cast = float(np.asarray(value, dtype=dtype))
+        if math.isfinite(cast) and (cast != 0 or not spec.low_open or spec.low != 0):
+            continue
+        key = next(
+            (k for k in given if k == spec.name or k in cls.spec(spec.name).aliases),
+            next((k for k, pair in cls.pair_aliases.items() if spec.name in pair), spec.name),
+        )
+        if cast:
+            problem = f"inf in {dtype}, the model's dtype (largest {largest:.3g}); use a smaller"
+        else:
+            problem = f"0 in {dtype}, the model's dtype, and must be above 0; use a larger"
+        raise ScenarioError(
+            f'{cls.name}.{spec.name} = {value:g} becomes {problem} value or dtype = "float64"',
+            place(key),
+        )
+
+
 def _optimizer_class(name: str, flavor: str, place: Place) -> type[Optimizer]:
     """The class of ``name`` in ``flavor``, or an error naming what that flavor has."""
     try:
@@ -417,6 +457,7 @@ def _grid(
     context: Context,
     is_surface: bool,
     default_flavor: str,
+    dtype: str,
     explicit: int,
     repeats: int,
 ) -> tuple[GridSpec, list[RacerConfig]]:
@@ -463,6 +504,7 @@ def _grid(
                 context,
                 is_surface,
                 default_flavor,
+                dtype,
                 grid_position=(i, j),
                 flavor_axis="flavor" in (row_key, column_key),
             )
