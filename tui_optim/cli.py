@@ -7,7 +7,6 @@ what it needs. Every user error is one line on stderr and exit code 2; Ctrl+C is
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 import time
@@ -51,9 +50,10 @@ def build_command_parsers() -> dict[str, argparse.ArgumentParser]:
     run = Parser(prog="tui-optim run", description="Race a scenario without the app.")
     run.add_argument("scenario", help="built-in scenario name or a .toml file")
     run.add_argument("--headless", action="store_true", help="no app (the only mode of run)")
-    run.add_argument("--epochs", type=int, help="override the scenario's epochs")
-    run.add_argument("--steps", type=int, help="override the scenario's steps")
-    run.add_argument("--seed", type=int, help="override the scenario's seed")
+    # Read by the scenario's own options (with_overrides): the file's limits and messages.
+    run.add_argument("--epochs", help="override the scenario's epochs")
+    run.add_argument("--steps", help="override the scenario's steps")
+    run.add_argument("--seed", help="override the scenario's seed")
     run.add_argument("--json", type=Path, help="write the results as JSON")
     run.add_argument("--csv", type=Path, help="write every recorded point as CSV")
     run.add_argument("--weights", type=Path, help="write DIR/<slug>.npz for every racer")
@@ -77,6 +77,8 @@ def build_command_parsers() -> dict[str, argparse.ArgumentParser]:
     return {"run": run, "list": listing, "check": check, "new": new, "serve": serve}
 
 
+#: More engine processes than this are never useful (a scenario has at most 64 racers).
+MAX_PROCESSES = 64
 #: Racers per engine process when the command line chooses the number of processes.
 RACERS_PER_PROCESS = 4
 
@@ -253,24 +255,20 @@ def command_run(options: argparse.Namespace) -> int:
 
     # The engine checks data and model itself (EngineFailed.invalid_scenario): checking here
     # too would load scikit-learn twice before the first step.
+    from tui_optim.scenario import ScenarioError, with_overrides
+
     scenario = load(options.scenario, check=False)
-    changes: dict[str, Any] = {}
-    for key in ("epochs", "steps", "seed"):
-        value = getattr(options, key)
-        if value is not None:
-            if value < (0 if key == "seed" else 1):
-                raise UsageError(f"--{key} must be {'>= 0' if key == 'seed' else '>= 1'}")
-            changes[key] = value
-    if "epochs" in changes:
-        changes.setdefault("steps", None)
-    elif "steps" in changes:
-        changes["epochs"] = None
-    scenario = dataclasses.replace(scenario, **changes)
+    try:
+        scenario = with_overrides(
+            scenario, epochs=options.epochs, steps=options.steps, seed=options.seed
+        )
+    except ScenarioError as error:
+        raise UsageError(str(error)) from None
     _check_output(options.json)
     _check_output(options.csv)
     _check_output(options.weights, directory=True)
-    if options.processes is not None and options.processes < 1:
-        raise UsageError("--processes must be at least 1")
+    if options.processes is not None and not 1 <= options.processes <= MAX_PROCESSES:
+        raise UsageError(f"--processes must be in [1, {MAX_PROCESSES}], got {options.processes}")
     processes = options.processes or default_processes(scenario, os.cpu_count() or 1)
     record = RaceRecord()
     process = RaceProcess(scenario, processes=processes, snapshot_hz=5.0)

@@ -46,7 +46,13 @@ class HyperparameterError(ValueError):
     """A hyperparameter value is missing, unknown or out of range.
 
     The message is one line that names the optimizer, the field and what is allowed.
+    ``key`` is the name the caller gave for the bad value (an alias such as ``betas`` as
+    given), or None for a rule between several values (``check_combination``).
     """
+
+    def __init__(self, message: str, key: str | None = None):
+        super().__init__(message)
+        self.key = key
 
 
 @dataclass(frozen=True)
@@ -243,35 +249,45 @@ class Optimizer:
         out = cls.defaults()
         seen: dict[str, str] = {}
         for key, value in given.items():
-            if key in cls.pair_aliases:
-                if not isinstance(value, list | tuple) or len(value) != 2:
-                    raise HyperparameterError(
-                        f"{cls.name}.{key} must be a pair of numbers, got {value!r}"
-                    )
-                targets = cls.pair_aliases[key]
-                pairs = list(zip(targets, value, strict=True))
-            else:
-                canonical = cls.canonical_name(key)
-                if canonical is None:
-                    known = sorted(
-                        {s.name for s in cls.hparams}
-                        | {a for s in cls.hparams for a in s.aliases}
-                        | set(cls.pair_aliases)
-                    )
-                    raise HyperparameterError(
-                        f"{cls.name} has no hyperparameter {key!r}{suggest(key, known)}; "
-                        f"allowed: {', '.join(known)}"
-                    )
-                pairs = [(canonical, value)]
-            for canonical, item in pairs:
-                if canonical in seen and seen[canonical] != key:
-                    raise HyperparameterError(
-                        f"{cls.name}: {key!r} and {seen[canonical]!r} both set {canonical}"
-                    )
-                seen[canonical] = key
-                out[canonical] = cls.spec(canonical).check(item, cls.name)
+            try:
+                cls._validate_one(key, value, out, seen)
+            except HyperparameterError as error:
+                raise HyperparameterError(str(error), key) from None
         cls.check_combination(out)
         return out
+
+    @classmethod
+    def _validate_one(
+        cls, key: str, value: Any, out: dict[str, float | int | bool], seen: dict[str, str]
+    ) -> None:
+        """Check ``key = value`` into ``out`` (``seen``: which given key set each name)."""
+        if key in cls.pair_aliases:
+            if not isinstance(value, list | tuple) or len(value) != 2:
+                raise HyperparameterError(
+                    f"{cls.name}.{key} must be a pair of numbers, got {value!r}"
+                )
+            targets = cls.pair_aliases[key]
+            pairs = list(zip(targets, value, strict=True))
+        else:
+            canonical = cls.canonical_name(key)
+            if canonical is None:
+                known = sorted(
+                    {s.name for s in cls.hparams}
+                    | {a for s in cls.hparams for a in s.aliases}
+                    | set(cls.pair_aliases)
+                )
+                raise HyperparameterError(
+                    f"{cls.name} has no hyperparameter {key!r}{suggest(key, known)}; "
+                    f"allowed: {', '.join(known)}"
+                )
+            pairs = [(canonical, value)]
+        for canonical, item in pairs:
+            if canonical in seen and seen[canonical] != key:
+                raise HyperparameterError(
+                    f"{cls.name}: {key!r} and {seen[canonical]!r} both set {canonical}"
+                )
+            seen[canonical] = key
+            out[canonical] = cls.spec(canonical).check(item, cls.name)
 
     @classmethod
     def check_combination(cls, values: Mapping[str, Any]) -> None:
