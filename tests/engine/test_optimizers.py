@@ -53,6 +53,12 @@ QUADRATIC_HPARAMS: dict[str, dict[str, Any]] = {
     "lion": {"lr": 0.01},
     "textbook_adam": {},
 }
+#: The optax families.
+QUADRATIC_HPARAMS.update(
+    {
+        "lamb": {"lr": 0.05},
+    }
+)
 ROSENBROCK_HPARAMS = {
     **QUADRATIC_HPARAMS,
     "sgd": {"lr": 1e-3},

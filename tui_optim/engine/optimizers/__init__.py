@@ -23,6 +23,7 @@ from tui_optim.engine.optimizers.adam import Adam, AdamW, AMSGrad
 from tui_optim.engine.optimizers.adamax import Adamax
 from tui_optim.engine.optimizers.adaptive_gains import AdaptiveGains
 from tui_optim.engine.optimizers.base import HParam, HyperparameterError, Optimizer
+from tui_optim.engine.optimizers.lamb import LAMB
 from tui_optim.engine.optimizers.lion import Lion
 from tui_optim.engine.optimizers.momentum import Momentum
 from tui_optim.engine.optimizers.nadam import NAdam
@@ -34,6 +35,7 @@ from tui_optim.engine.optimizers.sgd import SGD
 from tui_optim.engine.optimizers.textbook_adam import TextbookAdam
 
 __all__ = [
+    "OPTAX_EQUIVALENTS",
     "OPTIMIZERS",
     "TORCH_EQUIVALENTS",
     "HParam",
@@ -79,6 +81,21 @@ TORCH_EQUIVALENTS: dict[str, str] = {
     "adamax": "Adamax",
     "nadam": "NAdam",
     "radam": "RAdam",
+}
+
+#: Families following optax 0.2.8's rules and defaults, after the torch ones.
+OPTIMIZERS.update(
+    {
+        cls.name: cls
+        for cls in (
+            LAMB,
+        )
+    }
+)
+
+#: Our name -> the optax 0.2.8 optimizer reproducing it step for step (parity-tested).
+OPTAX_EQUIVALENTS: dict[str, str] = {
+    "lamb": "optax.lamb",
 }
 
 

@@ -1,0 +1,117 @@
+"""Write tests/fixtures/optax_parity.npz: optax 0.2.8 trajectories on a real MLP problem.
+
+The problem is the one scripts/make_optimizer_fixtures.py trains with torch.optim: a 4-4-3
+tanh/softmax network, full batch, mean cross-entropy on 15 standardised iris rows, the same
+initial weights. Here jax (float64) computes the gradients and each optax optimizer below
+updates the parameters, a pytree of four leaves in our layout (W1 (4, 4), b1 (4,), W2 (4, 3),
+b2 (3,)), so rules that act per leaf (LAMB, LARS, NovoGrad, Fromage, SM3) see the same
+tensors as ours.
+
+For each case the file holds the flat parameters before and after every step
+("<case>/params", (STEPS + 1, P)), the gradients optax was given ("<case>/grads",
+(STEPS, P)), and for schedule-free cases the evaluation point
+``optax.contrib.schedule_free_eval_params`` gives after every step ("<case>/eval").
+"cases" is a JSON list saying, per case, which of our optimizers and hyperparameters must
+reproduce it and the optax call that produced it.
+
+tests/engine/test_optax_parity.py replays the cases with our MLP's gradients and with the
+stored gradients, and requires <= 1e-12 relative error at every step.
+
+Run from the repository root (needs jax, optax, torch and scikit-learn; the tests do not):
+    python scripts/make_optax_fixtures.py
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+import optax  # noqa: E402
+import optax.contrib  # noqa: E402
+from make_optimizer_fixtures import LAYERS, STEPS, problem  # noqa: E402
+
+OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "optax_parity.npz"
+
+# case: (our optimizer, our hyperparameters, the optax call building the optimizer)
+CASES: dict[str, tuple[str, dict[str, Any], str]] = {
+    "lamb": ("lamb", {"lr": 0.01}, "optax.lamb(learning_rate=0.01)"),
+    "lamb_wd": (
+        "lamb",
+        {"learning_rate": 0.02, "b1": 0.8, "b2": 0.99, "eps": 1e-4, "weight_decay": 0.01},
+        "optax.lamb(learning_rate=0.02, b1=0.8, b2=0.99, eps=1e-4, weight_decay=0.01)",
+    ),
+}
+
+
+def _leaves(flat: np.ndarray) -> list[jnp.ndarray]:
+    """The flat row as the pytree [W1, b1, W2, b2, ...] in our layout."""
+    leaves, offset = [], 0
+    for fan_in, fan_out in itertools.pairwise(LAYERS):
+        weight = flat[offset : offset + fan_in * fan_out].reshape(fan_in, fan_out)
+        leaves.append(jnp.asarray(weight))
+        offset += fan_in * fan_out
+        leaves.append(jnp.asarray(flat[offset : offset + fan_out]))
+        offset += fan_out
+    return leaves
+
+
+def _flat(leaves: list[jnp.ndarray]) -> np.ndarray:
+    return np.concatenate([np.asarray(leaf).ravel() for leaf in leaves])
+
+
+def _loss(leaves: list[jnp.ndarray], x: jnp.ndarray, y: jnp.ndarray) -> jnp.ndarray:
+    activation = x
+    for layer in range(len(leaves) // 2 - 1):
+        activation = jnp.tanh(activation @ leaves[2 * layer] + leaves[2 * layer + 1])
+    logits = activation @ leaves[-2] + leaves[-1]
+    return jnp.mean(jax.nn.logsumexp(logits, axis=1) - jnp.sum(y * logits, axis=1))
+
+
+def run(x: np.ndarray, y: np.ndarray, init: np.ndarray, call: str):
+    optimizer = eval(call, {"optax": optax})
+    schedule_free = "schedule_free" in call
+    grad_fn = jax.jit(jax.grad(_loss))
+    update = jax.jit(optimizer.update)
+    params = _leaves(init)
+    state = optimizer.init(params)
+    inputs, targets = jnp.asarray(x), jnp.asarray(y)
+    trajectory, grads, evaluation = [_flat(params)], [], []
+    for _ in range(STEPS):
+        grad = grad_fn(params, inputs, targets)
+        grads.append(_flat(grad))
+        updates, state = update(grad, state, params)
+        params = optax.apply_updates(params, updates)
+        trajectory.append(_flat(params))
+        if schedule_free:
+            evaluation.append(_flat(optax.contrib.schedule_free_eval_params(state, params)))
+    out = {"params": np.array(trajectory), "grads": np.array(grads)}
+    if schedule_free:
+        out["eval"] = np.array(evaluation)
+    return out
+
+
+def main() -> None:
+    x, y, init = problem()
+    arrays: dict[str, np.ndarray] = {"x": x, "y": y, "init": init, "layers": np.array(LAYERS)}
+    cases = []
+    for case, (ours, hparams, call) in CASES.items():
+        for key, value in run(x, y, init, call).items():
+            arrays[f"{case}/{key}"] = value
+        cases.append({"case": case, "optimizer": ours, "hparams": hparams, "optax": call})
+    arrays["cases"] = np.array(json.dumps(cases))
+    arrays["optax_version"] = np.array(optax.__version__)
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(OUT, **arrays)
+    print(f"wrote {OUT} ({OUT.stat().st_size / 1024:.0f} KiB, {len(cases)} cases)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Pieces the optax families share: optax's hyperparameter spellings, its moment updates in
+its order of operations, and per-tensor norms and trust ratios.
+
+optax writes an exponential moving average as ``(1 - decay) * g**order + decay * m`` and a
+bias correction as ``m / (1 - decay**t)``; the helpers below round the same way, so float64
+trajectories stay within 1e-12 of optax's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tui_optim.engine.optimizers.base import HParam, Optimizer
+
+
+def optax_beta(name: str, default: float, help: str, high_open: bool = True) -> HParam:
+    """beta1/beta2/beta3 in [0, 1), also accepted as optax's b1/b2/b3."""
+    return HParam(
+        name,
+        default,
+        help,
+        low=0.0,
+        high=1.0,
+        high_open=high_open,
+        aliases=(name.replace("beta", "b"),),
+    )
+
+
+def eps_root_param(default: float) -> HParam:
+    return HParam("eps_root", default, "added to the second moment inside the square root", low=0.0)
+
+
+def update_moment(
+    optimizer: Optimizer, moment: np.ndarray, value: np.ndarray, decay: str, work: np.ndarray
+) -> None:
+    """``moment = (1 - decay) * value + decay * moment`` in place (optax's update_moment)."""
+    np.multiply(value, optimizer._complement(decay), out=work)
+    moment *= optimizer.h[decay]
+    moment += work
+
+
+def update_moment_squared(
+    optimizer: Optimizer, moment: np.ndarray, value: np.ndarray, decay: str, work: np.ndarray
+) -> None:
+    """``moment = (1 - decay) * value**2 + decay * moment`` in place (optax's
+    update_moment_per_elem_norm of order 2: the square is taken before the weight)."""
+    np.multiply(value, value, out=work)
+    work *= optimizer._complement(decay)
+    moment *= optimizer.h[decay]
+    moment += work
+
+
+def bias_correction(decay: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """``1 - decay**t`` per row: what optax divides a moment by at step t."""
+    return 1 - decay**t
+
+
+def tensor_blocks(optimizer: Optimizer, array: np.ndarray) -> list[np.ndarray]:
+    """Views ``(r, n)`` of ``array``'s columns, one per tensor of the row (weight matrices and
+    bias vectors, as optax's pytree leaves)."""
+    return [array[:, tensor.columns] for tensor in optimizer.tensors]
+
+
+def frobenius_norm(block: np.ndarray) -> np.ndarray:
+    """Per-row Euclidean norm of a ``(r, n)`` block, as an ``(r, 1)`` column."""
+    return np.sqrt(np.einsum("ij,ij->i", block, block))[:, None]
+
+
+def safe_norm(block: np.ndarray, min_norm: np.ndarray | float) -> np.ndarray:
+    """optax's ``safe_norm``: the norm, or ``min_norm`` where the norm is <= min_norm."""
+    norm = frobenius_norm(block)
+    return np.where(norm <= min_norm, min_norm, norm)
+
+
+def trust_ratio(
+    param: np.ndarray,
+    update: np.ndarray,
+    min_norm: np.ndarray | float = 0.0,
+    coefficient: np.ndarray | float = 1.0,
+    eps: np.ndarray | float = 0.0,
+) -> np.ndarray:
+    """optax's ``scale_by_trust_ratio`` factor for one tensor, per row ``(r, 1)``:
+    ``coefficient * |w| / (|u| + eps)`` with both norms clipped below at ``min_norm``, and 1
+    where either norm is 0 (a tensor that would never move otherwise)."""
+    param_norm = safe_norm(param, min_norm)
+    update_norm = safe_norm(update, min_norm)
+    ratio = coefficient * param_norm / (update_norm + eps)
+    return np.where((param_norm == 0.0) | (update_norm == 0.0), 1.0, ratio)
