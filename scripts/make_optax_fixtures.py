@@ -48,6 +48,20 @@ CASES: dict[str, tuple[str, dict[str, Any], str]] = {
         {"learning_rate": 0.02, "b1": 0.8, "b2": 0.99, "eps": 1e-4, "weight_decay": 0.01},
         "optax.lamb(learning_rate=0.02, b1=0.8, b2=0.99, eps=1e-4, weight_decay=0.01)",
     ),
+    "adabelief": ("adabelief", {"lr": 0.01}, "optax.adabelief(learning_rate=0.01)"),
+    "adabelief_nesterov": (
+        "adabelief",
+        {
+            "learning_rate": 0.02,
+            "b1": 0.8,
+            "b2": 0.99,
+            "eps": 1e-8,
+            "eps_root": 0.0,
+            "nesterov": True,
+        },
+        "optax.adabelief(learning_rate=0.02, b1=0.8, b2=0.99, eps=1e-8, eps_root=0.0,"
+        " nesterov=True)",
+    ),
 }
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import inspect
 
 from tui_optim.engine.errors import UnknownNameError, unknown
+from tui_optim.engine.optimizers.adabelief import AdaBelief
 from tui_optim.engine.optimizers.adadelta import Adadelta
 from tui_optim.engine.optimizers.adagrad import Adagrad
 from tui_optim.engine.optimizers.adam import Adam, AdamW, AMSGrad
@@ -89,6 +90,7 @@ OPTIMIZERS.update(
         cls.name: cls
         for cls in (
             LAMB,
+            AdaBelief,
         )
     }
 )
@@ -96,6 +98,7 @@ OPTIMIZERS.update(
 #: Our name -> the optax 0.2.8 optimizer reproducing it step for step (parity-tested).
 OPTAX_EQUIVALENTS: dict[str, str] = {
     "lamb": "optax.lamb",
+    "adabelief": "optax.adabelief",
 }
 
 
