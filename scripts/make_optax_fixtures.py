@@ -62,6 +62,20 @@ CASES: dict[str, tuple[str, dict[str, Any], str]] = {
         "optax.adabelief(learning_rate=0.02, b1=0.8, b2=0.99, eps=1e-8, eps_root=0.0,"
         " nesterov=True)",
     ),
+    "lars": ("lars", {"lr": 1.0}, "optax.lars(learning_rate=1.0)"),
+    "lars_nesterov_wd": (
+        "lars",
+        {
+            "learning_rate": 0.5,
+            "weight_decay": 1e-3,
+            "trust_coefficient": 0.02,
+            "eps": 1e-3,
+            "momentum": 0.8,
+            "nesterov": True,
+        },
+        "optax.lars(learning_rate=0.5, weight_decay=1e-3, trust_coefficient=0.02, eps=1e-3,"
+        " momentum=0.8, nesterov=True)",
+    ),
 }
 
 

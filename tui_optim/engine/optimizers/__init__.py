@@ -25,6 +25,7 @@ from tui_optim.engine.optimizers.adamax import Adamax
 from tui_optim.engine.optimizers.adaptive_gains import AdaptiveGains
 from tui_optim.engine.optimizers.base import HParam, HyperparameterError, Optimizer
 from tui_optim.engine.optimizers.lamb import LAMB
+from tui_optim.engine.optimizers.lars import LARS
 from tui_optim.engine.optimizers.lion import Lion
 from tui_optim.engine.optimizers.momentum import Momentum
 from tui_optim.engine.optimizers.nadam import NAdam
@@ -91,6 +92,7 @@ OPTIMIZERS.update(
         for cls in (
             LAMB,
             AdaBelief,
+            LARS,
         )
     }
 )
@@ -99,6 +101,7 @@ OPTIMIZERS.update(
 OPTAX_EQUIVALENTS: dict[str, str] = {
     "lamb": "optax.lamb",
     "adabelief": "optax.adabelief",
+    "lars": "optax.lars",
 }
 
 
