@@ -76,6 +76,12 @@ CASES: dict[str, tuple[str, dict[str, Any], str]] = {
         "optax.lars(learning_rate=0.5, weight_decay=1e-3, trust_coefficient=0.02, eps=1e-3,"
         " momentum=0.8, nesterov=True)",
     ),
+    "yogi": ("yogi", {"lr": 0.01}, "optax.yogi(learning_rate=0.01)"),
+    "yogi_betas_eps": (
+        "yogi",
+        {"learning_rate": 0.03, "b1": 0.8, "b2": 0.99, "eps": 1e-6},
+        "optax.yogi(learning_rate=0.03, b1=0.8, b2=0.99, eps=1e-6)",
+    ),
 }
 
 

@@ -35,6 +35,7 @@ from tui_optim.engine.optimizers.rmsprop import RMSprop
 from tui_optim.engine.optimizers.rprop import Rprop
 from tui_optim.engine.optimizers.sgd import SGD
 from tui_optim.engine.optimizers.textbook_adam import TextbookAdam
+from tui_optim.engine.optimizers.yogi import Yogi
 
 __all__ = [
     "OPTAX_EQUIVALENTS",
@@ -93,6 +94,7 @@ OPTIMIZERS.update(
             LAMB,
             AdaBelief,
             LARS,
+            Yogi,
         )
     }
 )
@@ -102,6 +104,7 @@ OPTAX_EQUIVALENTS: dict[str, str] = {
     "lamb": "optax.lamb",
     "adabelief": "optax.adabelief",
     "lars": "optax.lars",
+    "yogi": "optax.yogi",
 }
 
 
