@@ -252,7 +252,7 @@ class AddRacerScreen(HparamForm):
         return kept
 
     def result(self) -> Any:
-        from tui_optim.engine.messages import AddRacer
+        from tui_optim.race.messages import AddRacer
 
         name = self.query_one("#racer-name", Input).value.strip() or None
         return AddRacer(self.optimizer, self.read_hparams(), name=name)

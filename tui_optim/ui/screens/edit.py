@@ -11,8 +11,8 @@ from textual.widgets import Input, Label
 from tui_optim.ui.screens.add_racer import FormError, HparamForm
 
 if TYPE_CHECKING:
-    from tui_optim.engine.messages import RacerSpec
     from tui_optim.engine.optimizers.base import HParam
+    from tui_optim.race.messages import RacerSpec
 
 
 class EditScreen(HparamForm):
@@ -33,7 +33,7 @@ class EditScreen(HparamForm):
         return not spec.structural
 
     def result(self) -> Any:
-        from tui_optim.engine.messages import SetHparam
+        from tui_optim.race.messages import SetHparam
 
         values = self.read_hparams()
         changed = [
@@ -66,7 +66,7 @@ class ForkScreen(HparamForm):
         return not spec.structural
 
     def result(self) -> Any:
-        from tui_optim.engine.messages import ForkRacer
+        from tui_optim.race.messages import ForkRacer
 
         values = self.read_hparams()
         changes = {k: v for k, v in values.items() if self.spec.hparams.get(k) != v}

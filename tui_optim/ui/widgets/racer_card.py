@@ -16,7 +16,7 @@ from tui_optim.ui import format as fmt
 from tui_optim.ui.messages import RacerSelected
 
 if TYPE_CHECKING:
-    from tui_optim.engine.messages import RacerSpec, RacerStats
+    from tui_optim.race.messages import RacerSpec, RacerStats
     from tui_optim.ui.state import RaceModel
 
 #: The figures' width is rounded up to a multiple of this many cells.

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from tui_optim.engine.atomic import atomic_write
-from tui_optim.engine.record import RaceRecord
+from tui_optim.results.record import RaceRecord
 
 HISTORY_FIELDS = ("step", "epoch", "seconds", "loss", "val_loss", "accuracy", "grad_norm")
 CSV_COLUMNS = ("racer", "slug", "optimizer", "seed", *HISTORY_FIELDS)

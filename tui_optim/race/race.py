@@ -1,8 +1,8 @@
 """The race: racers on one problem, stepped in lockstep, diagnosed, streamed as snapshots.
 
 A :class:`Race` runs in whatever process owns it (the engine child process of
-:mod:`tui_optim.engine.runner`, or a test) and knows nothing of who watches. It answers
-:mod:`~tui_optim.engine.messages` commands with messages, and :meth:`Race.snapshot` returns
+:mod:`tui_optim.race.process`, or a test) and knows nothing of who watches. It answers
+:mod:`~tui_optim.race.messages` commands with messages, and :meth:`Race.snapshot` returns
 what happened since the previous snapshot.
 
 Lockstep (DESIGN.md item 2): racers that share a batch schedule (the same batch size and
@@ -31,8 +31,13 @@ from typing import Any
 import numpy as np
 
 from tui_optim.engine.data import BatchSchedule, load_dataset
-from tui_optim.engine.health import HealthMonitor, Observation, Verdict
-from tui_optim.engine.messages import (
+from tui_optim.engine.mlp import MLP
+from tui_optim.engine.optimizers import Optimizer, get_optimizer
+from tui_optim.engine.problems import MLPProblem, Problem, SurfaceProblem
+from tui_optim.engine.schedules import Schedule, make_schedule
+from tui_optim.engine.surfaces import get_surface
+from tui_optim.race.diagnosis import HealthMonitor, Observation, Verdict
+from tui_optim.race.messages import (
     AddRacer,
     Command,
     CommandRejected,
@@ -59,12 +64,7 @@ from tui_optim.engine.messages import (
     TimeToTarget,
     WeightsSaved,
 )
-from tui_optim.engine.mlp import MLP
-from tui_optim.engine.optimizers import Optimizer, get_optimizer
-from tui_optim.engine.problems import MLPProblem, Problem, SurfaceProblem
-from tui_optim.engine.scenario import RacerConfig, Scenario, default_racer_name
-from tui_optim.engine.schedules import Schedule, make_schedule
-from tui_optim.engine.surfaces import get_surface
+from tui_optim.scenario import RacerConfig, Scenario, default_racer_name
 
 #: Racer colours, chosen to stay distinct on dark and light terminals.
 PALETTE = (
