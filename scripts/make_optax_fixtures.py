@@ -82,6 +82,25 @@ CASES: dict[str, tuple[str, dict[str, Any], str]] = {
         {"learning_rate": 0.03, "b1": 0.8, "b2": 0.99, "eps": 1e-6},
         "optax.yogi(learning_rate=0.03, b1=0.8, b2=0.99, eps=1e-6)",
     ),
+    "schedule_free_adamw": (
+        "schedule_free_adamw",
+        {"lr": 0.01},
+        "optax.contrib.schedule_free_adamw(learning_rate=0.01)",
+    ),
+    "schedule_free_adamw_warmup_wd": (
+        "schedule_free_adamw",
+        {
+            "learning_rate": 0.02,
+            "warmup_steps": 10,
+            "b1": 0.8,
+            "b2": 0.99,
+            "eps": 1e-6,
+            "weight_decay": 1e-3,
+            "weight_lr_power": 1.0,
+        },
+        "optax.contrib.schedule_free_adamw(learning_rate=0.02, warmup_steps=10, b1=0.8,"
+        " b2=0.99, eps=1e-6, weight_decay=1e-3, weight_lr_power=1.0)",
+    ),
 }
 
 

@@ -57,6 +57,7 @@ QUADRATIC_HPARAMS: dict[str, dict[str, Any]] = {
 QUADRATIC_HPARAMS.update(
     {
         "lamb": {"lr": 0.05},
+        "schedule_free_adamw": {"lr": 0.05},
         "yogi": {"lr": 0.05},
         "lars": {"lr": 20.0},
         "adabelief": {"lr": 0.05},

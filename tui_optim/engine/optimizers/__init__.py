@@ -33,6 +33,7 @@ from tui_optim.engine.optimizers.nesterov import Nesterov
 from tui_optim.engine.optimizers.radam import RAdam
 from tui_optim.engine.optimizers.rmsprop import RMSprop
 from tui_optim.engine.optimizers.rprop import Rprop
+from tui_optim.engine.optimizers.schedule_free import ScheduleFreeAdamW
 from tui_optim.engine.optimizers.sgd import SGD
 from tui_optim.engine.optimizers.textbook_adam import TextbookAdam
 from tui_optim.engine.optimizers.yogi import Yogi
@@ -95,6 +96,7 @@ OPTIMIZERS.update(
             AdaBelief,
             LARS,
             Yogi,
+            ScheduleFreeAdamW,
         )
     }
 )
@@ -105,6 +107,7 @@ OPTAX_EQUIVALENTS: dict[str, str] = {
     "adabelief": "optax.adabelief",
     "lars": "optax.lars",
     "yogi": "optax.yogi",
+    "schedule_free_adamw": "optax.contrib.schedule_free_adamw",
 }
 
 
