@@ -101,6 +101,22 @@ CASES: dict[str, tuple[str, dict[str, Any], str]] = {
         "optax.contrib.schedule_free_adamw(learning_rate=0.02, warmup_steps=10, b1=0.8,"
         " b2=0.99, eps=1e-6, weight_decay=1e-3, weight_lr_power=1.0)",
     ),
+    "prodigy": ("prodigy", {}, "optax.contrib.prodigy()"),
+    "prodigy_safeguard_wd": (
+        "prodigy",
+        {
+            "learning_rate": 0.5,
+            "betas": [0.8, 0.99],
+            "beta3": 0.95,
+            "eps": 1e-6,
+            "estim_lr0": 1e-4,
+            "estim_lr_coef": 0.8,
+            "weight_decay": 1e-3,
+            "safeguard_warmup": True,
+        },
+        "optax.contrib.prodigy(learning_rate=0.5, betas=(0.8, 0.99), beta3=0.95, eps=1e-6,"
+        " estim_lr0=1e-4, estim_lr_coef=0.8, weight_decay=1e-3, safeguard_warmup=True)",
+    ),
 }
 
 

@@ -30,6 +30,7 @@ from tui_optim.engine.optimizers.lion import Lion
 from tui_optim.engine.optimizers.momentum import Momentum
 from tui_optim.engine.optimizers.nadam import NAdam
 from tui_optim.engine.optimizers.nesterov import Nesterov
+from tui_optim.engine.optimizers.prodigy import Prodigy
 from tui_optim.engine.optimizers.radam import RAdam
 from tui_optim.engine.optimizers.rmsprop import RMSprop
 from tui_optim.engine.optimizers.rprop import Rprop
@@ -97,6 +98,7 @@ OPTIMIZERS.update(
             LARS,
             Yogi,
             ScheduleFreeAdamW,
+            Prodigy,
         )
     }
 )
@@ -108,6 +110,7 @@ OPTAX_EQUIVALENTS: dict[str, str] = {
     "lars": "optax.lars",
     "yogi": "optax.yogi",
     "schedule_free_adamw": "optax.contrib.schedule_free_adamw",
+    "prodigy": "optax.contrib.prodigy",
 }
 
 

@@ -86,3 +86,19 @@ def trust_ratio(
     update_norm = safe_norm(update, min_norm)
     ratio = coefficient * param_norm / (update_norm + eps)
     return np.where((param_norm == 0.0) | (update_norm == 0.0), 1.0, ratio)
+
+
+def tree_sum(optimizer: Optimizer, array: np.ndarray) -> np.ndarray:
+    """optax.tree.sum per row ``(r, 1)``: each tensor summed, then the sums in tensor order."""
+    total = np.zeros((array.shape[0], 1), dtype=array.dtype)
+    for block in tensor_blocks(optimizer, array):
+        total += block.sum(axis=1, keepdims=True)
+    return total
+
+
+def tree_vdot(optimizer: Optimizer, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """optax.tree.vdot per row ``(r, 1)``: each tensor's dot product, summed in tensor order."""
+    total = np.zeros((a.shape[0], 1), dtype=a.dtype)
+    for x, y in zip(tensor_blocks(optimizer, a), tensor_blocks(optimizer, b), strict=True):
+        total += np.einsum("ij,ij->i", x, y)[:, None]
+    return total
