@@ -117,6 +117,21 @@ CASES: dict[str, tuple[str, dict[str, Any], str]] = {
         "optax.contrib.prodigy(learning_rate=0.5, betas=(0.8, 0.99), beta3=0.95, eps=1e-6,"
         " estim_lr0=1e-4, estim_lr_coef=0.8, weight_decay=1e-3, safeguard_warmup=True)",
     ),
+    "adan": ("adan", {"lr": 0.01}, "optax.adan(learning_rate=0.01)"),
+    "adan_wd": (
+        "adan",
+        {
+            "learning_rate": 0.02,
+            "b1": 0.9,
+            "b2": 0.8,
+            "b3": 0.995,
+            "eps": 1e-6,
+            "eps_root": 0.0,
+            "weight_decay": 0.01,
+        },
+        "optax.adan(learning_rate=0.02, b1=0.9, b2=0.8, b3=0.995, eps=1e-6, eps_root=0.0,"
+        " weight_decay=0.01)",
+    ),
 }
 
 

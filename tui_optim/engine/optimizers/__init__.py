@@ -22,6 +22,7 @@ from tui_optim.engine.optimizers.adadelta import Adadelta
 from tui_optim.engine.optimizers.adagrad import Adagrad
 from tui_optim.engine.optimizers.adam import Adam, AdamW, AMSGrad
 from tui_optim.engine.optimizers.adamax import Adamax
+from tui_optim.engine.optimizers.adan import Adan
 from tui_optim.engine.optimizers.adaptive_gains import AdaptiveGains
 from tui_optim.engine.optimizers.base import HParam, HyperparameterError, Optimizer
 from tui_optim.engine.optimizers.lamb import LAMB
@@ -99,6 +100,7 @@ OPTIMIZERS.update(
             Yogi,
             ScheduleFreeAdamW,
             Prodigy,
+            Adan,
         )
     }
 )
@@ -111,6 +113,7 @@ OPTAX_EQUIVALENTS: dict[str, str] = {
     "yogi": "optax.yogi",
     "schedule_free_adamw": "optax.contrib.schedule_free_adamw",
     "prodigy": "optax.contrib.prodigy",
+    "adan": "optax.adan",
 }
 
 
