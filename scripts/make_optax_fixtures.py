@@ -132,6 +132,17 @@ CASES: dict[str, tuple[str, dict[str, Any], str]] = {
         "optax.adan(learning_rate=0.02, b1=0.9, b2=0.8, b3=0.995, eps=1e-6, eps_root=0.0,"
         " weight_decay=0.01)",
     ),
+    "adopt": ("adopt", {"lr": 0.01}, "optax.contrib.adopt(learning_rate=0.01)"),
+    "adopt_nesterov": (
+        "adopt",
+        {"learning_rate": 0.02, "b1": 0.8, "b2": 0.99, "eps": 1e-4, "nesterov": True},
+        "optax.contrib.adopt(learning_rate=0.02, b1=0.8, b2=0.99, eps=1e-4, nesterov=True)",
+    ),
+    "adopt_no_clipping": (
+        "adopt",
+        {"lr": 0.005, "use_clipping": False},
+        "optax.contrib.adopt(learning_rate=0.005, use_clipping=False)",
+    ),
 }
 
 

@@ -24,6 +24,7 @@ from tui_optim.engine.optimizers.adam import Adam, AdamW, AMSGrad
 from tui_optim.engine.optimizers.adamax import Adamax
 from tui_optim.engine.optimizers.adan import Adan
 from tui_optim.engine.optimizers.adaptive_gains import AdaptiveGains
+from tui_optim.engine.optimizers.adopt import ADOPT
 from tui_optim.engine.optimizers.base import HParam, HyperparameterError, Optimizer
 from tui_optim.engine.optimizers.lamb import LAMB
 from tui_optim.engine.optimizers.lars import LARS
@@ -101,6 +102,7 @@ OPTIMIZERS.update(
             ScheduleFreeAdamW,
             Prodigy,
             Adan,
+            ADOPT,
         )
     }
 )
@@ -114,6 +116,7 @@ OPTAX_EQUIVALENTS: dict[str, str] = {
     "schedule_free_adamw": "optax.contrib.schedule_free_adamw",
     "prodigy": "optax.contrib.prodigy",
     "adan": "optax.adan",
+    "adopt": "optax.contrib.adopt",
 }
 
 
