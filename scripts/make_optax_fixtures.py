@@ -143,6 +143,22 @@ CASES: dict[str, tuple[str, dict[str, Any], str]] = {
         {"lr": 0.005, "use_clipping": False},
         "optax.contrib.adopt(learning_rate=0.005, use_clipping=False)",
     ),
+    "ademamix": ("ademamix", {"lr": 0.01}, "optax.contrib.ademamix(learning_rate=0.01)"),
+    "ademamix_wd": (
+        "ademamix",
+        {
+            "learning_rate": 0.005,
+            "b1": 0.8,
+            "b2": 0.99,
+            "b3": 0.999,
+            "alpha": 3.0,
+            "eps": 1e-6,
+            "eps_root": 1e-10,
+            "weight_decay": 0.01,
+        },
+        "optax.contrib.ademamix(learning_rate=0.005, b1=0.8, b2=0.99, b3=0.999, alpha=3.0,"
+        " eps=1e-6, eps_root=1e-10, weight_decay=0.01)",
+    ),
 }
 
 

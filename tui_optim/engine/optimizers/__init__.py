@@ -24,6 +24,7 @@ from tui_optim.engine.optimizers.adam import Adam, AdamW, AMSGrad
 from tui_optim.engine.optimizers.adamax import Adamax
 from tui_optim.engine.optimizers.adan import Adan
 from tui_optim.engine.optimizers.adaptive_gains import AdaptiveGains
+from tui_optim.engine.optimizers.ademamix import AdEMAMix
 from tui_optim.engine.optimizers.adopt import ADOPT
 from tui_optim.engine.optimizers.base import HParam, HyperparameterError, Optimizer
 from tui_optim.engine.optimizers.lamb import LAMB
@@ -103,6 +104,7 @@ OPTIMIZERS.update(
             Prodigy,
             Adan,
             ADOPT,
+            AdEMAMix,
         )
     }
 )
@@ -117,6 +119,7 @@ OPTAX_EQUIVALENTS: dict[str, str] = {
     "prodigy": "optax.contrib.prodigy",
     "adan": "optax.adan",
     "adopt": "optax.contrib.adopt",
+    "ademamix": "optax.contrib.ademamix",
 }
 
 
