@@ -159,6 +159,12 @@ CASES: dict[str, tuple[str, dict[str, Any], str]] = {
         "optax.contrib.ademamix(learning_rate=0.005, b1=0.8, b2=0.99, b3=0.999, alpha=3.0,"
         " eps=1e-6, eps_root=1e-10, weight_decay=0.01)",
     ),
+    "madgrad": ("madgrad", {"lr": 0.01}, "optax.contrib.madgrad(learning_rate=0.01)"),
+    "madgrad_wd": (
+        "madgrad",
+        {"learning_rate": 0.02, "momentum": 0.8, "weight_decay": 1e-3, "eps": 1e-8},
+        "optax.contrib.madgrad(learning_rate=0.02, momentum=0.8, weight_decay=1e-3, eps=1e-8)",
+    ),
 }
 
 

@@ -30,6 +30,7 @@ from tui_optim.engine.optimizers.base import HParam, HyperparameterError, Optimi
 from tui_optim.engine.optimizers.lamb import LAMB
 from tui_optim.engine.optimizers.lars import LARS
 from tui_optim.engine.optimizers.lion import Lion
+from tui_optim.engine.optimizers.madgrad import MADGRAD
 from tui_optim.engine.optimizers.momentum import Momentum
 from tui_optim.engine.optimizers.nadam import NAdam
 from tui_optim.engine.optimizers.nesterov import Nesterov
@@ -105,6 +106,7 @@ OPTIMIZERS.update(
             Adan,
             ADOPT,
             AdEMAMix,
+            MADGRAD,
         )
     }
 )
@@ -120,6 +122,7 @@ OPTAX_EQUIVALENTS: dict[str, str] = {
     "adan": "optax.adan",
     "adopt": "optax.contrib.adopt",
     "ademamix": "optax.contrib.ademamix",
+    "madgrad": "optax.contrib.madgrad",
 }
 
 
