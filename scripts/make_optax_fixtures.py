@@ -165,6 +165,20 @@ CASES: dict[str, tuple[str, dict[str, Any], str]] = {
         {"learning_rate": 0.02, "momentum": 0.8, "weight_decay": 1e-3, "eps": 1e-8},
         "optax.contrib.madgrad(learning_rate=0.02, momentum=0.8, weight_decay=1e-3, eps=1e-8)",
     ),
+    "novograd": ("novograd", {"lr": 0.005}, "optax.novograd(learning_rate=0.005)"),
+    "novograd_wd": (
+        "novograd",
+        {
+            "learning_rate": 0.005,
+            "b1": 0.8,
+            "b2": 0.5,
+            "eps": 1e-8,
+            "eps_root": 1e-10,
+            "weight_decay": 1e-3,
+        },
+        "optax.novograd(learning_rate=0.005, b1=0.8, b2=0.5, eps=1e-8, eps_root=1e-10,"
+        " weight_decay=1e-3)",
+    ),
 }
 
 

@@ -34,6 +34,7 @@ from tui_optim.engine.optimizers.madgrad import MADGRAD
 from tui_optim.engine.optimizers.momentum import Momentum
 from tui_optim.engine.optimizers.nadam import NAdam
 from tui_optim.engine.optimizers.nesterov import Nesterov
+from tui_optim.engine.optimizers.novograd import NovoGrad
 from tui_optim.engine.optimizers.prodigy import Prodigy
 from tui_optim.engine.optimizers.radam import RAdam
 from tui_optim.engine.optimizers.rmsprop import RMSprop
@@ -107,6 +108,7 @@ OPTIMIZERS.update(
             ADOPT,
             AdEMAMix,
             MADGRAD,
+            NovoGrad,
         )
     }
 )
@@ -123,6 +125,7 @@ OPTAX_EQUIVALENTS: dict[str, str] = {
     "adopt": "optax.contrib.adopt",
     "ademamix": "optax.contrib.ademamix",
     "madgrad": "optax.contrib.madgrad",
+    "novograd": "optax.novograd",
 }
 
 
