@@ -179,6 +179,12 @@ CASES: dict[str, tuple[str, dict[str, Any], str]] = {
         "optax.novograd(learning_rate=0.005, b1=0.8, b2=0.5, eps=1e-8, eps_root=1e-10,"
         " weight_decay=1e-3)",
     ),
+    "signum": ("signum", {"lr": 0.005}, "optax.signum(learning_rate=0.005)"),
+    "signum_beta": (
+        "signum",
+        {"learning_rate": 0.01, "beta": 0.5},
+        "optax.signum(learning_rate=0.01, beta=0.5)",
+    ),
 }
 
 

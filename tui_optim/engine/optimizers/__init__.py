@@ -41,6 +41,7 @@ from tui_optim.engine.optimizers.rmsprop import RMSprop
 from tui_optim.engine.optimizers.rprop import Rprop
 from tui_optim.engine.optimizers.schedule_free import ScheduleFreeAdamW
 from tui_optim.engine.optimizers.sgd import SGD
+from tui_optim.engine.optimizers.signum import Signum
 from tui_optim.engine.optimizers.textbook_adam import TextbookAdam
 from tui_optim.engine.optimizers.yogi import Yogi
 
@@ -109,6 +110,7 @@ OPTIMIZERS.update(
             AdEMAMix,
             MADGRAD,
             NovoGrad,
+            Signum,
         )
     }
 )
@@ -126,6 +128,7 @@ OPTAX_EQUIVALENTS: dict[str, str] = {
     "ademamix": "optax.contrib.ademamix",
     "madgrad": "optax.contrib.madgrad",
     "novograd": "optax.novograd",
+    "signum": "optax.signum",
 }
 
 
