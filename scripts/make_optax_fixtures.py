@@ -185,6 +185,12 @@ CASES: dict[str, tuple[str, dict[str, Any], str]] = {
         {"learning_rate": 0.01, "beta": 0.5},
         "optax.signum(learning_rate=0.01, beta=0.5)",
     ),
+    "sm3": ("sm3", {"lr": 0.05}, "optax.sm3(learning_rate=0.05)"),
+    "sm3_momentum": (
+        "sm3",
+        {"learning_rate": 0.1, "momentum": 0.5},
+        "optax.sm3(learning_rate=0.1, momentum=0.5)",
+    ),
 }
 
 

@@ -57,6 +57,7 @@ QUADRATIC_HPARAMS: dict[str, dict[str, Any]] = {
 QUADRATIC_HPARAMS.update(
     {
         "lamb": {"lr": 0.05},
+        "sm3": {"lr": 0.5},
         "signum": {"lr": 0.01},
         "novograd": {"lr": 0.05},
         "madgrad": {"lr": 0.05},

@@ -42,6 +42,7 @@ from tui_optim.engine.optimizers.rprop import Rprop
 from tui_optim.engine.optimizers.schedule_free import ScheduleFreeAdamW
 from tui_optim.engine.optimizers.sgd import SGD
 from tui_optim.engine.optimizers.signum import Signum
+from tui_optim.engine.optimizers.sm3 import SM3
 from tui_optim.engine.optimizers.textbook_adam import TextbookAdam
 from tui_optim.engine.optimizers.yogi import Yogi
 
@@ -111,6 +112,7 @@ OPTIMIZERS.update(
             MADGRAD,
             NovoGrad,
             Signum,
+            SM3,
         )
     }
 )
@@ -129,6 +131,7 @@ OPTAX_EQUIVALENTS: dict[str, str] = {
     "madgrad": "optax.contrib.madgrad",
     "novograd": "optax.novograd",
     "signum": "optax.signum",
+    "sm3": "optax.sm3",
 }
 
 
