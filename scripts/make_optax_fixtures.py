@@ -191,6 +191,12 @@ CASES: dict[str, tuple[str, dict[str, Any], str]] = {
         {"learning_rate": 0.1, "momentum": 0.5},
         "optax.sm3(learning_rate=0.1, momentum=0.5)",
     ),
+    "fromage": ("fromage", {"lr": 0.01}, "optax.fromage(learning_rate=0.01)"),
+    "fromage_min_norm": (
+        "fromage",
+        {"learning_rate": 0.02, "min_norm": 0.05},
+        "optax.fromage(learning_rate=0.02, min_norm=0.05)",
+    ),
 }
 
 

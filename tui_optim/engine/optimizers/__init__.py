@@ -27,6 +27,7 @@ from tui_optim.engine.optimizers.adaptive_gains import AdaptiveGains
 from tui_optim.engine.optimizers.ademamix import AdEMAMix
 from tui_optim.engine.optimizers.adopt import ADOPT
 from tui_optim.engine.optimizers.base import HParam, HyperparameterError, Optimizer
+from tui_optim.engine.optimizers.fromage import Fromage
 from tui_optim.engine.optimizers.lamb import LAMB
 from tui_optim.engine.optimizers.lars import LARS
 from tui_optim.engine.optimizers.lion import Lion
@@ -113,6 +114,7 @@ OPTIMIZERS.update(
             NovoGrad,
             Signum,
             SM3,
+            Fromage,
         )
     }
 )
@@ -132,6 +134,7 @@ OPTAX_EQUIVALENTS: dict[str, str] = {
     "novograd": "optax.novograd",
     "signum": "optax.signum",
     "sm3": "optax.sm3",
+    "fromage": "optax.fromage",
 }
 
 
