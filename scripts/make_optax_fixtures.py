@@ -12,7 +12,8 @@ For each case the file holds the flat parameters before and after every step
 (STEPS, P)), and for schedule-free cases the evaluation point
 ``optax.contrib.schedule_free_eval_params`` gives after every step ("<case>/eval").
 "cases" is a JSON list saying, per case, which of our optimizers and hyperparameters must
-reproduce it and the optax call that produced it.
+reproduce it and the optax call that produced it; "signatures" holds, per optimizer, the
+keyword defaults of its optax function (our defaults and spellings are tested against them).
 
 tests/engine/test_optax_parity.py replays the cases with our MLP's gradients and with the
 stored gradients, and requires <= 1e-12 relative error at every step.
@@ -23,6 +24,7 @@ Run from the repository root (needs jax, optax, torch and scikit-learn; the test
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import json
 from pathlib import Path
@@ -247,6 +249,23 @@ def run(x: np.ndarray, y: np.ndarray, init: np.ndarray, call: str):
     return out
 
 
+def signature(call: str) -> dict[str, Any]:
+    """The optax function's keyword defaults, as JSON: "<required>" for none (optax's lr),
+    "<function>" for a callable, lists for tuples."""
+    function = eval(call.split("(")[0], {"optax": optax})
+    out: dict[str, Any] = {}
+    for name, parameter in inspect.signature(function).parameters.items():
+        default = parameter.default
+        if default is inspect.Parameter.empty:
+            default = "<required>"
+        elif callable(default):
+            default = "<function>"
+        elif isinstance(default, tuple):
+            default = list(default)
+        out[name] = default
+    return out
+
+
 def main() -> None:
     x, y, init = problem()
     arrays: dict[str, np.ndarray] = {"x": x, "y": y, "init": init, "layers": np.array(LAYERS)}
@@ -256,6 +275,8 @@ def main() -> None:
             arrays[f"{case}/{key}"] = value
         cases.append({"case": case, "optimizer": ours, "hparams": hparams, "optax": call})
     arrays["cases"] = np.array(json.dumps(cases))
+    signatures = {case["optimizer"]: signature(case["optax"]) for case in cases}
+    arrays["signatures"] = np.array(json.dumps(signatures))
     arrays["optax_version"] = np.array(optax.__version__)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(OUT, **arrays)

@@ -5,14 +5,21 @@ needed here)."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from tui_optim.engine.data import Dataset
 from tui_optim.engine.mlp import MLP
-from tui_optim.engine.optimizers import OPTAX_EQUIVALENTS, OPTIMIZERS, get_optimizer
+from tui_optim.engine.optimizers import (
+    OPTAX_EQUIVALENTS,
+    OPTIMIZERS,
+    HyperparameterError,
+    get_optimizer,
+)
 from tui_optim.engine.problems import MLPProblem
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "optax_parity.npz"
@@ -27,6 +34,25 @@ def _load() -> tuple[dict[str, np.ndarray], list[dict]]:
 
 ARRAYS, CASES = _load()
 CASE_IDS = [case["case"] for case in CASES]
+SIGNATURES: dict[str, dict[str, Any]] = json.loads(str(ARRAYS["signatures"]))
+
+#: optax keywords we do not offer: pytree masks, dtypes and a clipping function have no
+#: meaning for a flat row of one dtype (every tensor is decayed and scaled, as optax's
+#: default masks do).
+NOT_OFFERED = {
+    "mask",
+    "weight_decay_mask",
+    "trust_ratio_mask",
+    "mu_dtype",
+    "accumulator_dtype",
+    "state_dtype",
+    "clip_value_fn",
+}
+#: optax keywords whose default None stands for a value (optax's own rule).
+NONE_MEANS = {
+    ("schedule_free_adamw", "warmup_steps"): 0,
+    ("prodigy", "beta3"): math.sqrt(0.999),
+}
 
 
 def _problem() -> MLPProblem:
@@ -98,6 +124,36 @@ def test_fixture_covers_every_optax_optimizer() -> None:
             case["optimizer"] == name and set(case["hparams"]) - {"lr", "learning_rate"}
             for case in CASES
         ), name
+
+
+@pytest.mark.parametrize("name", list(OPTAX_EQUIVALENTS))
+def test_defaults_and_spellings_equal_optax(name: str) -> None:
+    """Every keyword of the optax function is accepted under its optax name with optax's
+    default (optax has no default learning rate for most: ours is then our choice), or is
+    one of the few refused ones."""
+    cls = OPTIMIZERS[name]
+    defaults = cls.defaults()
+    for keyword, default in SIGNATURES[name].items():
+        if keyword in NOT_OFFERED:
+            with pytest.raises(HyperparameterError, match="has no hyperparameter"):
+                cls.validate({keyword: 1})
+            continue
+        if keyword in cls.pair_aliases:
+            pairs = list(zip(cls.pair_aliases[keyword], default, strict=True))
+        else:
+            canonical = cls.canonical_name(keyword)
+            assert canonical is not None, f"{name} does not accept optax's {keyword!r}"
+            if default == "<required>":
+                continue
+            pairs = [(canonical, NONE_MEANS.get((name, keyword), default))]
+        for canonical, value in pairs:
+            assert defaults[canonical] == value, f"{name}.{canonical}"
+
+
+def test_prodigy_beta3_follows_beta2_unless_given() -> None:
+    prodigy = OPTIMIZERS["prodigy"]
+    assert prodigy.validate({"betas": [0.9, 0.99]})["beta3"] == 0.99**0.5
+    assert prodigy.validate({"beta2": 0.99, "beta3": 0.5})["beta3"] == 0.5
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
