@@ -304,7 +304,8 @@ class Group:
     def evaluation_row(self, racer: Racer) -> np.ndarray:
         """One racer's row of :meth:`evaluation_params`."""
         block, offset = self.block_of(racer)
-        return block.optimizer.evaluation_params(block.params)[offset]
+        row: np.ndarray = block.optimizer.evaluation_params(block.params)[offset]
+        return row
 
     def block_of(self, racer: Racer) -> tuple[Block, int]:
         row = self.row_of(racer)
