@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 
 from tui_optim.engine.optimizers.base import HParam, Optimizer, lr_param
-from tui_optim.engine.optimizers.optax_common import tensor_blocks, trust_ratio
+from tui_optim.engine.optimizers.optax_common import spread, trust_ratios
 
 
 class Fromage(Optimizer):
@@ -39,11 +39,8 @@ class Fromage(Optimizer):
         self._count_step()
         update = self._buffer("update", params.shape)
         np.copyto(update, grads)
-        min_norm = self.h["min_norm"]
-        for param, block in zip(
-            tensor_blocks(self, params), tensor_blocks(self, update), strict=True
-        ):
-            block *= trust_ratio(param, block, min_norm=min_norm)
+        ratios = trust_ratios(self, params, update, min_norm=self.h["min_norm"])
+        update *= spread(self, ratios, update.shape[1])
         lr = self.lr
         shrink = 1 / (1 + lr**2) ** 0.5
         update *= -(lr * shrink)

@@ -17,8 +17,8 @@ from tui_optim.engine.optimizers.optax_common import (
     bias_correction,
     eps_root_param,
     optax_beta,
-    tensor_blocks,
-    trust_ratio,
+    spread,
+    trust_ratios,
     update_moment,
     update_moment_squared,
 )
@@ -74,9 +74,6 @@ class LAMB(Optimizer):
         if self._uses("weight_decay"):
             np.multiply(params, self.h["weight_decay"], out=work)
             update += work
-        for param, block in zip(
-            tensor_blocks(self, params), tensor_blocks(self, update), strict=True
-        ):
-            block *= trust_ratio(param, block)
+        update *= spread(self, trust_ratios(self, params, update), update.shape[1])
         update *= self.lr
         params -= update

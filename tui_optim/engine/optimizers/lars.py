@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 
 from tui_optim.engine.optimizers.base import HParam, Optimizer, lr_param, weight_decay_param
-from tui_optim.engine.optimizers.optax_common import tensor_blocks, trust_ratio
+from tui_optim.engine.optimizers.optax_common import spread, trust_ratios
 
 
 class LARS(Optimizer):
@@ -58,11 +58,10 @@ class LARS(Optimizer):
         update, work = self._buffer("update"), self._buffer("work")
         np.multiply(params, self.h["weight_decay"], out=update)
         update += grads
-        coefficient, eps = self.h["trust_coefficient"], self.h["eps"]
-        for param, block in zip(
-            tensor_blocks(self, params), tensor_blocks(self, update), strict=True
-        ):
-            block *= trust_ratio(param, block, coefficient=coefficient, eps=eps)
+        ratios = trust_ratios(
+            self, params, update, coefficient=self.h["trust_coefficient"], eps=self.h["eps"]
+        )
+        update *= spread(self, ratios, update.shape[1])
         update *= self.lr
         momentum = self.h["momentum"]
         trace *= momentum

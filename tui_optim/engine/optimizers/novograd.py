@@ -15,9 +15,9 @@ from tui_optim.engine.optimizers.base import (
 )
 from tui_optim.engine.optimizers.optax_common import (
     eps_root_param,
-    frobenius_norm,
     optax_beta,
-    tensor_blocks,
+    spread,
+    tensor_norms,
 )
 
 
@@ -63,17 +63,12 @@ class NovoGrad(Optimizer):
         first = self.t == 1
         mu, nu = self.state["mu"], self.state["nu"]
         update = self._buffer("update")
-        beta2 = self.h["beta2"]
-        for index, grad in enumerate(tensor_blocks(self, grads)):
-            norm = frobenius_norm(grad)
-            squared = norm * norm
-            averaged = self._complement("beta2") * squared + beta2 * nu[:, index : index + 1]
-            nu[:, index : index + 1] = np.where(first, squared, averaged)
-        for index, (grad, block) in enumerate(
-            zip(tensor_blocks(self, grads), tensor_blocks(self, update), strict=True)
-        ):
-            denominator = np.sqrt(nu[:, index : index + 1] + self.h["eps_root"]) + self.h["eps"]
-            np.divide(grad, denominator, out=block)
+        norm = tensor_norms(self, grads)
+        squared = norm * norm
+        averaged = self._complement("beta2") * squared + self.h["beta2"] * nu
+        nu[...] = np.where(first, squared, averaged)
+        denominator = np.sqrt(nu + self.h["eps_root"]) + self.h["eps"]
+        np.divide(grads, spread(self, denominator, grads.shape[1]), out=update)
         if self._uses("weight_decay"):
             update += self.h["weight_decay"] * params
         mu *= np.where(first, 0.0, self.h["beta1"])

@@ -61,30 +61,67 @@ def tensor_blocks(optimizer: Optimizer, array: np.ndarray) -> list[np.ndarray]:
     return [array[:, tensor.columns] for tensor in optimizer.tensors]
 
 
+def _tiling(optimizer: Optimizer) -> tuple[np.ndarray, np.ndarray] | None:
+    """First columns and sizes of the row's tensors when they tile the row in order (an
+    MLP's do), so per-tensor reductions are one ``reduceat``; None otherwise."""
+    tensors = optimizer.tensors
+    key = "tensor tiling"
+    if key not in optimizer._derived:
+        starts = [t.columns.start or 0 for t in tensors]
+        stops = [t.columns.stop for t in tensors]
+        tiled = starts[0] == 0 and all(a == b for a, b in zip(stops, starts[1:], strict=False))
+        steps_one = all(t.columns.step in (None, 1) for t in tensors)
+        optimizer._derived[key] = (
+            (np.array(starts), np.subtract(stops, starts)) if tiled and steps_one else None
+        )
+    tiling: tuple[np.ndarray, np.ndarray] | None = optimizer._derived[key]
+    return tiling
+
+
+def tensor_norms(optimizer: Optimizer, array: np.ndarray) -> np.ndarray:
+    """Per-row Frobenius norm of each tensor of ``array`` (r, P), as ``(r, tensors)``."""
+    tiling = _tiling(optimizer)
+    if tiling is None:
+        return np.hstack([frobenius_norm(block) for block in tensor_blocks(optimizer, array)])
+    columns = tiling[1].sum()
+    squares = array[:, :columns] * array[:, :columns]
+    return np.sqrt(np.add.reduceat(squares, tiling[0], axis=1))
+
+
+def spread(optimizer: Optimizer, per_tensor: np.ndarray, columns: int) -> np.ndarray:
+    """``(r, tensors)`` values spread over each tensor's columns of a ``(r, columns)`` row
+    block; columns of no tensor get 1 (a factor that leaves them alone)."""
+    tiling = _tiling(optimizer)
+    if tiling is not None and tiling[1].sum() == columns:
+        return np.repeat(per_tensor, tiling[1], axis=1)
+    out = np.ones((per_tensor.shape[0], columns), dtype=per_tensor.dtype)
+    for index, tensor in enumerate(optimizer.tensors):
+        out[:, tensor.columns] = per_tensor[:, index : index + 1]
+    return out
+
+
 def frobenius_norm(block: np.ndarray) -> np.ndarray:
     """Per-row Euclidean norm of a ``(r, n)`` block, as an ``(r, 1)`` column."""
     return np.sqrt(np.einsum("ij,ij->i", block, block))[:, None]
 
 
-def safe_norm(block: np.ndarray, min_norm: np.ndarray | float) -> np.ndarray:
-    """optax's ``safe_norm``: the norm, or ``min_norm`` where the norm is <= min_norm."""
-    norm = frobenius_norm(block)
-    return np.where(norm <= min_norm, min_norm, norm)
-
-
-def trust_ratio(
-    param: np.ndarray,
+def trust_ratios(
+    optimizer: Optimizer,
+    params: np.ndarray,
     update: np.ndarray,
     min_norm: np.ndarray | float = 0.0,
     coefficient: np.ndarray | float = 1.0,
     eps: np.ndarray | float = 0.0,
 ) -> np.ndarray:
-    """optax's ``scale_by_trust_ratio`` factor for one tensor, per row ``(r, 1)``:
-    ``coefficient * |w| / (|u| + eps)`` with both norms clipped below at ``min_norm``, and 1
-    where either norm is 0 (a tensor that would never move otherwise)."""
-    param_norm = safe_norm(param, min_norm)
-    update_norm = safe_norm(update, min_norm)
-    ratio = coefficient * param_norm / (update_norm + eps)
+    """optax's ``scale_by_trust_ratio`` factor of every tensor, per row ``(r, tensors)``:
+    ``coefficient * |w| / (|u| + eps)`` with both norms clipped below at ``min_norm``
+    (optax's safe_norm), and 1 where either norm is 0 (a tensor that would never move)."""
+    param_norm = tensor_norms(optimizer, params)
+    update_norm = tensor_norms(optimizer, update)
+    param_norm = np.where(param_norm <= min_norm, min_norm, param_norm)
+    update_norm = np.where(update_norm <= min_norm, min_norm, update_norm)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = coefficient * param_norm / (update_norm + eps)
     return np.where((param_norm == 0.0) | (update_norm == 0.0), 1.0, ratio)
 
 
