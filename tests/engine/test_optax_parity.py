@@ -190,3 +190,30 @@ def test_tensors_out_of_column_order_give_the_same_steps() -> None:
                 optimizer.step(params, np.sin(3 * params + step))
             rows.append(params[0])
         np.testing.assert_allclose(rows[1], rows[0], rtol=1e-14, atol=0, err_msg=name)
+
+
+NUMERATORS = {
+    "adabelief": lambda o: o.state["mu"] / (1 - o.h["beta1"] ** o.t),
+    "yogi": lambda o: o.state["mu"] / (1 - o.h["beta1"] ** o.t),
+    "ademamix": lambda o: o.state["m1"] / (1 - o.h["beta1"] ** o.t)
+    + o.h["alpha"] * o.state["m2"],
+    "adan": lambda o: o.state["m"] / (1 - o.h["beta1"] ** o.t)
+    + (1 - o.h["beta2"]) * o.state["v"] / (1 - o.h["beta2"] ** o.t),
+    "prodigy": lambda o: o.state["exp_avg"] / o.state["estim_lr"],
+}
+
+
+@pytest.mark.parametrize("name", list(NUMERATORS))
+def test_effective_step_times_the_momentum_is_the_step(name: str) -> None:
+    """The effective step the race shows is what multiplies the momentum in the update."""
+    params = ARRAYS["init"].reshape(1, -1).copy()
+    optimizer = OPTIMIZERS[name]([{"lr": 0.01}])
+    optimizer.tensors = PROBLEM.tensors()
+    optimizer.init_state(params)
+    for step in range(6):
+        before = params.copy()
+        optimizer.step(params, np.sin(3 * params + step))
+    taken = before - params
+    expected = optimizer.effective_step() * NUMERATORS[name](optimizer)
+    # before - params loses the digits of params below its own last bit: atol for that
+    np.testing.assert_allclose(taken, expected, rtol=1e-9, atol=1e-15 * np.abs(params).max())

@@ -11,6 +11,7 @@ from tui_optim.engine.optimizers.optax_common import (
     bias_correction,
     eps_root_param,
     optax_beta,
+    rms_effective_step,
     update_moment,
     update_moment_squared,
 )
@@ -77,3 +78,7 @@ class AdaBelief(Optimizer):
         direction /= work
         direction *= self.lr
         params -= direction
+
+    def effective_step(self) -> np.ndarray:
+        """lr / (sqrt(s_hat) + eps): what multiplies the corrected momentum."""
+        return rms_effective_step(self, "nu", "beta2")

@@ -17,6 +17,7 @@ from tui_optim.engine.optimizers.optax_common import (
     bias_correction,
     eps_root_param,
     optax_beta,
+    rms_effective_step,
     update_moment,
     update_moment_squared,
 )
@@ -87,3 +88,7 @@ class Adan(Optimizer):
             update += work
         update *= self.lr
         params -= update
+
+    def effective_step(self) -> np.ndarray:
+        """lr / (sqrt(n_hat + eps_root) + eps): what multiplies the corrected momenta."""
+        return rms_effective_step(self, "n", "beta3", with_eps_root=True)

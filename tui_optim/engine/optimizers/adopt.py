@@ -76,3 +76,8 @@ class ADOPT(Optimizer):
             np.copyto(step, mu)
         step *= self.lr
         params -= step
+
+    def effective_step(self) -> np.ndarray:
+        """lr / max(sqrt(v), eps): what multiplies the next gradient (before the momentum)."""
+        step: np.ndarray = self.lr / np.maximum(np.sqrt(self.state["nu"]), self.h["eps"])
+        return step

@@ -139,3 +139,16 @@ def tree_vdot(optimizer: Optimizer, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     for x, y in zip(tensor_blocks(optimizer, a), tensor_blocks(optimizer, b), strict=True):
         total += np.einsum("ij,ij->i", x, y)[:, None]
     return total
+
+
+def rms_effective_step(
+    optimizer: Optimizer, moment: str, decay: str, with_eps_root: bool = False
+) -> np.ndarray:
+    """``lr / (sqrt(v / (1 - decay^t) [+ eps_root]) + eps)`` per weight: what multiplies the
+    (corrected) momentum in Adam-like rules, ``v`` the state array ``moment``."""
+    t = np.maximum(optimizer.t, 1)
+    corrected = optimizer.state[moment] / bias_correction(optimizer.h[decay], t)
+    if with_eps_root:
+        corrected = corrected + optimizer.h["eps_root"]
+    step: np.ndarray = optimizer.lr / (np.sqrt(corrected) + optimizer.h["eps"])
+    return step

@@ -113,3 +113,13 @@ class Prodigy(Optimizer):
         np.multiply(params, -self.h["weight_decay"] * dlr, out=work)
         work -= dg
         params += work
+
+    def effective_step(self) -> np.ndarray:
+        """d * dlr / (sqrt(v) + d * eps): what multiplies the momentum of g (m holds d * g)."""
+        t = np.maximum(self.t, 1)
+        d = self.state["estim_lr"]
+        correction = (1 - self.h["beta2"] ** t) ** 0.5 / (1 - self.h["beta1"] ** t)
+        step: np.ndarray = (
+            d * (d * self.lr * correction) / (np.sqrt(self.state["exp_avg_sq"]) + d * self.h["eps"])
+        )
+        return step

@@ -16,6 +16,7 @@ from tui_optim.engine.optimizers.base import (
 from tui_optim.engine.optimizers.optax_common import (
     bias_correction,
     optax_beta,
+    rms_effective_step,
     update_moment_squared,
 )
 
@@ -152,3 +153,7 @@ class ScheduleFreeAdamW(Optimizer):
         x += work
         x -= params
         params += x
+
+    def effective_step(self) -> np.ndarray:
+        """lr / (sqrt(nu_hat) + eps): what multiplies g in z's step."""
+        return rms_effective_step(self, "nu", "beta2")

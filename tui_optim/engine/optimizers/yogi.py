@@ -7,7 +7,12 @@ from typing import ClassVar
 import numpy as np
 
 from tui_optim.engine.optimizers.base import HParam, Optimizer, eps_param, lr_param
-from tui_optim.engine.optimizers.optax_common import bias_correction, optax_beta, update_moment
+from tui_optim.engine.optimizers.optax_common import (
+    bias_correction,
+    optax_beta,
+    rms_effective_step,
+    update_moment,
+)
 
 #: optax's scale_by_yogi starts both moments here (its initial_accumulator_value).
 INITIAL_ACCUMULATOR = 1e-6
@@ -63,3 +68,7 @@ class Yogi(Optimizer):
         square /= work
         square *= self.lr
         params -= square
+
+    def effective_step(self) -> np.ndarray:
+        """lr / (sqrt(v_hat) + eps): what multiplies the corrected momentum."""
+        return rms_effective_step(self, "nu", "beta2")
