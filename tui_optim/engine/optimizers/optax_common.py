@@ -13,7 +13,7 @@ import numpy as np
 from tui_optim.engine.optimizers.base import HParam, Optimizer
 
 
-def optax_beta(name: str, default: float, help: str, high_open: bool = True) -> HParam:
+def optax_beta(name: str, default: float, help: str) -> HParam:
     """beta1/beta2/beta3 in [0, 1), also accepted as optax's b1/b2/b3."""
     return HParam(
         name,
@@ -21,7 +21,7 @@ def optax_beta(name: str, default: float, help: str, high_open: bool = True) -> 
         help,
         low=0.0,
         high=1.0,
-        high_open=high_open,
+        high_open=True,
         aliases=(name.replace("beta", "b"),),
     )
 
@@ -63,18 +63,19 @@ def tensor_blocks(optimizer: Optimizer, array: np.ndarray) -> list[np.ndarray]:
 
 def _tiling(optimizer: Optimizer) -> tuple[np.ndarray, np.ndarray] | None:
     """First columns and sizes of the row's tensors when they tile the row in order (an
-    MLP's do), so per-tensor reductions are one ``reduceat``; None otherwise."""
+    MLP's do), so per-tensor reductions are one ``reduceat``; None otherwise. Cached for
+    the optimizer's current ``tensors``."""
     tensors = optimizer.tensors
-    key = "tensor tiling"
-    if key not in optimizer._derived:
-        starts = [t.columns.start or 0 for t in tensors]
-        stops = [t.columns.stop for t in tensors]
-        tiled = starts[0] == 0 and all(a == b for a, b in zip(stops, starts[1:], strict=False))
-        steps_one = all(t.columns.step in (None, 1) for t in tensors)
-        optimizer._derived[key] = (
-            (np.array(starts), np.subtract(stops, starts)) if tiled and steps_one else None
-        )
-    tiling: tuple[np.ndarray, np.ndarray] | None = optimizer._derived[key]
+    cached = optimizer._derived.get("tensor tiling")
+    if cached is not None and cached[0] is tensors:
+        tiling: tuple[np.ndarray, np.ndarray] | None = cached[1]
+        return tiling
+    starts = [t.columns.start or 0 for t in tensors]
+    stops = [t.columns.stop for t in tensors]
+    tiled = starts[0] == 0 and all(a == b for a, b in zip(stops, starts[1:], strict=False))
+    unit_steps = all(t.columns.step in (None, 1) for t in tensors)
+    tiling = (np.array(starts), np.subtract(stops, starts)) if tiled and unit_steps else None
+    optimizer._derived["tensor tiling"] = (tensors, tiling)
     return tiling
 
 
