@@ -324,9 +324,12 @@ class Group:
         if record:
             np.copyto(self.before, self.params)
         losses = self.problem.loss_and_grad(self.params, batch, self.grads)
-        at = self.evaluation_params()
-        if at is not self.params:  # a schedule-free rule's loss is reported where it evaluates
-            losses = self.problem.loss_and_grad(at, batch, np.empty_like(at))
+        for block in self.blocks:
+            at = block.optimizer.evaluation_params(block.params)
+            if at is not block.params:  # schedule-free: the loss is reported where it evaluates
+                losses = losses.copy()
+                scratch = np.empty_like(at)
+                losses[block.start : block.stop] = self.problem.loss_and_grad(at, batch, scratch)
         for block in self.blocks:
             if block.scheduled:
                 block.apply_schedules()
