@@ -352,3 +352,19 @@ def test_schedule_free_reports_loss_and_exports_weights_at_its_evaluation_point(
     saved = mlp.from_arrays(load_weights(tmp_path / "sf.npz", mlp))
     np.testing.assert_array_equal(saved, at[group.row_of(by_name["sf"])])
     assert np.abs(saved - group.params[group.row_of(by_name["sf"])]).max() > 1e-3
+
+
+def test_schedule_free_validation_figures_are_at_its_evaluation_point() -> None:
+    configs = [racer("sf", "schedule_free_adamw", lr=0.05), racer("adam", "adam", lr=0.01)]
+    race = Race(iris_scenario(configs, epochs=2))
+    run_to_end(race)
+    assert race.state == "finished"
+    problem = race.problem
+    for name in ("sf", "adam"):
+        found = next(r for r in race.racers.values() if r.spec.name == name)
+        weights = race.current_params(found)[None].copy()
+        assert found.val_loss == pytest.approx(problem.evaluate(weights, "val").loss[0], rel=1e-12)
+    sf = next(r for r in race.racers.values() if r.spec.name == "sf")
+    group = race._group_of(sf)
+    raw = group.params[group.row_of(sf)][None].copy()
+    assert sf.val_loss != pytest.approx(problem.evaluate(raw, "val").loss[0], rel=1e-6)
