@@ -226,10 +226,13 @@ def _loss(leaves: list[jnp.ndarray], x: jnp.ndarray, y: jnp.ndarray) -> jnp.ndar
     return jnp.mean(jax.nn.logsumexp(logits, axis=1) - jnp.sum(y * logits, axis=1))
 
 
-def run(x: np.ndarray, y: np.ndarray, init: np.ndarray, call: str):
+def run(x: np.ndarray, y: np.ndarray, init: np.ndarray, call: str) -> dict[str, np.ndarray]:
+    """Train from ``init`` with the optax optimizer ``call`` builds, full batch."""
     optimizer = eval(call, {"optax": optax})
     schedule_free = "schedule_free" in call
     grad_fn = jax.jit(jax.grad(_loss))
+    # Jitted, as training loops use optax: XLA's compiled rounding of optax's float32
+    # schedules (schedule_free_adamw's warmup) is what our warmup reproduces.
     update = jax.jit(optimizer.update)
     params = _leaves(init)
     state = optimizer.init(params)
