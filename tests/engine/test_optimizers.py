@@ -53,6 +53,25 @@ QUADRATIC_HPARAMS: dict[str, dict[str, Any]] = {
     "lion": {"lr": 0.01},
     "textbook_adam": {},
 }
+#: The optax families.
+QUADRATIC_HPARAMS.update(
+    {
+        "lamb": {"lr": 0.05},
+        "fromage": {"lr": 0.1},
+        "sm3": {"lr": 0.5},
+        "signum": {"lr": 0.01},
+        "novograd": {"lr": 0.05},
+        "madgrad": {"lr": 0.05},
+        "ademamix": {"lr": 0.05},
+        "adopt": {"lr": 0.05},
+        "adan": {"lr": 0.05},
+        "prodigy": {"estim_lr0": 1e-3},
+        "schedule_free_adamw": {"lr": 0.05},
+        "yogi": {"lr": 0.05},
+        "lars": {"lr": 20.0},
+        "adabelief": {"lr": 0.05},
+    }
+)
 ROSENBROCK_HPARAMS = {
     **QUADRATIC_HPARAMS,
     "sgd": {"lr": 1e-3},
@@ -342,8 +361,9 @@ def test_row_state_round_trip_continues_identically(name: str) -> None:
         optimizer.step(block, grads)
         fork.step(forked_params, grads[1:2].copy())
     np.testing.assert_allclose(forked_params[0], block[1], rtol=1e-13, atol=1e-300)
-    saved["state"][next(iter(saved["state"]))][...] = 123.0  # a copy, not a view
-    assert not np.any(next(iter(optimizer.state.values()))[1] == 123.0)
+    if saved["state"]:  # a stateless rule (fromage) has nothing to copy
+        saved["state"][next(iter(saved["state"]))][...] = 123.0  # a copy, not a view
+        assert not np.any(next(iter(optimizer.state.values()))[1] == 123.0)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -289,6 +289,25 @@ class Group:
             self.blocks.append(Block(optimizer, start, stop, params, grads, schedules))
             start = stop
 
+    def evaluation_params(self) -> np.ndarray:
+        """The rows' weights where losses are reported and weights exported: ``params``
+        itself unless an optimizer evaluates elsewhere (schedule-free), then a copy with
+        those rows at their optimizers' evaluation points."""
+        out = self.params
+        for block in self.blocks:
+            at = block.optimizer.evaluation_params(block.params)
+            if at is not block.params:
+                if out is self.params:
+                    out = self.params.copy()
+                out[block.start : block.stop] = at
+        return out
+
+    def evaluation_row(self, racer: Racer) -> np.ndarray:
+        """One racer's row of :meth:`evaluation_params`."""
+        block, offset = self.block_of(racer)
+        row: np.ndarray = block.optimizer.evaluation_params(block.params)[offset]
+        return row
+
     def block_of(self, racer: Racer) -> tuple[Block, int]:
         row = self.row_of(racer)
         for block in self.blocks:
@@ -305,6 +324,12 @@ class Group:
         if record:
             np.copyto(self.before, self.params)
         losses = self.problem.loss_and_grad(self.params, batch, self.grads)
+        for block in self.blocks:
+            at = block.optimizer.evaluation_params(block.params)
+            if at is not block.params:  # schedule-free: the loss is reported where it evaluates
+                losses = losses.copy()
+                scratch = np.empty_like(at)
+                losses[block.start : block.stop] = self.problem.loss_and_grad(at, batch, scratch)
         for block in self.blocks:
             if block.scheduled:
                 block.apply_schedules()
@@ -661,15 +686,16 @@ class Race:
             epoch_loss = group.epoch_sum / max(group.epoch_count, 1)
             group.epoch_sum[:] = 0.0
             group.epoch_count = 0
+            params = group.evaluation_params()
             if self.problem.has_validation:
-                evaluation = self.problem.evaluate(group.params, "val")
+                evaluation = self.problem.evaluate(params, "val")
                 val_loss, val_acc = evaluation.loss, evaluation.accuracy
             if self.problem.is_classification:
-                train_acc = self.problem.evaluate(group.params, "train").accuracy
+                train_acc = self.problem.evaluate(params, "train").accuracy
             if self.problem.has_horizon and (
                 round(group.progress) % HORIZON_EVERY_EPOCHS == 0 or group.step >= group.total_steps
             ):
-                horizon = self.problem.horizon(group.params)
+                horizon = self.problem.horizon(params)
         epoch = group.progress
         step = group.step
         target = self.scenario.target_loss
@@ -750,8 +776,7 @@ class Race:
             group = self._group_of(racer)
         except KeyError:
             return
-        row = group.row_of(racer)
-        racer.frozen_params = group.params[row].copy()
+        racer.frozen_params = group.evaluation_row(racer).copy()
         entries = [(r, group.saved_state(r)) for r in group.racers if r is not racer]
         group.rebuild(entries)
 
@@ -1038,8 +1063,7 @@ class Race:
     def current_params(self, racer: Racer) -> np.ndarray:
         if racer.frozen_params is not None:
             return racer.frozen_params
-        group = self._group_of(racer)
-        return group.params[group.row_of(racer)]
+        return self._group_of(racer).evaluation_row(racer)
 
     def racer_arrays(self, racer: Racer) -> dict[str, np.ndarray]:
         """A racer's parameters as named arrays: W1, b1, ... (Keras layout) or w."""

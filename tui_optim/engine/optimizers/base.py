@@ -407,6 +407,12 @@ class Optimizer:
         """
         raise NotImplementedError
 
+    def evaluation_params(self, params: np.ndarray) -> np.ndarray:
+        """The weights (r, P) to report a loss at and to export, for ``params`` the rows this
+        optimizer steps. The same array for most rules; schedule-free methods take gradients
+        at one point and evaluate at another, which they compute from their state."""
+        return params
+
     def effective_step(self) -> np.ndarray:
         """Per-row, per-parameter step size multiplying the gradient direction, (r, P) or (r, 1).
 
