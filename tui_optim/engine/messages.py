@@ -55,6 +55,7 @@ class TimeToTarget:
     steps: int
     epochs: float
     seconds: float
+    grad_evals: int  # gradient evaluations (more than steps for L-BFGS and SAM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,7 @@ class HistoryChunk:
     accuracy: np.ndarray  # NaN where not measured / not classification
     grad_norm: np.ndarray
     update_ratio: np.ndarray
+    grad_evals: np.ndarray  # gradient evaluations so far (one per step, more for L-BFGS, SAM)
     position: np.ndarray | None = None  # (n, 2) for surfaces
 
 
@@ -105,6 +107,7 @@ class RacerStats:
     effective_step: float
     steps_per_s: float
     seconds: float
+    grad_evals: int  # gradient evaluations so far
     time_to_target: TimeToTarget | None
     position: tuple[float, float] | None
     layers: tuple[LayerStats, ...]

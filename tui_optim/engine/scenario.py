@@ -376,9 +376,12 @@ def parse_scenario(text: str, source: Path | None = None, name: str = "") -> Sce
         raise where.error("", "racer", "racers are [[racer]] tables")
     for index, table in enumerate(raw_racers):
         racers.append(_racer(where, table, index, surface is not None))
+        _check_full_batch(where, racers[-1], batch_size, "racer", index)
     grid = None
     if "grid" in document:
         grid, grid_racers = _grid(where, document["grid"], surface is not None)
+        for racer in grid_racers:
+            _check_full_batch(where, racer, batch_size, "grid")
         racers.extend(grid_racers)
     if not racers:
         raise where.error("", "", "no racers: add [[racer]] tables or a [grid]")
@@ -407,6 +410,23 @@ def parse_scenario(text: str, source: Path | None = None, name: str = "") -> Sce
         source=source,
         name=name or (source.stem if source else ""),
     )
+
+
+def _check_full_batch(
+    where: _Where, racer: RacerConfig, batch_size: int | None, table: str, index: int = 0
+) -> None:
+    """Refuse mini-batches for a racer whose optimizer needs the full batch (L-BFGS, Rprop)."""
+    size = batch_size if racer.batch_size is None else racer.batch_size
+    cls = get_optimizer(racer.optimizer)
+    if size and cls.requires_full_batch(racer.hparams):
+        key = "batch_size" if racer.batch_size else "optimizer"
+        raise where.error(
+            table,
+            key,
+            f'{cls.name} needs the full batch, and this racer gets batches of {size}; set '
+            f'batch_size = "full" (in [data], or on the racer)',
+            index,
+        )
 
 
 def _surface(where: _Where, table: dict[str, Any]) -> SurfaceSpec:
@@ -566,12 +586,7 @@ def _racer(where: _Where, table: Any, index: int, is_surface: bool) -> RacerConf
         cls = get_optimizer(name)
     except UnknownNameError as error:
         raise read.fail("optimizer", str(error)) from None
-    hparam_names = sorted(
-        {h.name for h in cls.hparams}
-        | {a for h in cls.hparams for a in h.aliases}
-        | set(cls.pair_aliases)
-    )
-    _unknown_keys(where, "racer", table, RACER_KEYS + hparam_names, index)
+    _unknown_keys(where, "racer", table, RACER_KEYS + cls.accepted_keys(), index)
     given = {k: v for k, v in table.items() if k not in RACER_KEYS}
     hparams = _hparams(read, cls.name, given)
     schedule = table.get("schedule")

@@ -18,13 +18,17 @@ import inspect
 
 from tui_optim.engine.errors import UnknownNameError, unknown
 from tui_optim.engine.optimizers.adadelta import Adadelta
+from tui_optim.engine.optimizers.adafactor import Adafactor
 from tui_optim.engine.optimizers.adagrad import Adagrad
 from tui_optim.engine.optimizers.adam import Adam, AdamW, AMSGrad
 from tui_optim.engine.optimizers.adamax import Adamax
 from tui_optim.engine.optimizers.adaptive_gains import AdaptiveGains
+from tui_optim.engine.optimizers.asgd import ASGD
 from tui_optim.engine.optimizers.base import HParam, HyperparameterError, Optimizer
+from tui_optim.engine.optimizers.lbfgs import LBFGS
 from tui_optim.engine.optimizers.lion import Lion
 from tui_optim.engine.optimizers.momentum import Momentum
+from tui_optim.engine.optimizers.muon import Muon
 from tui_optim.engine.optimizers.nadam import NAdam
 from tui_optim.engine.optimizers.nesterov import Nesterov
 from tui_optim.engine.optimizers.radam import RAdam
@@ -32,6 +36,7 @@ from tui_optim.engine.optimizers.rmsprop import RMSprop
 from tui_optim.engine.optimizers.rprop import Rprop
 from tui_optim.engine.optimizers.sgd import SGD
 from tui_optim.engine.optimizers.textbook_adam import TextbookAdam
+from tui_optim.engine.optimizers.wrappers import SAM, Lookahead
 
 __all__ = [
     "OPTIMIZERS",
@@ -65,6 +70,7 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
         TextbookAdam,
     )
 }
+OPTIMIZERS.update({cls.name: cls for cls in (Adafactor, ASGD, LBFGS, Muon, Lookahead, SAM)})
 
 #: Our name -> the torch.optim class reproducing it step for step (parity-tested).
 TORCH_EQUIVALENTS: dict[str, str] = {
@@ -80,6 +86,9 @@ TORCH_EQUIVALENTS: dict[str, str] = {
     "nadam": "NAdam",
     "radam": "RAdam",
 }
+TORCH_EQUIVALENTS.update(
+    {"adafactor": "Adafactor", "asgd": "ASGD", "lbfgs": "LBFGS", "muon": "Muon (+ AdamW on biases)"}
+)
 
 
 class UnknownOptimizerError(UnknownNameError, HyperparameterError):
