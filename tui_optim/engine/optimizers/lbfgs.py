@@ -24,7 +24,8 @@ class LBFGS(Optimizer):
     """L-BFGS: quasi-Newton steps from the last ``history_size`` gradient differences.
 
     One racer step is torch's ``optimizer.step(closure)``: up to ``max_iter`` iterations
-    (``max_eval`` loss-and-gradient evaluations) on the same batch. Each iteration::
+    (``max_eval`` loss-and-gradient evaluations) on the same batch. Update rule of one
+    iteration::
 
         d = -H g           (two-loop recursion over the pairs s = t d, y = g_new - g with
                             y.s > 1e-10; H starts as (y.s / y.y) I, at the first step d = -g)
