@@ -12,8 +12,9 @@ A wrapper racer names its inner optimizer and that optimizer's hyperparameters i
 Validated, the hyperparameters are flat: the wrapper's own, ``inner`` (the inner family's
 name) and ``inner.<name>`` for each inner hyperparameter that differs from its default
 (``{"k": 5, "alpha": 0.5, "inner": "adam", "inner.lr": 0.01, "inner.beta2": 0.99}``), so
-they display, export and fork like any racer's (a fork may change ``inner.lr``). A
-schedule scales the inner optimizer's learning rate. Wrappers do not nest.
+they display, export, fork and change live like any racer's (``inner.lr`` is a key; an
+inner change regroups the racer like a structural flag). A schedule scales the inner
+optimizer's learning rate. Wrappers do not nest.
 """
 
 from __future__ import annotations
@@ -52,6 +53,20 @@ class Wrapper(Optimizer):
     @classmethod
     def accepted_keys(cls) -> list[str]:
         return sorted([*super().accepted_keys(), INNER])
+
+    @classmethod
+    def canonical_name(cls, key: str) -> str | None:
+        if key == INNER or key.startswith(PREFIX):
+            return key
+        return super().canonical_name(key)
+
+    @classmethod
+    def spec(cls, name: str) -> HParam:
+        """The inner optimizer and its hyperparameters count as structural: changing one
+        during a race rebuilds the racer's block (its state carries over)."""
+        if name == INNER or name.startswith(PREFIX):
+            return HParam(name, False, "the inner optimizer or one of its hyperparameters", "bool")
+        return super().spec(name)
 
     @classmethod
     def _split(cls, given: Mapping[str, Any]) -> tuple[dict[str, Any], type[Optimizer], dict]:
@@ -155,8 +170,8 @@ class Wrapper(Optimizer):
     def set_hparam(self, i: int, name: str, value: Any) -> None:
         if name == INNER or name.startswith(PREFIX):
             raise HyperparameterError(
-                f"{self.name}: the inner optimizer cannot change during a race; fork the "
-                f"racer with the new {name} instead"
+                f"{self.name}.{name} changes the block's structure: validate the racer's "
+                f"hyperparameters with it and rebuild the block (the race does)"
             )
         super().set_hparam(i, name, value)
 
