@@ -134,6 +134,10 @@ async def test_chart_keys_toggle_log_axis_and_smoothing() -> None:
         await caught_up(pilot)
         assert not chart.log_y and chart.x_axis == "epoch" and chart.smoothing
         await pilot.press("x", "x")
+        assert chart.x_axis == "grad_evals"
+        await caught_up(pilot)
+        assert "vs gradient evaluations" in str(chart.render())
+        await pilot.press("x")
         assert chart.x_axis == "step"
         await pilot.press("l")
         await caught_up(pilot)
