@@ -837,6 +837,13 @@ optimizer = "adam"
 learning_rate = 0.001   # Keras names are accepted too (learning_rate, beta_1, epsilon...)
 # schedule = "cosine:total_steps=800"   # constant step exponential cosine warmup
 
+# Wrappers take the optimizer they wrap, a name or a table with its hyperparameters:
+# [[racer]]
+# optimizer = "lookahead"   # or "sam" (rho, adaptive): two gradient evaluations per step
+# k = 5
+# alpha = 0.5
+# inner = { optimizer = "adam", lr = 0.01 }
+
 # A grid races every combination (rows x columns in the grid view):
 # [grid]
 # optimizer = ["sgd", "adam", "rmsprop"]
