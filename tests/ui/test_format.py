@@ -22,3 +22,8 @@ def test_key_hparams_leave_out_switches_that_are_off_and_quiet_values() -> None:
 def test_key_hparams_do_not_repeat_the_optimizer_name() -> None:
     amsgrad = OPTIMIZERS["amsgrad"].defaults()
     assert key_hparams(amsgrad, limit=2, optimizer="amsgrad") == "lr=0.001 β1=0.9"
+
+
+def test_key_hparams_show_a_wrappers_inner_optimizer() -> None:
+    lookahead = OPTIMIZERS["lookahead"].validate({"inner": {"optimizer": "adam", "lr": 0.01}})
+    assert key_hparams(lookahead) == "k=5 alpha=0.5 inner=adam inner.lr=0.01"
