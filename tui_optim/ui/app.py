@@ -80,7 +80,7 @@ class TuiOptimApp(App[int]):
             "cycle_x_axis",
             "X axis",
             show=False,
-            tooltip="x: step, epoch, seconds, gradient evaluations",
+            tooltip="x: step, epoch, seconds, grad evals",
         ),
         Binding("s", "toggle_smoothing", "Smooth", show=False, tooltip="EMA smoothing on/off"),
         Binding("c", "cycle_sort", "Sort", show=False, tooltip="sort the table by the next column"),
