@@ -28,7 +28,7 @@ class RacerSpec:
     name: str
     slug: str
     optimizer: str
-    hparams: dict[str, float | int | bool]
+    hparams: dict[str, float | int | bool | str]  # str: a wrapper's inner optimizer
     colour: str  # a hex colour, "#rrggbb"
     schedule: str | None = None
     start: tuple[float, float] | None = None  # surfaces

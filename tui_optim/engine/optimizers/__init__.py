@@ -70,6 +70,7 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
         TextbookAdam,
     )
 }
+# torch.optim 2.13's newer families, and the wrappers around any other family
 OPTIMIZERS.update({cls.name: cls for cls in (Adafactor, ASGD, LBFGS, Muon, Lookahead, SAM)})
 
 #: Our name -> the torch.optim class reproducing it step for step (parity-tested).

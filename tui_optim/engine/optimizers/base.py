@@ -414,8 +414,9 @@ class Optimizer:
         """Apply one update to ``params`` (r, P) in place, given ``grads`` (r, P).
 
         Implementations start with ``self._count_step()`` so bias corrections see t = 1 first.
-        Families with ``needs_closure`` take a third argument, the :data:`Closure` that
-        evaluates the loss and gradient again (``grads`` is already the first evaluation).
+        Families with ``needs_closure`` take two more arguments: the :data:`Closure` that
+        evaluates the loss and gradient again, and the losses (r,) at ``params`` (``grads``
+        and these losses are the step's first evaluation, which the race already made).
         """
         raise NotImplementedError
 
