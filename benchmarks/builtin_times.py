@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tui_optim.engine.scenario import builtin_scenarios
+from tui_optim.scenario import builtin_scenarios
 
 TARGET_SECONDS = 60.0
 

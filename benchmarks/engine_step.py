@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# One BLAS thread, as in the app's engine processes (tui_optim.engine.runner) and as torch
+# One BLAS thread, as in the app's engine processes (tui_optim.race.process) and as torch
 # is timed here; set before NumPy loads its BLAS.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 

@@ -20,9 +20,9 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tui_optim.engine.record import RaceRecord
-from tui_optim.engine.runner import RaceProcess
-from tui_optim.engine.scenario import load_scenario
+from tui_optim.race.process import RaceProcess
+from tui_optim.results.record import RaceRecord
+from tui_optim.scenario import load_scenario
 
 
 def rss_mib(pids: list[int]) -> float:

@@ -28,9 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tui_optim.engine.record import RaceRecord
-from tui_optim.engine.runner import RaceProcess
-from tui_optim.engine.scenario import Scenario, load_scenario
+from tui_optim.race.process import RaceProcess
+from tui_optim.results.record import RaceRecord
+from tui_optim.scenario import Scenario, load_scenario
 
 
 def racer_steps(stats: dict) -> int:

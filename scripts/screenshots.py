@@ -54,7 +54,7 @@ async def shoot(name: str, out: Path, scenario_name: str | None, epochs: int) ->
 
 
 def _default() -> str:
-    from tui_optim.engine.scenario import DEFAULT_SCENARIO
+    from tui_optim.scenario import DEFAULT_SCENARIO
 
     return DEFAULT_SCENARIO
 

@@ -16,7 +16,7 @@ import psutil
 import pytest
 
 from tui_optim.cli import default_processes, main
-from tui_optim.engine.scenario import load_scenario
+from tui_optim.scenario import load_scenario
 
 
 def run(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from tui_optim.engine.scenario import Scenario
+    from tui_optim.scenario import Scenario
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def load(request: str, check: bool = True) -> Any:
     """The scenario, or a one-line UsageError (``check``: data and model too)."""
-    from tui_optim.engine.scenario import ScenarioError, load_scenario
+    from tui_optim.scenario import ScenarioError, load_scenario
 
     try:
         return load_scenario(request, check=check)
@@ -117,7 +117,7 @@ def load(request: str, check: bool = True) -> Any:
 # ------------------------------------------------------------------------------ commands
 def command_app(options: argparse.Namespace) -> int:
     if options.scenario is not None:
-        from tui_optim.engine.scenario import builtin_scenarios
+        from tui_optim.scenario import builtin_scenarios
 
         if options.scenario not in builtin_scenarios() and not Path(options.scenario).exists():
             load(options.scenario, check=False)  # the one-line "no such scenario" error
@@ -127,7 +127,7 @@ def command_app(options: argparse.Namespace) -> int:
 
 
 def command_check(options: argparse.Namespace) -> int:
-    from tui_optim.engine.scenario import ScenarioError, check_scenario
+    from tui_optim.scenario import ScenarioError, check_scenario
 
     scenario = load(options.scenario)
     try:
@@ -139,7 +139,7 @@ def command_check(options: argparse.Namespace) -> int:
 
 def command_new(options: argparse.Namespace) -> int:
     from tui_optim.engine.atomic import atomic_write
-    from tui_optim.engine.scenario import template
+    from tui_optim.scenario import template
 
     path: Path = options.file
     if path.exists() and not options.force:
@@ -175,12 +175,13 @@ def print_table(table: Table) -> None:
 
 def command_list(options: argparse.Namespace) -> int:
     from rich.table import Table
+    from rich.text import Text
 
     sections = [options.what] if options.what else list(LISTS)
     for section in sections:
         table = Table(title=section, title_justify="left", show_lines=False, expand=False)
         if section == "scenarios":
-            from tui_optim.engine.scenario import builtin_scenarios, parse_scenario
+            from tui_optim.scenario import builtin_scenarios, parse_scenario
 
             table.add_column("name", style="bold")
             table.add_column("title")
@@ -188,14 +189,21 @@ def command_list(options: argparse.Namespace) -> int:
                 scenario = parse_scenario(path.read_text(encoding="utf-8"), path, name)
                 table.add_row(name, scenario.title)
         elif section == "optimizers":
-            from tui_optim.engine.optimizers import OPTIMIZERS
+            from tui_optim.engine.optimizers import FLAVORS, registry
 
             table.add_column("name", style="bold")
+            table.add_column("flavor")
             table.add_column("what it is")
             table.add_column("hyperparameters (defaults)")
-            for name, cls in OPTIMIZERS.items():
-                hparams = ", ".join(f"{h.name}={h.default}" for h in cls.hparams)
-                table.add_row(name, cls.summary, hparams)
+            # Each name once per flavor that has it, the flavors of one name together.
+            names = list(dict.fromkeys(name for flavor in FLAVORS for name in registry(flavor)))
+            for name in names:
+                for flavor in FLAVORS:
+                    cls = registry(flavor).get(name)
+                    if cls is not None:
+                        hparams = ", ".join(f"{h.name}={h.default}" for h in cls.hparams)
+                        # Text, not markup: summaries hold brackets such as E[dx^2].
+                        table.add_row(name, flavor, Text(cls.summary), hparams)
         elif section == "datasets":
             from tui_optim.engine.data import DATASETS
 
@@ -238,10 +246,10 @@ def _check_output(path: Path | None, directory: bool = False) -> None:
 
 
 def command_run(options: argparse.Namespace) -> int:
-    from tui_optim.engine.export import write_csv, write_json
-    from tui_optim.engine.messages import EngineFailed, SaveWeights, Stop, WeightsSaved
-    from tui_optim.engine.record import RaceRecord
-    from tui_optim.engine.runner import RaceProcess
+    from tui_optim.race.messages import EngineFailed, SaveWeights, Stop, WeightsSaved
+    from tui_optim.race.process import RaceProcess
+    from tui_optim.results.export import write_csv, write_json
+    from tui_optim.results.record import RaceRecord
 
     # The engine checks data and model itself (EngineFailed.invalid_scenario): checking here
     # too would load scikit-learn twice before the first step.
@@ -343,7 +351,7 @@ class Progress:
             print(f"epoch {record.epoch:.1f} step {done}: {self._summary(record)}", flush=True)
 
     def _summary(self, record: Any) -> str:
-        from tui_optim.engine.export import leaderboard
+        from tui_optim.results.export import leaderboard
 
         rows = leaderboard(record)[:3]
         return "  ".join(
@@ -359,7 +367,8 @@ class Progress:
 def print_leaderboard(record: Any) -> None:
     from rich.table import Table
 
-    from tui_optim.engine.export import leaderboard
+    from tui_optim.engine.optimizers import flavored
+    from tui_optim.results.export import leaderboard
 
     started = record.started
     rows = leaderboard(record)
@@ -397,7 +406,7 @@ def print_leaderboard(record: Any) -> None:
         table.add_row(
             "DNF" if row.rank is None else str(row.rank),
             row.name + (f" (x{row.runs})" if row.runs > 1 else ""),
-            row.optimizer,
+            flavored(row.optimizer, row.flavor),
             row.status,
             target,
             number(row.best_loss, row.best_loss_std),

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from tui_optim.engine.scenario import DEFAULT_SCENARIO
+from tui_optim.scenario import DEFAULT_SCENARIO
 from tui_optim.ui.app import TuiOptimApp
 from tui_optim.ui.screens.open_scenario import builtin_names
 from tui_optim.ui.testing import caught_up, settle, short_scenario
@@ -51,7 +51,7 @@ class TestDivergedRacer:
 
     def test_diverged_racer(self, snap_compare) -> None:
         from tui_optim.engine.optimizers import OPTIMIZERS
-        from tui_optim.engine.scenario import RacerConfig
+        from tui_optim.scenario import RacerConfig
 
         scenario = short_scenario(DEFAULT_SCENARIO, epochs=EPOCHS, steps=STEPS)
         hot = RacerConfig("sgd-hot", "sgd", OPTIMIZERS["sgd"].validate({"lr": 1e4}))

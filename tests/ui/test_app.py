@@ -16,8 +16,8 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static
 
-from tui_optim.engine.messages import AddRacer, RacerSpec
 from tui_optim.engine.optimizers import OPTIMIZERS
+from tui_optim.race.messages import AddRacer, RacerSpec
 from tui_optim.ui.app import TuiOptimApp
 from tui_optim.ui.screens.add_racer import AddRacerScreen, HparamForm
 from tui_optim.ui.screens.edit import EditScreen, ForkScreen
@@ -40,7 +40,7 @@ def children() -> list[psutil.Process]:
 
 
 def make_app(epochs: int = EPOCHS) -> TuiOptimApp:
-    from tui_optim.engine.scenario import DEFAULT_SCENARIO
+    from tui_optim.scenario import DEFAULT_SCENARIO
 
     return TuiOptimApp(short_scenario(DEFAULT_SCENARIO, epochs=epochs), test_mode=True)
 

@@ -11,7 +11,7 @@ import numpy as np
 import psutil
 from textual.app import App
 
-from tui_optim.engine.messages import HistoryChunk
+from tui_optim.race.messages import HistoryChunk
 from tui_optim.ui.app import TuiOptimApp
 from tui_optim.ui.chart_build import ChartPlan, Curve, draw_chart
 from tui_optim.ui.chart_process import NICENESS, ChartProcess

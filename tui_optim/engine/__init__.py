@@ -1,1 +1,2 @@
-"""The training engine: NumPy and scikit-learn only, never Textual."""
+"""The numerics: MLP, activations, losses, initialisers, optimizers, schedules, surfaces,
+datasets and problems. NumPy and scikit-learn only; imports none of the other rooms."""

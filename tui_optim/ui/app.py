@@ -1,6 +1,6 @@
 """TuiOptimApp: the Textual app that watches (and steers) a race running in a child process.
 
-The engine runs in :class:`tui_optim.engine.runner.RaceProcess`. One thread worker (group
+The engine runs in :class:`tui_optim.race.process.RaceProcess`. One thread worker (group
 "engine") only moves messages from its pipe to the app; the app folds them into
 :class:`~tui_optim.ui.state.RaceModel` on the main thread and tells the active screen.
 Heavy modules (the engine, plotext) are imported lazily so the first frame comes fast.
@@ -24,9 +24,9 @@ from tui_optim.ui.messages import EngineGone, EngineMessagesWaiting, ModelUpdate
 from tui_optim.ui.state import RaceModel
 
 if TYPE_CHECKING:
-    from tui_optim.engine.messages import Command
-    from tui_optim.engine.runner import RaceProcess
-    from tui_optim.engine.scenario import Scenario
+    from tui_optim.race.messages import Command
+    from tui_optim.race.process import RaceProcess
+    from tui_optim.scenario import Scenario
     from tui_optim.ui.screens.race import RaceScreen
 
 #: Seconds one poll of the engine pipe may block (also the worst-case quit delay).
@@ -139,7 +139,7 @@ class TuiOptimApp(App[int]):
 
     def open_scenario(self, request: str | Path | Scenario | None) -> bool:
         """Load ``request`` and start racing it; on a bad scenario show the error screen."""
-        from tui_optim.engine.scenario import Scenario
+        from tui_optim.scenario import Scenario
 
         try:
             scenario = request if isinstance(request, Scenario) else load_scenario_request(request)
@@ -156,7 +156,7 @@ class TuiOptimApp(App[int]):
 
     def start_engine(self) -> None:
         """(Re)start the engine process for the current scenario."""
-        from tui_optim.engine.runner import RaceProcess
+        from tui_optim.race.process import RaceProcess
 
         self.stop_engine()
         self.model.reset()
@@ -219,7 +219,7 @@ class TuiOptimApp(App[int]):
                 return
 
     def on_engine_messages_waiting(self, message: EngineMessagesWaiting) -> None:
-        from tui_optim.engine.messages import CommandRejected, EngineFailed, WeightsSaved
+        from tui_optim.race.messages import CommandRejected, EngineFailed, WeightsSaved
 
         with self._inbox_lock:
             batch, self._inbox = self._inbox, []
@@ -286,7 +286,7 @@ class TuiOptimApp(App[int]):
         return not (race_key and isinstance(self.screen, ModalScreen))
 
     def action_toggle_pause(self) -> None:
-        from tui_optim.engine.messages import Pause, Resume
+        from tui_optim.race.messages import Pause, Resume
 
         if self.model.state == "running":
             self.send_command(Pause())
@@ -296,12 +296,12 @@ class TuiOptimApp(App[int]):
             self.send_command(Resume())
 
     def action_step_epoch(self) -> None:
-        from tui_optim.engine.messages import StepEpoch
+        from tui_optim.race.messages import StepEpoch
 
         self.send_command(StepEpoch())
 
     def action_restart(self, new_seed: bool = False) -> None:
-        from tui_optim.engine.messages import Restart
+        from tui_optim.race.messages import Restart
 
         if self.scenario is None:
             self.action_open_scenario()
@@ -321,10 +321,11 @@ class TuiOptimApp(App[int]):
     def action_add_racer(self) -> None:
         from tui_optim.ui.screens.add_racer import AddRacerScreen
 
-        self.push_screen(AddRacerScreen(), self._send_if_command)
+        flavor = self.scenario.flavor if self.scenario is not None else "torch"
+        self.push_screen(AddRacerScreen(flavor=flavor), self._send_if_command)
 
     def action_remove_racer(self) -> None:
-        from tui_optim.engine.messages import RemoveRacer
+        from tui_optim.race.messages import RemoveRacer
 
         spec = self._selected_spec()
         if spec is not None and self.send_command(RemoveRacer(spec.id)):
@@ -446,8 +447,8 @@ class TuiOptimApp(App[int]):
         JSON and CSV are written now from the model (True); the weights live in the engine,
         which writes them and answers WeightsSaved (False: the file comes a moment later).
         """
-        from tui_optim.engine.export import write_csv, write_json
-        from tui_optim.engine.messages import SaveWeights
+        from tui_optim.race.messages import SaveWeights
+        from tui_optim.results.export import write_csv, write_json
 
         if kind == "json":
             write_json(self.model, path)
@@ -490,7 +491,7 @@ def _action_callback(app: App[Any], action: str) -> Any:
 
 def load_scenario_request(request: str | Path | None) -> Scenario:
     """Load a built-in name, a file path or (None) the default scenario."""
-    from tui_optim.engine.scenario import DEFAULT_SCENARIO, load_scenario
+    from tui_optim.scenario import DEFAULT_SCENARIO, load_scenario
 
     # Parsing only: the engine checks data and model in its own process (EngineFailed with
     # invalid_scenario), so the first frame never waits for scikit-learn's import.

@@ -1,6 +1,6 @@
 """Textual messages of the app: small, documented dataclasses.
 
-The engine's own dataclasses (tui_optim.engine.messages) wait in the app's inbox until
+The engine's own dataclasses (tui_optim.race.messages) wait in the app's inbox until
 :class:`EngineMessagesWaiting` tells the app; everything else here is UI plumbing.
 """
 

@@ -26,7 +26,7 @@ Screens of UI-views (pushed by the app's g/v/enter/b keys, imported lazily):
 
 from __future__ import annotations
 
-from tui_optim.engine.record import (
+from tui_optim.results.record import (
     EVENT_LIMIT,
     HISTORY_CAPACITY,
     NOTICE_LIMIT,
@@ -35,7 +35,7 @@ from tui_optim.engine.record import (
     finite_or_none,
     new_history,
 )
-from tui_optim.engine.record import RaceRecord as RaceModel
+from tui_optim.results.record import RaceRecord as RaceModel
 
 __all__ = [
     "EVENT_LIMIT",

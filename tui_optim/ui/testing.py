@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from textual.pilot import Pilot
 
-    from tui_optim.engine.scenario import Scenario
+    from tui_optim.scenario import Scenario
     from tui_optim.ui.app import TuiOptimApp
 
 #: Race states after which nothing changes on screen until the user acts.

@@ -8,11 +8,12 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Input, Label
 
+from tui_optim.ui.format import flavored
 from tui_optim.ui.screens.add_racer import FormError, HparamForm
 
 if TYPE_CHECKING:
-    from tui_optim.engine.messages import RacerSpec
     from tui_optim.engine.optimizers.base import HParam
+    from tui_optim.race.messages import RacerSpec
 
 
 class EditScreen(HparamForm):
@@ -25,15 +26,15 @@ class EditScreen(HparamForm):
     submit_label = "Apply"
 
     def __init__(self, spec: RacerSpec) -> None:
-        super().__init__(spec.optimizer, spec.hparams)
+        super().__init__(spec.optimizer, spec.hparams, spec.flavor)
         self.spec = spec
-        self.title_text = f"Edit {spec.name} ({spec.optimizer})"
+        self.title_text = f"Edit {spec.name} ({flavored(spec.optimizer, spec.flavor)})"
 
     def editable(self, spec: HParam) -> bool:
         return not spec.structural
 
     def result(self) -> Any:
-        from tui_optim.engine.messages import SetHparam
+        from tui_optim.race.messages import SetHparam
 
         values = self.read_hparams()
         changed = [
@@ -52,9 +53,10 @@ class ForkScreen(HparamForm):
     submit_label = "Fork"
 
     def __init__(self, spec: RacerSpec) -> None:
-        super().__init__(spec.optimizer, spec.hparams)
+        super().__init__(spec.optimizer, spec.hparams, spec.flavor)
         self.spec = spec
-        self.title_text = f"Fork {spec.name} ({spec.optimizer}) with a changed hyperparameter"
+        optimizer = flavored(spec.optimizer, spec.flavor)
+        self.title_text = f"Fork {spec.name} ({optimizer}) with a changed hyperparameter"
 
     def compose_header(self) -> ComposeResult:
         name_input = Input(f"{self.spec.name} fork", id="racer-name", compact=True)
@@ -66,7 +68,7 @@ class ForkScreen(HparamForm):
         return not spec.structural
 
     def result(self) -> Any:
-        from tui_optim.engine.messages import ForkRacer
+        from tui_optim.race.messages import ForkRacer
 
         values = self.read_hparams()
         changes = {k: v for k, v in values.items() if self.spec.hparams.get(k) != v}

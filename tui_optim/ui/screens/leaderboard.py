@@ -1,7 +1,7 @@
 """The leaderboard: racers ranked by time to the target loss, DNF for the diverged.
 
 Repeats (the same racer over several seeds) are one row with mean ± standard deviation.
-The ranking is the engine's (:func:`tui_optim.engine.export.leaderboard`), the same the
+The ranking is the engine's (:func:`tui_optim.results.export.leaderboard`), the same the
 command line prints.
 """
 
@@ -51,7 +51,7 @@ class LeaderboardScreen(ViewScreen):
         super().on_mount()
 
     def draw(self, model: RaceModel) -> None:
-        from tui_optim.engine.export import leaderboard
+        from tui_optim.results.export import leaderboard
 
         started = model.started
         target = fmt.num(started.target_loss) if started and started.target_loss else "none"

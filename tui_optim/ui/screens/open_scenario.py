@@ -15,7 +15,7 @@ from textual.widgets.option_list import Option
 
 def builtin_names() -> list[str]:
     """Names of the built-in scenarios (the engine's registry)."""
-    from tui_optim.engine.scenario import builtin_scenarios
+    from tui_optim.scenario import builtin_scenarios
 
     return list(builtin_scenarios())
 

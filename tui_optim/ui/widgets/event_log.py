@@ -12,7 +12,7 @@ from textual.widgets import RichLog
 from tui_optim.ui import format as fmt
 
 if TYPE_CHECKING:
-    from tui_optim.engine.messages import Event
+    from tui_optim.race.messages import Event
     from tui_optim.ui.state import RaceModel
 
 

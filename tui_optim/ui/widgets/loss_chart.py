@@ -227,7 +227,7 @@ class LossChart(PlotextPlot):
         self, model: RaceModel | None, buckets: int
     ) -> tuple[list[Curve], list[tuple[float, float, RGB]]]:
         """Lines (faint raw behind smoothed) and the last finite point of diverged racers."""
-        from tui_optim.engine.history import downsample_minmax, ema
+        from tui_optim.results.history import downsample_minmax, ema
 
         if model is None:
             return [], []

@@ -16,7 +16,7 @@ from tui_optim.ui import format as fmt
 from tui_optim.ui.messages import RacerSelected
 
 if TYPE_CHECKING:
-    from tui_optim.engine.messages import RacerSpec, RacerStats
+    from tui_optim.race.messages import RacerSpec, RacerStats
     from tui_optim.ui.state import RaceModel
 
 #: The figures' width is rounded up to a multiple of this many cells.
@@ -111,7 +111,7 @@ class RacerCard(Widget):
         self.border_title = f"[b]{escape(self.spec.name)}[/]"
         optimizer = self.spec.optimizer
         key = fmt.key_hparams(self.spec.hparams, optimizer=optimizer)
-        hparams = f"{escape(optimizer)} {escape(key)}"
+        hparams = f"{escape(fmt.flavored(optimizer, self.spec.flavor))} {escape(key)}"
         self.query_one(".card-hparams", Static).update(f"[$foreground-muted]{hparams}[/]")
 
     def refresh_from(self, model: RaceModel) -> None:

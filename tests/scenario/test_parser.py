@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tui_optim.engine.scenario import (
+from tui_optim.scenario import (
     DEFAULT_SCENARIO,
     ScenarioError,
     builtin_scenarios,

@@ -7,11 +7,11 @@ import dataclasses
 import json
 from pathlib import Path
 
-from tui_optim.engine.export import leaderboard, results_document, write_csv, write_json
 from tui_optim.engine.optimizers import OPTIMIZERS
-from tui_optim.engine.race import Race
-from tui_optim.engine.record import RaceRecord
-from tui_optim.engine.scenario import RacerConfig, load_scenario
+from tui_optim.race.race import Race
+from tui_optim.results.export import leaderboard, results_document, write_csv, write_json
+from tui_optim.results.record import RaceRecord
+from tui_optim.scenario import RacerConfig, load_scenario
 
 
 def raced(racers: list[RacerConfig], epochs: int = 30, **changes: object) -> RaceRecord:

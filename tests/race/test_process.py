@@ -13,7 +13,7 @@ import time
 import psutil
 import pytest
 
-from tui_optim.engine.messages import (
+from tui_optim.race.messages import (
     EngineFailed,
     Pause,
     RaceStarted,
@@ -23,9 +23,9 @@ from tui_optim.engine.messages import (
     Snapshot,
     WeightsSaved,
 )
-from tui_optim.engine.record import RaceRecord
-from tui_optim.engine.runner import RaceProcess
-from tui_optim.engine.scenario import load_scenario
+from tui_optim.race.process import RaceProcess
+from tui_optim.results.record import RaceRecord
+from tui_optim.scenario import load_scenario
 
 
 def short(name: str, epochs: int = 3):
@@ -209,8 +209,8 @@ def test_the_engine_exits_when_its_parent_dies() -> None:
     code = textwrap.dedent(
         """
         import dataclasses, os, sys, time
-        from tui_optim.engine.runner import RaceProcess
-        from tui_optim.engine.scenario import load_scenario
+        from tui_optim.race.process import RaceProcess
+        from tui_optim.scenario import load_scenario
         scenario = dataclasses.replace(load_scenario("quickstart"), epochs=1_000_000)
         process = RaceProcess(scenario)
         process.start()

@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 
 from tui_optim.engine.data import DataSpec
-from tui_optim.engine.export import leaderboard, write_csv, write_json
-from tui_optim.engine.messages import AddRacer, CommandRejected, ForkRacer, SetHparam
 from tui_optim.engine.optimizers import HyperparameterError, get_optimizer
-from tui_optim.engine.race import Race, RaceError
-from tui_optim.engine.record import RaceRecord
-from tui_optim.engine.scenario import (
+from tui_optim.race.messages import AddRacer, CommandRejected, ForkRacer, SetHparam
+from tui_optim.race.race import Race, RaceError
+from tui_optim.results.export import leaderboard, write_csv, write_json
+from tui_optim.results.record import RaceRecord
+from tui_optim.scenario import (
     ModelSpec,
     RacerConfig,
     Scenario,

@@ -10,7 +10,8 @@ import pytest
 
 from tui_optim.engine.data import DataSpec
 from tui_optim.engine.init import load_weights
-from tui_optim.engine.messages import (
+from tui_optim.engine.optimizers import OPTIMIZERS
+from tui_optim.race.messages import (
     AddRacer,
     CommandRejected,
     ForkRacer,
@@ -25,9 +26,8 @@ from tui_optim.engine.messages import (
     StepEpoch,
     WeightsSaved,
 )
-from tui_optim.engine.optimizers import OPTIMIZERS
-from tui_optim.engine.race import Race
-from tui_optim.engine.scenario import ModelSpec, RacerConfig, Scenario, SurfaceSpec
+from tui_optim.race.race import Race
+from tui_optim.scenario import ModelSpec, RacerConfig, Scenario, SurfaceSpec
 
 
 def racer(name: str, optimizer: str, **hparams: float | bool) -> RacerConfig:

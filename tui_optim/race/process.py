@@ -1,4 +1,4 @@
-"""The engine process: a :class:`~tui_optim.engine.race.Race` in a child process.
+"""The engine process: a :class:`~tui_optim.race.race.Race` in a child process.
 
 DESIGN.md item 3: the training loop must not share an interpreter lock with the UI, so the
 race runs in one child process (or several, each with a share of the racers) and streams
@@ -21,7 +21,7 @@ import time
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from tui_optim.engine.messages import (
+from tui_optim.race.messages import (
     AddRacer,
     Command,
     EngineFailed,
@@ -36,7 +36,7 @@ from tui_optim.engine.messages import (
     Snapshot,
     WeightsSaved,
 )
-from tui_optim.engine.scenario import Scenario
+from tui_optim.scenario import Scenario
 
 #: Each engine process runs its BLAS on one thread: OpenBLAS would otherwise start a thread
 #: per core in every process, and two engine processes (or one beside the app) on a 2-core
@@ -78,8 +78,8 @@ def _engine_main(
 
 
 def _serve(conn: Connection, scenario: Scenario, subset: tuple[int, int], hz: float) -> None:
-    from tui_optim.engine.race import Race
-    from tui_optim.engine.scenario import ScenarioError, check_scenario
+    from tui_optim.race.race import Race
+    from tui_optim.scenario import ScenarioError, check_scenario
 
     # The parent only parsed the file (so the app's first frame never waits for the data):
     # the deep check of data and model happens here, once, off the UI's process.
@@ -158,7 +158,7 @@ class RaceProcess:
             # A plain subprocess, not multiprocessing's spawn: no resource-tracker process
             # outlives the race, and it is safe to start from the app's threads.
             child = subprocess.Popen(
-                [sys.executable, "-m", "tui_optim.engine.runner", str(child_end.fileno())],
+                [sys.executable, "-m", "tui_optim.race.process", str(child_end.fileno())],
                 pass_fds=(child_end.fileno(),),
                 env={**ONE_BLAS_THREAD, **os.environ},
                 stdin=subprocess.DEVNULL,
@@ -317,7 +317,7 @@ def _replace(message: Any, **changes: Any) -> Any:
 
 
 def main(argv: list[str]) -> None:
-    """Entry point of an engine process: ``python -m tui_optim.engine.runner FD``."""
+    """Entry point of an engine process: ``python -m tui_optim.race.process FD``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     conn = Connection(int(argv[0]))
     try:

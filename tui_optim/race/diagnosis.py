@@ -22,7 +22,7 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
-from tui_optim.engine.messages import Status
+from tui_optim.race.messages import Status
 
 FINAL: tuple[Status, ...] = ("diverged", "error")
 

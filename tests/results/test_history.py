@@ -7,8 +7,8 @@ import math
 
 import numpy as np
 
-from tui_optim.engine.history import History, downsample_minmax, ema
-from tui_optim.engine.messages import HistoryChunk
+from tui_optim.race.messages import HistoryChunk
+from tui_optim.results.history import History, downsample_minmax, ema
 
 
 def chunk(start: int, loss: np.ndarray) -> HistoryChunk:

@@ -11,8 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from tui_optim.engine.history import History
-from tui_optim.engine.messages import (
+from tui_optim.race.messages import (
     CommandRejected,
     EngineFailed,
     Event,
@@ -25,6 +24,7 @@ from tui_optim.engine.messages import (
     Snapshot,
     WeightsSaved,
 )
+from tui_optim.results.history import History
 
 #: Points each racer's history keeps (older points are decimated by History, keeping extremes).
 HISTORY_CAPACITY = 4000

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from tui_optim.engine.messages import HistoryChunk
+from tui_optim.race.messages import HistoryChunk
 
 FIELDS = (
     "step",

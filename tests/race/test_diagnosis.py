@@ -7,10 +7,10 @@ import math
 
 import numpy as np
 
-from tui_optim.engine.health import HealthMonitor, Observation
 from tui_optim.engine.optimizers import OPTIMIZERS
-from tui_optim.engine.race import Race
-from tui_optim.engine.scenario import RacerConfig, load_scenario
+from tui_optim.race.diagnosis import HealthMonitor, Observation
+from tui_optim.race.race import Race
+from tui_optim.scenario import RacerConfig, load_scenario
 
 
 def feed(monitor: HealthMonitor, losses, **figures: float | list[float]) -> list:

@@ -1,8 +1,8 @@
 """The race: racers on one problem, stepped in lockstep, diagnosed, streamed as snapshots.
 
 A :class:`Race` runs in whatever process owns it (the engine child process of
-:mod:`tui_optim.engine.runner`, or a test) and knows nothing of who watches. It answers
-:mod:`~tui_optim.engine.messages` commands with messages, and :meth:`Race.snapshot` returns
+:mod:`tui_optim.race.process`, or a test) and knows nothing of who watches. It answers
+:mod:`~tui_optim.race.messages` commands with messages, and :meth:`Race.snapshot` returns
 what happened since the previous snapshot.
 
 Lockstep (DESIGN.md item 2): racers that share a batch schedule (the same batch size and
@@ -31,8 +31,14 @@ from typing import Any
 import numpy as np
 
 from tui_optim.engine.data import BatchSchedule, load_dataset
-from tui_optim.engine.health import HealthMonitor, Observation, Verdict
-from tui_optim.engine.messages import (
+from tui_optim.engine.mlp import MLP
+from tui_optim.engine.optimizers import Optimizer, get_optimizer
+from tui_optim.engine.optimizers.base import Closure
+from tui_optim.engine.problems import MLPProblem, Problem, SurfaceProblem
+from tui_optim.engine.schedules import Schedule, make_schedule
+from tui_optim.engine.surfaces import get_surface
+from tui_optim.race.diagnosis import HealthMonitor, Observation, Verdict
+from tui_optim.race.messages import (
     AddRacer,
     Command,
     CommandRejected,
@@ -59,13 +65,7 @@ from tui_optim.engine.messages import (
     TimeToTarget,
     WeightsSaved,
 )
-from tui_optim.engine.mlp import MLP
-from tui_optim.engine.optimizers import Optimizer, get_optimizer
-from tui_optim.engine.optimizers.base import Closure
-from tui_optim.engine.problems import MLPProblem, Problem, SurfaceProblem
-from tui_optim.engine.scenario import RacerConfig, Scenario, default_racer_name
-from tui_optim.engine.schedules import Schedule, make_schedule
-from tui_optim.engine.surfaces import get_surface
+from tui_optim.scenario import RacerConfig, Scenario, default_racer_name
 
 #: Racer colours, chosen to stay distinct on dark and light terminals.
 PALETTE = (
@@ -185,9 +185,10 @@ class Block:
 
 
 def _family_key(racer: Racer) -> tuple[Any, ...]:
-    """Racers with equal keys can share a block: same family, same structural flags."""
-    cls = get_optimizer(racer.spec.optimizer)
-    return (cls.name, cls.block_key(racer.hparams))
+    """Racers with equal keys can share a block: same flavor and family, same structural
+    flags (and a wrapper's inner optimizer)."""
+    cls = get_optimizer(racer.spec.optimizer, racer.spec.flavor)
+    return (cls.flavor, cls.name, cls.block_key(racer.hparams))
 
 
 class Group:
@@ -283,7 +284,7 @@ class Group:
             while stop < count and _family_key(ordered[stop][0]) == key:
                 stop += 1
             racers = [racer for racer, _ in ordered[start:stop]]
-            cls = get_optimizer(racers[0].spec.optimizer)
+            cls = get_optimizer(racers[0].spec.optimizer, racers[0].spec.flavor)
             optimizer = cls([racer.hparams for racer in racers], dtype)
             optimizer.tensors = self.problem.tensors()
             params, grads = self.params[start:stop], self.grads[start:stop]
@@ -481,7 +482,7 @@ class Race:
         racer_id: int = 0,
     ) -> Racer:
         """Create racer ``racer_id`` from ``config`` and put it into its group."""
-        cls = get_optimizer(config.optimizer)
+        cls = get_optimizer(config.optimizer, config.flavor)
         hparams = cls.validate(config.hparams)
         size = self.scenario.batch_size if config.batch_size is None else config.batch_size
         if size and not self.with_position and cls.requires_full_batch(hparams):
@@ -513,6 +514,7 @@ class Race:
             parent=parent,
             repeat=repeat,
             seed=repeat_seed,
+            flavor=cls.flavor,
         )
         target = self.scenario.target_loss
         racer = Racer(spec, dict(hparams), schedule, batch_size, HealthMonitor(cls.name, target))
@@ -995,6 +997,7 @@ class Race:
             start=spec.start,
             colour=spec.colour,
             grid_position=spec.grid_position,
+            flavor=spec.flavor,
         )
         return replace(config, batch_size=racer.batch_size, **changes)
 
@@ -1009,7 +1012,7 @@ class Race:
         racer = self.racers[command.racer]
         if racer.terminal:
             raise ValueError(f"{racer.spec.name} has {racer.status}; fork or restart instead")
-        cls = get_optimizer(racer.spec.optimizer)
+        cls = get_optimizer(racer.spec.optimizer, racer.spec.flavor)
         canonical = cls.canonical_name(command.name)
         if canonical is None:
             cls.validate({command.name: command.value})  # raises the one-line error
@@ -1027,14 +1030,14 @@ class Race:
         racer.monitor.reset()
 
     def _add_racer(self, command: AddRacer) -> None:
-        cls = get_optimizer(command.optimizer)
+        cls = get_optimizer(command.optimizer, command.flavor)
         hparams = cls.validate(command.hparams)
-        name = command.name or default_racer_name(cls.name, hparams)
+        name = command.name or default_racer_name(cls.name, hparams, cls.flavor)
         names = {r.spec.name for r in self.racers.values()}
         base, suffix = name, 2
         while name in names:
             name, suffix = f"{base} ({suffix})", suffix + 1
-        config = RacerConfig(name, cls.name, hparams)
+        config = RacerConfig(name, cls.name, hparams, flavor=cls.flavor)
         rid = self._new_id()
         self._add(
             config, len({r.spec.name for r in self.racers.values()}), 0, self.seed, racer_id=rid
@@ -1053,7 +1056,7 @@ class Race:
         parent = self.racers[command.racer]
         if parent.terminal:
             raise ValueError(f"{parent.spec.name} has {parent.status}; it cannot be forked")
-        cls = get_optimizer(parent.spec.optimizer)
+        cls = get_optimizer(parent.spec.optimizer, parent.spec.flavor)
         hparams = cls.validate({**parent.hparams, **command.changes})
         changed = ", ".join(
             f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in command.changes.items()
