@@ -399,6 +399,8 @@ def print_leaderboard(record: Any) -> None:
         target = "-"
         if row.steps_to_target is not None:
             target = f"{row.steps_to_target:.0f} steps / {row.epochs_to_target:.3g} ep"
+            if row.grad_evals_to_target not in (None, row.steps_to_target):
+                target += f" / {row.grad_evals_to_target:.0f} grad evals"
         table.add_row(
             "DNF" if row.rank is None else str(row.rank),
             row.name + (f" (x{row.runs})" if row.runs > 1 else ""),

@@ -30,3 +30,8 @@ def test_key_hparams_name_keras_clipping_only_when_it_is_on() -> None:
     sgd = registry("keras")["sgd"].defaults()
     assert key_hparams(sgd) == "lr=0.01 mom=0 wd=0"
     assert key_hparams({**sgd, "clipnorm": 1.0}) == "lr=0.01 mom=0 wd=0 clipnorm=1"
+
+
+def test_key_hparams_show_a_wrappers_inner_optimizer() -> None:
+    lookahead = OPTIMIZERS["lookahead"].validate({"inner": {"optimizer": "adam", "lr": 0.01}})
+    assert key_hparams(lookahead) == "k=5 alpha=0.5 inner=adam inner.lr=0.01"

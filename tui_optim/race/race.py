@@ -33,6 +33,7 @@ import numpy as np
 from tui_optim.engine.data import BatchSchedule, load_dataset
 from tui_optim.engine.mlp import MLP
 from tui_optim.engine.optimizers import Optimizer, get_optimizer
+from tui_optim.engine.optimizers.base import Closure
 from tui_optim.engine.problems import MLPProblem, Problem, SurfaceProblem
 from tui_optim.engine.schedules import Schedule, make_schedule
 from tui_optim.engine.surfaces import get_surface
@@ -120,6 +121,7 @@ class Racer:
     steps: int = 0
     epoch: float = 0.0
     seconds: float = 0.0
+    grad_evals: int = 0  # gradient evaluations (L-BFGS and SAM make several per step)
     loss: float = math.nan
     epoch_loss: float = math.nan
     val_loss: float | None = None
@@ -149,13 +151,13 @@ class Racer:
 
     def take_points(self, with_position: bool) -> HistoryChunk:
         """The history points recorded since the last call, as parallel arrays."""
-        points = np.array(self.pending, dtype=np.float64).reshape(-1, 8)
+        points = np.array(self.pending, dtype=np.float64).reshape(-1, 9)
         positions = None
         if with_position:
             positions = np.array(self.pending_positions, dtype=np.float64).reshape(-1, 2)
         self.pending.clear()
         self.pending_positions.clear()
-        columns = [points[:, i].copy() for i in range(8)]
+        columns = [points[:, i].copy() for i in range(9)]
         return HistoryChunk(*columns, position=positions)
 
 
@@ -184,10 +186,9 @@ class Block:
 
 def _family_key(racer: Racer) -> tuple[Any, ...]:
     """Racers with equal keys can share a block: same flavor and family, same structural
-    flags."""
+    flags (and a wrapper's inner optimizer)."""
     cls = get_optimizer(racer.spec.optimizer, racer.spec.flavor)
-    flags = tuple(racer.hparams[h.name] for h in cls.hparams if h.structural)
-    return (cls.flavor, cls.name, flags)
+    return (cls.flavor, cls.name, cls.block_key(racer.hparams))
 
 
 class Group:
@@ -218,6 +219,8 @@ class Group:
         self.last_update = np.zeros_like(self.params)
         self.effective = np.zeros_like(self.params)
         self.loss_sum = np.zeros(0)
+        #: Gradient evaluations per row (one per step, more for L-BFGS and SAM).
+        self.grad_evals = np.zeros(0, dtype=np.int64)
         self.loss_count = 0
         self.epoch_sum = np.zeros(0)
         self.epoch_count = 0
@@ -248,6 +251,7 @@ class Group:
         saved["params"] = self.params[row].copy()
         saved["loss_sum"] = float(self.loss_sum[row])
         saved["epoch_sum"] = float(self.epoch_sum[row])
+        saved["grad_evals"] = int(self.grad_evals[row])
         return saved
 
     def rebuild(self, entries: Sequence[tuple[Racer, dict[str, Any]]]) -> None:
@@ -269,6 +273,9 @@ class Group:
         self.effective = np.zeros_like(self.params)
         self.loss_sum = np.array([saved.get("loss_sum", 0.0) for _, saved in ordered])
         self.epoch_sum = np.array([saved.get("epoch_sum", 0.0) for _, saved in ordered])
+        self.grad_evals = np.array(
+            [saved.get("grad_evals", 0) for _, saved in ordered], dtype=np.int64
+        )
         self.blocks = []
         start = 0
         while start < count:
@@ -324,6 +331,7 @@ class Group:
         if record:
             np.copyto(self.before, self.params)
         losses = self.problem.loss_and_grad(self.params, batch, self.grads)
+        self.grad_evals += 1
         for block in self.blocks:
             at = block.optimizer.evaluation_params(block.params)
             if at is not block.params:  # schedule-free: the loss is reported where it evaluates
@@ -333,7 +341,14 @@ class Group:
         for block in self.blocks:
             if block.scheduled:
                 block.apply_schedules()
-            block.optimizer.step(block.params, block.grads)
+            optimizer = block.optimizer
+            if optimizer.needs_closure:
+                closure = self.closure(block, batch)
+                optimizer.step(  # type: ignore[call-arg]
+                    block.params, block.grads, closure, losses[block.start : block.stop]
+                )
+            else:
+                optimizer.step(block.params, block.grads)
         self.step += 1
         self.position += 1
         if self.position == self.steps_per_epoch:
@@ -343,6 +358,19 @@ class Group:
         self.epoch_sum += losses
         self.epoch_count += 1
         return losses
+
+    def closure(self, block: Block, batch: np.ndarray | None, count: bool = True) -> Closure:
+        """Evaluations of the problem on ``batch`` for ``block``'s optimizer, counted per row
+        in :attr:`grad_evals` (unless ``count`` is false)."""
+        evaluations = self.grad_evals[block.start : block.stop]
+        problem = self.problem
+
+        def evaluate(params: np.ndarray, grad_out: np.ndarray, rows: slice | np.ndarray):
+            if count:
+                evaluations[rows] += 1
+            return problem.loss_and_grad(params, batch, grad_out)
+
+        return evaluate
 
     def measure(self) -> dict[str, np.ndarray]:
         """Norms at a record point (the step just taken copied ``before``)."""
@@ -481,6 +509,12 @@ class Race:
         """Create racer ``racer_id`` from ``config`` and put it into its group."""
         cls = get_optimizer(config.optimizer, config.flavor)
         hparams = cls.validate(config.hparams)
+        size = self.scenario.batch_size if config.batch_size is None else config.batch_size
+        if size and not self.with_position and cls.requires_full_batch(hparams):
+            raise RaceError(
+                f"{config.name}: {cls.name} needs the full batch, and this race gives it "
+                f'batches of {size}; use batch_size = "full"'
+            )
         schedule = None if config.schedule is None else make_schedule(config.schedule)
         if schedule is not None and schedule.name == "constant":
             schedule = None
@@ -704,6 +738,7 @@ class Race:
             racer.steps = step
             racer.epoch = epoch
             racer.seconds = seconds
+            racer.grad_evals = int(group.grad_evals[row])
             racer.loss = float(losses[row])
             loss_here = float(mean_loss[row])
             racer.grad_norm = float(figures["grad_norm"][row])
@@ -736,13 +771,14 @@ class Race:
                     accuracy,
                     racer.grad_norm,
                     racer.update_ratio,
+                    racer.grad_evals,
                 )
             )
             if epoch_loss is None:
                 continue
             racer.epoch_loss = float(epoch_loss[row])
             if target is not None and racer.time_to_target is None and racer.epoch_loss <= target:
-                racer.time_to_target = TimeToTarget(step, epoch, seconds)
+                racer.time_to_target = TimeToTarget(step, epoch, seconds, racer.grad_evals)
             verdict = racer.monitor.observe(
                 Observation(
                     step=step,
@@ -827,7 +863,14 @@ class Race:
                 probe.tensors = optimizer.tensors
                 params = block.params.copy()
                 probe.init_state(params)
-                probe.step(params, block.grads.copy())
+                if probe.needs_closure:
+                    batch = group.batches[group.position] if group.batches else None
+                    grads = np.empty_like(params)
+                    losses = group.problem.loss_and_grad(params, batch, grads)
+                    closure = group.closure(block, batch, count=False)
+                    probe.step(params, grads, closure, losses)  # type: ignore[call-arg]
+                else:
+                    probe.step(params, block.grads.copy())
             except Exception:
                 failing.extend(group.racers[block.start : block.stop])
         return failing
@@ -897,6 +940,7 @@ class Race:
                     effective_step=racer.effective_step,
                     steps_per_s=steps_per_s,
                     seconds=racer.seconds,
+                    grad_evals=racer.grad_evals,
                     time_to_target=racer.time_to_target,
                     position=racer.position,
                     layers=racer.layers,
@@ -1057,7 +1101,15 @@ class Race:
             parent=parent.id,
             racer_id=rid,
         )
-        for attribute in ("steps", "epoch", "seconds", "best_loss", "epoch_loss", "loss"):
+        for attribute in (
+            "steps",
+            "epoch",
+            "seconds",
+            "grad_evals",
+            "best_loss",
+            "epoch_loss",
+            "loss",
+        ):
             setattr(child, attribute, getattr(parent, attribute))
 
     def current_params(self, racer: Racer) -> np.ndarray:

@@ -254,11 +254,15 @@ def parse_scenario(text: str, source: Path | None = None, name: str = "") -> Sce
         _racer(table, lines.placer("racer", index), context, is_surface, flavor, dtype)
         for index, table in enumerate(top["racer"])
     ]
+    for index, racer in enumerate(racers):
+        _check_full_batch(racer, batch_size, lines.placer("racer", index))
     grid = None
     if top["grid"] is not None:
         grid, grid_racers = _grid(
             top["grid"], lines, context, is_surface, flavor, dtype, len(racers), repeats
         )
+        for racer in grid_racers:
+            _check_full_batch(racer, batch_size, lines.placer("grid"))
         racers.extend(grid_racers)
     if not racers:
         raise top.fail("", "no racers: add [[racer]] tables or a [grid]")
@@ -373,11 +377,7 @@ def _racer(
     if "flavor" in table:
         flavor = read_value(RACER.option("flavor"), table["flavor"], place("flavor"), context)
     cls = _optimizer_class(name, flavor, place("optimizer"))
-    hparam_keys = sorted(
-        {h.name for h in cls.hparams}
-        | {a for h in cls.hparams for a in h.aliases}
-        | set(cls.pair_aliases)
-    )
+    hparam_keys = cls.accepted_keys()
     values = read_table(RACER, table, place, context, extra=hparam_keys)
     given = {k: v for k, v in table.items() if k in hparam_keys}
     try:
@@ -407,6 +407,21 @@ def _racer(
         batch_size=values["batch_size"],
         flavor=flavor,
     )
+
+
+def _check_full_batch(
+    racer: RacerConfig, batch_size: int | None, place: Callable[[str], Place]
+) -> None:
+    """Refuse mini-batches for a racer whose optimizer needs the full batch (L-BFGS, Rprop)."""
+    size = batch_size if racer.batch_size is None else racer.batch_size
+    cls = get_optimizer(racer.optimizer, racer.flavor)
+    if size and cls.requires_full_batch(racer.hparams):
+        key = "batch_size" if racer.batch_size else "optimizer"
+        raise ScenarioError(
+            f"{cls.name} needs the full batch, and this racer gets batches of {size}; set "
+            'batch_size = "full" (in [data], or on the racer)',
+            place(key),
+        )
 
 
 def _check_fits(

@@ -93,7 +93,9 @@ def pct(value: float | None) -> str:
     return f"{100 * value:.1f}%"
 
 
-def hparam_value(value: float | int | bool) -> str:
+def hparam_value(value: float | int | bool | str) -> str:
+    if isinstance(value, str):  # a wrapper's inner optimizer
+        return value
     if isinstance(value, bool):
         return "on" if value else "off"
     if isinstance(value, int):

@@ -217,6 +217,9 @@ class ParamTable(DataTable[Cell]):
         target = stats.time_to_target
         if target is None:
             return Cell(fmt.DASH, None)
+        steps = f"{target.steps} st"
+        if target.grad_evals != target.steps:  # L-BFGS, SAM: more work than steps
+            steps += f" {target.grad_evals} ev"
         if self.test_mode:
-            return Cell(f"{target.steps} st", float(target.steps))
-        return Cell(f"{target.steps} st {target.seconds:.1f}s", float(target.steps))
+            return Cell(steps, float(target.steps))
+        return Cell(f"{steps} {target.seconds:.1f}s", float(target.steps))
