@@ -94,10 +94,40 @@ HORIZON_EVERY_EPOCHS = 10
 TERMINAL: tuple[Status, ...] = ("diverged", "error")
 
 
+#: Longest slug: a weight file name (slug, "-seed<n>", ".npz") stays far below 255 bytes.
+MAX_SLUG_LENGTH = 96
+
+
 def slugify(name: str) -> str:
     """A file-name-safe form of a racer name: ``"adam lr=0.01"`` -> ``"adam-lr-0.01"``."""
-    slug = re.sub(r"[^a-z0-9.]+", "-", name.lower()).strip("-.")
+    slug = re.sub(r"[^a-z0-9.]+", "-", name.lower())[:MAX_SLUG_LENGTH].strip("-.")
     return slug or "racer"
+
+
+def unique_slug(name: str, taken: set[str]) -> str:
+    """``slugify(name)``, with ``-2``, ``-3`` ... appended until it is not in ``taken``."""
+    base = slug = slugify(name)
+    suffix = 2
+    while slug in taken:
+        slug, suffix = f"{base}-{suffix}", suffix + 1
+    return slug
+
+
+def race_slugs(scenario: Scenario) -> list[str]:
+    """The slug of each of the scenario's racers, in order: unique within the race and the
+    same in every engine process of a split race (repeats of a racer share its slug)."""
+    taken: set[str] = set()
+    slugs = []
+    for config in scenario.racers:
+        slug = unique_slug(config.name, taken)
+        taken.add(slug)
+        slugs.append(slug)
+    return slugs
+
+
+def weight_file_stem(slug: str, seed: int, repeats: int) -> str:
+    """The name (without ``.npz``) a racer's weights are saved under."""
+    return f"{slug}-seed{seed}" if repeats > 1 else slug
 
 
 def _row_norms(array: np.ndarray) -> np.ndarray:
@@ -407,12 +437,15 @@ class Race:
         self.next_id = 100_000 * (self.subset[0] + 1)
         self.initial: dict[int, np.ndarray] = {}
         scenario = self.scenario
+        # Computed from the whole scenario, so the processes of a split race agree.
+        self.initial_slugs = race_slugs(scenario)
         index = 0
         for repeat in range(scenario.repeats):
             repeat_seed = seed + repeat
             for position, config in enumerate(scenario.racers):
                 if index % self.subset[1] == self.subset[0]:
-                    self._add(config, position, repeat, repeat_seed, racer_id=index)
+                    slug = self.initial_slugs[position]
+                    self._add(config, position, repeat, repeat_seed, racer_id=index, slug=slug)
                 index += 1
         self.fingerprint = self._fingerprint()
 
@@ -451,8 +484,10 @@ class Race:
         saved: dict[str, Any] | None = None,
         parent: int | None = None,
         racer_id: int = 0,
+        slug: str | None = None,
     ) -> Racer:
-        """Create racer ``racer_id`` from ``config`` and put it into its group."""
+        """Create racer ``racer_id`` from ``config`` and put it into its group (``slug``:
+        its slug, by default one unused by the race's racers)."""
         cls = get_optimizer(config.optimizer)
         hparams = cls.validate(config.hparams)
         schedule = None if config.schedule is None else make_schedule(config.schedule)
@@ -461,11 +496,9 @@ class Race:
         batch_size = config.batch_size
         colour = config.colour or PALETTE[colour_index % len(PALETTE)]
         rid = racer_id
-        taken = {r.spec.slug for r in self.racers.values() if r.spec.repeat == repeat}
-        slug = slugify(config.name)
-        base, suffix = slug, 2
-        while slug in taken:
-            slug, suffix = f"{base}-{suffix}", suffix + 1
+        if slug is None:
+            taken = {r.spec.slug for r in self.racers.values()} | set(self.initial_slugs)
+            slug = unique_slug(config.name, taken)
         spec = RacerSpec(
             id=rid,
             name=config.name,
@@ -1050,8 +1083,7 @@ class Race:
         from tui_optim.engine.init import save_weights
 
         def label(racer: Racer) -> str:
-            suffix = f"-seed{racer.spec.seed}" if self.scenario.repeats > 1 else ""
-            return f"{racer.spec.slug}{suffix}"
+            return weight_file_stem(racer.spec.slug, racer.spec.seed, self.scenario.repeats)
 
         if archive:
             merged = {
