@@ -314,3 +314,26 @@ def test_at_the_end_no_racer_is_left_running() -> None:
         assert stats.status == "finished"
         assert stats.reason.startswith("finished at epoch 3 (step ")
     assert [e.status for e in snapshot.events] == ["finished", "finished"]
+
+
+def test_a_failing_row_is_isolated_from_the_rest_of_its_block(monkeypatch) -> None:
+    from tui_optim.engine.optimizers.rmsprop import RMSprop
+
+    original = RMSprop.step
+
+    def failing_step(self, params, grads):  # a fault in one row's hyperparameters only
+        if np.any(self.h["lr"] == 0.00123):
+            raise FloatingPointError("injected fault")
+        original(self, params, grads)
+
+    monkeypatch.setattr(RMSprop, "step", failing_step)
+    rows = [racer("good", "rmsprop", lr=0.001), racer("bad", "rmsprop", lr=0.00123)]
+    race = Race(iris_scenario(rows, epochs=2))
+    (group,) = race.groups.values()
+    assert len(group.blocks) == 1  # the two racers share one vectorised update
+    run_to_end(race)
+    statuses = {r.spec.name: r.status for r in race.racers.values()}
+    assert statuses["bad"] == "error"
+    assert statuses["good"] != "error"
+    good = next(r for r in race.racers.values() if r.spec.name == "good")
+    assert good.steps > 1

@@ -821,20 +821,23 @@ class Race:
             self._apply_verdict(racer, verdict, group.step, group.progress, seconds)
 
     def _find_failing(self, group: Group) -> list[Racer]:
-        """The racers whose optimizer update raises, found by stepping each one alone."""
+        """The racers whose optimizer update raises, found by stepping each row alone from
+        its own state (one bad row must not take its block's other racers with it)."""
         failing = []
         for block in group.blocks:
             optimizer = block.optimizer
-            try:
-                probe = type(optimizer)(
-                    [racer.hparams for racer in group.racers[block.start : block.stop]],
-                    optimizer.dtype,
-                )
-                params = block.params.copy()
-                probe.init_state(params)
-                probe.step(params, block.grads.copy())
-            except Exception:
-                failing.extend(group.racers[block.start : block.stop])
+            for offset in range(block.stop - block.start):
+                racer = group.racers[block.start + offset]
+                try:
+                    probe = type(optimizer)([racer.hparams], optimizer.dtype)
+                    probe.tensors = optimizer.tensors
+                    params = block.params[offset : offset + 1].copy()
+                    probe.init_state(params)
+                    probe.set_row_state(0, optimizer.row_state(offset))
+                    probe.lr_scale[0, 0] = optimizer.lr_scale[offset, 0]
+                    probe.step(params, block.grads[offset : offset + 1].copy())
+                except Exception:
+                    failing.append(racer)
         return failing
 
     # ---------------------------------------------------------------- snapshots
