@@ -66,7 +66,7 @@ def atomic_write(
     except FileNotFoundError:
         existing = None
     if existing is not None and not stat.S_ISREG(existing):
-        with open(path, mode, **text_options) as stream:  # noqa: PTH123 - a device, in place
+        with open(path, mode, **text_options) as stream:  # a device: in place
             yield stream
         return
     directory = path.parent if str(path.parent) else Path(".")
