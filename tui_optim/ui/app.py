@@ -14,14 +14,17 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
 from textual.worker import get_current_worker
 
+from tui_optim.ui import textual_fixes
 from tui_optim.ui.messages import EngineGone, EngineMessagesWaiting, ModelUpdated
 from tui_optim.ui.state import RaceModel
+
+textual_fixes.apply()
 
 if TYPE_CHECKING:
     from tui_optim.race.messages import Command
@@ -170,6 +173,13 @@ class TuiOptimApp(App[int]):
         process, self.process = self.process, None
         if process is not None:
             process.close()
+
+    async def on_event(self, event: events.Event) -> None:
+        # Keys typed in the same burst as the one that quits arrive when the screen stack is
+        # already empty; Textual then raised ScreenStackError ("No screens on stack").
+        if isinstance(event, events.Key) and not self.screen_stack:
+            return
+        await super().on_event(event)
 
     async def action_quit(self) -> None:
         self.stop_engine()
