@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 #: Seconds one poll of the engine pipe may block (also the worst-case quit delay).
 POLL_SECONDS = 0.05
+#: Exit code when the user quits at a scenario that cannot be used (as the command line).
+EXIT_BAD_INPUT = 2
 #: Snapshots per second the engine streams to the app.
 SNAPSHOT_HZ = 10.0
 
@@ -57,7 +59,8 @@ def test_mode_from_env() -> bool:
 class TuiOptimApp(App[int]):
     """Race optimizers live. ``scenario``: a built-in name, a .toml path, a Scenario, or None
     for the default scenario. ``test_mode`` (default from TUI_OPTIM_TEST) makes the screen
-    deterministic for snapshots."""
+    deterministic for snapshots. ``catch_signals``: SIGINT, SIGTERM and SIGHUP quit it with
+    exit code 128 + the signal (for the app that owns the process)."""
 
     CSS_PATH = "app.tcss"
     TITLE = "tui-optim"
@@ -104,8 +107,10 @@ class TuiOptimApp(App[int]):
         *,
         test_mode: bool | None = None,
         snapshot_hz: float = SNAPSHOT_HZ,
+        catch_signals: bool = False,
     ) -> None:
         super().__init__()
+        self.catch_signals = catch_signals
         self.test_mode = test_mode_from_env() if test_mode is None else test_mode
         self.snapshot_hz = snapshot_hz
         self.model = RaceModel()
@@ -129,6 +134,8 @@ class TuiOptimApp(App[int]):
     def on_mount(self) -> None:
         from tui_optim.ui.screens.race import RaceScreen
 
+        if self.catch_signals:
+            self.catch_stop_signals()
         self.push_screen(RaceScreen())
         # Parsing the file and spawning the engine take milliseconds; the engine then loads
         # data while this process draws the first frame.
@@ -182,8 +189,31 @@ class TuiOptimApp(App[int]):
         await super().on_event(event)
 
     async def action_quit(self) -> None:
+        from tui_optim.ui.screens.error import ErrorScreen
+
+        # Quitting at a scenario's error screen with no race running ends on bad input.
+        bad_input = isinstance(self.screen, ErrorScreen) and self.process is None
         self.stop_engine()
-        self.exit(0)
+        code = EXIT_BAD_INPUT if bad_input else 0
+        self.exit(code, return_code=code)
+
+    def catch_stop_signals(self) -> None:
+        """SIGINT, SIGTERM and SIGHUP end the app like q, with exit code 128 + the signal,
+        through Textual's own shutdown (the terminal leaves the alternate screen, mouse
+        reporting off). For an app that owns its process (``catch_signals``, run_app)."""
+        import asyncio
+        import signal
+
+        loop = asyncio.get_running_loop()
+        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+            signum = getattr(signal, name, None)
+            if signum is not None:
+                loop.add_signal_handler(signum, self._stop_on_signal, int(signum))
+
+    def _stop_on_signal(self, signum: int) -> None:
+        if self.return_code is None:
+            self.stop_engine()
+            self.exit(128 + signum, return_code=128 + signum)
 
     def on_unmount(self) -> None:
         self.stop_engine()
@@ -507,8 +537,14 @@ def one_line(error: BaseException) -> str:
     return text[0] if text else type(error).__name__
 
 
+def exit_code(app: App[Any]) -> int:
+    """The process exit code of an app that ran: the code it exited with, 1 when it crashed
+    (Textual's ``return_code``; ``run()`` then returns None)."""
+    return app.return_code or 0
+
+
 def run_app(scenario: str | Path | None = None) -> int:
     """Run the app in this terminal until the user quits; returns the exit code."""
-    app = TuiOptimApp(scenario)
-    result = app.run()
-    return int(result or 0)
+    app = TuiOptimApp(scenario, catch_signals=True)
+    app.run()
+    return exit_code(app)
