@@ -190,9 +190,25 @@ def command_new(options: argparse.Namespace) -> int:
 
 
 def command_serve(options: argparse.Namespace) -> int:
+    import socket
+
     from tui_optim.ui.serve import serve
 
-    return int(serve(options.scenario, options.host, options.port) or 0)
+    if not 0 <= options.port <= 65535:
+        raise UsageError(f"--port {options.port}: must be 0 ... 65535")
+    try:
+        socket.getaddrinfo(options.host, options.port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise UsageError(f"--host {options.host}: cannot resolve it ({reason})") from None
+    if options.scenario is not None:
+        load(options.scenario, check=False)  # a missing or unreadable file: refused now
+    try:
+        return int(serve(options.scenario, options.host, options.port) or 0)
+    except OSError as error:
+        raise UsageError(
+            f"cannot serve on {options.host}:{options.port} ({error.strerror or error})"
+        ) from None
 
 
 def print_table(table: Table) -> None:
