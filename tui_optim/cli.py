@@ -116,9 +116,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _say(line: str) -> None:
-    """One line on stderr, if stderr is still there (a closed terminal, a full disk)."""
+    """One line on stderr (control characters escaped), if stderr is still there (a closed
+    terminal, a full disk)."""
+    from tui_optim.engine.errors import printable
+
     with contextlib.suppress(OSError):
-        print(line, file=sys.stderr, flush=True)
+        print(printable(line), file=sys.stderr, flush=True)
 
 
 def _stdout_failed(error: OSError) -> bool:
@@ -161,11 +164,12 @@ def command_app(options: argparse.Namespace) -> int:
 
 
 def command_check(options: argparse.Namespace) -> int:
+    from tui_optim.engine.errors import printable
     from tui_optim.scenario import ScenarioError, check_scenario
 
     scenario = load(options.scenario)
     try:
-        print(check_scenario(scenario))
+        print("\n".join(printable(line) for line in check_scenario(scenario).splitlines()))
     except ScenarioError as error:
         raise UsageError(str(error)) from None
     return 0
@@ -561,11 +565,14 @@ class Progress:
                 self.quiet = True  # stdout is gone (full disk, closed pipe): race on
 
     def _summary(self, record: Any) -> str:
+        from tui_optim.engine.errors import printable
         from tui_optim.results.export import leaderboard
 
         rows = leaderboard(record)[:3]
         return "  ".join(
-            f"{row.name} {row.best_loss:.3g}" for row in rows if row.best_loss is not None
+            f"{printable(row.name)} {row.best_loss:.3g}"
+            for row in rows
+            if row.best_loss is not None
         )
 
     def close(self) -> None:
@@ -576,15 +583,21 @@ class Progress:
 
 def print_leaderboard(record: Any) -> None:
     from rich.table import Table
+    from rich.text import Text
 
+    from tui_optim.engine.errors import printable
     from tui_optim.results.export import leaderboard
 
     started = record.started
     rows = leaderboard(record)
     # Time series: how far ahead each racer predicts says more than the validation loss.
     with_horizon = any(row.horizon is not None for row in rows)
+    # Names are the user's text: shown as written (no Rich markup), control characters
+    # escaped (an ESC in a racer's name must not reach the terminal).
     table = Table(
-        title=f"{started.title} (seed {started.seed}, fingerprint {started.fingerprint})",
+        title=Text(
+            f"{printable(started.title)} (seed {started.seed}, fingerprint {started.fingerprint})"
+        ),
         title_justify="left",
     )
     for column in (
@@ -612,7 +625,7 @@ def print_leaderboard(record: Any) -> None:
             target = f"{row.steps_to_target:.0f} steps / {row.epochs_to_target:.3g} ep"
         table.add_row(
             "DNF" if row.rank is None else str(row.rank),
-            row.name + (f" (x{row.runs})" if row.runs > 1 else ""),
+            Text(printable(row.name) + (f" (x{row.runs})" if row.runs > 1 else "")),
             row.optimizer,
             row.status,
             target,

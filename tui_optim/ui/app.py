@@ -20,9 +20,10 @@ from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
 from textual.worker import get_current_worker
 
+from tui_optim.engine.errors import printable
 from tui_optim.ui import textual_fixes
 from tui_optim.ui.messages import EngineGone, EngineMessagesWaiting, ModelUpdated
-from tui_optim.ui.state import RaceModel
+from tui_optim.ui.state import RaceModel, displayable
 
 textual_fixes.apply()
 
@@ -127,8 +128,8 @@ class TuiOptimApp(App[int]):
     @property
     def scenario_label(self) -> str:
         if self.scenario is not None:
-            return self.scenario.title
-        return str(self.scenario_request or "")
+            return printable(self.scenario.title)
+        return printable(str(self.scenario_request or ""))
 
     # ------------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
@@ -154,7 +155,7 @@ class TuiOptimApp(App[int]):
             return False
         self.scenario_request = request
         self.scenario = scenario
-        self.title = f"tui-optim — {scenario.title}"
+        self.title = f"tui-optim — {printable(scenario.title)}"
         self.start_engine()
         return True
 
@@ -259,10 +260,12 @@ class TuiOptimApp(App[int]):
             batch, self._inbox = self._inbox, []
             self._inbox_posted = False
         state = self.model.state
-        for item in batch:
+        for item in map(displayable, batch):
             self.model.apply(item)
             if isinstance(item, CommandRejected):
-                self.notify(item.message, title=f"{item.command} rejected", severity="error")
+                self.notify(
+                    item.message, title=f"{item.command} rejected", severity="error", markup=False
+                )
             elif isinstance(item, WeightsSaved):
                 self.notify(f"weights saved to {', '.join(item.paths)}", title="export")
             elif isinstance(item, EngineFailed) and item.invalid_scenario:
@@ -272,7 +275,10 @@ class TuiOptimApp(App[int]):
                 self.push_screen(ErrorScreen(item.message, self.scenario_request))
             elif isinstance(item, EngineFailed):
                 self.notify(
-                    f"{item.message} — press r to restart", title="engine", severity="error"
+                    f"{item.message} — press r to restart",
+                    title="engine",
+                    severity="error",
+                    markup=False,
                 )
         if self.selected_racer not in self.model.specs:
             ids = self.model.racer_ids()
@@ -532,9 +538,9 @@ def load_scenario_request(request: str | Path | None) -> Scenario:
 
 
 def one_line(error: BaseException) -> str:
-    """An exception as one line for the user (no traceback)."""
+    """An exception as one line for the user (no traceback), control characters escaped."""
     text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
+    return printable(text[0]) if text else type(error).__name__
 
 
 def exit_code(app: App[Any]) -> int:
