@@ -83,3 +83,39 @@ async def test_a_crash_exits_non_zero() -> None:
             await pilot.pause(0.2)
             await pilot.press("t")
     assert tui_optim.ui.app.exit_code(app) == 1
+
+
+BROKEN_INIT = """\
+title = "broken init"
+epochs = 2
+[data]
+source = "iris"
+[model]
+layers = [4, 8, 3]
+output = "softmax"
+loss = "cross_entropy"
+init = "empty.npz"
+[[racer]]
+optimizer = "adam"
+"""
+
+
+async def test_an_engine_failure_shows_its_cause_before_and_after_r(tmp_path: Path) -> None:
+    from tui_optim.ui.testing import wait_until
+
+    (tmp_path / "empty.npz").write_bytes(b"")
+    path = tmp_path / "broken.toml"
+    path.write_text(BROKEN_INIT)
+    app = TuiOptimApp(path, test_mode=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        causes = []
+        for _ in range(2):
+            await wait_until(pilot, lambda: app.model.engine_error is not None, 30)
+            causes.append(app.model.engine_error)
+            await pilot.pause(0.5)  # what follows the failure must not replace its cause
+            assert app.model.engine_error == causes[-1]
+            if len(causes) == 1:
+                await pilot.press("r")  # restarts the engine: the same file, the same cause
+    for cause in causes:
+        assert cause is not None and "stopped" not in cause
+        assert "EOFError" in cause or "empty.npz" in cause
