@@ -245,3 +245,32 @@ def test_exports_follow_the_umask(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     for path in [tmp_path / "o.json", tmp_path / "o.csv", *(tmp_path / "w").iterdir()]:
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o644, path
+
+
+def test_a_weight_save_the_engine_never_answers_is_one_line(tmp_path: Path) -> None:
+    import dataclasses
+
+    from tui_optim import cli
+    from tui_optim.race.process import RaceProcess
+    from tui_optim.results.record import RaceRecord
+    from tui_optim.scenario import load_scenario
+
+    scenario = dataclasses.replace(load_scenario("scratch_adam"), epochs=100_000)
+    process = RaceProcess(scenario)
+    process.start()
+    record = RaceRecord()
+    try:
+        deadline = time.monotonic() + 30
+        while record.started is None and time.monotonic() < deadline:
+            for message in process.poll(0.05):
+                record.apply(message)
+        (pid,) = process.pids
+        os.kill(pid, signal.SIGSTOP)  # alive, but deaf
+        started = time.monotonic()
+        failures = cli._save_weights(process, record, tmp_path / "w", timeout=1.0)
+        assert time.monotonic() - started < 5
+        os.kill(pid, signal.SIGCONT)
+    finally:
+        process.close()
+    expected = f"--weights {tmp_path / 'w'}: not written, the engine did not answer in 1 s"
+    assert failures == [expected]

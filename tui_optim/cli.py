@@ -482,9 +482,11 @@ def _report_rejected(message: Any) -> None:
         _say(f"tui-optim: {message.command} rejected: {message.message}")
 
 
-def _save_weights(process: Any, record: Any, directory: Path) -> list[str]:
-    """Ask the engine for every racer's weights in ``directory``; the failures, one line
-    each (none when every file was written)."""
+def _save_weights(
+    process: Any, record: Any, directory: Path, timeout: float = WEIGHTS_SECONDS
+) -> list[str]:
+    """Ask the engine for every racer's weights in ``directory``, waiting at most
+    ``timeout`` seconds; the failures, one line each (none when every file was written)."""
     from tui_optim.race.messages import CommandRejected, EngineFailed, SaveWeights, WeightsSaved
 
     if record.engine_error is not None or not process.alive:
@@ -493,7 +495,7 @@ def _save_weights(process: Any, record: Any, directory: Path) -> list[str]:
         process.send(SaveWeights(str(directory)))
     except (OSError, ValueError) as error:
         return [f"--weights {directory}: not written ({error})"]
-    deadline = time.monotonic() + WEIGHTS_SECONDS
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             messages = process.poll(0.1)
@@ -507,7 +509,7 @@ def _save_weights(process: Any, record: Any, directory: Path) -> list[str]:
             record.apply(message)
             if isinstance(message, EngineFailed):
                 return [f"--weights {directory}: not written, the engine stopped"]
-    return [f"--weights {directory}: the engine did not answer in {WEIGHTS_SECONDS:.0f} s"]
+    return [f"--weights {directory}: not written, the engine did not answer in {timeout:g} s"]
 
 
 def _write_exports(record: Any, json_path: Path | None, csv_path: Path | None) -> list[str]:
