@@ -190,7 +190,9 @@ def test_failed_exports_are_reported_and_a_second_ctrl_c_skips_none(tmp_path: Pa
 
 
 def test_a_full_standard_output_is_one_line_not_a_traceback(tmp_path: Path) -> None:
-    with open(os.devnull if not os.path.exists("/dev/full") else "/dev/full", "w") as full:
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    with open("/dev/full", "w") as full:
         result = subprocess.run(
             [sys.executable, "-m", "tui_optim", *ENDLESS[:2], "--epochs", "1", "--json", "o.json"],
             cwd=tmp_path,
