@@ -1,7 +1,9 @@
 """Command line: ``tui-optim [SCENARIO]``, ``run``, ``list``, ``check``, ``new``, ``serve``.
 
 Importing this module stays light (no Textual, scikit-learn or torch): each command imports
-what it needs. Every user error is one line on stderr and exit code 2; Ctrl+C is 130.
+what it needs. Every user error is one line on stderr and exit code 2; a fault (an engine
+failure, an export that could not be written) is exit code 1 after writing what can be;
+Ctrl+C is 130, SIGTERM 143, SIGHUP 129, each after writing the results so far.
 """
 
 from __future__ import annotations
