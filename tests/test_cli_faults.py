@@ -208,15 +208,32 @@ def test_a_full_standard_output_is_one_line_not_a_traceback(tmp_path: Path) -> N
     assert_partial_json(tmp_path / "o.json")
 
 
-def test_a_device_is_written_through_never_replaced(tmp_path: Path) -> None:
-    device = tmp_path / "null"
+def make_device(path: Path, minor: int) -> None:
+    """A character device node like /dev/null (minor 3) or /dev/full (7), in ``path``."""
     try:
-        os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, minor))
     except PermissionError:
         pytest.skip("making a device node needs root")
-    result = run("run", "scratch_adam", "--epochs", "1", "--json", str(device), cwd=tmp_path)
+
+
+def test_a_device_is_written_through_never_replaced(tmp_path: Path) -> None:
+    make_device(tmp_path / "null", 3)
+    result = run("run", "scratch_adam", "--epochs", "1", "--json", "null", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert stat.S_ISCHR(os.stat(device).st_mode)
+    assert stat.S_ISCHR(os.stat(tmp_path / "null").st_mode)
+
+
+def test_a_full_disk_under_one_export_leaves_the_others(tmp_path: Path) -> None:
+    make_device(tmp_path / "full", 7)
+    result = run(
+        "run", "scratch_adam", "--epochs", "1", "--json", "full", "--csv", "out.csv", "--quiet",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr == "tui-optim: full: not written (No space left on device)\n"
+    assert "fingerprint" in result.stdout  # the leaderboard
+    assert (tmp_path / "out.csv").read_text().count("\n") > 1
+    assert stat.S_ISCHR(os.stat(tmp_path / "full").st_mode)
 
 
 @pytest.mark.parametrize(
