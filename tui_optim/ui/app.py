@@ -189,6 +189,16 @@ class TuiOptimApp(App[int]):
             return
         await super().on_event(event)
 
+    def action_command_palette(self) -> None:
+        # Textual looks only at the top screen for an open palette: a second ctrl+p typed
+        # while the first palette is still a child of the app (under a dialog a command
+        # opened, or not yet removed after Escape) pushed another with the same id
+        # (DuplicateIds, the app ended).
+        # (App.children holds only the active screen; the registered screens are _nodes.)
+        if any(node.id == "--command-palette" for node in self._nodes):
+            return
+        super().action_command_palette()
+
     async def action_quit(self) -> None:
         from tui_optim.ui.screens.error import ErrorScreen
 

@@ -14,6 +14,10 @@ the app through the failed worker ("Worker raised exception: NoMatches('No nodes
 CommandList')"). A palette without its children has nothing to search for or show: that
 search is dropped.
 
+A screen dismissed twice (Escape typed twice before the dialog is gone) called its result
+callback twice, and the second ``future.set_result`` raised ``InvalidStateError``: the
+first result stands, the second is ignored.
+
 ``Select`` likewise queries its ``SelectCurrent`` child from key actions and watchers that
 can run while a dialog holding it is being dismissed; without the child there is nothing
 to update.
@@ -27,6 +31,7 @@ from typing import Any
 from textual import work
 from textual.command import CommandPalette
 from textual.css.query import NoMatches
+from textual.screen import ResultCallback
 from textual.widgets import OptionList, Select
 
 _original_move_page = OptionList._move_page
@@ -74,8 +79,18 @@ def _while_composed(name: str) -> Any:
     return guarded
 
 
+_original_result_callback = ResultCallback.__call__
+
+
+def _call_result_callback_once(self: ResultCallback[Any], result: Any) -> None:
+    if self.future is not None and self.future.done():
+        return
+    _original_result_callback(self, result)
+
+
 def apply() -> None:
     """Install the work-arounds (idempotent)."""
+    ResultCallback.__call__ = _call_result_callback_once  # type: ignore[method-assign]
     for name in _SELECT_METHODS:
         setattr(Select, name, _while_composed(name))
     OptionList._move_page = _move_page_once_laid_out  # type: ignore[method-assign]
