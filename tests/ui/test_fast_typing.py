@@ -4,7 +4,9 @@ unmount (as a terminal delivers them when someone types quickly or holds a key).
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
+import pytest
 from textual import events
 
 from tui_optim.ui.app import TuiOptimApp
@@ -24,7 +26,10 @@ def burst(app: TuiOptimApp, *keys: str) -> None:
         app.post_message(events.Key(key, character))
 
 
-async def test_page_down_in_the_palette_before_it_is_laid_out() -> None:
+async def test_page_down_in_the_palette_before_it_is_laid_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     app = TuiOptimApp(short_scenario("quickstart", epochs=2), test_mode=True)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.5)
@@ -34,7 +39,10 @@ async def test_page_down_in_the_palette_before_it_is_laid_out() -> None:
         await pilot.press("escape")
 
 
-async def test_a_seeded_storm_of_random_keys_does_not_end_the_app() -> None:
+async def test_a_seeded_storm_of_random_keys_does_not_end_the_app(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the storm saves screenshots and exports where it stands
     rng = random.Random(0)
     app = TuiOptimApp(short_scenario("iris_grid", epochs=3), test_mode=True)
     async with app.run_test(size=SIZE) as pilot:
