@@ -368,3 +368,26 @@ def test_schedule_free_validation_figures_are_at_its_evaluation_point() -> None:
     group = race._group_of(sf)
     raw = group.params[group.row_of(sf)][None].copy()
     assert sf.val_loss != pytest.approx(problem.evaluate(raw, "val").loss[0], rel=1e-6)
+
+
+def test_a_failing_row_is_isolated_from_the_rest_of_its_block(monkeypatch) -> None:
+    from tui_optim.engine.optimizers.rmsprop import RMSprop
+
+    original = RMSprop.step
+
+    def failing_step(self, params, grads):  # a fault in one row's hyperparameters only
+        if np.any(self.h["lr"] == 0.00123):
+            raise FloatingPointError("injected fault")
+        original(self, params, grads)
+
+    monkeypatch.setattr(RMSprop, "step", failing_step)
+    rows = [racer("good", "rmsprop", lr=0.001), racer("bad", "rmsprop", lr=0.00123)]
+    race = Race(iris_scenario(rows, epochs=2))
+    (group,) = race.groups.values()
+    assert len(group.blocks) == 1  # the two racers share one vectorised update
+    run_to_end(race)
+    statuses = {r.spec.name: r.status for r in race.racers.values()}
+    assert statuses["bad"] == "error"
+    assert statuses["good"] != "error"
+    good = next(r for r in race.racers.values() if r.spec.name == "good")
+    assert good.steps > 1

@@ -95,10 +95,40 @@ HORIZON_EVERY_EPOCHS = 10
 TERMINAL: tuple[Status, ...] = ("diverged", "error")
 
 
+#: Longest slug: a weight file name (slug, "-seed<n>", ".npz") stays far below 255 bytes.
+MAX_SLUG_LENGTH = 96
+
+
 def slugify(name: str) -> str:
     """A file-name-safe form of a racer name: ``"adam lr=0.01"`` -> ``"adam-lr-0.01"``."""
-    slug = re.sub(r"[^a-z0-9.]+", "-", name.lower()).strip("-.")
+    slug = re.sub(r"[^a-z0-9.]+", "-", name.lower())[:MAX_SLUG_LENGTH].strip("-.")
     return slug or "racer"
+
+
+def unique_slug(name: str, taken: set[str]) -> str:
+    """``slugify(name)``, with ``-2``, ``-3`` ... appended until it is not in ``taken``."""
+    base = slug = slugify(name)
+    suffix = 2
+    while slug in taken:
+        slug, suffix = f"{base}-{suffix}", suffix + 1
+    return slug
+
+
+def race_slugs(scenario: Scenario) -> list[str]:
+    """The slug of each of the scenario's racers, in order: unique within the race and the
+    same in every engine process of a split race (repeats of a racer share its slug)."""
+    taken: set[str] = set()
+    slugs = []
+    for config in scenario.racers:
+        slug = unique_slug(config.name, taken)
+        taken.add(slug)
+        slugs.append(slug)
+    return slugs
+
+
+def weight_file_stem(slug: str, seed: int, repeats: int) -> str:
+    """The name (without ``.npz``) a racer's weights are saved under."""
+    return f"{slug}-seed{seed}" if repeats > 1 else slug
 
 
 def _row_norms(array: np.ndarray) -> np.ndarray:
@@ -461,12 +491,15 @@ class Race:
         self.next_id = 100_000 * (self.subset[0] + 1)
         self.initial: dict[int, np.ndarray] = {}
         scenario = self.scenario
+        # Computed from the whole scenario, so the processes of a split race agree.
+        self.initial_slugs = race_slugs(scenario)
         index = 0
         for repeat in range(scenario.repeats):
             repeat_seed = seed + repeat
             for position, config in enumerate(scenario.racers):
                 if index % self.subset[1] == self.subset[0]:
-                    self._add(config, position, repeat, repeat_seed, racer_id=index)
+                    slug = self.initial_slugs[position]
+                    self._add(config, position, repeat, repeat_seed, racer_id=index, slug=slug)
                 index += 1
         self.fingerprint = self._fingerprint()
 
@@ -505,8 +538,10 @@ class Race:
         saved: dict[str, Any] | None = None,
         parent: int | None = None,
         racer_id: int = 0,
+        slug: str | None = None,
     ) -> Racer:
-        """Create racer ``racer_id`` from ``config`` and put it into its group."""
+        """Create racer ``racer_id`` from ``config`` and put it into its group (``slug``:
+        its slug, by default one unused by the race's racers)."""
         cls = get_optimizer(config.optimizer, config.flavor)
         hparams = cls.validate(config.hparams)
         size = self.scenario.batch_size if config.batch_size is None else config.batch_size
@@ -521,11 +556,9 @@ class Race:
         batch_size = config.batch_size
         colour = config.colour or PALETTE[colour_index % len(PALETTE)]
         rid = racer_id
-        taken = {r.spec.slug for r in self.racers.values() if r.spec.repeat == repeat}
-        slug = slugify(config.name)
-        base, suffix = slug, 2
-        while slug in taken:
-            slug, suffix = f"{base}-{suffix}", suffix + 1
+        if slug is None:
+            taken = {r.spec.slug for r in self.racers.values()} | set(self.initial_slugs)
+            slug = unique_slug(config.name, taken)
         spec = RacerSpec(
             id=rid,
             name=config.name,
@@ -851,28 +884,30 @@ class Race:
             self._apply_verdict(racer, verdict, group.step, group.progress, seconds)
 
     def _find_failing(self, group: Group) -> list[Racer]:
-        """The racers whose optimizer update raises, found by stepping each one alone."""
+        """The racers whose optimizer update raises, found by stepping each row alone from
+        its own state (one bad row must not take its block's other racers with it)."""
         failing = []
         for block in group.blocks:
             optimizer = block.optimizer
-            try:
-                probe = type(optimizer)(
-                    [racer.hparams for racer in group.racers[block.start : block.stop]],
-                    optimizer.dtype,
-                )
-                probe.tensors = optimizer.tensors
-                params = block.params.copy()
-                probe.init_state(params)
-                if probe.needs_closure:
-                    batch = group.batches[group.position] if group.batches else None
-                    grads = np.empty_like(params)
-                    losses = group.problem.loss_and_grad(params, batch, grads)
-                    closure = group.closure(block, batch, count=False)
-                    probe.step(params, grads, closure, losses)  # type: ignore[call-arg]
-                else:
-                    probe.step(params, block.grads.copy())
-            except Exception:
-                failing.extend(group.racers[block.start : block.stop])
+            for offset in range(block.stop - block.start):
+                racer = group.racers[block.start + offset]
+                try:
+                    probe = type(optimizer)([racer.hparams], optimizer.dtype)
+                    probe.tensors = optimizer.tensors
+                    params = block.params[offset : offset + 1].copy()
+                    probe.init_state(params)
+                    probe.set_row_state(0, optimizer.row_state(offset))
+                    probe.lr_scale[0, 0] = optimizer.lr_scale[offset, 0]
+                    if probe.needs_closure:
+                        batch = group.batches[group.position] if group.batches else None
+                        grads = np.empty_like(params)
+                        losses = group.problem.loss_and_grad(params, batch, grads)
+                        closure = group.closure(block, batch, count=False)
+                        probe.step(params, grads, closure, losses)  # type: ignore[call-arg]
+                    else:
+                        probe.step(params, block.grads[offset : offset + 1].copy())
+                except Exception:
+                    failing.append(racer)
         return failing
 
     # ---------------------------------------------------------------- snapshots
@@ -1130,8 +1165,7 @@ class Race:
         from tui_optim.engine.init import save_weights
 
         def label(racer: Racer) -> str:
-            suffix = f"-seed{racer.spec.seed}" if self.scenario.repeats > 1 else ""
-            return f"{racer.spec.slug}{suffix}"
+            return weight_file_stem(racer.spec.slug, racer.spec.seed, self.scenario.repeats)
 
         if archive:
             merged = {

@@ -109,7 +109,9 @@ class ParamTable(DataTable[Cell]):
             self.move_cursor(row=self.get_row_index(str(racer)))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.row_key.value is not None:
+        # Textual sends row_key None for a row removed while the message was queued (the
+        # table rebuilt between a fast key and its highlight).
+        if event.row_key is not None and event.row_key.value is not None:
             self.post_message(RacerSelected(int(event.row_key.value)))
 
     # ------------------------------------------------------------------ sorting
