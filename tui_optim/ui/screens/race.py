@@ -198,7 +198,7 @@ class RaceScreen(Screen[None]):
         message.stop()
         self.app.selected_racer = message.racer
         table = self.query_one(ParamTable)
-        if table.selected_racer != message.racer:
+        if not message.from_table and table.selected_racer != message.racer:
             table.select_racer(message.racer)
         self._mark_selected()
 

@@ -110,7 +110,7 @@ class ParamTable(DataTable[Cell]):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.row_key.value is not None:
-            self.post_message(RacerSelected(int(event.row_key.value)))
+            self.post_message(RacerSelected(int(event.row_key.value), from_table=True))
 
     # ------------------------------------------------------------------ sorting
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
