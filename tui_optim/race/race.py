@@ -57,6 +57,7 @@ from tui_optim.race.messages import (
     Resume,
     SaveWeights,
     SetHparam,
+    SetPace,
     Snapshot,
     Status,
     StepEpoch,
@@ -387,12 +388,22 @@ class Race:
     stay those of the whole race, and new racers get ids ``>= 100_000 * (k + 1)``.
     """
 
-    def __init__(self, scenario: Scenario, subset: tuple[int, int] = (0, 1)):
+    def __init__(
+        self,
+        scenario: Scenario,
+        subset: tuple[int, int] = (0, 1),
+        pace: float | None = None,
+        paused: bool = False,
+    ):
         self.scenario = scenario
         self.subset = subset
         self.problem, self.info = build_problem(scenario)
         self.with_position = self.info.kind == "surface"
+        self.pace: float | None = None
         self._build(scenario.seed)
+        self.set_pace(pace)
+        if paused:
+            self._set_state("paused")
 
     # ---------------------------------------------------------------- building
     def _build(self, seed: int) -> None:
@@ -415,6 +426,7 @@ class Race:
                     self._add(config, position, repeat, repeat_seed, racer_id=index)
                 index += 1
         self.fingerprint = self._fingerprint()
+        self._pace_from = (0.0, 0.0)
 
     def _initial_params(self, repeat_seed: int, start: tuple[float, float] | None) -> np.ndarray:
         if start is not None:
@@ -585,8 +597,53 @@ class Race:
             self.running_since = None
         self.state = state
 
+    # ---------------------------------------------------------------- pace
+    def set_pace(self, steps_per_second: float | None) -> None:
+        """Train at most ``steps_per_second`` race steps per second (None or inf: no limit).
+
+        The pace is kept in epochs of race time (pauses excluded), so racers of different
+        batch sizes stay aligned; it counts from now, so a slow stretch is not made up.
+        """
+        if steps_per_second is not None and not steps_per_second > 0:
+            raise ValueError(
+                f"pace must be a positive number of steps per second, got {steps_per_second}"
+            )
+        if steps_per_second is not None and math.isinf(steps_per_second):
+            steps_per_second = None
+        self.pace = steps_per_second
+        self._pace_from = (self._progress(), self.clock())
+
+    def progress_step(self) -> int:
+        """The race's step count (the primary group's, as the header shows)."""
+        primary = self.primary
+        return 0 if primary is None else primary.step
+
+    def _progress(self) -> float:
+        groups = self._active_groups()
+        return min((g.progress for g in groups), default=0.0)
+
+    def _paced_limit(self) -> float:
+        """The epoch the race may have reached by now at its pace (inf without one)."""
+        if self.pace is None:
+            return math.inf
+        primary = self.primary
+        steps_per_epoch = primary.steps_per_epoch if primary is not None else 1
+        progress, since = self._pace_from
+        return progress + self.pace * (self.clock() - since) / steps_per_epoch
+
+    def wait_seconds(self) -> float:
+        """Seconds until the pace allows the next step (0 when it may train now)."""
+        if self.state != "running" or self.pace is None:
+            return 0.0
+        primary = self.primary
+        steps_per_epoch = primary.steps_per_epoch if primary is not None else 1
+        ahead = (self._progress() - self._paced_limit()) * steps_per_epoch  # steps
+        # The next step may start once the clock allows it: one step's worth past progress.
+        return max(0.0, (ahead + 1.0) / self.pace - 1e-6) if ahead > -1.0 else 0.0
+
     def advance(self, max_seconds: float) -> None:
-        """Train for about ``max_seconds`` (less when the race finishes or pauses)."""
+        """Train for about ``max_seconds`` (less when the race finishes or pauses, or the
+        pace says to wait: :meth:`wait_seconds` tells how long)."""
         if self.state != "running":
             return
         deadline = time.perf_counter() + max_seconds
@@ -597,10 +654,15 @@ class Race:
                     self._finish()
                     return
                 group = min(groups, key=lambda g: g.progress)
+                limit = self._paced_limit()
+                if self.pace is not None and group.progress + 1.0 / group.steps_per_epoch > (
+                    limit + 1e-9
+                ):
+                    return  # ahead of the pace
                 # Run the laggard until it catches up with the next group or its epoch ends.
                 others = [g.progress for g in groups if g is not group]
                 catch_up = min(others) if others else math.inf
-                self._run_group(group, deadline, catch_up)
+                self._run_group(group, deadline, min(catch_up, limit))
                 if self.pause_at_epoch is not None and all(
                     g.progress >= self.pause_at_epoch - 1e-9 for g in self._active_groups()
                 ):
@@ -640,6 +702,8 @@ class Race:
                     return
             if self.pause_at_epoch is not None and group.progress >= self.pause_at_epoch - 1e-9:
                 return
+            if catch_up - group.progress < 1.0 / spe - 1e-9 and self.pace is not None:
+                return  # the next step would run ahead of the pace
             if group.position == 0 and (group.progress >= catch_up or perf_counter() >= deadline):
                 return
             if spe > 1 and group.position != 0 and perf_counter() >= deadline:
@@ -917,9 +981,12 @@ class Race:
                     self._set_state("running")
         elif isinstance(command, Stop):
             self._set_state("stopped")
+        elif isinstance(command, SetPace):
+            self.set_pace(command.steps_per_second)
         elif isinstance(command, Restart):
             seed = secrets.randbelow(2**31) if command.new_seed else self.seed
             self._build(seed)
+            self.set_pace(self.pace)
             return [self.started()]
         elif isinstance(command, SetHparam):
             self._set_hparam(command)
