@@ -122,6 +122,9 @@ class Scenario:
     source: Path | None = None  # the file it came from
     name: str = ""  # built-in name or file stem
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: Steps per second the app races at (inf: as fast as it goes; None: the app's default).
+    #: Headless runs ignore it.
+    pace: float | None = None
 
     @property
     def is_surface(self) -> bool:
@@ -307,6 +310,7 @@ TOP_KEYS = [
     "steps",
     "target_loss",
     "repeats",
+    "pace",
     "data",
     "model",
     "surface",
@@ -352,6 +356,7 @@ def parse_scenario(text: str, source: Path | None = None, name: str = "") -> Sce
         raise where.error("", "steps" if epochs else "", problem)
     target = top.number("target_loss", None)
     repeats = top.integer("repeats", 1, low=1, high=MAX_REPEATS) or 1
+    pace = _pace(top)
     for key in ("data", "model", "surface", "grid"):
         if key in document and not isinstance(document[key], dict):
             raise where.error("", key, f"must be a table [{key}], got {_type_name(document[key])}")
@@ -406,7 +411,25 @@ def parse_scenario(text: str, source: Path | None = None, name: str = "") -> Sce
         grid=grid,
         source=source,
         name=name or (source.stem if source else ""),
+        pace=pace,
     )
+
+
+#: The largest pace a scenario may ask for, in steps per second (beyond it: "max").
+MAX_PACE = 1_000_000.0
+
+
+def _pace(top: _Reader) -> float | None:
+    """``pace``: steps per second in the app (a number, or "max": as fast as it goes)."""
+    value = top.values.get("pace")
+    if value == "max":
+        return math.inf
+    if isinstance(value, str):
+        raise top.fail("pace", f'must be a number of steps per second or "max", got {value!r}')
+    pace = top.number("pace", None, high=MAX_PACE)
+    if pace is not None and pace <= 0.0:
+        raise top.fail("pace", 'must be above 0 steps per second (or "max")')
+    return pace
 
 
 def _surface(where: _Where, table: dict[str, Any]) -> SurfaceSpec:
@@ -778,6 +801,7 @@ seed = 42
 epochs = 200            # or: steps = 1000
 # target_loss = 0.1     # time-to-target and "converged" are measured against it
 # repeats = 3           # race every racer over 3 seeds, report mean and spread
+# pace = 20             # steps per second in the app, or "max" (headless runs ignore it)
 
 [data]
 source = "iris"         # iris digits wine breast_cancer moons circles xor spiral blobs
