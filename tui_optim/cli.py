@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Without a command, SCENARIO (a built-in name or a .toml file) opens in the app.",
     )
     parser.add_argument("scenario", nargs="?", help="built-in scenario name or a .toml file")
+    parser.add_argument(
+        "--paused", action="store_true", help="start the race paused (space starts it)"
+    )
     return parser
 
 
@@ -123,7 +126,7 @@ def command_app(options: argparse.Namespace) -> int:
             load(options.scenario, check=False)  # the one-line "no such scenario" error
     from tui_optim.ui.app import run_app
 
-    return run_app(options.scenario)
+    return run_app(options.scenario, paused=options.paused)
 
 
 def command_check(options: argparse.Namespace) -> int:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
 import pytest
 
-from tui_optim.ui.app import TuiOptimApp
+from tui_optim.ui.app import TuiOptimApp, default_pace, next_pace
 from tui_optim.ui.screens.race import RaceScreen
-from tui_optim.ui.testing import settle, short_scenario
+from tui_optim.ui.testing import settle, short_scenario, wait_until
 from tui_optim.ui.widgets.param_table import ParamTable
+from tui_optim.ui.widgets.race_header import RaceHeader
 
 SIZE = (120, 40)
 
@@ -38,3 +42,80 @@ async def test_two_selections_in_flight_settle(monkeypatch: pytest.MonkeyPatch) 
         await pilot.pause(0.5)
         assert calls == []
         assert app.selected_racer == table.selected_racer
+
+
+# ---------------------------------------------------------------------------- pace
+def test_default_pace_lets_a_surface_race_be_watched() -> None:
+    from tui_optim.scenario import load_scenario
+
+    assert default_pace(load_scenario("peaks_zoo")) == 2.0  # 10 steps: 5 s
+    assert default_pace(load_scenario("rosenbrock")) == 100.0  # 2000 steps: 20 s
+    assert default_pace(load_scenario("quickstart")) is None  # MLP races: max
+    paced = dataclasses.replace(load_scenario("quickstart"), pace=20.0)
+    assert default_pace(paced) == 20.0
+    assert default_pace(dataclasses.replace(paced, pace=math.inf)) is None
+
+
+def test_pace_presets_step_both_ways() -> None:
+    assert next_pace(None, faster=True) is None
+    assert next_pace(None, faster=False) == 1000.0
+    assert next_pace(2.0, faster=True) == 5.0
+    assert next_pace(1.0, faster=False) == 1.0
+    assert next_pace(3.0, faster=False) == 2.0  # a scenario's own pace: to the nearest
+
+
+async def test_pace_keys_hold_the_race_and_show_in_the_header() -> None:
+    from tui_optim.scenario import load_scenario
+
+    scenario = dataclasses.replace(load_scenario("peaks_zoo"), steps=400)
+    app = TuiOptimApp(scenario, test_mode=True, pace=2.0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.model.snapshot_count > 0, what="the race")
+        await pilot.pause(1.0)
+        assert app.model.step <= 4  # 2 steps/s
+        header = app.screen.query_one(RaceHeader)
+        assert "pace 2 st/s" in header_text(header)
+        await pilot.press("greater_than_sign")
+        assert app.pace == 5.0 and "pace 5 st/s" in header_text(header)
+        await pilot.press("comma", "comma", "comma")
+        assert app.pace == 1.0
+        for _ in range(7):
+            await pilot.press("full_stop")
+        assert app.pace is None and "pace max" in header_text(header)
+        await settle(pilot)
+        assert app.model.step == 400
+
+
+async def test_paused_start_waits_for_space() -> None:
+    app = TuiOptimApp(short_scenario("peaks_zoo"), test_mode=True, paused=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.model.snapshot_count > 0, what="the race")
+        await pilot.pause(0.5)
+        assert app.model.state == "paused" and app.model.step == 0
+        assert "⏸ paused" in header_text(app.screen.query_one(RaceHeader))
+        await pilot.press("space")
+        await settle(pilot)
+        assert app.model.state == "finished" and app.model.step == 10
+
+
+@pytest.mark.parametrize("width", [60, 80, 160])
+async def test_header_is_one_line_at_any_width(width: int) -> None:
+    app = quick_app()
+    async with app.run_test(size=(width, 24)) as pilot:
+        await settle(pilot)
+        header = app.screen.query_one(RaceHeader)
+        text = header_text(header)
+        assert "\n" not in text and len(text) <= width
+        assert "step" in text and "finished" in text
+        assert "pace max" in text or width < 80
+
+
+def header_text(header: RaceHeader) -> str:
+    return str(header.render()).rstrip()
+
+
+def test_command_line_paused_option() -> None:
+    from tui_optim.cli import build_parser
+
+    assert build_parser().parse_args(["peaks_zoo", "--paused"]).paused is True
+    assert build_parser().parse_args([]).paused is False

@@ -8,11 +8,12 @@ Heavy modules (the engine, plotext) are imported lazily so the first frame comes
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -42,6 +43,40 @@ VIEWS: dict[str, tuple[str, str]] = {
     "leaderboard": ("tui_optim.ui.screens.leaderboard", "LeaderboardScreen"),
 }
 
+#: The paces the slower/faster keys step through, in steps per second (None: no limit).
+PACES: tuple[float | None, ...] = (1.0, 2.0, 5.0, 20.0, 100.0, 1000.0, None)
+#: A surface race starts at the fastest pace that still makes it last this long.
+WATCH_SECONDS = 4.0
+
+
+def default_pace(scenario: Scenario) -> float | None:
+    """The pace a scenario starts at in the app: its ``pace`` key, else for a 2-D surface the
+    fastest preset at which it lasts WATCH_SECONDS (each step can be watched), else max."""
+    if scenario.pace is not None:
+        return None if math.isinf(scenario.pace) else scenario.pace
+    if scenario.surface is None:
+        return None
+    steps = scenario.steps if scenario.steps is not None else scenario.epochs or 0
+    for pace in reversed(PACES[:-1]):
+        if pace is not None and steps / pace >= WATCH_SECONDS:
+            return pace
+    return PACES[0]
+
+
+def next_pace(pace: float | None, faster: bool) -> float | None:
+    """The preset after (``faster``) or before ``pace``; a pace between presets goes to
+    the nearest one in that direction."""
+    order = [math.inf if p is None else p for p in PACES]
+    current = math.inf if pace is None else pace
+    if faster:
+        above = [p for p in order if p > current]
+        chosen = above[0] if above else order[-1]
+    else:
+        below = [p for p in order if p < current]
+        chosen = below[-1] if below else order[0]
+    return None if math.isinf(chosen) else chosen
+
+
 #: Actions that still work while a dialog (modal screen) is open.
 DIALOG_SAFE_ACTIONS = {"quit", "command_palette", "screenshot", "toggle_theme"}
 
@@ -68,6 +103,20 @@ class TuiOptimApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle_pause", "Pause/resume", tooltip="pause or resume the race"),
         Binding("n", "step_epoch", "Step epoch", tooltip="run one epoch, then pause"),
+        Binding(
+            "less_than_sign,comma",
+            "change_pace(False)",
+            "Slower",
+            key_display="<",
+            tooltip="slower (steps/s: 1 2 5 20 100 1000 max)",
+        ),
+        Binding(
+            "greater_than_sign,full_stop",
+            "change_pace(True)",
+            "Faster",
+            key_display=">",
+            tooltip="faster (the header shows the pace)",
+        ),
         Binding("r", "restart", "Restart", tooltip="restart with the same seed (or the engine)"),
         Binding("R", "restart(True)", "New seed", show=False, tooltip="restart with a new seed"),
         Binding("a", "add_racer", "Add", tooltip="add a racer (optimizer and hyperparameters)"),
@@ -101,9 +150,17 @@ class TuiOptimApp(App[int]):
         *,
         test_mode: bool | None = None,
         snapshot_hz: float = SNAPSHOT_HZ,
+        pace: float | Literal["scenario"] | None = "scenario",
+        paused: bool = False,
     ) -> None:
+        """``pace``: steps per second (None: no limit); "scenario" takes the scenario's
+        (:func:`default_pace`), except in test mode, where races run at full speed so a
+        test waits for no clock. ``paused``: the race starts paused."""
         super().__init__()
         self.test_mode = test_mode_from_env() if test_mode is None else test_mode
+        self.pace_request = pace
+        self.pace: float | None = None
+        self.start_paused = paused
         self.snapshot_hz = snapshot_hz
         self.model = RaceModel()
         self.scenario_request: str | Path | Scenario | None = scenario
@@ -156,7 +213,18 @@ class TuiOptimApp(App[int]):
         self.model.reset()
         self.selected_racer = None
         assert self.scenario is not None
-        process = RaceProcess(self.scenario, processes=1, snapshot_hz=self.snapshot_hz)
+        if self.pace_request != "scenario":
+            self.pace = self.pace_request
+        else:
+            self.pace = None if self.test_mode else default_pace(self.scenario)
+        process = RaceProcess(
+            self.scenario,
+            processes=1,
+            snapshot_hz=self.snapshot_hz,
+            pace=self.pace,
+            paused=self.start_paused,
+        )
+        self.start_paused = False  # only the first race; a restart starts running
         process.start()
         self.process = process
         self._pump_engine(process)
@@ -293,6 +361,19 @@ class TuiOptimApp(App[int]):
         from tui_optim.race.messages import StepEpoch
 
         self.send_command(StepEpoch())
+
+    def action_change_pace(self, faster: bool) -> None:
+        """Step to the next faster or slower preset pace; the engine holds the race to it."""
+        from tui_optim.race.messages import SetPace
+        from tui_optim.ui.widgets.race_header import RaceHeader, pace_label
+
+        pace = next_pace(self.pace, faster)
+        if self.send_command(SetPace(pace)):
+            self.pace = pace
+            for header in self.screen.query(RaceHeader):
+                header.pace = pace
+                header.refresh_from(self.model)
+            self.notify(f"pace: {pace_label(pace)}", timeout=2)
 
     def action_restart(self, new_seed: bool = False) -> None:
         from tui_optim.race.messages import Restart
@@ -497,8 +578,9 @@ def one_line(error: BaseException) -> str:
     return text[0] if text else type(error).__name__
 
 
-def run_app(scenario: str | Path | None = None) -> int:
-    """Run the app in this terminal until the user quits; returns the exit code."""
-    app = TuiOptimApp(scenario)
+def run_app(scenario: str | Path | None = None, *, paused: bool = False) -> int:
+    """Run the app in this terminal until the user quits; returns the exit code.
+    ``paused``: the race starts paused (space starts it)."""
+    app = TuiOptimApp(scenario, paused=paused)
     result = app.run()
     return int(result or 0)

@@ -103,7 +103,9 @@ class RaceScreen(Screen[None]):
         model = self.app.model
         self._shown_version = model.version
         self._sync_cards()
-        self.query_one(RaceHeader).refresh_from(model)
+        header = self.query_one(RaceHeader)
+        header.pace = self.app.pace
+        header.refresh_from(model)
         self._mark_selected()
         self._cards_throttle.request()
         self._table_throttle.request()
