@@ -510,12 +510,16 @@ class Race:
         return racer
 
     def _fingerprint(self) -> str:
-        """Hash of the data, each repeat's initial parameters and first epochs' batches.
+        """Hash of everything that determines the race: the problem (surface, or data and
+        model), the length, the target, every racer's optimizer, hyperparameters, schedule,
+        batch size and start, each repeat's initial parameters and first epochs' batches.
+        Titles, names and colours are left out: renaming a racer does not change the race.
 
         It depends on the scenario and seed only, not on which racers this race holds, so
         the processes of a split race agree on it.
         """
         digest = hashlib.sha256()
+        digest.update(repr(_race_determinants(self.scenario)).encode())
         data = getattr(self.problem, "data", None)
         if data is not None:
             digest.update(np.ascontiguousarray(data.X_train).tobytes())
@@ -1136,6 +1140,39 @@ class Race:
             save_weights(path, self.racer_arrays(racer))
             paths.append(path)
         return paths
+
+
+def _race_determinants(scenario: Scenario) -> tuple[Any, ...]:
+    """What the race's numbers depend on besides the data bytes and initial parameters
+    (which the fingerprint hashes itself), in a form whose repr is stable across machines."""
+    model = scenario.model
+    data = scenario.data
+    racers = tuple(
+        (
+            config.optimizer,
+            tuple(sorted(config.hparams.items())),
+            None if config.schedule is None else _schedule_label(config.schedule),
+            config.start,
+            config.batch_size,
+        )
+        for config in scenario.racers
+    )
+    return (
+        None if scenario.surface is None else scenario.surface.function,
+        None
+        if model is None
+        else (model.layers, model.hidden, model.output, model.loss, model.dtype),
+        None
+        if data is None
+        else (data.scale, data.validation, data.encoding, sorted(data.options.items())),
+        scenario.epochs,
+        scenario.steps,
+        scenario.batch_size,
+        scenario.shuffle,
+        scenario.target_loss,
+        scenario.repeats,
+        racers,
+    )
 
 
 def _schedule_label(schedule: Any) -> str:

@@ -6,7 +6,7 @@ JSON (``tui-optim run ... --json FILE``, or ctrl+e in the app)::
       "scenario": "iris_grid",          # built-in name or file stem
       "title": "...",
       "seed": 42,
-      "fingerprint": "3f2a9c01d4",      # initial parameters + data order (same => same race)
+      "fingerprint": "3f2a9c01d4",      # everything that determines the race (same => same race)
       "problem": "MLP 4-8-3 selu/softmax, cross_entropy on iris (120 train, 30 val, ...)",
       "target_loss": 0.1 | null,
       "racers": [
