@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
+from pathlib import Path
 
 import pytest
+from textual.widgets import Static
 
-from tui_optim.ui.app import TuiOptimApp, default_pace, next_pace
+from tui_optim.race.messages import AddRacer
+from tui_optim.ui.app import TuiOptimApp, changes_since_start, default_pace, next_pace
+from tui_optim.ui.screens.export import ConfirmScreen, ExportScreen
 from tui_optim.ui.screens.race import RaceScreen
 from tui_optim.ui.testing import settle, short_scenario, wait_until
 from tui_optim.ui.widgets.param_table import ParamTable
@@ -119,3 +124,95 @@ def test_command_line_paused_option() -> None:
 
     assert build_parser().parse_args(["peaks_zoo", "--paused"]).paused is True
     assert build_parser().parse_args([]).paused is False
+
+
+# ---------------------------------------------------------------------------- confirmations
+async def test_remove_asks_first_and_no_keeps_the_racer() -> None:
+    app = quick_app(epochs=400)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.selected_racer is not None, what="a racer")
+        await pilot.press("space")
+        victim = app.selected_racer
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked")
+        assert "Remove" in str(app.screen.query_one("#dialog-title", Static).render())
+        await pilot.press("n")
+        await pilot.pause(0.3)
+        assert victim in app.model.specs and isinstance(app.screen, RaceScreen)
+        await pilot.press("d", "y")
+        await wait_until(pilot, lambda: victim not in app.model.specs, what="removed")
+
+
+async def test_restart_asks_before_dropping_an_added_racer() -> None:
+    app = quick_app(epochs=400)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.model.snapshot_count > 0, what="the race")
+        await pilot.press("space")
+        app.send_command(AddRacer("adam", {"lr": 0.01}, name="mine"))
+        await wait_until(pilot, lambda: len(app.model.specs) == 7, what="added")
+        await pilot.press("r")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked")
+        question = str(app.screen.query_one("#dialog-title", Static).render())
+        assert "1 added or forked racer" in question
+        await pilot.press("n")
+        await pilot.pause(0.3)
+        assert len(app.model.specs) == 7
+        await pilot.press("R", "y")
+        await wait_until(pilot, lambda: len(app.model.specs) == 6, what="restarted")
+
+
+async def test_restart_without_changes_does_not_ask() -> None:
+    app = quick_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        first = app.model.started
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.model.started is not first, what="restarted")
+        assert isinstance(app.screen, RaceScreen)
+
+
+def test_changes_since_start_names_edits() -> None:
+    from tui_optim.race.messages import RacersChanged
+    from tui_optim.race.race import Race
+    from tui_optim.ui.state import RaceModel
+
+    race = Race(short_scenario("peaks_zoo"))
+    model = RaceModel()
+    model.apply(race.started())
+    assert changes_since_start(model) == ""
+    first = race.specs()[0]
+    edited = dataclasses.replace(first, hparams={**first.hparams, "lr": 0.5})
+    model.apply(RacersChanged((edited, *race.specs()[1:])))
+    assert changes_since_start(model) == "the live edits of 1 racer"
+
+
+# ---------------------------------------------------------------------------- export, shots
+async def test_enter_in_the_export_list_exports_the_highlighted_format(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = quick_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+e")
+        await wait_until(pilot, lambda: isinstance(app.screen, ExportScreen), what="dialog")
+        app.screen.query_one("#kind").focus()
+        await pilot.press("down", "enter")  # the second format: CSV
+        await wait_until(pilot, lambda: (tmp_path / "quickstart.csv").exists(), what="csv")
+        assert isinstance(app.screen, RaceScreen)
+
+
+async def test_screenshot_names_are_plain_slugs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = quick_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    names = sorted(path.name for path in tmp_path.glob("*.svg"))
+    assert len(names) == 2
+    assert all(re.fullmatch(r"tui-optim-quickstart-\d{8}-\d{6}(-2)?\.svg", n) for n in names)

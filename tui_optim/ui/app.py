@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from tui_optim.race.messages import Command
     from tui_optim.race.process import RaceProcess
     from tui_optim.scenario import Scenario
+    from tui_optim.ui.screens.export import ExportRequest
     from tui_optim.ui.screens.race import RaceScreen
 
 #: Seconds one poll of the engine pipe may block (also the worst-case quit delay).
@@ -376,8 +377,8 @@ class TuiOptimApp(App[int]):
             self.notify(f"pace: {pace_label(pace)}", timeout=2)
 
     def action_restart(self, new_seed: bool = False) -> None:
-        from tui_optim.race.messages import Restart
-
+        """Restart the race (``new_seed``: with another seed); asks first when that would
+        drop racers added or forked, or hyperparameters edited, during the race."""
         if self.scenario is None:
             self.action_open_scenario()
             return
@@ -385,7 +386,23 @@ class TuiOptimApp(App[int]):
             self.start_engine()
             self.notify("engine restarted")
             return
-        self.send_command(Restart(new_seed=new_seed))
+        changes = changes_since_start(self.model)
+        if not changes:
+            self._restart(new_seed, True)
+            return
+        from tui_optim.ui.screens.export import ConfirmScreen
+
+        what = "with a new seed" if new_seed else "from the start"
+        question = f"Restart {what}? It starts the scenario again and drops {changes}."
+        self.push_screen(
+            ConfirmScreen(question, "Restart"), lambda yes: self._restart(new_seed, yes)
+        )
+
+    def _restart(self, new_seed: bool, confirmed: bool | None) -> None:
+        from tui_optim.race.messages import Restart
+
+        if confirmed:
+            self.send_command(Restart(new_seed=new_seed))
 
     def _selected_spec(self) -> Any:
         spec = None if self.selected_racer is None else self.model.specs.get(self.selected_racer)
@@ -399,11 +416,21 @@ class TuiOptimApp(App[int]):
         self.push_screen(AddRacerScreen(), self._send_if_command)
 
     def action_remove_racer(self) -> None:
-        from tui_optim.race.messages import RemoveRacer
+        """Remove the selected racer, after a yes (it cannot be brought back)."""
+        from tui_optim.ui.screens.export import ConfirmScreen
 
         spec = self._selected_spec()
-        if spec is not None and self.send_command(RemoveRacer(spec.id)):
-            self.notify(f"removing {spec.name}")
+        if spec is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            from tui_optim.race.messages import RemoveRacer
+
+            if yes and self.send_command(RemoveRacer(spec.id)):
+                self.notify(f"removing {spec.name}")
+
+        question = f"Remove {spec.name} from the race? Its history goes with it."
+        self.push_screen(ConfirmScreen(question, "Remove"), answered)
 
     def action_edit_racer(self) -> None:
         from tui_optim.ui.screens.edit import EditScreen
@@ -513,7 +540,19 @@ class TuiOptimApp(App[int]):
         if self.model.started is None:
             self.notify("nothing to export yet", severity="warning")
             return
-        self.push_screen(ExportScreen())
+        stem = self.scenario.name if self.scenario is not None else ""
+        self.push_screen(ExportScreen(stem, cursor_blink=not self.test_mode), self._export)
+
+    def _export(self, request: ExportRequest | None) -> None:
+        if request is None:
+            return
+        try:
+            written = self.export_race(request.kind, request.path)
+        except (OSError, ValueError) as error:
+            self.notify(f"export failed: {one_line(error)}", severity="error")
+            return
+        if written:
+            self.notify(f"exported {request.kind} to {request.path}")
 
     def export_race(self, kind: str, path: Path) -> bool:
         """Write the race so far as ``kind`` ("json", "csv", "weights") to ``path``, atomically.
@@ -537,7 +576,7 @@ class TuiOptimApp(App[int]):
         return True
 
     def action_screenshot(self) -> None:
-        path = self.save_screenshot(path=str(Path.cwd()))
+        path = self.save_screenshot(filename=screenshot_name(self.scenario, Path.cwd()))
         self.notify(f"screenshot saved to {path}", timeout=4)
 
     def action_toggle_theme(self) -> None:
@@ -554,6 +593,41 @@ class TuiOptimApp(App[int]):
                 binding.tooltip or f"same as pressing {key}",
                 _action_callback(self, binding.action),
             )
+
+
+def changes_since_start(model: RaceModel) -> str:
+    """What a restart would drop, in words ("1 added racer and 2 edits"), or "" for nothing:
+    racers added or forked since the race started, and hyperparameters edited live."""
+    if model.started is None:
+        return ""
+    original = {spec.id: spec for spec in model.started.racers}
+    added = sum(1 for rid in model.specs if rid not in original)
+    edited = sum(
+        1
+        for rid, spec in model.specs.items()
+        if rid in original and spec.hparams != original[rid].hparams
+    )
+    parts = []
+    if added:
+        parts.append(f"{added} added or forked racer{'s' if added > 1 else ''}")
+    if edited:
+        parts.append(f"the live edits of {edited} racer{'s' if edited > 1 else ''}")
+    return " and ".join(parts)
+
+
+def screenshot_name(scenario: Scenario | None, folder: Path) -> str:
+    """A plain file name for a screenshot in ``folder``: ``tui-optim-quickstart-20260101-
+    120000.svg`` (letters, digits and dashes; never one that exists)."""
+    import re
+    import time
+
+    label = (scenario.name or scenario.title) if scenario is not None else "race"
+    slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-") or "race"
+    stem = f"tui-optim-{slug}-{time.strftime('%Y%m%d-%H%M%S')}"
+    name, count = f"{stem}.svg", 2
+    while (folder / name).exists():
+        name, count = f"{stem}-{count}.svg", count + 1
+    return name
 
 
 def _action_callback(app: App[Any], action: str) -> Any:
