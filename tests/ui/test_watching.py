@@ -216,3 +216,21 @@ async def test_screenshot_names_are_plain_slugs(
     names = sorted(path.name for path in tmp_path.glob("*.svg"))
     assert len(names) == 2
     assert all(re.fullmatch(r"tui-optim-quickstart-\d{8}-\d{6}(-2)?\.svg", n) for n in names)
+
+
+# ---------------------------------------------------------------------------- consistency
+async def test_cards_and_table_show_the_paused_figures_at_once() -> None:
+    from tui_optim.ui import format as fmt
+    from tui_optim.ui.widgets.racer_card import RacerCard
+
+    app = TuiOptimApp(short_scenario("quickstart", epochs=1500), test_mode=False)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_until(pilot, lambda: app.model.snapshot_count > 5, what="running")
+        await pilot.press("space")
+        await wait_until(pilot, lambda: app.model.state == "paused", what="paused")
+        await pilot.pause(0.15)  # well inside the throttles' periods
+        table = app.screen.query_one(ParamTable)
+        for card in app.screen.query(RacerCard):
+            loss = fmt.num(app.model.stats[card.spec.id].loss)
+            assert loss in str(card.query_one(".card-figures", Static).render())
+            assert str(table.get_cell(str(card.spec.id), "loss").text).strip() == loss

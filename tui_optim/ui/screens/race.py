@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 CHART_HZ = 2.0
 #: Card and table redraws per second at most: faster changing numbers cannot be read, and
 #: re-rendering two dozen cards or rows costs the event loop what a key press waits for.
-CARDS_HZ = 2.0
-TABLE_HZ = 1.0
+#: Cards and table are redrawn together, so they always show the same snapshot.
+FIGURES_HZ = 2.0
 #: Cards redrawn (and painted) per slice: a key pressed during a redraw of two dozen cards
 #: waits for one slice, not for all of them.
 CARDS_PER_SLICE = 6
@@ -47,11 +47,8 @@ class RaceScreen(Screen[None]):
         super().__init__(id="race")
         # Test mode draws every update: a snapshot must show the model it waited for.
         unthrottled = self.app.test_mode
-        self._cards_throttle = Throttle(
-            self, self._redraw_cards, lambda: 0 if unthrottled else 1 / CARDS_HZ
-        )
-        self._table_throttle = Throttle(
-            self, self._redraw_table, lambda: 0 if unthrottled else 1 / TABLE_HZ
+        self._figures_throttle = Throttle(
+            self, self._redraw_figures, lambda: 0 if unthrottled else 1 / FIGURES_HZ
         )
         self._chart_throttle = Throttle(self, self._redraw_chart, self._chart_period)
         self._racer_ids: list[int] = []
@@ -107,21 +104,27 @@ class RaceScreen(Screen[None]):
         header.pace = self.app.pace
         header.refresh_from(model)
         self._mark_selected()
-        self._cards_throttle.request()
-        self._table_throttle.request()
-        self._chart_throttle.request()
+        # A paused or finished race changes no more: its last figures show at once, on
+        # cards, table and chart alike, instead of at each one's next turn.
+        settled = model.state != "running"
+        self._figures_throttle.request(now=settled)
+        self._chart_throttle.request(now=settled)
 
     def shows_latest(self) -> bool:
         """True when every widget shows the model's current version and no redraw is due
         (what a snapshot waits for: a deterministic condition, not a pause)."""
         version = self.app.model.version
-        throttles = (self._cards_throttle, self._table_throttle, self._chart_throttle)
+        throttles = (self._figures_throttle, self._chart_throttle)
         return (
             self._shown_version == version
             and not any(throttle.pending for throttle in throttles)
             and not self._cards_due
             and self.query_one(LossChart).shows(version)
         )
+
+    def _redraw_figures(self) -> None:
+        self._redraw_table()
+        self._redraw_cards()
 
     def _redraw_cards(self) -> None:
         already_due = bool(self._cards_due)
