@@ -7,6 +7,7 @@ import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from textual.widgets import Static
 
@@ -14,7 +15,7 @@ from tui_optim.race.messages import AddRacer
 from tui_optim.ui.app import TuiOptimApp, changes_since_start, default_pace, next_pace
 from tui_optim.ui.screens.export import ConfirmScreen, ExportScreen
 from tui_optim.ui.screens.race import RaceScreen
-from tui_optim.ui.testing import settle, short_scenario, wait_until
+from tui_optim.ui.testing import caught_up, settle, short_scenario, wait_until
 from tui_optim.ui.widgets.param_table import ParamTable
 from tui_optim.ui.widgets.race_header import RaceHeader
 
@@ -234,3 +235,76 @@ async def test_cards_and_table_show_the_paused_figures_at_once() -> None:
             loss = fmt.num(app.model.stats[card.spec.id].loss)
             assert loss in str(card.query_one(".card-figures", Static).render())
             assert str(table.get_cell(str(card.spec.id), "loss").text).strip() == loss
+
+
+# ---------------------------------------------------------------------------- surface view
+def screen_text(app: TuiOptimApp) -> str:
+    from textual.widgets import Static as StaticWidget
+
+    return "\n".join(str(w.render()) for w in app.screen.query(StaticWidget))
+
+
+async def test_surface_paths_have_glyphs_the_view_fits_and_zoom_centres_on_the_racer() -> None:
+    from tui_optim.ui.screens.surface import GLYPHS, SurfacePlot, SurfaceScreen, racer_path
+
+    app = quick_app("peaks_zoo")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("v")
+        await caught_up(pilot)
+        screen = app.screen
+        assert isinstance(screen, SurfaceScreen)
+        plot = screen.query_one(SurfacePlot)
+        drawn = str(plot.render())
+        count = len(app.model.specs)
+        legend = str(screen.query_one("#surface-legend", Static).render())
+        assert all(glyph in legend for glyph in GLYPHS[:count])
+        # Adam and AMSGrad take the same path here: one covers the other, the rest show
+        assert sum(glyph in drawn for glyph in GLYPHS[:count]) >= count - 1
+        points = np.vstack([racer_path(app.model, rid) for rid in app.model.specs])
+        x0, x1, y0, y1 = plot.view
+        assert (points[:, 0] >= x0).all() and (points[:, 0] <= x1).all()
+        assert (points[:, 1] >= y0).all() and (points[:, 1] <= y1).all()
+        bx0, bx1, _, _ = plot.surface.bounds
+        assert x1 - x0 < (bx1 - bx0) / 2  # fitted, not the whole surface
+        assert "known minimum" in screen_text(app)
+        await pilot.press("0")
+        assert plot.view == tuple(plot.surface.bounds)
+        here = racer_path(app.model, app.selected_racer)[-1]
+        await pilot.press("plus")
+        x0, x1, y0, y1 = plot.view
+        assert ((x0 + x1) / 2, (y0 + y1) / 2) == pytest.approx(tuple(here))
+        await pilot.press("z")
+        await caught_up(pilot)
+        assert plot.fitting and plot.view[1] - plot.view[0] < (bx1 - bx0) / 2
+
+
+async def test_saddle_shows_no_known_minimum() -> None:
+    app = quick_app("saddle")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("v")
+        await caught_up(pilot)
+        assert "known minimum" not in screen_text(app)
+
+
+async def test_inspector_shows_the_selected_racers_step() -> None:
+    app = quick_app("peaks_zoo")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("v", "i")
+        await caught_up(pilot)
+        text = screen_text(app)
+        assert "step 10 → 11" in text and "∇f" in text and "eff. lr" in text
+        await pilot.press("right_square_bracket", "right_square_bracket")  # SGD -> RMSprop
+        await caught_up(pilot)
+        assert app.model.specs[app.selected_racer].name == "RMSprop"
+        text = screen_text(app)
+        assert "E[g²]" in text and "step 10 → 11 RMSprop" in text
+
+
+def test_marks_get_a_contrasting_backing() -> None:
+    from tui_optim.ui.screens.surface import backing
+
+    assert backing("#edc948") == "#101010"  # yellow on the yellow band: on black
+    assert backing("#1f3b73") == "#f0f0f0"  # dark blue on the blue basin: on white
