@@ -308,3 +308,72 @@ def test_marks_get_a_contrasting_backing() -> None:
 
     assert backing("#edc948") == "#101010"  # yellow on the yellow band: on black
     assert backing("#1f3b73") == "#f0f0f0"  # dark blue on the blue basin: on white
+
+
+# ---------------------------------------------------------------------------- replay
+def exported(tmp_path: Path, name: str = "peaks_zoo") -> Path:
+    from tui_optim.race.race import Race
+    from tui_optim.results.export import write_json
+    from tui_optim.results.record import RaceRecord
+
+    race = Race(short_scenario(name))
+    record = RaceRecord()
+    record.apply(race.started())
+    while race.state == "running":
+        race.advance(0.05)
+        record.apply(race.snapshot())
+    path = tmp_path / f"{name}.json"
+    write_json(record, path)
+    return path
+
+
+async def test_replay_scrubs_every_view(tmp_path: Path) -> None:
+    from tui_optim.ui.screens.surface import racer_path
+
+    app = TuiOptimApp(replay=exported(tmp_path), test_mode=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await caught_up(pilot)
+        header = app.screen.query_one(RaceHeader)
+        assert "replay 10/10" in header_text(header)
+        await pilot.press("left", "left", "left")
+        await caught_up(pilot)
+        assert app.model.step == 7 and "replay 7/10" in header_text(header)
+        rid = app.selected_racer
+        assert len(racer_path(app.model, rid)) == 8  # the start and 7 steps
+        loss = app.model.histories[rid].arrays()["loss"][-1]
+        assert app.model.stats[rid].loss == loss
+        await pilot.press("home")
+        assert app.model.step == 0
+        await pilot.press("shift+right")
+        assert app.model.step == 10
+        await pilot.press("v")
+        await caught_up(pilot)
+        await pilot.press("shift+left", "right")
+        await caught_up(pilot)
+        assert len(racer_path(app.model, rid)) == 2
+        await pilot.press("space")  # nothing runs in a replay: a note, no engine
+        assert app.process is None
+
+
+async def test_a_paused_live_race_scrubs_back_and_returns() -> None:
+    app = quick_app(epochs=5)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        last = app.record.step
+        await pilot.press("left")
+        await caught_up(pilot)
+        assert app.scrub_step is not None and app.model.step < last
+        assert "replay" in header_text(app.screen.query_one(RaceHeader))
+        await pilot.press("end")
+        assert app.scrub_step is None and app.model is app.record
+
+
+def test_replay_command_rejects_a_bad_file_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tui_optim.cli import main
+
+    bad = tmp_path / "bad.json"
+    bad.write_text("[]", encoding="utf-8")
+    assert main(["replay", str(bad)]) == 2
+    assert capsys.readouterr().err.strip().count("\n") == 0

@@ -21,6 +21,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
 from textual.worker import get_current_worker
 
+from tui_optim.results.replay import record_at, recorded_steps
 from tui_optim.ui.messages import EngineGone, EngineMessagesWaiting, ModelUpdated
 from tui_optim.ui.state import RaceModel
 
@@ -139,6 +140,55 @@ class TuiOptimApp(App[int]):
         Binding("t", "toggle_theme", "Theme", show=False, tooltip="light or dark theme"),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="this help"),
         Binding("q", "quit", "Quit", tooltip="quit (stops the engine)"),
+        # Scrubbing (a replay, or the live race while paused): ahead of the widgets' keys.
+        Binding(
+            "left",
+            "scrub(-1)",
+            "Step back",
+            key_display="←",
+            priority=True,
+            tooltip="replay or paused race: one recorded step back",
+        ),
+        Binding(
+            "right",
+            "scrub(1)",
+            "Step on",
+            key_display="→",
+            priority=True,
+            tooltip="replay or paused race: one recorded step on",
+        ),
+        Binding(
+            "shift+left",
+            "scrub(-10)",
+            "10 back",
+            show=False,
+            priority=True,
+            tooltip="ten recorded steps back",
+        ),
+        Binding(
+            "shift+right",
+            "scrub(10)",
+            "10 on",
+            show=False,
+            priority=True,
+            tooltip="ten recorded steps on",
+        ),
+        Binding(
+            "home",
+            "scrub_to(False)",
+            "Start",
+            show=False,
+            priority=True,
+            tooltip="the start of the race",
+        ),
+        Binding(
+            "end",
+            "scrub_to(True)",
+            "End",
+            show=False,
+            priority=True,
+            tooltip="the last recorded step (a paused race: live again)",
+        ),
     ]
     #: The actions of the keys above, without arguments: they do nothing behind a dialog.
     RACE_ACTIONS: ClassVar[frozenset[str]] = frozenset(
@@ -153,17 +203,26 @@ class TuiOptimApp(App[int]):
         snapshot_hz: float = SNAPSHOT_HZ,
         pace: float | Literal["scenario"] | None = "scenario",
         paused: bool = False,
+        replay: Path | None = None,
     ) -> None:
         """``pace``: steps per second (None: no limit); "scenario" takes the scenario's
         (:func:`default_pace`), except in test mode, where races run at full speed so a
-        test waits for no clock. ``paused``: the race starts paused."""
+        test waits for no clock. ``paused``: the race starts paused. ``replay``: a results
+        file (JSON export) to replay instead of racing: nothing runs, the scrub keys move
+        through it."""
         super().__init__()
         self.test_mode = test_mode_from_env() if test_mode is None else test_mode
         self.pace_request = pace
         self.pace: float | None = None
         self.start_paused = paused
         self.snapshot_hz = snapshot_hz
-        self.model = RaceModel()
+        #: What the engine reported (or the replayed file held).
+        self.record = RaceModel()
+        #: The record as it was at the scrubbed step (None: the record itself).
+        self._view: RaceModel | None = None
+        self.scrub_step: int | None = None
+        self.replay_path = replay
+        self.replaying = replay is not None
         self.scenario_request: str | Path | Scenario | None = scenario
         self.scenario: Scenario | None = None
         self.process: RaceProcess | None = None
@@ -173,6 +232,65 @@ class TuiOptimApp(App[int]):
         self._inbox_posted = False
         self.selected_racer: int | None = None
         self.theme = "textual-dark"
+
+    @property
+    def model(self) -> RaceModel:
+        """What the screens show: the race, or the race as it was at the scrubbed step."""
+        return self._view if self._view is not None else self.record
+
+    @property
+    def scrub_position(self) -> tuple[int, int] | None:
+        """(step shown, last step) while scrubbing or replaying, else None."""
+        if self.scrub_step is None:
+            return None
+        return min(self.scrub_step, self.record.step), self.record.step
+
+    def open_replay(self, path: Path) -> bool:
+        """Show the race in results file ``path`` (from its end); the error screen if it is
+        not one."""
+        from tui_optim.results.replay import ReplayError, load_record
+
+        try:
+            record = load_record(path)
+        except ReplayError as error:
+            from tui_optim.ui.screens.error import ErrorScreen
+
+            self.push_screen(ErrorScreen(str(error), str(path)))
+            return False
+        self.record = record
+        self.replaying = True
+        self.title = f"tui-optim — replay of {record.started.title if record.started else path}"
+        ids = record.racer_ids()
+        self.selected_racer = ids[0] if ids else None
+        self._scrub_to(record.step)
+        return True
+
+    def _scrub_to(self, step: int) -> None:
+        self.scrub_step = step
+        self._view = record_at(self.record, step)
+        self.notify_model()
+
+    def _leave_scrub(self) -> None:
+        self.scrub_step = None
+        self._view = None
+
+    def action_scrub(self, offset: int) -> None:
+        """Move the shown step by ``offset`` recorded points (the live race: while paused or
+        finished; past its last step it shows the live race again)."""
+        steps = recorded_steps(self.record)
+        current = self.record.step if self.scrub_step is None else self.scrub_step
+        index = max((i for i, s in enumerate(steps) if s <= current), default=0)
+        index = min(len(steps) - 1, max(0, index + offset))
+        target = steps[index]
+        if target >= self.record.step and not self.replaying:
+            self._leave_scrub()
+            self.notify_model()
+            return
+        self._scrub_to(target)
+
+    def action_scrub_to(self, end: bool) -> None:
+        """The first (``end`` False) or the last recorded step."""
+        self.action_scrub(10**9 if end else -(10**9))
 
     @property
     def scenario_label(self) -> str:
@@ -185,6 +303,9 @@ class TuiOptimApp(App[int]):
         from tui_optim.ui.screens.race import RaceScreen
 
         self.push_screen(RaceScreen())
+        if self.replay_path is not None:
+            self.open_replay(self.replay_path)
+            return
         # Parsing the file and spawning the engine take milliseconds; the engine then loads
         # data while this process draws the first frame.
         self.open_scenario(self.scenario_request)
@@ -202,6 +323,7 @@ class TuiOptimApp(App[int]):
             return False
         self.scenario_request = request
         self.scenario = scenario
+        self.replaying = False
         self.title = f"tui-optim — {scenario.title}"
         self.start_engine()
         return True
@@ -211,7 +333,8 @@ class TuiOptimApp(App[int]):
         from tui_optim.race.process import RaceProcess
 
         self.stop_engine()
-        self.model.reset()
+        self.record.reset()
+        self._leave_scrub()
         self.selected_racer = None
         assert self.scenario is not None
         if self.pace_request != "scenario":
@@ -287,9 +410,9 @@ class TuiOptimApp(App[int]):
         with self._inbox_lock:
             batch, self._inbox = self._inbox, []
             self._inbox_posted = False
-        state = self.model.state
+        state = self.record.state
         for item in batch:
-            self.model.apply(item)
+            self.record.apply(item)
             if isinstance(item, CommandRejected):
                 self.notify(item.message, title=f"{item.command} rejected", severity="error")
             elif isinstance(item, WeightsSaved):
@@ -306,6 +429,10 @@ class TuiOptimApp(App[int]):
         if self.selected_racer not in self.model.specs:
             ids = self.model.racer_ids()
             self.selected_racer = ids[0] if ids else None
+        if self.record.state == "running":
+            self._leave_scrub()  # resumed: the live race again
+        elif self.scrub_step is not None:
+            self._view = record_at(self.record, self.scrub_step)
         if self.model.state != state:
             # The answer to a key (pause, resume): shown now, not after the screen's queue
             # of throttled redraws.
@@ -316,8 +443,10 @@ class TuiOptimApp(App[int]):
         self.notify_model()
 
     def on_engine_gone(self, message: EngineGone) -> None:
-        if self.model.engine_error is None:
-            self.model.mark_engine_stopped(message.reason)
+        if self.replaying:
+            return
+        if self.record.engine_error is None:
+            self.record.mark_engine_stopped(message.reason)
             self.notify(f"{message.reason} — press r to restart", severity="error", timeout=10)
         self.notify_model()
 
@@ -329,13 +458,16 @@ class TuiOptimApp(App[int]):
 
     def send_command(self, command: Command) -> bool:
         """Send ``command`` to the engine; False (and a message) when it is not running."""
-        if self.process is None or self.model.engine_error is not None:
+        if self.replaying:
+            self.notify("a replay: nothing runs (o opens a scenario)", severity="warning")
+            return False
+        if self.process is None or self.record.engine_error is not None:
             self.notify("the engine is stopped — press r to restart", severity="warning")
             return False
         try:
             self.process.send(command)
         except (OSError, EOFError, ValueError) as error:
-            self.model.mark_engine_stopped(f"engine stopped: {one_line(error)}")
+            self.record.mark_engine_stopped(f"engine stopped: {one_line(error)}")
             self.notify_model()
             self.notify("the engine stopped — press r to restart", severity="error")
             return False
@@ -346,12 +478,23 @@ class TuiOptimApp(App[int]):
         # Race keys must not fire behind a dialog (e.g. "d" while typing a name elsewhere).
         # Only ours: Textual's own app actions (tab's focus_next among them) work in dialogs.
         race_key = action in self.RACE_ACTIONS and action not in DIALOG_SAFE_ACTIONS
-        return not (race_key and isinstance(self.screen, ModalScreen))
+        if race_key and isinstance(self.screen, ModalScreen):
+            return False
+        if action in ("scrub", "scrub_to"):
+            # False, not None: the keys then go on to the widgets (the table's cursor).
+            settled = self.record.started is not None and self.record.state in (
+                "paused",
+                "finished",
+            )
+            return self.replaying or settled
+        return True
 
     def action_toggle_pause(self) -> None:
         from tui_optim.race.messages import Pause, Resume
 
-        if self.model.state == "running":
+        if self.replaying:
+            self.send_command(Pause())  # says why nothing runs
+        elif self.model.state == "running":
             self.send_command(Pause())
         elif self.model.state == "finished":
             self.notify("the race is finished — r restarts it")
@@ -564,9 +707,9 @@ class TuiOptimApp(App[int]):
         from tui_optim.results.export import write_csv, write_json
 
         if kind == "json":
-            write_json(self.model, path)
+            write_json(self.record, path)
         elif kind == "csv":
-            write_csv(self.model, path)
+            write_csv(self.record, path)
         elif kind == "weights":
             if not self.send_command(SaveWeights(str(path), archive=True)):
                 raise ValueError("the engine is stopped; restart it (r) to export weights")
@@ -652,9 +795,11 @@ def one_line(error: BaseException) -> str:
     return text[0] if text else type(error).__name__
 
 
-def run_app(scenario: str | Path | None = None, *, paused: bool = False) -> int:
+def run_app(
+    scenario: str | Path | None = None, *, paused: bool = False, replay: Path | None = None
+) -> int:
     """Run the app in this terminal until the user quits; returns the exit code.
-    ``paused``: the race starts paused (space starts it)."""
-    app = TuiOptimApp(scenario, paused=paused)
+    ``paused``: the race starts paused (space starts it); ``replay``: show a results file."""
+    app = TuiOptimApp(scenario, paused=paused, replay=replay)
     result = app.run()
     return int(result or 0)

@@ -102,6 +102,7 @@ class RaceScreen(Screen[None]):
         self._sync_cards()
         header = self.query_one(RaceHeader)
         header.pace = self.app.pace
+        header.replay = self.app.scrub_position
         header.refresh_from(model)
         self._mark_selected()
         # A paused or finished race changes no more: its last figures show at once, on

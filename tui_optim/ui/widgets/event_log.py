@@ -36,7 +36,8 @@ class EventLog(RichLog):
         self._written = 0
 
     def refresh_from(self, model: RaceModel) -> None:
-        if model.started is not self._race:
+        # A new race, or the same one scrubbed back to before some of the events shown.
+        if model.started is not self._race or model.event_count < self._written:
             self.clear()
             self._race = model.started
             self._written = 0
