@@ -377,3 +377,15 @@ def test_replay_command_rejects_a_bad_file_in_one_line(
     bad.write_text("[]", encoding="utf-8")
     assert main(["replay", str(bad)]) == 2
     assert capsys.readouterr().err.strip().count("\n") == 0
+
+
+# ---------------------------------------------------------------------------- any terminal
+def test_help_renders_optimizer_docs_as_plain_text_within_80_columns() -> None:
+    from tui_optim.engine.optimizers import OPTIMIZERS, update_rule
+    from tui_optim.ui.screens.help import plain_doc
+
+    for name in OPTIMIZERS:
+        text = plain_doc(str(update_rule(name)))
+        assert "``" not in text and "```" not in text and "::" not in text, name
+        assert "tests/" not in text and "test_" not in text, name
+        assert max(len(line) for line in text.splitlines()) <= 76, name
