@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from textual.widgets import Static
 
-from tui_optim.race.messages import AddRacer
+from tui_optim.race.messages import AddRacer, HistoryChunk
 from tui_optim.ui.app import TuiOptimApp, changes_since_start, default_pace, next_pace
 from tui_optim.ui.screens.export import ConfirmScreen, ExportScreen
 from tui_optim.ui.screens.race import RaceScreen
@@ -389,3 +389,39 @@ def test_help_renders_optimizer_docs_as_plain_text_within_80_columns() -> None:
         assert "``" not in text and "```" not in text and "::" not in text, name
         assert "tests/" not in text and "test_" not in text, name
         assert max(len(line) for line in text.splitlines()) <= 76, name
+
+
+def test_card_sparkline_shows_the_whole_descent_on_a_log_scale() -> None:
+    from tui_optim.race.race import Race
+    from tui_optim.ui.state import RaceModel
+    from tui_optim.ui.widgets.racer_card import SPARK_POINTS, loss_spark_data
+
+    model = RaceModel()
+    model.apply(Race(short_scenario("peaks_zoo")).started())
+    rid = model.racer_ids()[0]
+    loss = 10.0 ** -np.linspace(0, 4, 4000)  # four decades
+    for start in range(0, 4000, 500):
+        part = slice(start, start + 500)
+        steps = np.arange(start, start + 500, dtype=float)
+        nan = np.full(500, np.nan)
+        model.histories[rid].extend(
+            HistoryChunk(steps, steps, steps, loss[part], nan, nan, nan, nan, np.zeros((500, 2)))
+        )
+    spark = loss_spark_data(model, rid)
+    assert len(spark) == SPARK_POINTS
+    assert spark[0] > -0.1 and spark[-1] < -3.9  # the start and the end, in decades
+
+
+async def test_event_log_shows_status_and_reason_at_80_columns() -> None:
+    from tui_optim.ui.widgets.event_log import EventLog
+
+    app = quick_app(epochs=30)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        log = app.screen.query_one(EventLog)
+        assert app.model.events
+        lines = [strip.text for strip in log.lines]
+        text = " ".join(line.strip() for line in lines)
+        event = app.model.events[-1]
+        assert event.status in text
+        assert " ".join(event.reason.split()[:3]) in text

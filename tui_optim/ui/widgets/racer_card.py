@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
@@ -26,12 +27,24 @@ SPARK_POINTS = 120
 
 
 def loss_spark_data(model: RaceModel, racer: int) -> list[float]:
-    """The racer's recent losses on a log10 scale (finite values only), for a sparkline."""
+    """The racer's whole loss history on a log10 scale, averaged into SPARK_POINTS buckets
+    (finite, positive values only): the descent over decades, not the noise of the tail."""
     history = model.histories.get(racer)
     if history is None:
         return []
-    loss = history.arrays()["loss"][-SPARK_POINTS:]
-    return [math.log10(v) for v in loss.tolist() if math.isfinite(v) and v > 0]
+    loss = history.arrays()["loss"]
+    loss = loss[np.isfinite(loss) & (loss > 0)]
+    if loss.size == 0:
+        return []
+    logs = np.log10(loss)
+    if logs.size <= SPARK_POINTS:
+        return [float(v) for v in logs.tolist()]
+    edges = np.linspace(0, logs.size, SPARK_POINTS + 1).astype(int)
+    return [float(v) for v in (np.add.reduceat(logs, edges[:-1]) / np.diff(edges)).tolist()]
+
+
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values)
 
 
 class RacerCard(Widget):
@@ -62,7 +75,11 @@ class RacerCard(Widget):
         yield Static(classes="card-hparams")
         with Horizontal(classes="card-bottom"):
             yield Sparkline(
-                [], classes="card-spark", max_color=self.spec.colour, min_color=self.spec.colour
+                [],
+                classes="card-spark",
+                max_color=self.spec.colour,
+                min_color=self.spec.colour,
+                summary_function=_mean,  # a column is its points' mean (default: max)
             )
             yield Static(classes="card-figures")
 
