@@ -425,3 +425,5 @@ async def test_event_log_shows_status_and_reason_at_80_columns() -> None:
         event = app.model.events[-1]
         assert event.status in text
         assert " ".join(event.reason.split()[:3]) in text
+        width = log.scrollable_content_region.width
+        assert all(strip.cell_length <= width for strip in log.lines)  # nothing cut off

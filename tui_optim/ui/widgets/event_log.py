@@ -31,7 +31,9 @@ class EventLog(RichLog):
 
     def __init__(self, *, test_mode: bool = False, id: str | None = None) -> None:
         # Wrapped: a narrow log shows the whole reason on more lines rather than cut names.
-        super().__init__(id=id, wrap=True, markup=False, max_lines=1000, auto_scroll=True)
+        super().__init__(
+            id=id, wrap=True, markup=False, max_lines=1000, auto_scroll=True, min_width=20
+        )
         self.test_mode = test_mode
         self._race: object | None = None
         self._written = 0
