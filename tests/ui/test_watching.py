@@ -245,7 +245,8 @@ def screen_text(app: TuiOptimApp) -> str:
 
 
 async def test_surface_paths_have_glyphs_the_view_fits_and_zoom_centres_on_the_racer() -> None:
-    from tui_optim.ui.screens.surface import GLYPHS, SurfacePlot, SurfaceScreen, racer_path
+    from tui_optim.ui.format import GLYPHS
+    from tui_optim.ui.screens.surface import SurfacePlot, SurfaceScreen, racer_path
 
     app = quick_app("peaks_zoo")
     async with app.run_test(size=SIZE) as pilot:
@@ -427,3 +428,50 @@ async def test_event_log_shows_status_and_reason_at_80_columns() -> None:
         assert " ".join(event.reason.split()[:3]) in text
         width = log.scrollable_content_region.width
         assert all(strip.cell_length <= width for strip in log.lines)  # nothing cut off
+
+
+def test_chart_labels_never_share_a_row() -> None:
+    from tui_optim.ui.chart_build import spread_labels
+
+    ends = [0.0101, 0.0102, 0.0103, 1.0, 0.5]
+    spread = spread_labels(ends, 0.01, 1.0, 10, log=True)
+    rows = [round((math.log10(v) + 2) / 2 * 9) for v in spread]
+    assert len(set(rows)) == len(rows)
+    assert spread[3] == 1.0  # a label alone on its row stays where its line ends
+
+
+def test_racer_colours_keep_their_contrast_on_the_light_theme() -> None:
+    from tui_optim.race.race import PALETTE
+    from tui_optim.ui.format import MIN_CONTRAST, contrast, readable
+
+    for background in ("#ffffff", "#e0e0e0", "#121212"):
+        for colour in PALETTE:
+            assert contrast(readable(colour, background), background) >= MIN_CONTRAST
+    assert readable("#4e79a7", "#ffffff") == "#4e79a7"  # enough already: unchanged
+
+
+async def test_theme_toggle_recolours_cards(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui_optim.ui.format import MIN_CONTRAST, contrast
+    from tui_optim.ui.widgets.racer_card import RacerCard
+
+    app = quick_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        await caught_up(pilot)
+        background = app.theme_variables["background"]
+        for card in app.screen.query(RacerCard):
+            border = card.styles.border_top[1].hex
+            assert contrast(border, background) >= MIN_CONTRAST - 0.05, card.spec.name
+
+
+async def test_no_color_draws_each_line_with_its_glyph(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui_optim.ui.format import GLYPHS
+    from tui_optim.ui.widgets.loss_chart import LossChart
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = quick_app()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        chart = str(app.screen.query_one(LossChart).render())
+        assert sum(glyph in chart for glyph in GLYPHS[:6]) >= 5

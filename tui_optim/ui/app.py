@@ -724,6 +724,9 @@ class TuiOptimApp(App[int]):
 
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
+        race = self._race_screen()
+        if race is not None:
+            self.call_after_refresh(race.recolour)  # once the new theme's variables apply
 
     # ------------------------------------------------------------------ command palette
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:

@@ -14,6 +14,7 @@ from textual.containers import Container, Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
+from tui_optim.ui import format as fmt
 from tui_optim.ui.messages import ModelUpdated, RacerSelected
 from tui_optim.ui.throttle import Throttle
 from tui_optim.ui.widgets.event_log import EventLog
@@ -178,7 +179,10 @@ class RaceScreen(Screen[None]):
         for old in self._cards:
             old.retire()
         container.remove_children()
-        cards = [RacerCard(model.specs[rid], test_mode=self.app.test_mode) for rid in ids]
+        cards = [
+            RacerCard(model.specs[rid], glyph=fmt.racer_glyph(index), test_mode=self.app.test_mode)
+            for index, rid in enumerate(ids)
+        ]
         for card in cards:
             card.set_class(self.compact, "-compact")
         # Kept here: querying the DOM for two dozen cards on every update costs milliseconds.
@@ -216,6 +220,14 @@ class RaceScreen(Screen[None]):
             self.app.action_show_view("detail")
 
     # ------------------------------------------------------------------ chart/table keys
+    def recolour(self) -> None:
+        """The theme changed: racer colours are re-chosen for its background."""
+        for card in self._cards:
+            card.apply_colour()
+        table = self.query_one(ParamTable)
+        table.forget_drawn()
+        table.refresh_from(self.app.model)
+
     @property
     def chart(self) -> LossChart:
         return self.query_one(LossChart)

@@ -39,8 +39,6 @@ GRADIENT = ((12, 20, 69), (30, 90, 140), (40, 160, 140), (150, 200, 80), (250, 2
 ZOOM = 0.8
 PAN = 0.1
 MARKS = {"start": "◇", "minimum": "✚", "line": "·"}
-#: One glyph per racer (in order), so paths are told apart without colour (NO_COLOR).
-GLYPHS = "●▲■◆▼◀▶◉△□▽◁▷○◇"
 #: Inspector arrows: what, glyph colour, and the legend's name for it.
 ARROWS = {"gradient": "#ff6e6e", "update": "#ffffff", "momentum": "#6ee7ff"}
 #: Heads of an arrow by direction (counter-clockwise from east, in eighths of a turn).
@@ -51,8 +49,7 @@ ARROW_CELLS = 5
 MIN_FIT = 0.08
 
 
-def glyph(index: int) -> str:
-    return GLYPHS[index % len(GLYPHS)]
+glyph = fmt.racer_glyph
 
 
 def backing(colour: str) -> str:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from textual.app import ComposeResult
+from textual.color import Color
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.markup import escape
@@ -58,10 +59,11 @@ class RacerCard(Widget):
     RacerCard { height: auto; }
     """
 
-    def __init__(self, spec: RacerSpec, *, test_mode: bool = False) -> None:
+    def __init__(self, spec: RacerSpec, *, glyph: str = "█", test_mode: bool = False) -> None:
         # No id: after a restart the old cards are still being removed when new ones mount.
         super().__init__(classes="racer-card")
         self.spec = spec
+        self.glyph = glyph
         self.test_mode = test_mode
         self._drawn_version = -1
         self._ready = False
@@ -107,10 +109,26 @@ class RacerCard(Widget):
         self.set_class(compact, "-compact")
         self._drawn_version = -1  # the speed moves between the figures and the border
         self._shown.pop("badge", None)  # drawn on one-line cards only
-        # The border colour is per racer, so it is set here rather than in the stylesheet.
-        self.styles.border = ("none", self.spec.colour) if compact else ("round", self.spec.colour)
+        self.apply_colour()
         if self._ready:  # a finished race sends no more updates to redraw it
             self.refresh_from(self.app.model)  # type: ignore[attr-defined]
+
+    @property
+    def colour(self) -> str:
+        """The racer's colour, adjusted to stay legible on the theme's background."""
+        background = self.app.theme_variables.get("background", "#000000")
+        return fmt.readable(self.spec.colour, background)
+
+    def apply_colour(self) -> None:
+        """Border and name in the racer's colour for the current theme."""
+        # The border colour is per racer, so it is set here rather than in the stylesheet.
+        compact = self.has_class("-compact")
+        self.styles.border = ("none", self.colour) if compact else ("round", self.colour)
+        self.styles.border_title_color = self.colour
+        if self._ready:
+            self._draw_static()
+            sparkline = self.query_one(Sparkline)
+            sparkline.min_color = sparkline.max_color = Color.parse(self.colour)
 
     def on_click(self) -> None:
         self.post_message(RacerSelected(self.spec.id))
@@ -123,9 +141,9 @@ class RacerCard(Widget):
             self._drawn_version = -1
 
     def _draw_static(self) -> None:
-        name = f"{fmt.swatch(self.spec.colour)} [b]{escape(self.spec.name)}[/]"
+        name = f"[{self.colour}]{self.glyph}[/] [b]{escape(self.spec.name)}[/]"
         self.query_one(".card-name", Static).update(name)
-        self.border_title = f"[b]{escape(self.spec.name)}[/]"
+        self.border_title = f"{self.glyph} [b]{escape(self.spec.name)}[/]"
         optimizer = self.spec.optimizer
         key = fmt.key_hparams(self.spec.hparams, optimizer=optimizer)
         hparams = f"{escape(optimizer)} {escape(key)}"
