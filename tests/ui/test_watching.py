@@ -361,6 +361,9 @@ async def test_a_paused_live_race_scrubs_back_and_returns() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         last = app.record.step
+        await pilot.press("left")  # the focused table keeps its arrows
+        assert app.scrub_step is None
+        app.screen.query_one("#events").focus()
         await pilot.press("left")
         await caught_up(pilot)
         assert app.scrub_step is not None and app.model.step < last
@@ -475,3 +478,17 @@ async def test_no_color_draws_each_line_with_its_glyph(monkeypatch: pytest.Monke
         await settle(pilot)
         chart = str(app.screen.query_one(LossChart).render())
         assert sum(glyph in chart for glyph in GLYPHS[:6]) >= 5
+
+
+async def test_every_panel_comes_into_view_with_tab_at_80x24() -> None:
+    app = quick_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen_region = app.screen.region
+        for key, panel in (("tab", "#events"), ("shift+tab", "#table"), ("tab", "#events")):
+            await pilot.press(key)
+            await pilot.pause(0.1)
+            widget = app.screen.query_one(panel)
+            assert app.focused is widget
+            region = widget.region
+            assert region.height > 2 and screen_region.contains_region(region), panel

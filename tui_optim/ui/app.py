@@ -19,6 +19,7 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable
 from textual.worker import get_current_worker
 
 from tui_optim.results.replay import record_at, recorded_steps
@@ -79,6 +80,8 @@ def next_pace(pace: float | None, faster: bool) -> float | None:
     return None if math.isinf(chosen) else chosen
 
 
+#: Race states in which the live race can be scrubbed back.
+SETTLED = ("paused", "finished")
 #: Actions that still work while a dialog (modal screen) is open.
 DIALOG_SAFE_ACTIONS = {"quit", "command_palette", "screenshot", "toggle_theme"}
 
@@ -147,6 +150,7 @@ class TuiOptimApp(App[int]):
             "Step back",
             key_display="←",
             priority=True,
+            show=False,
             tooltip="replay or paused race: one recorded step back",
         ),
         Binding(
@@ -155,6 +159,7 @@ class TuiOptimApp(App[int]):
             "Step on",
             key_display="→",
             priority=True,
+            show=False,
             tooltip="replay or paused race: one recorded step on",
         ),
         Binding(
@@ -481,12 +486,12 @@ class TuiOptimApp(App[int]):
         if race_key and isinstance(self.screen, ModalScreen):
             return False
         if action in ("scrub", "scrub_to"):
-            # False, not None: the keys then go on to the widgets (the table's cursor).
-            settled = self.record.started is not None and self.record.state in (
-                "paused",
-                "finished",
-            )
-            return self.replaying or settled
+            # False, not None: the keys then go on to the widgets. A live race's table keeps
+            # its arrows (to scroll its columns); a replay's arrows always scrub.
+            if self.replaying:
+                return True
+            settled = self.record.started is not None and self.record.state in SETTLED
+            return settled and not isinstance(self.focused, DataTable)
         return True
 
     def action_toggle_pause(self) -> None:

@@ -76,7 +76,9 @@ def draw_chart(figure: Any, plan: ChartPlan) -> str:
         y_span = _span([curve.y[curve.y > 0] if plan.log_y else curve.y for curve in plan.curves])
         ends = [float(curve.y[-1]) for curve in named]
         if y_span is not None:
-            ends = spread_labels(ends, *y_span, max(1, plan.height - 5), plan.log_y)
+            # Rows counted at half the plot's height: plotext's rounding of a label's row
+            # can then never bring two apart-placed labels back together.
+            ends = spread_labels(ends, *y_span, max(1, (plan.height - 5) // 2), plan.log_y)
         for curve, y in zip(named, ends, strict=True):
             label = curve.label[:12]
             if curve.marker != "braille":

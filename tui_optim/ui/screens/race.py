@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 from typing import TYPE_CHECKING
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Container, Horizontal, VerticalScroll
 from textual.screen import Screen
@@ -83,6 +84,16 @@ class RaceScreen(Screen[None]):
     def compact(self) -> bool:
         """True on narrow terminals: one-line cards, stacked panels."""
         return self.size.width < COMPACT_BELOW
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        # Stacked panels (a narrow terminal) scroll the body: the panel that takes the focus
+        # (tab) is brought fully into view, the table and the log included.
+        if self.compact:
+            for panel_id in ("cards", "table", "events"):
+                panel = self.query_one(f"#{panel_id}")
+                if event.widget is panel or panel in event.widget.ancestors:
+                    self.query_one("#body").scroll_to_widget(panel, animate=False, top=True)
+                    return
 
     def on_resize(self) -> None:
         for card in self._cards:

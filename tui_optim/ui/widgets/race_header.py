@@ -85,7 +85,7 @@ class RaceHeader(Static):
                 parts.append((f"[$foreground-muted]pace[/] {pace_label(self.pace)}", 1))
         if self.replay is not None:
             shown, last = self.replay
-            parts.append((f"[bold $warning]⏪ replay {shown}/{last}[/]", 0))
+            parts.append((f"[bold $warning]⏪ replay {shown}/{last}[/] ←→", 0))
         else:
             parts.append((fmt.race_state_badge(state), 0))
         if model.engine_error is not None:
