@@ -492,3 +492,17 @@ async def test_every_panel_comes_into_view_with_tab_at_80x24() -> None:
             assert app.focused is widget
             region = widget.region
             assert region.height > 2 and screen_region.contains_region(region), panel
+
+
+async def test_leaderboard_fits_80_columns() -> None:
+    from textual.widgets import DataTable
+
+    app = quick_app("iris_grid_20")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await caught_up(pilot)
+        board = app.screen.query_one("#board", DataTable)
+        assert board.virtual_size.width <= 80
+        labels = [str(column.label) for column in board.columns.values()]
+        assert "final loss" in labels and "to target" in labels
