@@ -438,9 +438,12 @@ def test_chart_labels_never_share_a_row() -> None:
 
     ends = [0.0101, 0.0102, 0.0103, 1.0, 0.5]
     spread = spread_labels(ends, 0.01, 1.0, 10, log=True)
-    rows = [round((math.log10(v) + 2) / 2 * 9) for v in spread]
+    rows = [round((math.log10(v) + 2) / 2 * 9) for v in spread if v is not None]
+    assert len(rows) == len(ends)
     assert len(set(rows)) == len(rows)
     assert spread[3] == 1.0  # a label alone on its row stays where its line ends
+    crowded = spread_labels([0.5, 0.5, 0.5], 0.0, 1.0, 2, log=False)
+    assert sorted(v is None for v in crowded) == [False, False, True]  # no row: no label
 
 
 def test_racer_colours_keep_their_contrast_on_the_light_theme() -> None:

@@ -74,12 +74,15 @@ def draw_chart(figure: Any, plan: ChartPlan) -> str:
             if curve.label and not (plan.log_y and float(curve.y[-1]) <= 0)
         ]
         y_span = _span([curve.y[curve.y > 0] if plan.log_y else curve.y for curve in plan.curves])
-        ends = [float(curve.y[-1]) for curve in named]
+        ends: list[float | None] = [float(curve.y[-1]) for curve in named]
         if y_span is not None:
             # Rows counted at half the plot's height: plotext's rounding of a label's row
             # can then never bring two apart-placed labels back together.
-            ends = spread_labels(ends, *y_span, max(1, (plan.height - 5) // 2), plan.log_y)
+            heights = [float(curve.y[-1]) for curve in named]
+            ends = spread_labels(heights, *y_span, max(1, (plan.height - 5) // 2), plan.log_y)
         for curve, y in zip(named, ends, strict=True):
+            if y is None:
+                continue  # no free row: its glyph on the cards and in the table names it
             label = curve.label[:12]
             if curve.marker != "braille":
                 label = f"{curve.marker} {label}"[:12]
@@ -103,12 +106,12 @@ def draw_chart(figure: Any, plan: ChartPlan) -> str:
 
 def spread_labels(
     ends: list[float], low: float, high: float, rows: int, log: bool
-) -> list[float]:
+) -> list[float | None]:
     """Heights for labels at ``ends`` (data units, ``low``..``high`` over ``rows`` rows) such
     that no two fall on one row: each keeps its row if free, else takes the nearest free
-    one (up first). With more labels than rows some must share."""
+    one (up first); None for a label left without a row (more labels than rows)."""
     if not ends or high <= low or (log and low <= 0):
-        return ends
+        return list(ends[:1]) + [None] * (len(ends) - 1) if high <= low else list(ends)
 
     def to_row(value: float) -> int:
         fraction = (
@@ -125,12 +128,13 @@ def spread_labels(
         return low + fraction * (high - low)
 
     taken: set[int] = set()
-    out = list(ends)
+    out: list[float | None] = list(ends)
     for index in sorted(range(len(ends)), key=lambda i: ends[i]):
         row = to_row(ends[index])
         if row in taken:
             free = [r for r in range(rows) if r not in taken]
             if not free:
+                out[index] = None
                 continue
             row = min(free, key=lambda r: (abs(r - row), -r))
             out[index] = to_value(row)
