@@ -22,6 +22,9 @@ EXTRA_KEYS = (
     ("↑/↓", "select a racer in the parameter table"),
     ("click header", "sort the table by that column (again: reverse)"),
     ("tab", "move focus between the table, event log and cards"),
+    ("+ - h j k l", "surface view: zoom about the selected racer, pan"),
+    ("z 0", "surface view: fit the paths (and follow them), the whole surface"),
+    ("i [ ]", "surface view: step inspector; the previous / next racer"),
     ("ctrl+p", "command palette: every key above as a command"),
     ("escape", "close this screen or a dialog"),
 )

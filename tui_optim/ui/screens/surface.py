@@ -321,6 +321,9 @@ class SurfaceScreen(ViewScreen):
         x0, x1, y0, y1 = plot.view
         minimum = f"  {MARKS['minimum']} known minimum" if surface.minima else ""
         fitted = " (fitted)" if plot.fitting else ""
+        position = self.app.scrub_position
+        if position is not None:
+            fitted += f"   [bold $warning]⏪ step {position[0]}/{position[1]}[/] ←→"
         self.query_one("#surface-title", Static).update(
             f"[b]{escape(surface.name)}[/]  f = {escape(surface.formula)}\n"
             f"[$foreground-muted]x {x0:.3g} … {x1:.3g}   y {y0:.3g} … {y1:.3g}{fitted}   "
