@@ -32,7 +32,7 @@ CHART_HZ = 2.0
 #: Card and table redraws per second at most: faster changing numbers cannot be read, and
 #: re-rendering two dozen cards or rows costs the event loop what a key press waits for.
 #: Cards and table are redrawn together, so they always show the same snapshot.
-FIGURES_HZ = 2.0
+FIGURES_HZ = 1.0
 #: Cards redrawn (and painted) per slice: a key pressed during a redraw of two dozen cards
 #: waits for one slice, not for all of them.
 CARDS_PER_SLICE = 6
