@@ -38,7 +38,10 @@ def test_pace_caps_the_steps_per_second() -> None:
 def test_set_pace_none_runs_at_full_speed() -> None:
     race = Race(peaks(), pace=2.0)
     race.handle(SetPace(None))
-    race.advance(0.2)
+    end = time.perf_counter() + 20  # a loaded machine may need more than one slice
+    while race.state == "running" and time.perf_counter() < end:
+        race.advance(0.2)
+        assert race.wait_seconds() == 0.0  # never held back
     assert race.state == "finished" and race.progress_step() == 400
     assert race.wait_seconds() == 0.0
 
