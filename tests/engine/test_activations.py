@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -151,3 +153,18 @@ def test_the_selu_slope_of_a_small_array_has_the_bits_of_a_large_one(
         selu.derivative(z, a, slopes[limit], np.empty_like(z))
     np.testing.assert_array_equal(slopes[0], slopes[z.size])
     assert slopes[0][-4:-2].tolist() == pytest.approx([SELU_SCALE * SELU_ALPHA] * 2)
+
+
+
+@pytest.mark.parametrize("x", [-2.0, -1.0, 1.0])
+def test_swish_at_the_course_exercise_points(x: float) -> None:
+    """The course's exercise: swish(x) = x / (1 + e^-x) and its derivative, worked by hand:
+    swish'(x) = s + x s (1 - s) with s = 1 / (1 + e^-x)."""
+    s = 1 / (1 + math.exp(-x))
+    z = np.array([[x]])
+    a, slope = np.empty_like(z), np.empty_like(z)
+    swish = ACTIVATIONS["swish"]
+    swish.forward(z, a)
+    swish.derivative(z, a, slope)
+    assert a[0, 0] == pytest.approx(x / (1 + math.exp(-x)), rel=1e-15)
+    assert slope[0, 0] == pytest.approx(s + x * s * (1 - s), rel=1e-14)

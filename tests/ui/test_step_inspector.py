@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -12,8 +14,13 @@ from tui_optim.scenario import load_scenario
 from tui_optim.ui.step_inspector import inspect_step
 
 
-def finished(name: str) -> RaceRecord:
-    race = Race(load_scenario(name))
+def finished(name: str, flavor: str | None = "torch") -> RaceRecord:
+    """The whole race (its racers in ``flavor``; None: the scenario's own)."""
+    scenario = load_scenario(name)
+    if flavor is not None:
+        racers = tuple(dataclasses.replace(r, flavor=flavor) for r in scenario.racers)
+        scenario = dataclasses.replace(scenario, racers=racers)
+    race = Race(scenario)
     record = RaceRecord()
     record.apply(race.started())
     while race.state == "running":
@@ -29,8 +36,9 @@ def path_of(record: RaceRecord, racer: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("name", ["peaks_zoo", "peaks_learning_rates"])
-def test_every_step_of_every_racer_is_the_one_the_race_took(name: str) -> None:
-    record = finished(name)
+@pytest.mark.parametrize("flavor", [None, "torch"])
+def test_every_step_of_every_racer_is_the_one_the_race_took(name: str, flavor: str | None) -> None:
+    record = finished(name, flavor)
     surface = get_surface(record.started.problem.surface)
     for rid, spec in record.specs.items():
         path = path_of(record, rid)
@@ -63,7 +71,8 @@ def test_adagrad_accumulates_squares_and_sgd_has_no_momentum() -> None:
     path = path_of(record, specs["adagrad"].id)[:3]
     seen = inspect_step(surface, specs["adagrad"], path)
     grads = surface.gradient(path.copy())
-    np.testing.assert_allclose(seen.state["sum"], (grads**2).sum(axis=0), rtol=1e-12)
+    start = specs["adagrad"].hparams.get("initial_accumulator_value", 0.0)
+    np.testing.assert_allclose(seen.state["sum"], start + (grads**2).sum(axis=0), rtol=1e-12)
     sgd = inspect_step(surface, specs["sgd"], path_of(record, specs["sgd"].id)[:3])
     assert sgd.momentum is None
     np.testing.assert_allclose(sgd.effective_lr, [specs["sgd"].hparams["lr"]] * 2, rtol=1e-12)

@@ -301,7 +301,7 @@ async def test_inspector_shows_the_selected_racers_step() -> None:
         await caught_up(pilot)
         assert app.model.specs[app.selected_racer].name == "RMSprop"
         text = screen_text(app)
-        assert "E[g²]" in text and "step 10 → 11 RMSprop" in text
+        assert "step 10 → 11 RMSprop" in text and "eff. lr" in text
 
 
 def test_marks_get_a_contrasting_backing() -> None:

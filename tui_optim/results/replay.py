@@ -68,6 +68,7 @@ def _record(document: dict[str, Any]) -> RaceRecord:
                 name=racer["name"],
                 slug=racer["slug"],
                 optimizer=racer["optimizer"],
+                flavor=racer.get("flavor", "torch"),
                 hparams=dict(racer["hparams"]),
                 colour=racer["colour"],
                 schedule=racer.get("schedule"),

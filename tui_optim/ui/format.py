@@ -14,6 +14,9 @@ from rich.text import Text
 from textual.color import Color
 from textual.markup import escape
 
+# How widgets name an optimizer of a flavor ("adam (keras)"), the registry's own spelling.
+from tui_optim.engine.optimizers import flavored as flavored
+
 #: status -> (symbol, word, theme colour variable)
 BADGES: dict[str, tuple[str, str, str]] = {
     "running": ("▶", "running", "$accent"),
@@ -96,6 +99,11 @@ def hparam_value(value: float | int | bool) -> str:
     if isinstance(value, int):
         return str(value)
     return f"{value:g}"
+
+
+def flavor_tag(flavor: str) -> str:
+    """``""`` for the default torch flavor, ``"(keras) "`` for another one."""
+    return "" if flavor == "torch" else f"({flavor}) "
 
 
 def key_hparams(

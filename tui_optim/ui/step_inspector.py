@@ -36,9 +36,12 @@ STATE_LABELS: dict[str, str] = {
     "prev": "previous gradient",
     "previous_grad": "previous gradient",
     "mu_product": "Π μ",
+    "momentum": "momentum (m)",
+    "accumulator": "Σg² (accumulated)",
 }
-#: The state that is the optimizer's momentum (the first one present and in use).
-MOMENTUM_KEYS = ("velocity", "momentum_buffer", "exp_avg", "moment")
+#: The state that is the optimizer's momentum (the first one present and in use): torch's
+#: names, then Keras' ("momentum" is Adam's m and SGD's velocity there; its "velocity" is v).
+MOMENTUM_KEYS = ("exp_avg", "moment", "momentum_buffer", "momentum", "velocity")
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,7 @@ def inspect_step(surface: Surface, spec: RacerSpec, path: np.ndarray) -> StepIns
     from tui_optim.engine.schedules import make_schedule
 
     path = np.asarray(path, dtype=np.float64).reshape(-1, 2)
-    cls = get_optimizer(spec.optimizer)
+    cls = get_optimizer(spec.optimizer, spec.flavor)
     optimizer = cls([dict(spec.hparams)], np.float64)
     optimizer.tensors = SurfaceProblem(surface).tensors()
     schedule = make_schedule(spec.schedule) if spec.schedule else None
@@ -91,9 +94,9 @@ def inspect_step(surface: Surface, spec: RacerSpec, path: np.ndarray) -> StepIns
             break
     corrections: dict[str, float] = {}
     t = len(path)
-    if "beta1" in spec.hparams and "exp_avg" in state:
+    if "beta1" in spec.hparams and ("exp_avg" in state or "momentum" in state):
         corrections["1-β1^t"] = 1.0 - float(spec.hparams["beta1"]) ** t
-    if "beta2" in spec.hparams and "exp_avg_sq" in state:
+    if "beta2" in spec.hparams and ("exp_avg_sq" in state or "velocity" in state):
         corrections["1-β2^t"] = 1.0 - float(spec.hparams["beta2"]) ** t
     return StepInspection(
         step=len(path) - 1,

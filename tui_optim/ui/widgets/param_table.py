@@ -185,6 +185,9 @@ class ParamTable(DataTable[Cell]):
 
     def _cells(self, spec: RacerSpec, stats: RacerStats | None, glyph: str) -> list[Cell]:
         others = {k: v for k, v in spec.hparams.items() if k != "lr"}
+        hparams = fmt.flavor_tag(spec.flavor) + fmt.key_hparams(
+            others, limit=3, optimizer=spec.optimizer
+        )
         lr = spec.hparams.get("lr")
         colour = fmt.readable(spec.colour, self.app.theme_variables.get("background", "#000000"))
         name = Text.assemble((f"{glyph} ", colour), spec.name)
@@ -196,7 +199,7 @@ class ParamTable(DataTable[Cell]):
                 Cell(name, spec.name),
                 Cell(spec.optimizer, spec.optimizer),
                 _number_cell(float(lr) if lr is not None else None),
-                Cell(fmt.key_hparams(others, limit=3, optimizer=spec.optimizer), None),
+                Cell(hparams, None),
                 *[_number_cell(None) for _ in range(5)],
                 badge,
                 Cell(fmt.DASH, None),
@@ -206,7 +209,7 @@ class ParamTable(DataTable[Cell]):
             Cell(name, spec.name),
             Cell(spec.optimizer, spec.optimizer),
             _number_cell(float(lr) if lr is not None else None),
-            Cell(fmt.key_hparams(others, limit=3, optimizer=spec.optimizer), None),
+            Cell(hparams, None),
             _number_cell(stats.loss),
             _number_cell(stats.best_loss),
             Cell(Text(fmt.pct(accuracy), justify="right"), accuracy),
