@@ -145,6 +145,9 @@ class Scenario:
     grid: GridSpec | None = None
     source: Path | None = None  # the file it came from
     name: str = ""  # built-in name or file stem
+    #: Steps per second the app races at (inf: as fast as it goes; None: the app's default).
+    #: Headless runs ignore it.
+    pace: float | None = None
     flavor: str = "torch"  # the scenario's default flavor (racers may override it)
 
 
@@ -292,6 +295,7 @@ def parse_scenario(text: str, source: Path | None = None, name: str = "") -> Sce
         source=source,
         name=name or (source.stem if source else ""),
         flavor=flavor,
+        pace=top["pace"],
     )
 
 
