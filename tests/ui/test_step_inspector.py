@@ -15,7 +15,10 @@ from tui_optim.ui.step_inspector import inspect_step
 
 
 def finished(name: str, flavor: str | None = "torch") -> RaceRecord:
-    """The whole race (its racers in ``flavor``; None: the scenario's own)."""
+    """The whole race (its racers in ``flavor``; None: the scenario's own). The course's zoo
+    races in Keras' flavor; its torch twin is its own scenario."""
+    if name == "peaks_zoo" and flavor == "torch":
+        name, flavor = "peaks_zoo_torch", None
     scenario = load_scenario(name)
     if flavor is not None:
         racers = tuple(dataclasses.replace(r, flavor=flavor) for r in scenario.racers)

@@ -409,7 +409,18 @@ def test_card_sparkline_shows_the_whole_descent_on_a_log_scale() -> None:
         steps = np.arange(start, start + 500, dtype=float)
         nan = np.full(500, np.nan)
         model.histories[rid].extend(
-            HistoryChunk(steps, steps, steps, loss[part], nan, nan, nan, nan, np.zeros((500, 2)))
+            HistoryChunk(
+                step=steps,
+                epoch=steps,
+                seconds=steps,
+                loss=loss[part],
+                val_loss=nan,
+                accuracy=nan,
+                grad_norm=nan,
+                update_ratio=nan,
+                grad_evals=steps,
+                position=np.zeros((500, 2)),
+            )
         )
     spark = loss_spark_data(model, rid)
     assert len(spark) == SPARK_POINTS

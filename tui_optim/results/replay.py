@@ -156,7 +156,10 @@ def _final_stats(rid: int, racer: dict[str, Any], columns: dict[str, np.ndarray]
         target=None
         if target is None
         else TimeToTarget(
-            int(target["steps"]), _number(target["epochs"]), _number(target["seconds"])
+            int(target["steps"]),
+            _number(target["epochs"]),
+            _number(target["seconds"]),
+            int(target.get("grad_evals", target["steps"])),
         ),
         position=None if racer.get("position") is None else tuple(racer["position"]),
     )
@@ -196,6 +199,7 @@ def _stats(
         effective_step=math.nan,
         steps_per_s=0.0,
         seconds=last["seconds"],
+        grad_evals=int(last["grad_evals"]) if math.isfinite(last["grad_evals"]) else 0,
         time_to_target=target,
         position=position,
         layers=(),
