@@ -241,7 +241,8 @@ def command_serve(options: argparse.Namespace) -> int:
     if options.scenario is not None:
         load(options.scenario, check=False)  # a missing or unreadable file: refused now
     try:
-        return int(serve(options.scenario, options.host, options.port) or 0)
+        serve(options.scenario, options.host, options.port)
+        return 0
     except OSError as error:
         raise UsageError(
             f"cannot serve on {options.host}:{options.port} ({error.strerror or error})"

@@ -54,8 +54,10 @@ class Problem(Protocol):
     n_train: int
     has_validation: bool
     is_classification: bool
-    #: Whether :meth:`horizon` applies (a windowed time series).
-    has_horizon: bool
+    @property
+    def has_horizon(self) -> bool:
+        """Whether :meth:`horizon` applies (a windowed time series)."""
+        ...
 
     def initial_params(self, seed: int) -> np.ndarray: ...
 

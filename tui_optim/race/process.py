@@ -304,7 +304,8 @@ class RaceProcess:
             return out
         ready = wait(open_conns, timeout)
         for conn in ready:
-            index = self._conns.index(conn)  # type: ignore[arg-type]
+            assert isinstance(conn, Connection)  # wait() returns what it was given
+            index = self._conns.index(conn)
             try:
                 while conn.poll(0):
                     message = conn.recv()

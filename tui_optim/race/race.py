@@ -188,8 +188,12 @@ class Racer:
             positions = np.array(self.pending_positions, dtype=np.float64).reshape(-1, 2)
         self.pending.clear()
         self.pending_positions.clear()
-        columns = [points[:, i].copy() for i in range(9)]
-        return HistoryChunk(*columns, position=positions)
+        step, epoch, seconds, loss, val_loss, accuracy, grad_norm, ratio, evals = (
+            points[:, i].copy() for i in range(9)
+        )
+        return HistoryChunk(
+            step, epoch, seconds, loss, val_loss, accuracy, grad_norm, ratio, evals, positions
+        )
 
 
 @dataclass
@@ -433,7 +437,7 @@ def build_problem(scenario: Scenario) -> tuple[Problem, ProblemInfo]:
     """The problem a scenario describes, and what a watcher needs to draw it."""
     if scenario.surface is not None:
         surface = get_surface(scenario.surface.function)
-        problem = SurfaceProblem(surface, scenario.surface.start)
+        surface_problem = SurfaceProblem(surface, scenario.surface.start)
         info = ProblemInfo(
             kind="surface",
             description=f"{surface.name}: {surface.summary}",
@@ -443,14 +447,14 @@ def build_problem(scenario: Scenario) -> tuple[Problem, ProblemInfo]:
             minima=tuple((float(x), float(y)) for x, y in surface.minima),
             steps_per_epoch=1,
         )
-        return problem, info
+        return surface_problem, info
     if scenario.data is None or scenario.model is None:
         raise RaceError("a scenario needs [surface], or [data] and [model]")
     model = scenario.model
     dataset = load_dataset(scenario.data, seed=scenario.seed)
     mlp = MLP(model.layers, model.hidden, model.output, model.loss, model.dtype)
     init = model.init if isinstance(model.init, Path) else str(model.init)
-    problem = MLPProblem(mlp, dataset, init)
+    problem: Problem = MLPProblem(mlp, dataset, init)
     schedule = BatchSchedule(problem.n_train, scenario.batch_size, scenario.shuffle, scenario.seed)
     sizes = "-".join(str(size) for size in model.layers)
     info = ProblemInfo(

@@ -257,7 +257,7 @@ class LeaderRow:
         return self.rank is None
 
 
-def _mean_std(values: list[float]) -> tuple[float | None, float | None]:
+def _mean_std(values: list[float | None]) -> tuple[float | None, float | None]:
     finite = [v for v in values if v is not None and math.isfinite(v)]
     if not finite:
         return None, None

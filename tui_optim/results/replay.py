@@ -263,14 +263,14 @@ def record_at(record: RaceRecord, step: int) -> RaceRecord:
         last = {name: float(arrays[name][count - 1]) for name in FIELDS}
         epoch = max(epoch, last["epoch"])
         seconds = max(seconds, last["seconds"])
-        event = statuses.get(rid)
+        latest = statuses.get(rid)
         target = original.time_to_target if original is not None else None
         losses = arrays["loss"][:count]
         finite = losses[np.isfinite(losses)]
         view.stats[rid] = _stats(
             rid,
-            event.status if event is not None else "running",
-            event.reason if event is not None else "",
+            latest.status if latest is not None else "running",
+            latest.reason if latest is not None else "",
             last,
             loss=last["loss"],
             best=float(finite.min()) if finite.size else math.nan,

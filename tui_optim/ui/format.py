@@ -111,7 +111,7 @@ def flavor_tag(flavor: str) -> str:
 
 
 def key_hparams(
-    hparams: Mapping[str, float | int | bool], limit: int = 4, optimizer: str = ""
+    hparams: Mapping[str, float | int | bool | str], limit: int = 4, optimizer: str = ""
 ) -> str:
     """The hyperparameters worth a glance: lr, the switches that are on (nesterov, amsgrad:
     they tell racers of one optimizer apart) unless the optimizer is named after one, then

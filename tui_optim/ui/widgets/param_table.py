@@ -158,7 +158,7 @@ class ParamTable(DataTable[Cell]):
             return
         self._drawn_version = model.version
         wanted = [str(rid) for rid in model.racer_ids()]
-        present = {key.value for key in self.rows}
+        present = {key.value for key in self.rows if key.value is not None}
         for key in present - set(wanted):
             self.remove_row(key)
             self._shown.pop(key, None)
