@@ -1,4 +1,5 @@
-"""Command line: ``tui-optim [SCENARIO]``, ``run``, ``list``, ``check``, ``new``, ``serve``.
+"""Command line: ``tui-optim [SCENARIO]``, ``run``, ``sweep``, ``list``, ``check``, ``new``,
+``serve``.
 
 Importing this module stays light (no Textual, scikit-learn or torch): each command imports
 what it needs. Every user error is one line on stderr and exit code 2; Ctrl+C is 130.
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-COMMANDS = ("run", "list", "check", "new", "serve")
+COMMANDS = ("run", "sweep", "list", "check", "new", "serve")
 LISTS = ("scenarios", "optimizers", "datasets", "surfaces")
 
 
@@ -40,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="tui-optim",
         description="Race neural-network optimizers against each other, live, in the terminal.",
-        epilog="Commands: run, list, check, new, serve (`tui-optim COMMAND --help`). "
+        epilog="Commands: run, sweep, list, check, new, serve (`tui-optim COMMAND --help`). "
         "Without a command, SCENARIO (a built-in name or a .toml file) opens in the app.",
     )
     parser.add_argument("scenario", nargs="?", help="built-in scenario name or a .toml file")
@@ -63,6 +64,24 @@ def build_command_parsers() -> dict[str, argparse.ArgumentParser]:
         help="engine processes (default: one per 4 racers, at most one per core)",
     )
     run.add_argument("--quiet", action="store_true", help="print only the leaderboard")
+    sweep = Parser(
+        prog="tui-optim sweep",
+        description="Run a [sweep] scenario: every optimizer at every learning rate and seed.",
+    )
+    sweep.add_argument("scenario", help="built-in sweep name or a .toml file with [sweep]")
+    sweep.add_argument("--json", type=Path, help="write points, curves, tuned, comparison")
+    sweep.add_argument("--csv", type=Path, help="write one row per run")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.add_argument(
+        "--processes",
+        type=int,
+        help="worker processes (default: one per core for a large sweep, else 1)",
+    )
+    sweep.add_argument(
+        "--race",
+        action="store_true",
+        help="then race every optimizer at its tuned learning rate over the seeds",
+    )
     listing = Parser(prog="tui-optim list", description="What tui-optim knows.")
     listing.add_argument("what", nargs="?", choices=LISTS, help="one section (default: all)")
     check = Parser(prog="tui-optim check", description="Validate a scenario.")
@@ -74,7 +93,7 @@ def build_command_parsers() -> dict[str, argparse.ArgumentParser]:
     serve.add_argument("scenario", nargs="?")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    return {"run": run, "list": listing, "check": check, "new": new, "serve": serve}
+    return {"run": run, "sweep": sweep, "list": listing, "check": check, "new": new, "serve": serve}
 
 
 #: Racers per engine process when the command line chooses the number of processes.
@@ -407,3 +426,277 @@ def print_leaderboard(record: Any) -> None:
             else f"{row.val_accuracy:.1%}",
         )
     print_table(table)
+
+
+# ------------------------------------------------------------------------------ sweep
+#: Run-steps (runs x steps) from which a sweep spreads over processes by default.
+SWEEP_PARALLEL_WORK = 200_000
+
+
+def default_sweep_processes(runs: int, steps: int, blocks: int, cores: int) -> int:
+    """One process per core (at most one per block) for a large sweep, else 1: starting a
+    worker costs about a second of imports, which a small sweep would not win back."""
+    if runs * steps < SWEEP_PARALLEL_WORK:
+        return 1
+    return max(1, min(cores, blocks))
+
+
+def command_sweep(options: argparse.Namespace) -> int:
+    from tui_optim.race.sweep import plan_blocks
+    from tui_optim.results.sweep import SweepRecord, write_sweep_csv, write_sweep_json
+    from tui_optim.scenario import ScenarioError, check_scenario
+
+    scenario = load(options.scenario, check=False)
+    if scenario.sweep is None:
+        raise UsageError(
+            f"{options.scenario}: no [sweep] table; `tui-optim run {options.scenario}` races it"
+        )
+    _check_output(options.json)
+    _check_output(options.csv)
+    if options.processes is not None and options.processes < 1:
+        raise UsageError("--processes must be at least 1")
+    blocks = plan_blocks(scenario.sweep)
+    steps = scenario.steps or (scenario.epochs or 0) * _steps_per_epoch_hint(scenario)
+    processes = options.processes or default_sweep_processes(
+        scenario.sweep.runs, steps, len(blocks), os.cpu_count() or 1
+    )
+    runner = SweepRunner(scenario, blocks, processes)
+    runner.start()  # workers import and load while this process checks the scenario
+    progress = SweepProgress(scenario.title, scenario.sweep.runs, quiet=options.quiet)
+    interrupted = False
+    try:
+        try:
+            check_scenario(scenario)
+        except ScenarioError as error:
+            raise UsageError(str(error)) from None
+        try:
+            for done in runner.run():
+                progress.update(done)
+        except KeyboardInterrupt:
+            interrupted = True
+    finally:
+        progress.close()
+        runner.close()
+    if runner.failure is not None:
+        print(f"tui-optim: {runner.failure}", file=sys.stderr)
+        return 1
+    record: SweepRecord = runner.record
+    if options.json is not None:
+        write_sweep_json(record, options.json)
+    if options.csv is not None:
+        write_sweep_csv(record, options.csv)
+    print_sweep(record)
+    if interrupted:
+        print(f"interrupted: {record.done:,} of {record.total:,} runs done", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if options.race:
+        return race_tuned(record, quiet=options.quiet)
+    return 0
+
+
+def _steps_per_epoch_hint(scenario: Scenario) -> int:
+    """Steps in an epoch, from the data's size where it is known without loading it."""
+    if scenario.surface is not None or scenario.batch_size is None:
+        return 1
+    return 4  # a rough guess is enough to choose the number of processes
+
+
+class SweepRunner:
+    """Runs a sweep's blocks here (1 process) or in worker processes, filling a record."""
+
+    def __init__(self, scenario: Scenario, blocks: list[Any], processes: int):
+        from tui_optim.results.sweep import SweepRecord
+
+        self.scenario = scenario
+        self.blocks = blocks
+        self.processes = processes
+        self.record = SweepRecord(scenario)
+        self.failure: str | None = None
+        self.pool: Any = None
+
+    def start(self) -> None:
+        if self.processes > 1:
+            from tui_optim.race.sweep import SweepProcesses
+
+            self.pool = SweepProcesses(self.scenario, self.blocks, self.processes)
+            self.pool.start()
+
+    def run(self) -> Any:
+        """Yields the runs done so far (fractional while blocks are under way)."""
+        if self.pool is None:
+            yield from self._run_here()
+        else:
+            yield from self._run_pool()
+
+    def _run_here(self) -> Any:
+        from tui_optim.race.race import build_problem
+        from tui_optim.race.sweep import fingerprint, run_block, total_steps
+
+        problem, _ = build_problem(self.scenario)
+        self.record.fingerprint = fingerprint(self.scenario, problem)
+        steps = max(1, total_steps(self.scenario, problem))
+        finished = 0
+        progress: list[float] = []
+        for block in self.blocks:
+            size = len(block.runs)
+
+            def report(done: int, size: int = size) -> None:
+                progress.append(finished + size * done / steps)
+
+            result = run_block(self.scenario, block, problem, report)
+            self.record.add(result)
+            finished += size
+            for value in progress:
+                yield value
+            progress.clear()
+            yield finished
+
+    def _run_pool(self) -> Any:
+        from tui_optim.race.sweep import BlockProgress, BlockResult, WorkerFailed, WorkerReady
+
+        sizes = {block.number: len(block.runs) for block in self.blocks}
+        partial: dict[int, float] = {}
+        finished = 0
+        total_steps: int | None = None
+        while finished < len(self.blocks):
+            for message in self.pool.poll(0.1):
+                if isinstance(message, WorkerReady):
+                    self.record.fingerprint = message.fingerprint
+                elif isinstance(message, BlockProgress):
+                    if total_steps is None:
+                        total_steps = self._steps()
+                    partial[message.block] = sizes[message.block] * message.steps / total_steps
+                elif isinstance(message, BlockResult):
+                    self.record.add(message)
+                    partial.pop(message.block, None)
+                    finished += 1
+                elif isinstance(message, WorkerFailed):
+                    self.failure = message.message
+                    return
+            yield self.record.done + sum(partial.values())
+
+    def _steps(self) -> int:
+        from tui_optim.race.race import build_problem
+        from tui_optim.race.sweep import total_steps
+
+        problem, _ = build_problem(self.scenario)
+        return max(1, total_steps(self.scenario, problem))
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+
+
+class SweepProgress:
+    """Runs done, rate and ETA on stderr: a Rich bar on a terminal, a line every ~2 s when
+    piped, nothing with --quiet."""
+
+    def __init__(self, title: str, total: int, quiet: bool):
+        self.title, self.total, self.quiet = title, total, quiet
+        self.tty = sys.stderr.isatty()
+        self.started = time.monotonic()
+        self.last_line = 0.0
+        self.rich: Any = None
+        self.task: Any = None
+
+    def update(self, done: float) -> None:
+        if self.quiet:
+            return
+        if self.tty:
+            if self.rich is None:
+                from rich.console import Console
+                from rich.progress import (
+                    BarColumn,
+                    MofNCompleteColumn,
+                    Progress,
+                    TextColumn,
+                    TimeRemainingColumn,
+                )
+
+                self.rich = Progress(
+                    TextColumn("[bold]{task.description}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TextColumn("runs  {task.fields[rate]}"),
+                    TextColumn("ETA"),
+                    TimeRemainingColumn(),
+                    console=Console(stderr=True),
+                )
+                self.rich.start()
+                self.task = self.rich.add_task(self.title, total=self.total, rate="")
+            self.rich.update(self.task, completed=int(done), rate=self._rate(done))
+            return
+        now = time.monotonic()
+        if now - self.last_line >= 2.0:
+            self.last_line = now
+            print(f"{self.line(done)}", file=sys.stderr, flush=True)
+
+    def _rate(self, done: float) -> str:
+        elapsed = time.monotonic() - self.started
+        return f"{done / elapsed:,.1f} runs/s" if elapsed > 0 and done > 0 else ""
+
+    def line(self, done: float) -> str:
+        """``"412/1,080 runs  310.2 runs/s  ETA 2s"``."""
+        elapsed = time.monotonic() - self.started
+        eta = "?"
+        if done > 0 and elapsed > 0:
+            eta = f"{(self.total - done) * elapsed / done:.0f}s"
+        return f"{int(done):,}/{self.total:,} runs  {self._rate(done)}  ETA {eta}"
+
+    def close(self) -> None:
+        if self.rich is not None:
+            self.rich.stop()
+            self.rich = None
+
+
+def print_sweep(record: Any) -> None:
+    """The table per optimizer, then the verdict."""
+    from rich.table import Table
+
+    spec = record.spec
+    scenario = record.scenario
+    direction = "higher is better" if spec.higher_is_better else "lower is better"
+    table = Table(
+        title=(
+            f"{scenario.title} (seed {scenario.seed}, fingerprint {record.fingerprint}): "
+            f"{spec.metric}, {direction}; {record.done:,}/{record.total:,} runs"
+        ),
+        title_justify="left",
+    )
+    for column in ("optimizer", "tuned lr", spec.metric, "IQR", "width (decades)", "diverged"):
+        words = column == "optimizer"
+        table.add_column(column, justify="left" if words else "right", no_wrap=not words)
+    per_entry = len(spec.lrs) * spec.seeds
+    for entry in range(len(spec.entries)):
+        tuned = record.tuned(entry)
+        if tuned.lr is None:
+            table.add_row(tuned.name, "-", "-", "-", "-", f"{tuned.diverged}/{per_entry}")
+            continue
+        spread = tuned.spread
+        table.add_row(
+            tuned.name,
+            f"{tuned.lr:.3g}",
+            _metric_text(spread.median, spec.metric),
+            f"{_metric_text(spread.q25, spec.metric)} .. {_metric_text(spread.q75, spec.metric)}",
+            "-" if tuned.width_decades is None else f"{tuned.width_decades:.2f}",
+            f"{tuned.diverged}/{per_entry}",
+        )
+    print_table(table)
+    print(record.comparison()["verdict"])
+
+
+def _metric_text(value: float, metric: str) -> str:
+    import math
+
+    if not math.isfinite(value):
+        return "never" if metric == "steps_to_target" else "diverged"
+    if metric == "val_accuracy":
+        return f"{value:.1%}"
+    if metric == "steps_to_target":
+        return f"{value:.0f}"
+    return f"{value:.4g}"
+
+
+def race_tuned(record: Any, quiet: bool) -> int:
+    """Race every optimizer at its tuned learning rate over the sweep's seeds (headless)."""
+    raise UsageError("--race is not available yet")

@@ -14,6 +14,7 @@ The keys (``tui-optim new FILE`` writes a commented template)::
     [surface]  function, start            (instead of [data] and [model])
     [[racer]]  optimizer, name, start, schedule, colour, batch_size, hyperparameters...
     [grid]     lists whose cartesian product makes racers (rows x columns), shared values
+    [sweep]    optimizer, lr, seeds, metric: learning-rate sweeps (see scenario/sweep.py)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any
 from tui_optim.engine.data import DATASETS, DataError, DataSpec, check_options, load_dataset
 from tui_optim.engine.errors import UnknownNameError, suggest
 from tui_optim.engine.optimizers import HyperparameterError, get_optimizer
+from tui_optim.scenario.sweep import SweepSpec
 
 DEFAULT_SCENARIO = "quickstart"
 MAX_EPOCHS = 1_000_000
@@ -122,6 +124,8 @@ class Scenario:
     source: Path | None = None  # the file it came from
     name: str = ""  # built-in name or file stem
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: A learning-rate sweep instead of racers (``racers`` is then empty).
+    sweep: SweepSpec | None = None
 
     @property
     def is_surface(self) -> bool:
@@ -312,6 +316,7 @@ TOP_KEYS = [
     "surface",
     "racer",
     "grid",
+    "sweep",
 ]
 DATA_KEYS = [
     "source",
@@ -370,6 +375,29 @@ def parse_scenario(text: str, source: Path | None = None, name: str = "") -> Sce
             raise where.error("", "", f"missing [{missing}] (or use [surface] for a 2-D race)")
         data, batch_size, shuffle = _data(where, document["data"], base)
         model = _model(where, document["model"], base)
+    if "sweep" in document:
+        from tui_optim.scenario.sweep import parse_sweep
+
+        validation = None if data is None else data.validation
+        sweep = parse_sweep(where, document, target, validation)
+        return Scenario(
+            title=title,
+            description=description,
+            seed=seed,
+            epochs=epochs,
+            steps=steps,
+            target_loss=target,
+            repeats=1,
+            racers=(),
+            data=data,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            model=model,
+            surface=surface,
+            source=source,
+            name=name or (source.stem if source else ""),
+            sweep=sweep,
+        )
     racers: list[RacerConfig] = []
     raw_racers = document.get("racer", [])
     if not isinstance(raw_racers, list):
@@ -716,12 +744,18 @@ def load_scenario(request: str | Path, check: bool = True) -> Scenario:
 def check_scenario(scenario: Scenario) -> str:
     """Load the data and build the model; a one-line summary, or ScenarioError."""
     label = str(scenario.source or scenario.name or "<scenario>")
-    racers = len(scenario.racers)
     length = f"{scenario.epochs} epochs" if scenario.epochs else f"{scenario.steps} steps"
     repeats = f" x {scenario.repeats} seeds" if scenario.repeats > 1 else ""
+    racers = f"{len(scenario.racers)} racers"
+    if scenario.sweep is not None:
+        sweep = scenario.sweep
+        racers = (
+            f"sweep of {len(sweep.entries)} optimizers x {len(sweep.lrs)} learning rates x "
+            f"{sweep.seeds} seeds = {sweep.runs:,} runs by {sweep.metric}"
+        )
     if scenario.surface is not None:
         return (
-            f"{scenario.title}: {racers} racers{repeats} on {scenario.surface.function}, {length}"
+            f"{scenario.title}: {racers}{repeats} on {scenario.surface.function}, {length}"
         )
     assert scenario.data is not None and scenario.model is not None
     from tui_optim.engine.init import WeightsError, load_weights
@@ -744,6 +778,15 @@ def check_scenario(scenario: Scenario) -> str:
             f"{dataset.encoding}-encoded target has {dataset.n_outputs} columns; make layers "
             f"end with {dataset.n_outputs}"
         )
+    if (
+        scenario.sweep is not None
+        and scenario.sweep.metric == "val_accuracy"
+        and dataset.task != "classification"
+    ):
+        raise ScenarioError(
+            f"{label}: sweep.metric: val_accuracy needs classes, and {dataset.name}'s target "
+            "is a continuous value; use val_loss"
+        )
     if model.output == "softmax" and dataset.task != "classification":
         raise ScenarioError(
             f"{label}: model.output: softmax needs classes, and "
@@ -758,7 +801,7 @@ def check_scenario(scenario: Scenario) -> str:
     batch = "full batch" if scenario.batch_size is None else f"batch {scenario.batch_size}"
     sizes = "-".join(str(n) for n in layers)
     return (
-        f"{scenario.title}: {racers} racers{repeats}, MLP {sizes} {model.hidden}/"
+        f"{scenario.title}: {racers}{repeats}, MLP {sizes} {model.hidden}/"
         f"{model.output} {model.loss}, {dataset.describe()}, {batch}, {length}"
     )
 
