@@ -540,14 +540,13 @@ class SweepRunner:
         for block in self.blocks:
             size = len(block.runs)
 
-            def report(done: int, size: int = size) -> None:
-                progress.append(finished + size * done / steps)
+            def report(done: int, size: int = size, before: int = finished) -> None:
+                progress.append(before + size * done / steps)
 
             result = run_block(self.scenario, block, problem, report)
             self.record.add(result)
             finished += size
-            for value in progress:
-                yield value
+            yield from progress
             progress.clear()
             yield finished
 

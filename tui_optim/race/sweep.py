@@ -7,10 +7,11 @@ them: per run a :class:`RunSummary` (final, best and validation figures, status)
 training-loss curve downsampled to at most :data:`CURVE_POINTS` points. A block and its
 result are plain picklable data, so any worker that has the scenario can run any block.
 
-The blocks depend on the sweep alone (never on how many processes run them) and a run's
-figures do not depend on which other runs share its block, so the results are the same
-with 1 or N processes. :class:`SweepProcesses` hands blocks to local worker processes
-(``python -m tui_optim.race.sweep FD``); :func:`run_blocks` runs them here.
+The blocks depend on the sweep alone, never on how many processes run them, so the results
+are bit-identical with 1 or N processes (a run's figures agree to rounding, not always to
+the last bit, when it shares a block with other runs). :class:`SweepProcesses` hands blocks
+to local worker processes (``python -m tui_optim.race.sweep FD``); :func:`run_blocks` runs
+them here.
 
 Memory is bounded by the block size: a worker holds one block's parameters and optimizer
 state; the parent keeps only summaries and curves (about 0.4 KB a run).
@@ -37,7 +38,7 @@ import numpy as np
 from tui_optim.engine.data import BatchSchedule
 from tui_optim.engine.optimizers import get_optimizer
 from tui_optim.engine.problems import Problem
-from tui_optim.race.diagnosis import HealthMonitor
+from tui_optim.race.diagnosis import HealthMonitor, HealthSettings
 from tui_optim.race.messages import RacerSpec
 from tui_optim.race.process import ONE_BLAS_THREAD, one_line
 from tui_optim.race.race import Group, Racer, build_problem
@@ -49,6 +50,8 @@ from tui_optim.scenario.sweep import SweepSpec
 BLOCK_RUNS = 128
 #: Points kept of each run's training-loss curve (the mean loss between two points).
 CURVE_POINTS = 64
+#: An epoch-mean loss above its best times this (and above 10 x its first) is diverged.
+DIVERGE_FACTOR = HealthSettings().diverge_factor
 #: A worker reports a block's progress at most this often.
 PROGRESS_SECONDS = 0.1
 #: Seconds close() waits for a worker before killing it.
@@ -112,9 +115,9 @@ def plan_blocks(spec: SweepSpec, block_runs: int = BLOCK_RUNS) -> list[SweepBloc
     chunks = max(1, -(-per_seed // block_runs))
     for seed_index in range(spec.seeds):
         runs = [
-            SweepRun(run_index(spec, e, l, seed_index), e, l, seed_index)
-            for e in range(len(spec.entries))
-            for l in range(len(spec.lrs))
+            SweepRun(run_index(spec, entry, lr, seed_index), entry, lr, seed_index)
+            for entry in range(len(spec.entries))
+            for lr in range(len(spec.lrs))
         ]
         for chunk in range(chunks):
             part = runs[chunk * len(runs) // chunks : (chunk + 1) * len(runs) // chunks]
@@ -204,6 +207,7 @@ def _train(
     ends = curve_ends(steps)
     curves = np.full((count, len(ends)), np.nan, dtype=np.float32)
     best = np.full(count, math.inf)
+    initial = np.full(count, math.inf)
     to_target: list[int | None] = [None] * count
     faults: dict[int, tuple[Status, str, int]] = {}
     target = scenario.target_loss
@@ -221,27 +225,35 @@ def _train(
                 break
             if not math.isfinite(float(losses.sum())):
                 bad = ~np.isfinite(losses)
-                for position in rows[bad]:
-                    faults[int(position)] = (
-                        "diverged",
-                        f"diverged at step {group.step}: the loss became NaN or inf",
-                        group.step,
-                    )
-                kept = [(r, group.saved_state(r)) for r, b in zip(group.racers, bad) if not b]
-                group.rebuild(kept)
-                rows = np.array([racer.id for racer in group.racers], dtype=np.int64)
+                reason = f"diverged at step {group.step}: the loss became NaN or inf"
+                rows = _drop(group, rows, bad, faults, reason)
                 if not group.racers:
                     break
-                # the diverged runs' sums left with them; the others' are in saved_state
             if group.position == 0:  # an epoch ended
                 mean = group.epoch_sum / group.epoch_count
                 group.epoch_sum[:] = 0.0
                 group.epoch_count = 0
+                if group.step == group.steps_per_epoch:
+                    initial[rows] = mean
+                # The race's rule: far above its best and its start is diverged for good.
+                blown = (
+                    (best[rows] > 0)
+                    & (mean > best[rows] * DIVERGE_FACTOR)
+                    & (mean > 10 * initial[rows])
+                )
                 np.minimum.at(best, rows, mean)
                 if target is not None:
-                    for position, value in zip(rows, mean):
+                    for position, value in zip(rows, mean, strict=True):
                         if value <= target and to_target[position] is None:
                             to_target[position] = group.step
+                if blown.any():
+                    reason = (
+                        f"diverged at step {group.step}: the loss rose past "
+                        f"{DIVERGE_FACTOR:g} times its best"
+                    )
+                    rows = _drop(group, rows, blown, faults, reason)
+                    if not group.racers:
+                        break
             if group.step == ends[next_end]:
                 curves[rows, next_end] = group.loss_sum / group.loss_count
                 group.loss_sum[:] = 0.0
@@ -287,6 +299,22 @@ def _train(
     if progress is not None:
         progress(steps)
     return BlockResult(block.number, tuple(s for s in summaries if s is not None))
+
+
+def _drop(
+    group: Group,
+    rows: np.ndarray,
+    mask: np.ndarray,
+    faults: dict[int, tuple[Status, str, int]],
+    reason: str,
+) -> np.ndarray:
+    """Take the runs of ``mask`` (over the group's rows) out of the group as diverged; the
+    block positions of the rows left."""
+    for position in rows[mask]:
+        faults[int(position)] = ("diverged", reason, group.step)
+    kept = [(r, group.saved_state(r)) for r, bad in zip(group.racers, mask, strict=True) if not bad]
+    group.rebuild(kept)
+    return np.array([racer.id for racer in group.racers], dtype=np.int64)
 
 
 def run_blocks(

@@ -751,7 +751,8 @@ def check_scenario(scenario: Scenario) -> str:
         sweep = scenario.sweep
         racers = (
             f"sweep of {len(sweep.entries)} optimizers x {len(sweep.lrs)} learning rates x "
-            f"{sweep.seeds} seeds = {sweep.runs:,} runs by {sweep.metric}"
+            f"{sweep.seeds} seed{'s' if sweep.seeds > 1 else ''} = {sweep.runs:,} runs by "
+            f"{sweep.metric}"
         )
     if scenario.surface is not None:
         return (
