@@ -265,6 +265,10 @@ def command_run(options: argparse.Namespace) -> int:
     # The engine checks data and model itself (EngineFailed.invalid_scenario): checking here
     # too would load scikit-learn twice before the first step.
     scenario = load(options.scenario, check=False)
+    if scenario.sweep is not None:
+        raise UsageError(
+            f"{options.scenario} is a sweep; run it with `tui-optim sweep {options.scenario}`"
+        )
     changes: dict[str, Any] = {}
     for key in ("epochs", "steps", "seed"):
         value = getattr(options, key)
