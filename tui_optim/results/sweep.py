@@ -9,6 +9,7 @@ results (no timings): the same sweep writes the same files.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 from collections.abc import Iterable
@@ -172,6 +173,30 @@ class SweepRecord:
             "p_win": {name: round(float(wins[i]), 4) for i, name in enumerate(names)},
             "verdict": stats.verdict(names, beats),
         }
+
+    def tuned_race(self) -> Scenario:
+        """A race of every optimizer at its tuned learning rate, repeated over the sweep's
+        seeds: the same weights and batches as the sweep's runs there."""
+        from tui_optim.scenario import RacerConfig
+
+        racers = []
+        for entry, item in enumerate(self.spec.entries):
+            tuned = self.tuned(entry)
+            if tuned.lr is not None:
+                racers.append(
+                    RacerConfig(
+                        name=f"{item.name} lr={tuned.lr:.3g}",
+                        optimizer=item.optimizer,
+                        hparams={**item.hparams, "lr": tuned.lr},
+                    )
+                )
+        return dataclasses.replace(
+            self.scenario,
+            title=f"{self.scenario.title}: tuned",
+            racers=tuple(racers),
+            repeats=self.spec.seeds,
+            sweep=None,
+        )
 
     # ---------------------------------------------------------------- export
     def points(self) -> list[dict[str, Any]]:

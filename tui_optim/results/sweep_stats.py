@@ -157,8 +157,5 @@ def verdict(names: Sequence[str], beats: np.ndarray) -> str:
     for i, name in enumerate(names):
         others = [beats[i, j] for j in range(len(names)) if j != i]
         if min(others) >= CLEAR_WIN:
-            return (
-                f"{name} wins: it beats every other optimizer at its tuned learning rate "
-                f"with P >= {min(others):.2f}"
-            )
+            return f"{name} wins: P(beats each other optimizer, tuned) >= {min(others):.2f}"
     return "no clear winner"

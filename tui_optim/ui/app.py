@@ -44,6 +44,8 @@ VIEWS: dict[str, tuple[str, str]] = {
 
 #: Actions that still work while a dialog (modal screen) is open.
 DIALOG_SAFE_ACTIONS = {"quit", "command_palette", "screenshot", "toggle_theme"}
+#: The app's actions that also work on the sweep screen.
+SWEEP_ACTIONS = {"open_scenario", "help", "screenshot", "toggle_theme", "quit"}
 
 
 def test_mode_from_env() -> bool:
@@ -145,6 +147,15 @@ class TuiOptimApp(App[int]):
         self.scenario_request = request
         self.scenario = scenario
         self.title = f"tui-optim — {scenario.title}"
+        from tui_optim.ui.screens.sweep import SweepScreen
+
+        if isinstance(self.screen, SweepScreen):
+            self.pop_screen()  # its workers stop as it unmounts
+        if scenario.sweep is not None:
+            self.stop_engine()
+            self.model.reset()
+            self.push_screen(SweepScreen(scenario))
+            return True
         self.start_engine()
         return True
 
@@ -277,6 +288,11 @@ class TuiOptimApp(App[int]):
         # Race keys must not fire behind a dialog (e.g. "d" while typing a name elsewhere).
         # Only ours: Textual's own app actions (tab's focus_next among them) work in dialogs.
         race_key = action in self.RACE_ACTIONS and action not in DIALOG_SAFE_ACTIONS
+        if race_key and action not in SWEEP_ACTIONS:
+            from tui_optim.ui.screens.sweep import SweepScreen
+
+            if isinstance(self.screen, SweepScreen):
+                return False  # a sweep has no racers to pause, edit or view: keys hidden
         return not (race_key and isinstance(self.screen, ModalScreen))
 
     def action_toggle_pause(self) -> None:
