@@ -12,11 +12,11 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
-from rich.text import Text
 from textual.markup import escape
+from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from tui_optim.ui.sweep_view import heatmap, sensitivity_chart, tuned_lines
