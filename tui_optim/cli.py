@@ -257,11 +257,6 @@ def _check_output(path: Path | None, directory: bool = False) -> None:
 
 
 def command_run(options: argparse.Namespace) -> int:
-    from tui_optim.race.messages import EngineFailed, SaveWeights, Stop, WeightsSaved
-    from tui_optim.race.process import RaceProcess
-    from tui_optim.results.export import write_csv, write_json
-    from tui_optim.results.record import RaceRecord
-
     # The engine checks data and model itself (EngineFailed.invalid_scenario): checking here
     # too would load scikit-learn twice before the first step.
     scenario = load(options.scenario, check=False)
@@ -286,6 +281,17 @@ def command_run(options: argparse.Namespace) -> int:
     _check_output(options.weights, directory=True)
     if options.processes is not None and options.processes < 1:
         raise UsageError("--processes must be at least 1")
+    return run_headless(scenario, options)
+
+
+def run_headless(scenario: Scenario, options: argparse.Namespace) -> int:
+    """Race ``scenario`` without the app (``options``: run's json, csv, weights, processes,
+    quiet); prints the leaderboard; 0, or 130 when interrupted."""
+    from tui_optim.race.messages import EngineFailed, SaveWeights, Stop, WeightsSaved
+    from tui_optim.race.process import RaceProcess
+    from tui_optim.results.export import write_csv, write_json
+    from tui_optim.results.record import RaceRecord
+
     processes = options.processes or default_processes(scenario, os.cpu_count() or 1)
     record = RaceRecord()
     process = RaceProcess(scenario, processes=processes, snapshot_hz=5.0)
@@ -701,5 +707,18 @@ def _metric_text(value: float, metric: str) -> str:
 
 
 def race_tuned(record: Any, quiet: bool) -> int:
-    """Race every optimizer at its tuned learning rate over the sweep's seeds (headless)."""
-    raise UsageError("--race is not available yet")
+    """Race every optimizer at its tuned learning rate over the sweep's seeds (headless),
+    then print each one's P(win) from the sweep's paired bootstrap."""
+    scenario = record.tuned_race()
+    if not scenario.racers:
+        print("no optimizer has a usable learning rate: nothing to race", file=sys.stderr)
+        return 0
+    options = argparse.Namespace(json=None, csv=None, weights=None, processes=None, quiet=quiet)
+    code = run_headless(scenario, options)
+    wins = record.comparison()["p_win"]
+    if wins:
+        print(
+            "P(win) at the tuned learning rates (paired bootstrap over the seeds): "
+            + ", ".join(f"{name} {p:.2f}" for name, p in wins.items())
+        )
+    return code
