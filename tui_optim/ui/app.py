@@ -451,16 +451,19 @@ class TuiOptimApp(App[int]):
         self.push_screen(ExportScreen())
 
     def export_race(self, kind: str, path: Path) -> bool:
-        """Write the race so far as ``kind`` ("json", "csv", "weights") to ``path``, atomically.
+        """Write the race so far as ``kind`` ("json", "csv", "weights", "grid": the grid
+        table) to ``path``, atomically.
 
         JSON and CSV are written now from the model (True); the weights live in the engine,
         which writes them and answers WeightsSaved (False: the file comes a moment later).
         """
         from tui_optim.race.messages import SaveWeights
-        from tui_optim.results.export import write_csv, write_json
+        from tui_optim.results.export import write_csv, write_grid_table, write_json
 
         if kind == "json":
             write_json(self.model, path)
+        elif kind == "grid":
+            write_grid_table(self.model, path)
         elif kind == "csv":
             write_csv(self.model, path)
         elif kind == "weights":
