@@ -79,10 +79,13 @@ def test_a_sweep_prints_a_table_and_writes_the_json_contract_and_csv(
     with out_csv.open() as stream:
         rows = list(csv.DictReader(stream))
     assert len(rows) == 36 and rows[0]["optimizer"] == "sgd"
-    # the same sweep writes the same JSON (no timings in it)
+    # the same sweep writes the same JSON (no timings in it); --race then races the tuned lrs
     again = tmp_path / "again.json"
-    assert main(["sweep", str(path), "--json", str(again), "--quiet"]) == 0
+    assert main(["sweep", str(path), "--json", str(again), "--quiet", "--race"]) == 0
     assert again.read_bytes() == out_json.read_bytes()
+    out = capsys.readouterr().out
+    assert "P(win) at the tuned learning rates" in out
+    assert "(x3)" in out  # each tuned optimizer raced over the 3 seeds
 
 
 @pytest.mark.parametrize(
@@ -113,7 +116,7 @@ def test_run_refuses_a_sweep_and_sweep_refuses_a_race(
 
 
 def test_ctrl_c_writes_the_runs_done_and_exits_130(tmp_path: Path) -> None:
-    path = write(tmp_path, epochs=3000)
+    path = write(tmp_path, epochs=1500)
     process = subprocess.Popen(
         [sys.executable, "-m", "tui_optim", "sweep", str(path), "--json", "partial.json",
          "--processes", "1"],
@@ -138,3 +141,20 @@ def test_ctrl_c_writes_the_runs_done_and_exits_130(tmp_path: Path) -> None:
     document = json.loads((tmp_path / "partial.json").read_text())
     assert 12 <= len(document["points"]) < 36
     assert "interrupted" in err and "tuned lr" in out
+
+
+def test_a_headless_run_has_no_racer_cap(tmp_path: Path) -> None:
+    path = tmp_path / "big.toml"
+    path.write_text(
+        'title = "216 racers"\nsteps = 2\n[data]\nsource = "iris"\nbatch_size = 32\n'
+        '[model]\nlayers = [4, 8, 3]\nhidden = "selu"\noutput = "softmax"\n'
+        'loss = "cross_entropy"\n[grid]\n'
+        'optimizer = ["sgd", "adagrad", "rmsprop", "adam", "adamax", "nadam"]\n'
+        f"lr = {[round(10 ** (-5 + k * 7 / 35), 8) for k in range(36)]}\n",
+        encoding="utf-8",
+    )
+    assert main(["check", str(path)]) == 2  # the app keeps its limit
+    out_json = tmp_path / "big.json"
+    args = ["run", str(path), "--headless", "--quiet", "--processes", "1", "--json", str(out_json)]
+    assert main(args) == 0
+    assert len(json.loads(out_json.read_text())["racers"]) == 216

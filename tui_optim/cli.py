@@ -123,12 +123,13 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
-def load(request: str, check: bool = True) -> Any:
-    """The scenario, or a one-line UsageError (``check``: data and model too)."""
+def load(request: str, check: bool = True, capped: bool = True) -> Any:
+    """The scenario, or a one-line UsageError (``check``: data and model too; ``capped``:
+    the app's racer limits)."""
     from tui_optim.scenario import ScenarioError, load_scenario
 
     try:
-        return load_scenario(request, check=check)
+        return load_scenario(request, check=check, capped=capped)
     except ScenarioError as error:
         raise UsageError(str(error)) from None
 
@@ -258,8 +259,8 @@ def _check_output(path: Path | None, directory: bool = False) -> None:
 
 def command_run(options: argparse.Namespace) -> int:
     # The engine checks data and model itself (EngineFailed.invalid_scenario): checking here
-    # too would load scikit-learn twice before the first step.
-    scenario = load(options.scenario, check=False)
+    # too would load scikit-learn twice before the first step. Headless: no racer cap.
+    scenario = load(options.scenario, check=False, capped=False)
     if scenario.sweep is not None:
         raise UsageError(
             f"{options.scenario} is a sweep; run it with `tui-optim sweep {options.scenario}`"

@@ -335,8 +335,13 @@ SURFACE_KEYS = ["function", "start"]
 RACER_KEYS = ["optimizer", "name", "start", "schedule", "colour", "color", "batch_size"]
 
 
-def parse_scenario(text: str, source: Path | None = None, name: str = "") -> Scenario:
-    """Validate a TOML document into a :class:`Scenario` (no data is loaded here)."""
+def parse_scenario(
+    text: str, source: Path | None = None, name: str = "", capped: bool = True
+) -> Scenario:
+    """Validate a TOML document into a :class:`Scenario` (no data is loaded here).
+
+    ``capped``: enforce MAX_RACERS and MAX_RACES, the app's limits (a card and a line per
+    racer); a headless run passes False and has no racer cap."""
     label = str(source) if source is not None else (f"{name}.toml" if name else "<scenario>")
     try:
         document = tomllib.loads(text)
@@ -410,9 +415,9 @@ def parse_scenario(text: str, source: Path | None = None, name: str = "") -> Sce
         racers.extend(grid_racers)
     if not racers:
         raise where.error("", "", "no racers: add [[racer]] tables or a [grid]")
-    if len(racers) > MAX_RACERS:
+    if capped and len(racers) > MAX_RACERS:
         raise where.error("", "", f"{len(racers)} racers; the limit is {MAX_RACERS}")
-    if len(racers) * repeats > MAX_RACES:
+    if capped and len(racers) * repeats > MAX_RACES:
         raise where.error(
             "", "repeats", f"{len(racers)} racers x {repeats} repeats; the limit is {MAX_RACES}"
         )
@@ -717,8 +722,9 @@ def builtin_scenarios() -> dict[str, Path]:
     return ordered
 
 
-def load_scenario(request: str | Path, check: bool = True) -> Scenario:
-    """A built-in name or a path to a .toml file, parsed and (by default) deep-checked."""
+def load_scenario(request: str | Path, check: bool = True, capped: bool = True) -> Scenario:
+    """A built-in name or a path to a .toml file, parsed and (by default) deep-checked;
+    ``capped`` as in :func:`parse_scenario`."""
     builtins = builtin_scenarios()
     if isinstance(request, str) and request in builtins:
         path, name = builtins[request], request
@@ -735,7 +741,7 @@ def load_scenario(request: str | Path, check: bool = True) -> Scenario:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ScenarioError(f"{path}: cannot read it ({error})") from None
-    scenario = parse_scenario(text, path, name)
+    scenario = parse_scenario(text, path, name, capped=capped)
     if check:
         check_scenario(scenario)
     return scenario
