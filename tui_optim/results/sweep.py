@@ -196,6 +196,7 @@ class SweepRecord:
             racers=tuple(racers),
             repeats=self.spec.seeds,
             sweep=None,
+            extra={**self.scenario.extra, "repeat_band": "iqr"},  # median and IQR
         )
 
     # ---------------------------------------------------------------- export
