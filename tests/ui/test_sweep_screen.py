@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
+from textual.widgets import DataTable
 
 from tui_optim.scenario import parse_scenario
 from tui_optim.ui.app import TuiOptimApp
@@ -57,3 +59,9 @@ async def test_the_sweep_fills_in_then_r_races_the_tuned_lrs_with_iqr_bands() ->
         tuned = [name for name in names if not name.endswith(("q25", "q75"))]
         assert len(tuned) == 2 and all(" lr=" in name for name in tuned)
         assert sum(name.endswith("q75") for name in names) == 2
+        await pilot.press("b")  # the leaderboard shows each tuned optimizer's P(win)
+        await pilot.pause(0.5)
+        board = app.screen.query_one(DataTable)
+        assert str(board.ordered_columns[-1].label) == "P(win)"
+        wins = [str(board.get_row_at(i)[-1]) for i in range(board.row_count)]
+        assert sum(float(w) for w in wins) == pytest.approx(1.0, abs=0.02)

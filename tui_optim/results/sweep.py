@@ -180,12 +180,17 @@ class SweepRecord:
         from tui_optim.scenario import RacerConfig
 
         racers = []
+        wins = self.comparison()["p_win"]
+        p_win: dict[str, float] = {}
         for entry, item in enumerate(self.spec.entries):
             tuned = self.tuned(entry)
             if tuned.lr is not None:
+                name = f"{item.name} lr={tuned.lr:.3g}"
+                if item.name in wins:
+                    p_win[name] = wins[item.name]
                 racers.append(
                     RacerConfig(
-                        name=f"{item.name} lr={tuned.lr:.3g}",
+                        name=name,
                         optimizer=item.optimizer,
                         hparams={**item.hparams, "lr": tuned.lr},
                     )
@@ -196,7 +201,8 @@ class SweepRecord:
             racers=tuple(racers),
             repeats=self.spec.seeds,
             sweep=None,
-            extra={**self.scenario.extra, "repeat_band": "iqr"},  # median and IQR
+            # the chart draws median and IQR; the leaderboard shows the sweep's P(win)
+            extra={**self.scenario.extra, "repeat_band": "iqr", "p_win": p_win},
         )
 
     # ---------------------------------------------------------------- export

@@ -67,6 +67,11 @@ class LeaderboardScreen(ViewScreen):
         seconds_hidden = self.app.test_mode
         rows = leaderboard(model)
         columns = HORIZON_COLUMNS if any(r.horizon is not None for r in rows) else COLUMNS
+        # A sweep's tuned race: each racer's P(win) from the sweep's paired bootstrap.
+        scenario = self.app.scenario
+        p_win = scenario.extra.get("p_win") if scenario is not None else None
+        if p_win:
+            columns = (*columns, "P(win)")
         if columns != self.columns:
             self.columns = columns
             table.clear(columns=True)
@@ -76,6 +81,7 @@ class LeaderboardScreen(ViewScreen):
             steps = "-" if row.steps_to_target is None else f"{row.steps_to_target:.0f}"
             epochs = "-" if row.epochs_to_target is None else f"{row.epochs_to_target:.3g}"
             seconds = "-" if row.seconds_to_target is None else f"{row.seconds_to_target:.2f}"
+            extra = () if not p_win else (fmt.num(p_win.get(row.name), 2),)
             table.add_row(
                 "DNF" if row.rank is None else str(row.rank),
                 row.name + runs,
@@ -86,6 +92,7 @@ class LeaderboardScreen(ViewScreen):
                 with_spread(row.best_loss, row.best_loss_std),
                 with_spread(row.final_loss, row.final_loss_std),
                 with_spread(row.horizon, row.horizon_std)
-                if columns is HORIZON_COLUMNS
+                if columns[8] == HORIZON_COLUMNS[8]
                 else fmt.pct(row.val_accuracy),
+                *extra,
             )
