@@ -158,3 +158,12 @@ def test_a_headless_run_has_no_racer_cap(tmp_path: Path) -> None:
     args = ["run", str(path), "--headless", "--quiet", "--processes", "1", "--json", str(out_json)]
     assert main(args) == 0
     assert len(json.loads(out_json.read_text())["racers"]) == 216
+
+
+def test_large_sweeps_spread_over_the_cores_small_ones_do_not() -> None:
+    from tui_optim.cli import default_sweep_processes
+    from tui_optim.scenario import load_scenario
+
+    assert default_sweep_processes(load_scenario("iris_sweep", check=False), 10, 2) == 2
+    assert default_sweep_processes(load_scenario("digits_sweep", check=False), 6, 4) == 4
+    assert default_sweep_processes(load_scenario("peaks_sweep", check=False), 1, 2) == 1
