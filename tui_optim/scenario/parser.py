@@ -876,4 +876,12 @@ learning_rate = 0.001   # Keras names are accepted too (learning_rate, beta_1, e
 # [grid]
 # optimizer = ["sgd", "adam", "rmsprop"]
 # lr = [0.1, 0.01, 0.001]
+
+# A sweep tunes every optimizer on the same learning rates over several seeds, instead of
+# [[racer]] and [grid] (`tui-optim sweep FILE`):
+# [sweep]
+# optimizer = ["sgd", "adam", { optimizer = "sgd", momentum = 0.9, name = "SGD+mom" }]
+# lr = { from = 1e-5, to = 100.0, points = 36 }   # log-spaced, both ends; or a list
+# seeds = 5
+# metric = "final_loss"   # best_loss val_loss val_accuracy steps_to_target
 """
