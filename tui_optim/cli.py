@@ -195,6 +195,7 @@ def print_table(table: Table) -> None:
 
 def command_list(options: argparse.Namespace) -> int:
     from rich.table import Table
+    from rich.text import Text
 
     sections = [options.what] if options.what else list(LISTS)
     for section in sections:
@@ -208,14 +209,21 @@ def command_list(options: argparse.Namespace) -> int:
                 scenario = parse_scenario(path.read_text(encoding="utf-8"), path, name)
                 table.add_row(name, scenario.title)
         elif section == "optimizers":
-            from tui_optim.engine.optimizers import OPTIMIZERS
+            from tui_optim.engine.optimizers import FLAVORS, registry
 
             table.add_column("name", style="bold")
+            table.add_column("flavor")
             table.add_column("what it is")
             table.add_column("hyperparameters (defaults)")
-            for name, cls in OPTIMIZERS.items():
-                hparams = ", ".join(f"{h.name}={h.default}" for h in cls.hparams)
-                table.add_row(name, cls.summary, hparams)
+            # Each name once per flavor that has it, the flavors of one name together.
+            names = list(dict.fromkeys(name for flavor in FLAVORS for name in registry(flavor)))
+            for name in names:
+                for flavor in FLAVORS:
+                    cls = registry(flavor).get(name)
+                    if cls is not None:
+                        hparams = ", ".join(f"{h.name}={h.default}" for h in cls.hparams)
+                        # Text, not markup: summaries hold brackets such as E[dx^2].
+                        table.add_row(name, flavor, Text(cls.summary), hparams)
         elif section == "datasets":
             from tui_optim.engine.data import DATASETS
 
@@ -389,6 +397,7 @@ class Progress:
 def print_leaderboard(record: Any) -> None:
     from rich.table import Table
 
+    from tui_optim.engine.optimizers import flavored
     from tui_optim.results.export import leaderboard
 
     started = record.started
@@ -425,7 +434,7 @@ def print_leaderboard(record: Any) -> None:
         table.add_row(
             "DNF" if row.rank is None else str(row.rank),
             row.name + (f" (x{row.runs})" if row.runs > 1 else ""),
-            row.optimizer,
+            flavored(row.optimizer, row.flavor),
             row.status,
             target,
             number(row.best_loss, row.best_loss_std),

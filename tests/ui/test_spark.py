@@ -1,8 +1,37 @@
-"""Sparklines on one shared scale: a high and a low loss curve no longer look the same."""
+"""Text sparklines: bucket means, log scale, non-finite values skipped."""
 
 from __future__ import annotations
 
-from tui_optim.ui.widgets.spark import shared_span, spark
+import math
+
+from tui_optim.ui.widgets.spark import BLOCKS, shared_span, spark
+
+
+def test_a_falling_loss_goes_from_the_top_block_to_the_bottom_one() -> None:
+    line = spark([10.0**-k for k in range(8)], width=8)
+    assert line == BLOCKS[::-1]
+
+
+def test_log_scale_spreads_decades_evenly() -> None:
+    """Four decades over four cells: one level step per decade on a log scale; a linear
+    scale squeezes the last three decades into the bottom two levels."""
+    values = [1000.0, 100.0, 10.0, 1.0]
+    assert spark(values, width=4) == "█▆▃▁"
+    assert spark(values, width=4, log=False) == "█▂▁▁"
+
+
+def test_buckets_average_when_there_are_more_points_than_cells() -> None:
+    assert spark([1.0, 1.0, 4.0, 4.0], width=2, log=False) == "▁█"
+
+
+def test_non_finite_and_non_positive_values_are_skipped() -> None:
+    assert spark([math.nan, 10.0, math.inf, 1.0, 0.0, -1.0], width=2) == "█▁"
+
+
+def test_flat_and_empty_series() -> None:
+    assert spark([2.0, 2.0, 2.0], width=3) == "▁▁▁"
+    assert spark([], width=4) == "    "
+    assert spark([math.nan], width=2) == "  "
 
 
 def test_a_shared_log_scale_tells_a_high_curve_from_a_low_one() -> None:

@@ -36,6 +36,7 @@ class RacerSpec:
     parent: int | None = None  # the racer this one was forked from
     repeat: int = 0  # which of the scenario's `repeats` seeds (0-based); same name across repeats
     seed: int = 0  # seed of this racer's initial weights and batch order
+    flavor: str = "torch"  # whose update rules and defaults: "torch" or "keras"
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +222,7 @@ class AddRacer:
     optimizer: str
     hparams: dict[str, float | int | bool] = field(default_factory=dict)
     name: str | None = None
+    flavor: str = "torch"
 
 
 @dataclass(frozen=True, slots=True)

@@ -183,10 +183,11 @@ class Block:
 
 
 def _family_key(racer: Racer) -> tuple[Any, ...]:
-    """Racers with equal keys can share a block: same family, same structural flags."""
-    cls = get_optimizer(racer.spec.optimizer)
+    """Racers with equal keys can share a block: same flavor and family, same structural
+    flags."""
+    cls = get_optimizer(racer.spec.optimizer, racer.spec.flavor)
     flags = tuple(racer.hparams[h.name] for h in cls.hparams if h.structural)
-    return (cls.name, flags)
+    return (cls.flavor, cls.name, flags)
 
 
 class Group:
@@ -276,7 +277,7 @@ class Group:
             while stop < count and _family_key(ordered[stop][0]) == key:
                 stop += 1
             racers = [racer for racer, _ in ordered[start:stop]]
-            cls = get_optimizer(racers[0].spec.optimizer)
+            cls = get_optimizer(racers[0].spec.optimizer, racers[0].spec.flavor)
             optimizer = cls([racer.hparams for racer in racers], dtype)
             optimizer.tensors = self.problem.tensors()
             params, grads = self.params[start:stop], self.grads[start:stop]
@@ -453,7 +454,7 @@ class Race:
         racer_id: int = 0,
     ) -> Racer:
         """Create racer ``racer_id`` from ``config`` and put it into its group."""
-        cls = get_optimizer(config.optimizer)
+        cls = get_optimizer(config.optimizer, config.flavor)
         hparams = cls.validate(config.hparams)
         schedule = None if config.schedule is None else make_schedule(config.schedule)
         if schedule is not None and schedule.name == "constant":
@@ -479,6 +480,7 @@ class Race:
             parent=parent,
             repeat=repeat,
             seed=repeat_seed,
+            flavor=cls.flavor,
         )
         target = self.scenario.target_loss
         racer = Racer(spec, dict(hparams), schedule, batch_size, HealthMonitor(cls.name, target))
@@ -797,6 +799,7 @@ class Race:
                     [racer.hparams for racer in group.racers[block.start : block.stop]],
                     optimizer.dtype,
                 )
+                probe.tensors = optimizer.tensors
                 params = block.params.copy()
                 probe.init_state(params)
                 probe.step(params, block.grads.copy())
@@ -950,6 +953,7 @@ class Race:
             start=spec.start,
             colour=spec.colour,
             grid_position=spec.grid_position,
+            flavor=spec.flavor,
         )
         return replace(config, batch_size=racer.batch_size, **changes)
 
@@ -964,7 +968,7 @@ class Race:
         racer = self.racers[command.racer]
         if racer.terminal:
             raise ValueError(f"{racer.spec.name} has {racer.status}; fork or restart instead")
-        cls = get_optimizer(racer.spec.optimizer)
+        cls = get_optimizer(racer.spec.optimizer, racer.spec.flavor)
         canonical = cls.canonical_name(command.name)
         if canonical is None:
             cls.validate({command.name: command.value})  # raises the one-line error
@@ -982,14 +986,14 @@ class Race:
         racer.monitor.reset()
 
     def _add_racer(self, command: AddRacer) -> None:
-        cls = get_optimizer(command.optimizer)
+        cls = get_optimizer(command.optimizer, command.flavor)
         hparams = cls.validate(command.hparams)
-        name = command.name or default_racer_name(cls.name, hparams)
+        name = command.name or default_racer_name(cls.name, hparams, cls.flavor)
         names = {r.spec.name for r in self.racers.values()}
         base, suffix = name, 2
         while name in names:
             name, suffix = f"{base} ({suffix})", suffix + 1
-        config = RacerConfig(name, cls.name, hparams)
+        config = RacerConfig(name, cls.name, hparams, flavor=cls.flavor)
         rid = self._new_id()
         self._add(
             config, len({r.spec.name for r in self.racers.values()}), 0, self.seed, racer_id=rid
@@ -1008,7 +1012,7 @@ class Race:
         parent = self.racers[command.racer]
         if parent.terminal:
             raise ValueError(f"{parent.spec.name} has {parent.status}; it cannot be forked")
-        cls = get_optimizer(parent.spec.optimizer)
+        cls = get_optimizer(parent.spec.optimizer, parent.spec.flavor)
         hparams = cls.validate({**parent.hparams, **command.changes})
         changed = ", ".join(
             f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in command.changes.items()

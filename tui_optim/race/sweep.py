@@ -185,10 +185,12 @@ def run_block(
     entries = []
     for position, run in enumerate(block.runs):
         entry = spec.entries[run.entry]
-        hparams = get_optimizer(entry.optimizer).validate(
+        hparams = get_optimizer(entry.optimizer, entry.flavor).validate(
             {**entry.hparams, "lr": spec.lrs[run.lr_index]}
         )
-        racer_spec = RacerSpec(position, entry.name, "", entry.optimizer, hparams, "#000000")
+        racer_spec = RacerSpec(
+            position, entry.name, "", entry.optimizer, hparams, "#000000", flavor=entry.flavor
+        )
         racer = Racer(racer_spec, hparams, None, None, HealthMonitor(entry.optimizer, None))
         entries.append((racer, {"params": start.copy()}))
     group.rebuild(entries)

@@ -12,6 +12,7 @@ JSON (``tui-optim run ... --json FILE``, or ctrl+e in the app)::
       "racers": [
         {
           "name": "adam lr=0.01", "slug": "adam-lr-0.01", "optimizer": "adam",
+          "flavor": "torch",            # whose rules and defaults: "torch" or "keras"
           "hparams": {"lr": 0.01, "beta1": 0.9, ...},
           "seed": 42, "repeat": 0,
           "status": "converged",
@@ -29,7 +30,8 @@ JSON (``tui-optim run ... --json FILE``, or ctrl+e in the app)::
 Numbers that do not apply (validation without a validation split, accuracy in regression)
 and non-finite values are ``null``. ``history`` is the recorded, bounded history (old
 points decimated keeping extremes). CSV: one row per racer and recorded point, columns
-``racer, slug, optimizer, seed, step, epoch, seconds, loss, val_loss, accuracy, grad_norm``.
+``racer, slug, optimizer, flavor, seed, step, epoch, seconds, loss, val_loss, accuracy,
+grad_norm``.
 Both are written atomically (a temporary file renamed over the target).
 """
 
@@ -47,7 +49,7 @@ from tui_optim.engine.atomic import atomic_write
 from tui_optim.results.record import RaceRecord
 
 HISTORY_FIELDS = ("step", "epoch", "seconds", "loss", "val_loss", "accuracy", "grad_norm")
-CSV_COLUMNS = ("racer", "slug", "optimizer", "seed", *HISTORY_FIELDS)
+CSV_COLUMNS = ("racer", "slug", "optimizer", "flavor", "seed", *HISTORY_FIELDS)
 DNF = ("diverged", "error")
 
 
@@ -91,6 +93,7 @@ def results_document(record: RaceRecord) -> dict[str, Any]:
                 "name": spec.name,
                 "slug": spec.slug,
                 "optimizer": spec.optimizer,
+                "flavor": spec.flavor,
                 "hparams": {k: _clean(v) for k, v in spec.hparams.items()},
                 "seed": spec.seed,
                 "repeat": spec.repeat,
@@ -157,7 +160,9 @@ def write_csv(record: RaceRecord, path: Path) -> None:
             columns = [arrays[name].tolist() for name in HISTORY_FIELDS]
             for values in zip(*columns, strict=True):
                 cells = ["" if not math.isfinite(v) else f"{v:.10g}" for v in values]
-                writer.writerow([spec.name, spec.slug, spec.optimizer, spec.seed, *cells])
+                writer.writerow(
+                    [spec.name, spec.slug, spec.optimizer, spec.flavor, spec.seed, *cells]
+                )
 
 
 # ------------------------------------------------------------------------------ leaderboard
@@ -183,6 +188,7 @@ class LeaderRow:
     reached_target: int  # runs that reached the target loss
     horizon: float | None = None  # time series: mean steps predicted ahead
     horizon_std: float | None = None
+    flavor: str = "torch"
 
     @property
     def dnf(self) -> bool:
@@ -252,6 +258,7 @@ def leaderboard(record: RaceRecord) -> list[LeaderRow]:
                 reached_target=len(reached),
                 horizon=horizon,
                 horizon_std=horizon_std,
+                flavor=spec.flavor,
             )
         )
 

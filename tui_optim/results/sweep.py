@@ -193,6 +193,7 @@ class SweepRecord:
                         name=name,
                         optimizer=item.optimizer,
                         hparams={**item.hparams, "lr": tuned.lr},
+                        flavor=item.flavor,
                     )
                 )
         return dataclasses.replace(

@@ -7,14 +7,17 @@ weights) are relative to the scenario file.
 
 The keys (``tui-optim new FILE`` writes a commented template)::
 
-    title, description, seed, epochs | steps, target_loss, repeats
+    title, description, seed, epochs | steps, target_loss, repeats, flavor ("torch"|"keras")
     [data]     source, path, target, columns, rows, encoding, scale, validation,
                batch_size (int or "full"), shuffle, and the source's options (samples, noise...)
     [model]    layers, hidden, output, loss, init (initializer name or .npz path), dtype
     [surface]  function, start            (instead of [data] and [model])
-    [[racer]]  optimizer, name, start, schedule, colour, batch_size, hyperparameters...
+    [[racer]]  optimizer, flavor, name, start, schedule, colour, batch_size, hyperparameters...
     [grid]     lists whose cartesian product makes racers (rows x columns), shared values
     [sweep]    optimizer, lr, seeds, metric: learning-rate sweeps (see scenario/sweep.py)
+
+``flavor`` says whose update rules and defaults a racer follows: torch.optim's ("torch", the
+default) or Keras 3's ("keras"); the top-level key sets it for every racer and grid cell.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from typing import Any
 
 from tui_optim.engine.data import DATASETS, DataError, DataSpec, check_options, load_dataset
 from tui_optim.engine.errors import UnknownNameError, suggest
-from tui_optim.engine.optimizers import HyperparameterError, get_optimizer
+from tui_optim.engine.optimizers import FLAVORS, HyperparameterError, Optimizer, get_optimizer
 from tui_optim.scenario.sweep import SweepSpec
 
 DEFAULT_SCENARIO = "quickstart"
@@ -50,6 +53,7 @@ DISPLAY_ORDER = (
     "peaks_learning_rates",
     "peaks_local_minima",
     "peaks_zoo",
+    "peaks_zoo_torch",
     "iris_grid",
     "iris_grid_20",
     "digits_grid",
@@ -93,6 +97,7 @@ class RacerConfig:
     colour: str | None = None  # None: the race assigns one from its palette
     grid_position: tuple[int, int] | None = None  # (row, column) for grid scenarios
     batch_size: int | None = None  # None: the scenario's; 0: full batch
+    flavor: str = "torch"  # whose update rules and defaults: one of FLAVORS
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,7 @@ class Scenario:
     source: Path | None = None  # the file it came from
     name: str = ""  # built-in name or file stem
     extra: Mapping[str, Any] = field(default_factory=dict)
+    flavor: str = "torch"  # the scenario's default flavor (racers may override it)
     #: A learning-rate sweep instead of racers (``racers`` is then empty).
     sweep: SweepSpec | None = None
 
@@ -132,9 +138,10 @@ class Scenario:
         return self.surface is not None
 
 
-def default_racer_name(optimizer: str, hparams: Mapping[str, Any]) -> str:
-    """``"adam lr=0.01"``: the optimizer and the hyperparameters that differ from defaults."""
-    defaults = get_optimizer(optimizer).defaults()
+def default_racer_name(optimizer: str, hparams: Mapping[str, Any], flavor: str = "torch") -> str:
+    """``"adam lr=0.01"``: the optimizer and the hyperparameters that differ from the
+    flavor's defaults."""
+    defaults = get_optimizer(optimizer, flavor).defaults()
     parts = [optimizer]
     if "lr" in hparams:
         parts.append(f"lr={hparams['lr']:g}")
@@ -311,6 +318,7 @@ TOP_KEYS = [
     "steps",
     "target_loss",
     "repeats",
+    "flavor",
     "data",
     "model",
     "surface",
@@ -332,7 +340,7 @@ DATA_KEYS = [
 ]
 MODEL_KEYS = ["layers", "hidden", "output", "loss", "init", "dtype"]
 SURFACE_KEYS = ["function", "start"]
-RACER_KEYS = ["optimizer", "name", "start", "schedule", "colour", "color", "batch_size"]
+RACER_KEYS = ["optimizer", "flavor", "name", "start", "schedule", "colour", "color", "batch_size"]
 
 
 def parse_scenario(
@@ -362,6 +370,7 @@ def parse_scenario(
         raise where.error("", "steps" if epochs else "", problem)
     target = top.number("target_loss", None)
     repeats = top.integer("repeats", 1, low=1, high=MAX_REPEATS) or 1
+    flavor = top.text("flavor", "torch", FLAVORS) or "torch"
     for key in ("data", "model", "surface", "grid"):
         if key in document and not isinstance(document[key], dict):
             raise where.error("", key, f"must be a table [{key}], got {_type_name(document[key])}")
@@ -384,7 +393,7 @@ def parse_scenario(
         from tui_optim.scenario.sweep import parse_sweep
 
         validation = None if data is None else data.validation
-        sweep = parse_sweep(where, document, target, validation)
+        sweep = parse_sweep(where, document, target, validation, flavor)
         return Scenario(
             title=title,
             description=description,
@@ -401,6 +410,7 @@ def parse_scenario(
             surface=surface,
             source=source,
             name=name or (source.stem if source else ""),
+            flavor=flavor,
             sweep=sweep,
         )
     racers: list[RacerConfig] = []
@@ -408,10 +418,10 @@ def parse_scenario(
     if not isinstance(raw_racers, list):
         raise where.error("", "racer", "racers are [[racer]] tables")
     for index, table in enumerate(raw_racers):
-        racers.append(_racer(where, table, index, surface is not None))
+        racers.append(_racer(where, table, index, surface is not None, flavor))
     grid = None
     if "grid" in document:
-        grid, grid_racers = _grid(where, document["grid"], surface is not None)
+        grid, grid_racers = _grid(where, document["grid"], surface is not None, flavor)
         racers.extend(grid_racers)
     if not racers:
         raise where.error("", "", "no racers: add [[racer]] tables or a [grid]")
@@ -439,6 +449,7 @@ def parse_scenario(
         grid=grid,
         source=source,
         name=name or (source.stem if source else ""),
+        flavor=flavor,
     )
 
 
@@ -575,9 +586,11 @@ def _model(where: _Where, table: dict[str, Any], base: Path) -> ModelSpec:
     return ModelSpec(tuple(layers), hidden, output, loss, init, dtype)
 
 
-def _hparams(read: _Reader, optimizer: str, given: Mapping[str, Any]) -> dict[str, Any]:
+def _hparams(
+    read: _Reader, optimizer: str, given: Mapping[str, Any], flavor: str
+) -> dict[str, Any]:
     """The optimizer's validated hyperparameters, errors located at the offending key."""
-    cls = get_optimizer(optimizer)
+    cls = get_optimizer(optimizer, flavor)
     try:
         return cls.validate(dict(given))
     except HyperparameterError as error:
@@ -588,17 +601,25 @@ def _hparams(read: _Reader, optimizer: str, given: Mapping[str, Any]) -> dict[st
         raise read.fail(key, message) from None
 
 
-def _racer(where: _Where, table: Any, index: int, is_surface: bool) -> RacerConfig:
+def _optimizer_class(read: _Reader, name: str, flavor: str) -> type[Optimizer]:
+    """The class of ``name`` in ``flavor``, or a located error naming what that flavor has."""
+    try:
+        return get_optimizer(name, flavor)
+    except UnknownNameError as error:
+        raise read.fail("optimizer", str(error)) from None
+
+
+def _racer(
+    where: _Where, table: Any, index: int, is_surface: bool, default_flavor: str
+) -> RacerConfig:
     read = _Reader(where, "racer", table if isinstance(table, dict) else {}, index)
     if not isinstance(table, dict):
         raise read.fail("", "must be a table")
     name = read.text("optimizer", None)
     if name is None:
         raise read.fail("optimizer", "missing: every racer needs an optimizer")
-    try:
-        cls = get_optimizer(name)
-    except UnknownNameError as error:
-        raise read.fail("optimizer", str(error)) from None
+    flavor = read.text("flavor", default_flavor, FLAVORS) or default_flavor
+    cls = _optimizer_class(read, name, flavor)
     hparam_names = sorted(
         {h.name for h in cls.hparams}
         | {a for h in cls.hparams for a in h.aliases}
@@ -606,7 +627,7 @@ def _racer(where: _Where, table: Any, index: int, is_surface: bool) -> RacerConf
     )
     _unknown_keys(where, "racer", table, RACER_KEYS + hparam_names, index)
     given = {k: v for k, v in table.items() if k not in RACER_KEYS}
-    hparams = _hparams(read, cls.name, given)
+    hparams = _hparams(read, cls.name, given, flavor)
     schedule = table.get("schedule")
     if schedule is not None:
         from tui_optim.engine.schedules import ScheduleError, make_schedule
@@ -627,18 +648,19 @@ def _racer(where: _Where, table: Any, index: int, is_surface: bool) -> RacerConf
     if batch is not None and is_surface:
         raise read.fail("batch_size", "a surface has no batches")
     return RacerConfig(
-        name=read.text("name", None) or default_racer_name(cls.name, hparams),
+        name=read.text("name", None) or default_racer_name(cls.name, hparams, flavor),
         optimizer=cls.name,
         hparams=hparams,
         schedule=schedule,
         start=start,
         colour=colour,
         batch_size=0 if batch == "full" else batch,  # type: ignore[arg-type]
+        flavor=flavor,
     )
 
 
 def _grid(
-    where: _Where, table: dict[str, Any], is_surface: bool
+    where: _Where, table: dict[str, Any], is_surface: bool, default_flavor: str
 ) -> tuple[GridSpec, list[RacerConfig]]:
     read = _Reader(where, "grid", table)
     if "optimizer" not in table:
@@ -666,25 +688,33 @@ def _grid(
         optimizer = values.pop("optimizer")
         if not isinstance(optimizer, str):
             raise read.fail("optimizer", f"must be an optimizer name, got {optimizer!r}")
-        try:
-            cls = get_optimizer(optimizer)
-        except UnknownNameError as error:
-            raise read.fail("optimizer", str(error)) from None
+        flavor = values.pop("flavor", default_flavor)
+        if flavor not in FLAVORS:
+            raise read.fail(
+                "flavor",
+                f"unknown value {flavor!r}{suggest(str(flavor), list(FLAVORS))}; "
+                f"allowed: {', '.join(FLAVORS)}",
+            )
+        cls = _optimizer_class(read, optimizer, flavor)
         for key in ("name", "start", "colour", "color"):
             values.pop(key, None)
         schedule = values.pop("schedule", None)
         batch = values.pop("batch_size", None)
-        hparams = _hparams(read, cls.name, values)
+        hparams = _hparams(read, cls.name, values, flavor)
+        name = default_racer_name(
+            cls.name, {k: hparams[k] for k in hparams if k == "lr" or k in values}, flavor
+        )
+        if "flavor" in (row_key, column_key):
+            name = f"{name} {flavor}"
         racers.append(
             RacerConfig(
-                name=default_racer_name(
-                    cls.name, {k: hparams[k] for k in hparams if k == "lr" or k in values}
-                ),
+                name=name,
                 optimizer=cls.name,
                 hparams=hparams,
                 schedule=schedule,
                 grid_position=(i, j),
                 batch_size=0 if batch == "full" else batch,
+                flavor=flavor,
             )
         )
     grid = GridSpec(
@@ -750,9 +780,11 @@ def load_scenario(request: str | Path, check: bool = True, capped: bool = True) 
 def check_scenario(scenario: Scenario) -> str:
     """Load the data and build the model; a one-line summary, or ScenarioError."""
     label = str(scenario.source or scenario.name or "<scenario>")
+    flavors = sorted({racer.flavor for racer in scenario.racers}, key=FLAVORS.index)
+    flavor = "" if flavors == ["torch"] else f" ({' and '.join(flavors)} flavor)"
     length = f"{scenario.epochs} epochs" if scenario.epochs else f"{scenario.steps} steps"
     repeats = f" x {scenario.repeats} seeds" if scenario.repeats > 1 else ""
-    racers = f"{len(scenario.racers)} racers"
+    racers = f"{len(scenario.racers)} racers{flavor}"
     if scenario.sweep is not None:
         sweep = scenario.sweep
         racers = (
@@ -761,9 +793,7 @@ def check_scenario(scenario: Scenario) -> str:
             f"{sweep.metric}"
         )
     if scenario.surface is not None:
-        return (
-            f"{scenario.title}: {racers}{repeats} on {scenario.surface.function}, {length}"
-        )
+        return f"{scenario.title}: {racers}{repeats} on {scenario.surface.function}, {length}"
     assert scenario.data is not None and scenario.model is not None
     from tui_optim.engine.init import WeightsError, load_weights
     from tui_optim.engine.mlp import MLP, ModelError
@@ -828,6 +858,7 @@ seed = 42
 epochs = 200            # or: steps = 1000
 # target_loss = 0.1     # time-to-target and "converged" are measured against it
 # repeats = 3           # race every racer over 3 seeds, report mean and spread
+# flavor = "keras"      # Keras 3's update rules and defaults for every racer (default torch)
 
 [data]
 source = "iris"         # iris digits wine breast_cancer moons circles xor spiral blobs
@@ -870,6 +901,7 @@ momentum = 0.9
 [[racer]]
 optimizer = "adam"
 learning_rate = 0.001   # Keras names are accepted too (learning_rate, beta_1, epsilon...)
+# flavor = "keras"      # this racer follows keras.optimizers.Adam (eps 1e-7, ...)
 # schedule = "cosine:total_steps=800"   # constant step exponential cosine warmup
 
 # A grid races every combination (rows x columns in the grid view):

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 #: What a sweep ranks the runs by; every one but val_accuracy is lower-is-better.
 METRICS = ("final_loss", "best_loss", "val_loss", "val_accuracy", "steps_to_target")
 SWEEP_KEYS = ["optimizer", "lr", "seeds", "metric"]
-ENTRY_KEYS = ["optimizer", "name"]
+ENTRY_KEYS = ["optimizer", "name", "flavor"]
 DEFAULT_SEEDS = 3
 MAX_SEEDS = 1000
 MAX_LR_POINTS = 1000
@@ -51,6 +51,7 @@ class SweepEntry:
     name: str
     optimizer: str
     hparams: Mapping[str, float | int | bool]
+    flavor: str = "torch"  # whose update rules and defaults: "torch" or "keras"
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,9 @@ def log_spaced(start: float, stop: float, points: int) -> tuple[float, ...]:
     return tuple(values)
 
 
-def entry_name(optimizer: str, hparams: Mapping[str, Any]) -> str:
+def entry_name(optimizer: str, hparams: Mapping[str, Any], flavor: str = "torch") -> str:
     """``"sgd momentum=0.9"``: the optimizer and the hyperparameters it changes."""
-    defaults = get_optimizer(optimizer).defaults()
+    defaults = get_optimizer(optimizer, flavor).defaults()
     parts = [optimizer]
     for key, value in hparams.items():
         if key != "lr" and value != defaults.get(key):
@@ -93,9 +94,11 @@ def parse_sweep(
     document: Mapping[str, Any],
     target_loss: float | None,
     validation: float | None,
+    flavor: str = "torch",
 ) -> SweepSpec:
     """Validate ``document["sweep"]`` (``validation``: the data's held-out fraction, None on
-    a surface); raises the parser's located one-line ScenarioError."""
+    a surface; ``flavor``: the scenario's, which an entry's own ``flavor`` overrides);
+    raises the parser's located one-line ScenarioError."""
     from tui_optim.scenario.parser import _Reader, _type_name, _unknown_keys
 
     table = document["sweep"]
@@ -109,7 +112,7 @@ def parse_sweep(
             )
     _unknown_keys(where, "sweep", table, SWEEP_KEYS)
     read = _Reader(where, "sweep", table)
-    entries = _entries(read, table.get("optimizer"))
+    entries = _entries(read, table.get("optimizer"), flavor)
     lrs = _learning_rates(read, table.get("lr"))
     seeds = read.integer("seeds", DEFAULT_SEEDS, low=1, high=MAX_SEEDS) or DEFAULT_SEEDS
     metric = read.text("metric", "final_loss", METRICS) or "final_loss"
@@ -131,7 +134,9 @@ def parse_sweep(
     return spec
 
 
-def _entries(read: Any, raw: Any) -> list[SweepEntry]:
+def _entries(read: Any, raw: Any, default_flavor: str) -> list[SweepEntry]:
+    from tui_optim.engine.optimizers import FLAVORS
+
     if raw is None:
         raise read.fail("optimizer", "missing: a sweep needs optimizer = [names or tables]")
     items = raw if isinstance(raw, list) else [raw]
@@ -140,6 +145,7 @@ def _entries(read: Any, raw: Any) -> list[SweepEntry]:
     entries: list[SweepEntry] = []
     for item in items:
         given: dict[str, Any]
+        flavor = default_flavor
         if isinstance(item, str):
             name, given, label = None, {}, item
         elif isinstance(item, dict):
@@ -150,12 +156,17 @@ def _entries(read: Any, raw: Any) -> list[SweepEntry]:
             if name is not None and (not isinstance(name, str) or not name.strip()):
                 raise read.fail("optimizer", f"name must be a non-empty string, got {name!r}")
             given = {k: v for k, v in item.items() if k not in ENTRY_KEYS}
+            flavor = item.get("flavor", default_flavor)
+            if flavor not in FLAVORS:
+                raise read.fail(
+                    "optimizer", f"unknown flavor {flavor!r}; allowed: {', '.join(FLAVORS)}"
+                )
         else:
             raise read.fail(
                 "optimizer", f"each item is an optimizer name or a table, got {item!r}"
             )
         try:
-            cls = get_optimizer(label)
+            cls = get_optimizer(label, flavor)
         except UnknownNameError as error:
             raise read.fail("optimizer", str(error)) from None
         for key in given:
@@ -163,8 +174,11 @@ def _entries(read: Any, raw: Any) -> list[SweepEntry]:
                 raise read.fail(
                     "optimizer", f"{label}: remove {key} = ...; the sweep sets the learning rate"
                 )
-        hparams = _validated(read, cls.name, given)
-        entry = SweepEntry(name or entry_name(cls.name, hparams), cls.name, hparams)
+        hparams = _validated(read, cls.name, given, flavor)
+        default = entry_name(cls.name, hparams, flavor)
+        if flavor != "torch":
+            default = f"{default} ({flavor})"
+        entry = SweepEntry(name or default, cls.name, hparams, flavor)
         if any(other.name == entry.name for other in entries):
             raise read.fail(
                 "optimizer", f"two entries are named {entry.name!r}; give one a name = ..."
@@ -173,10 +187,12 @@ def _entries(read: Any, raw: Any) -> list[SweepEntry]:
     return entries
 
 
-def _validated(read: Any, optimizer: str, given: Mapping[str, Any]) -> dict[str, Any]:
+def _validated(
+    read: Any, optimizer: str, given: Mapping[str, Any], flavor: str
+) -> dict[str, Any]:
     from tui_optim.scenario.parser import _hparams
 
-    cls = get_optimizer(optimizer)
+    cls = get_optimizer(optimizer, flavor)
     known = {h.name for h in cls.hparams} | {a for h in cls.hparams for a in h.aliases}
     known |= set(cls.pair_aliases)
     for key in given:
@@ -187,7 +203,7 @@ def _validated(read: Any, optimizer: str, given: Mapping[str, Any]) -> dict[str,
                 f"{optimizer}: unknown hyperparameter {key!r}{suggest(key, allowed)}; "
                 f"allowed: {', '.join(allowed) or 'none'}, name",
             )
-    return _hparams(read, optimizer, given)
+    return _hparams(read, optimizer, given, flavor)
 
 
 def _learning_rates(read: Any, raw: Any) -> tuple[float, ...]:

@@ -331,7 +331,8 @@ class TuiOptimApp(App[int]):
     def action_add_racer(self) -> None:
         from tui_optim.ui.screens.add_racer import AddRacerScreen
 
-        self.push_screen(AddRacerScreen(), self._send_if_command)
+        flavor = self.scenario.flavor if self.scenario is not None else "torch"
+        self.push_screen(AddRacerScreen(flavor=flavor), self._send_if_command)
 
     def action_remove_racer(self) -> None:
         from tui_optim.race.messages import RemoveRacer

@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from rich.text import Text
 from textual.markup import escape
 
+# How widgets name an optimizer of a flavor ("adam (keras)"), the registry's own spelling.
+from tui_optim.engine.optimizers import flavored as flavored
+
 #: status -> (symbol, word, theme colour variable)
 BADGES: dict[str, tuple[str, str, str]] = {
     "running": ("▶", "running", "$accent"),
@@ -94,6 +97,11 @@ def hparam_value(value: float | int | bool) -> str:
     if isinstance(value, int):
         return str(value)
     return f"{value:g}"
+
+
+def flavor_tag(flavor: str) -> str:
+    """``""`` for the default torch flavor, ``"(keras) "`` for another one."""
+    return "" if flavor == "torch" else f"({flavor}) "
 
 
 def key_hparams(

@@ -183,6 +183,8 @@ class Optimizer:
 
     name: ClassVar[str]
     summary: ClassVar[str]
+    #: Whose update rules and defaults the family reproduces: "torch" or "keras".
+    flavor: ClassVar[str] = "torch"
     hparams: ClassVar[tuple[HParam, ...]]
     #: Keras/other spellings that expand into several of our names, e.g. betas -> beta1, beta2.
     pair_aliases: ClassVar[Mapping[str, tuple[str, str]]] = {}

@@ -180,6 +180,9 @@ class ParamTable(DataTable[Cell]):
 
     def _cells(self, spec: RacerSpec, stats: RacerStats | None) -> list[Cell]:
         others = {k: v for k, v in spec.hparams.items() if k != "lr"}
+        hparams = fmt.flavor_tag(spec.flavor) + fmt.key_hparams(
+            others, limit=3, optimizer=spec.optimizer
+        )
         lr = spec.hparams.get("lr")
         name = Text.assemble(("█ ", spec.colour), spec.name)
         status = stats.status if stats is not None else "running"
@@ -190,7 +193,7 @@ class ParamTable(DataTable[Cell]):
                 Cell(name, spec.name),
                 Cell(spec.optimizer, spec.optimizer),
                 _number_cell(float(lr) if lr is not None else None),
-                Cell(fmt.key_hparams(others, limit=3, optimizer=spec.optimizer), None),
+                Cell(hparams, None),
                 *[_number_cell(None) for _ in range(5)],
                 badge,
                 Cell(fmt.DASH, None),
@@ -200,7 +203,7 @@ class ParamTable(DataTable[Cell]):
             Cell(name, spec.name),
             Cell(spec.optimizer, spec.optimizer),
             _number_cell(float(lr) if lr is not None else None),
-            Cell(fmt.key_hparams(others, limit=3, optimizer=spec.optimizer), None),
+            Cell(hparams, None),
             _number_cell(stats.loss),
             _number_cell(stats.best_loss),
             Cell(Text(fmt.pct(accuracy), justify="right"), accuracy),

@@ -111,7 +111,7 @@ class RacerCard(Widget):
         self.border_title = f"[b]{escape(self.spec.name)}[/]"
         optimizer = self.spec.optimizer
         key = fmt.key_hparams(self.spec.hparams, optimizer=optimizer)
-        hparams = f"{escape(optimizer)} {escape(key)}"
+        hparams = f"{escape(fmt.flavored(optimizer, self.spec.flavor))} {escape(key)}"
         self.query_one(".card-hparams", Static).update(f"[$foreground-muted]{hparams}[/]")
 
     def refresh_from(self, model: RaceModel) -> None:
