@@ -116,7 +116,7 @@ def test_run_refuses_a_sweep_and_sweep_refuses_a_race(
 
 
 def test_ctrl_c_writes_the_runs_done_and_exits_130(tmp_path: Path) -> None:
-    path = write(tmp_path, epochs=1500)
+    path = write(tmp_path, epochs=4000)  # a block (one seed) takes longer than 2 s
     process = subprocess.Popen(
         [sys.executable, "-m", "tui_optim", "sweep", str(path), "--json", "partial.json",
          "--processes", "1"],
@@ -130,6 +130,8 @@ def test_ctrl_c_writes_the_runs_done_and_exits_130(tmp_path: Path) -> None:
     # piped, progress is a line every ~2 s: "12/36 runs  3.1 runs/s  ETA 8s"
     while time.monotonic() < deadline:
         line = process.stderr.readline()
+        if not line and process.poll() is not None:
+            pytest.fail("the sweep ended before it could be interrupted")
         match = re.match(r"([\d,]+)/36 runs", line)
         if match and int(match.group(1)) >= 12:  # the first block (one seed) is done
             break
