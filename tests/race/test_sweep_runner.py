@@ -147,3 +147,18 @@ def test_worker_processes_give_the_same_results_as_one() -> None:
         pool.close()
     there = record_of(tiny, results)
     assert there.to_json() == here.to_json()
+
+
+def test_a_keras_entry_steps_with_keras_rules() -> None:
+    text = TEXT.format(epochs=2, lr="[0.01]").replace(
+        '"adam"]', '"adam", { optimizer = "adam", flavor = "keras" }]'
+    )
+    tiny = parse_scenario(text, name="tiny")
+    assert tiny.sweep is not None
+    record = record_of(tiny, list(run_blocks(tiny, plan_blocks(tiny.sweep))))
+    torch_adam = record.summaries[record.index(2, 0, 0)]
+    keras_adam = record.summaries[record.index(3, 0, 0)]
+    assert torch_adam.status == keras_adam.status == "finished"
+    # same start and batches, different epsilon and bias correction: close, not equal
+    assert torch_adam.final_loss != keras_adam.final_loss
+    assert math.isclose(torch_adam.final_loss, keras_adam.final_loss, rel_tol=0.05)

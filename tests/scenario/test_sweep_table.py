@@ -127,3 +127,21 @@ def test_the_built_in_sweeps_check() -> None:
         assert "What to look for" in text
     iris = load_scenario("iris_sweep").sweep
     assert iris is not None and (len(iris.entries), len(iris.lrs), iris.seeds) == (6, 36, 5)
+
+
+def test_an_entry_takes_a_flavor_and_the_scenario_gives_the_default() -> None:
+    body = (
+        'optimizer = ["adam", { optimizer = "rmsprop", flavor = "keras" }, '
+        '{ optimizer = "ftrl", flavor = "keras" }]\nlr = [0.01]'
+    )
+    spec = parse_scenario(sweep(body)).sweep
+    assert spec is not None
+    assert [(e.name, e.flavor) for e in spec.entries] == [
+        ("adam", "torch"),
+        ("rmsprop (keras)", "keras"),
+        ("ftrl (keras)", "keras"),
+    ]
+    keras = parse_scenario(sweep('optimizer = "adam"\nlr = [0.01]', top='flavor = "keras"'))
+    assert keras.sweep is not None and keras.sweep.entries[0].flavor == "keras"
+    with pytest.raises(ScenarioError, match="unknown flavor 'jax'"):
+        parse_scenario(sweep('optimizer = [{ optimizer = "adam", flavor = "jax" }]\nlr = [0.1]'))
