@@ -156,6 +156,25 @@ CASES: dict[str, tuple[str, dict[str, Any], str, dict[str, Any]]] = {
          "l1_regularization_strength": 0.002, "l2_regularization_strength": 0.01,
          "l2_shrinkage_regularization_strength": 0.01, "beta": 0.5, "weight_decay": 0.05},
     ),
+    # Keras' base-optimizer clipping: clipnorm per tensor, global_clipnorm, clipvalue.
+    "sgd_clipnorm": (
+        "sgd",
+        {"learning_rate": 0.2, "momentum": 0.5, "clipnorm": 0.1},
+        "SGD",
+        {"learning_rate": 0.2, "momentum": 0.5, "clipnorm": 0.1},
+    ),
+    "adam_global_clipnorm": (
+        "adam",
+        {"learning_rate": 0.01, "global_clipnorm": 0.3, "weight_decay": 0.05},
+        "Adam",
+        {"learning_rate": 0.01, "global_clipnorm": 0.3, "weight_decay": 0.05},
+    ),
+    "rmsprop_clipvalue": (
+        "rmsprop",
+        {"learning_rate": 0.01, "clipvalue": 0.05},
+        "RMSprop",
+        {"learning_rate": 0.01, "clipvalue": 0.05},
+    ),
     "muon": ("muon", {"learning_rate": 0.02}, "Muon", {"learning_rate": 0.02}),
     "muon_plain_momentum": (
         "muon",

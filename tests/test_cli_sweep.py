@@ -169,3 +169,34 @@ def test_large_sweeps_spread_over_the_cores_small_ones_do_not() -> None:
     assert default_sweep_processes(load_scenario("iris_sweep", check=False), 10, 2) == 2
     assert default_sweep_processes(load_scenario("digits_sweep", check=False), 6, 4) == 4
     assert default_sweep_processes(load_scenario("peaks_sweep", check=False), 1, 2) == 1
+
+
+def test_sweep_checks_its_outputs_and_processes_as_run_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path)
+    assert main(["sweep", str(path), "--json", str(path)]) == 2
+    assert "that is an input of the race" in capsys.readouterr().err
+    same = tmp_path / "same"
+    assert main(["sweep", str(path), "--json", str(same), "--csv", str(same)]) == 2
+    assert "--json writes there too" in capsys.readouterr().err
+    assert main(["sweep", str(path), "--processes", "65"]) == 2
+    assert "--processes must be in [1, 64], got 65" in capsys.readouterr().err
+    assert path.read_text(encoding="utf-8").startswith('title = "cli sweep"')
+
+
+def test_an_export_that_fails_is_exit_1_after_the_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tui_optim.results.sweep as results
+
+    def full_disk(record: object, path: Path) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(results, "write_sweep_json", full_disk)
+    out_csv = tmp_path / "s.csv"
+    args = ["sweep", str(write(tmp_path)), "--quiet", "--json", str(tmp_path / "s.json")]
+    assert main([*args, "--csv", str(out_csv)]) == 1
+    captured = capsys.readouterr()
+    assert "tuned lr" in captured.out and out_csv.exists()
+    assert "s.json: not written (No space left on device)" in captured.err

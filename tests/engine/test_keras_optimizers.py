@@ -74,8 +74,9 @@ def _make(name: str, rows: list[dict[str, Any]], params: np.ndarray, tensors: bo
     return optimizer
 
 
-#: Muon's tuned iteration coefficients: scaled, the iteration diverges.
-NEWTON_SCHULZ = ("muon_a", "muon_b", "muon_c")
+#: Muon's tuned iteration coefficients (scaled, the iteration diverges) and the clipping
+#: switches (at most one per row; tested on their own below).
+NOT_VARIED = ("muon_a", "muon_b", "muon_c", "clipnorm", "global_clipnorm", "clipvalue")
 
 
 def _varied_rows(name: str) -> list[dict[str, Any]]:
@@ -85,7 +86,7 @@ def _varied_rows(name: str) -> list[dict[str, Any]]:
         row: dict[str, Any] = {}
         for spec in KERAS[name].hparams:
             value = spec.default
-            if spec.kind == "bool" or spec.name in NEWTON_SCHULZ:
+            if spec.kind == "bool" or spec.name in NOT_VARIED:
                 continue
             if spec.kind == "int":
                 value = int(value) + index
@@ -323,3 +324,50 @@ def test_per_tensor_rules_see_each_tensor() -> None:
     moved = start - params
     np.testing.assert_allclose(np.linalg.norm(moved[0, :8]), 0.1 * np.linalg.norm(start[0, :8]))
     np.testing.assert_allclose(np.linalg.norm(moved[0, 8:]), 0.1 * np.linalg.norm(start[0, 8:]))
+
+
+def test_one_clipping_at_a_time() -> None:
+    with pytest.raises(HyperparameterError) as error:
+        KERAS["adam"]([{"clipnorm": 1.0, "clipvalue": 0.5}])
+    assert str(error.value) == (
+        "adam: set at most one of clipnorm, global_clipnorm and clipvalue, "
+        "got clipnorm=1.0, clipvalue=0.5"
+    )
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "lamb", "muon"])
+def test_rows_that_clip_differently_equal_rows_run_alone(name: str) -> None:
+    """clipnorm per tensor, global_clipnorm per row, clipvalue per element, no clipping."""
+    rows = [
+        {"lr": 0.05, "clipnorm": 0.5},
+        {"lr": 0.05, "global_clipnorm": 0.7},
+        {"lr": 0.05, "clipvalue": 0.3},
+        {"lr": 0.05},
+    ]
+    start = np.random.default_rng(9).normal(size=(4, COLUMNS))
+    block = start.copy()
+    together = _make(name, rows, block, tensors=True)
+    singles = [start[i : i + 1].copy() for i in range(4)]
+    alone = [_make(name, [row], single, True) for row, single in zip(rows, singles, strict=True)]
+    for step in range(20):
+        grads = 3 * noisy_gradients(block, step)
+        kept = grads.copy()
+        together.step(block, grads)
+        assert np.array_equal(grads, kept)  # clipping works on a copy
+        for i, (optimizer, single) in enumerate(zip(alone, singles, strict=True)):
+            optimizer.step(single, grads[i : i + 1].copy())
+    for i in range(4):
+        np.testing.assert_allclose(block[i], singles[i][0], rtol=1e-13, atol=1e-300)
+
+
+def test_clipping_rules() -> None:
+    """One SGD step shows each clipping: the per-tensor norm, the global norm, the value."""
+    grads = np.array([[3.0, 4.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 12.0]])
+    steps = {}
+    for clip in ({"clipnorm": 1.0}, {"global_clipnorm": 1.0}, {"clipvalue": 1.0}):
+        params = np.zeros((1, COLUMNS))
+        _make("sgd", [{"lr": 1.0, **clip}], params, tensors=True).step(params, grads)
+        steps[next(iter(clip))] = -params[0]
+    np.testing.assert_allclose(steps["clipnorm"][[0, 1, 9]], [0.6, 0.8, 1.0])  # W1, b1 apart
+    np.testing.assert_allclose(steps["global_clipnorm"][[0, 1, 9]], [3 / 13, 4 / 13, 12 / 13])
+    np.testing.assert_allclose(steps["clipvalue"][[0, 1, 9]], [1.0, 1.0, 1.0])

@@ -75,6 +75,7 @@ def _replay(case: dict, use_keras_grads: bool) -> list[float]:
 
 def test_fixture_covers_every_keras_optimizer() -> None:
     assert {case["optimizer"] for case in CASES} == set(KERAS_EQUIVALENTS)
+    assert len(CLIPPED) == 3
     assert str(ARRAYS["keras_version"]).startswith("3.15.")
     assert all(ARRAYS[f"{case}/grads"].shape[0] == 40 for case in CASE_IDS)
 
@@ -89,6 +90,25 @@ def test_matches_keras_with_keras_gradients(case: dict) -> None:
 def test_matches_keras_with_our_mlp(case: dict) -> None:
     errors = _replay(case, use_keras_grads=False)
     assert max(errors) <= TOLERANCE, f"step {int(np.argmax(errors)) + 1}: {max(errors):.2e}"
+
+
+CLIPPED = [
+    case for case in CASES if {"clipnorm", "global_clipnorm", "clipvalue"} & set(case["hparams"])
+]
+
+
+@pytest.mark.parametrize("case", CLIPPED, ids=[case["case"] for case in CLIPPED])
+def test_the_clipping_cases_clip(case: dict) -> None:
+    """Without its clipping the same optimizer ends far from Keras' clipped run."""
+    unclipped = {
+        **case,
+        "hparams": {
+            key: value
+            for key, value in case["hparams"].items()
+            if key not in ("clipnorm", "global_clipnorm", "clipvalue")
+        },
+    }
+    assert _replay(unclipped, use_keras_grads=False)[-1] > 1e-3
 
 
 def test_the_runs_move_far_from_the_start() -> None:

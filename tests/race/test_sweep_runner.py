@@ -109,8 +109,9 @@ def test_a_diverging_run_leaves_its_block_and_the_others_go_on() -> None:
     # the same run alone gives the same figures
     alone = replace(tiny, sweep=replace(tiny.sweep, entries=tiny.sweep.entries[2:]))  # type: ignore[arg-type]
     single = record_of(alone, list(run_blocks(alone, plan_blocks(alone.sweep))))  # type: ignore[arg-type]
-    assert math.isclose(single.summaries[single.index(0, 1, 0)].final_loss, fine.final_loss,
-                        rel_tol=1e-12)
+    assert math.isclose(
+        single.summaries[single.index(0, 1, 0)].final_loss, fine.final_loss, rel_tol=1e-12
+    )
     # best per row: the tuned lr is never the diverged one
     assert record.tuned(0).lr in (0.001, 0.1)
 
@@ -162,3 +163,29 @@ def test_a_keras_entry_steps_with_keras_rules() -> None:
     # same start and batches, different epsilon and bias correction: close, not equal
     assert torch_adam.final_loss != keras_adam.final_loss
     assert math.isclose(torch_adam.final_loss, keras_adam.final_loss, rel_tol=0.05)
+
+
+def test_closures_and_wrappers_step_in_a_sweep_and_count_their_gradient_evaluations() -> None:
+    """L-BFGS drives closures, SAM evaluates twice a step and lookahead's learning rate is
+    its inner optimizer's (``inner.lr``): each runs at every learning rate of the sweep."""
+    text = (
+        TEXT.format(epochs=2, lr="[0.01, 0.1]")
+        .replace("batch_size = 32", 'batch_size = "full"')
+        .replace(
+            '["sgd", { optimizer = "sgd", name = "twin" }, "adam"]',
+            '["lbfgs", "sam", { optimizer = "lookahead", inner = "adam" }, "adam"]',
+        )
+    )
+    assert "lbfgs" in text
+    tiny = parse_scenario(text, name="tiny")
+    assert tiny.sweep is not None
+    record = record_of(tiny, list(run_blocks(tiny, plan_blocks(tiny.sweep))))
+    assert all(s.status == "finished" for s in record.summaries.values())
+    for entry in range(4):  # the learning rate reaches every optimizer: the runs differ
+        low = record.summaries[record.index(entry, 0, 0)]
+        high = record.summaries[record.index(entry, 1, 0)]
+        assert low.final_loss != high.final_loss
+    tuned = record.tuned_race()
+    by_name = {racer.optimizer: racer.hparams for racer in tuned.racers}
+    assert "inner.lr" in by_name["lookahead"] and "lr" not in by_name["lookahead"]
+    assert tuned.repeat_band == "iqr" and tuned.p_win is not None

@@ -48,7 +48,7 @@ def test_a_sweep_parses_entries_lrs_seeds_and_metric() -> None:
     body = (
         'optimizer = ["sgd", { optimizer = "sgd", momentum = 0.9, name = "SGD+mom" },'
         ' { optimizer = "adam", beta_1 = 0.8 }]\n'
-        "lr = [0.1, 0.001, 0.01]\nseeds = 4\nmetric = \"val_accuracy\""
+        'lr = [0.1, 0.001, 0.01]\nseeds = 4\nmetric = "val_accuracy"'
     )
     spec = parse_scenario(sweep(body)).sweep
     assert spec is not None
@@ -145,3 +145,50 @@ def test_an_entry_takes_a_flavor_and_the_scenario_gives_the_default() -> None:
     assert keras.sweep is not None and keras.sweep.entries[0].flavor == "keras"
     with pytest.raises(ScenarioError, match="unknown flavor 'jax'"):
         parse_scenario(sweep('optimizer = [{ optimizer = "adam", flavor = "jax" }]\nlr = [0.1]'))
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ('optimizer = "lbfgs"\nlr = [0.1]', "lbfgs needs the full batch"),
+        (
+            'optimizer = [{ optimizer = "sam", inner = { optimizer = "sgd", lr = 0.5 } }]\n'
+            "lr = [0.1]",
+            "the sweep sets the learning rate",
+        ),
+        ('optimizer = [{ optimizer = "adam", flavor = 3 }]\nlr = [0.1]', "sweep.optimizer"),
+        ("optimizer = [3]\nlr = [0.1]", "an optimizer name or a table"),
+        ("optimizer = []\nlr = [0.1]", "name at least one optimizer"),
+        ('optimizer = "sgd"\nlr = { from = "a", to = 1.0, points = 3 }', "from must be a number"),
+    ],
+)
+def test_entries_are_read_by_the_schema_as_one_located_line(body: str, expected: str) -> None:
+    text = sweep(body).replace("validation = 0.2", "validation = 0.2\nbatch_size = 16")
+    with pytest.raises(ScenarioError) as error:
+        parse_scenario(text, name="bad")
+    message = str(error.value)
+    assert "\n" not in message and message.startswith("bad.toml:") and expected in message
+
+
+def test_the_schema_declares_the_sweep_table() -> None:
+    from tui_optim.scenario.schema import SWEEP, TOP
+
+    assert TOP.option("sweep") is not None
+    assert [option.key for option in SWEEP.options] == ["optimizer", "lr", "seeds", "metric"]
+
+
+def test_headless_loading_has_no_racer_cap_but_a_ceiling() -> None:
+    grid = (
+        'title = "big"\nsteps = 2\n[surface]\nfunction = "peaks"\n[grid]\n'
+        'optimizer = "sgd"\nlr = [{}]\n'
+    )
+    lrs = ", ".join(f"{0.001 * (k + 1):.3f}" for k in range(100))
+    with pytest.raises(ScenarioError, match="100 racers; the limit is 64"):
+        parse_scenario(grid.format(lrs))
+    assert len(parse_scenario(grid.format(lrs), capped=False).racers) == 100
+    repeated = grid.format(lrs).replace("steps = 2", "steps = 2\nrepeats = 100")
+    repeated = repeated.replace(
+        "[0.001", "[" + ", ".join(f"{k + 1}.5" for k in range(999)) + ", 0.001"
+    )
+    with pytest.raises(ScenarioError, match="the limit is 100,000"):
+        parse_scenario(repeated, capped=False)

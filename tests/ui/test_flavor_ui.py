@@ -3,7 +3,6 @@ form offers both flavors; edit and fork forms show the racer's own flavor's fiel
 
 from __future__ import annotations
 
-import pytest
 from textual.widgets import Input, Select, Static
 
 from tui_optim.race.messages import AddRacer, ForkRacer
@@ -32,7 +31,7 @@ async def open_form(pilot, key: str, kind: type[HparamForm]) -> HparamForm:
     return pilot.app.screen
 
 
-async def test_cards_and_table_name_the_flavor() -> None:
+async def test_cards_table_and_help_name_the_flavor() -> None:
     app = zoo_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -42,7 +41,12 @@ async def test_cards_and_table_name_the_flavor() -> None:
         assert first.startswith("sgd (keras) lr=0.1")
         table = app.screen.query_one(ParamTable)
         assert str(table.get_row_at(0)[3].text).startswith("(keras) ")
-        await pilot.press("q")
+        await pilot.press("question_mark")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+        texts = [str(widget.render()) for widget in app.screen.query(Static)]
+        assert any("keras flavor" in text for text in texts)
+        assert any(text.startswith("muon (keras)") for text in texts)
+        await pilot.press("escape", "q")
 
 
 async def test_add_racer_offers_both_flavors_and_starts_in_the_scenarios() -> None:
@@ -66,8 +70,7 @@ async def test_add_racer_offers_both_flavors_and_starts_in_the_scenarios() -> No
         await pilot.press("escape", "q")
 
 
-@pytest.mark.parametrize("kind", [EditScreen, ForkScreen])
-async def test_edit_and_fork_forms_show_the_racers_flavor(kind: type[HparamForm]) -> None:
+async def test_edit_and_fork_forms_show_the_racers_flavor() -> None:
     app = zoo_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -75,22 +78,14 @@ async def test_edit_and_fork_forms_show_the_racers_flavor(kind: type[HparamForm]
         rmsprop = next(rid for rid, spec in app.model.specs.items() if spec.name == "RMSprop")
         table.select_racer(rmsprop)
         await wait_until(pilot, lambda: app.selected_racer == rmsprop, what="RMSprop selected")
-        form = await open_form(pilot, "e" if kind is EditScreen else "f", kind)
-        assert form.flavor == "keras" and "(rmsprop (keras))" in form.title_text
-        assert form.query_one("#hp-rho", Input).value == "0.9"  # torch would show alpha
-        if kind is ForkScreen:
-            form.query_one("#hp-rho", Input).value = "0.8"
-            result = form.result()
-            assert isinstance(result, ForkRacer) and result.changes == {"rho": 0.8}
-        await pilot.press("escape", "q")
-
-
-async def test_help_lists_both_flavors() -> None:
-    app = zoo_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("question_mark")
-        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
-        texts = [str(widget.render()) for widget in app.screen.query(Static)]
-        assert any("keras flavor" in text for text in texts)
-        assert any(text.startswith("muon (keras)") for text in texts)
-        await pilot.press("escape", "q")
+        for key, kind in (("e", EditScreen), ("f", ForkScreen)):
+            form = await open_form(pilot, key, kind)
+            assert form.flavor == "keras" and "(rmsprop (keras))" in form.title_text
+            assert form.query_one("#hp-rho", Input).value == "0.9"  # torch would show alpha
+            if kind is ForkScreen:
+                form.query_one("#hp-rho", Input).value = "0.8"
+                result = form.result()
+                assert isinstance(result, ForkRacer) and result.changes == {"rho": 0.8}
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: not isinstance(app.screen, HparamForm), what="closed")
+        await pilot.press("q")

@@ -28,7 +28,7 @@ class RacerSpec:
     name: str
     slug: str
     optimizer: str
-    hparams: dict[str, float | int | bool]
+    hparams: dict[str, float | int | bool | str]  # str: a wrapper's inner optimizer
     colour: str  # a hex colour, "#rrggbb"
     schedule: str | None = None
     start: tuple[float, float] | None = None  # surfaces
@@ -56,6 +56,7 @@ class TimeToTarget:
     steps: int
     epochs: float
     seconds: float
+    grad_evals: int  # gradient evaluations (more than steps for L-BFGS and SAM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,7 @@ class HistoryChunk:
     accuracy: np.ndarray  # NaN where not measured / not classification
     grad_norm: np.ndarray
     update_ratio: np.ndarray
+    grad_evals: np.ndarray  # gradient evaluations so far (one per step, more for L-BFGS, SAM)
     position: np.ndarray | None = None  # (n, 2) for surfaces
 
 
@@ -106,6 +108,7 @@ class RacerStats:
     effective_step: float
     steps_per_s: float
     seconds: float
+    grad_evals: int  # gradient evaluations so far
     time_to_target: TimeToTarget | None
     position: tuple[float, float] | None
     layers: tuple[LayerStats, ...]

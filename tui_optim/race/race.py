@@ -33,6 +33,7 @@ import numpy as np
 from tui_optim.engine.data import BatchSchedule, load_dataset
 from tui_optim.engine.mlp import MLP
 from tui_optim.engine.optimizers import Optimizer, get_optimizer
+from tui_optim.engine.optimizers.base import Closure
 from tui_optim.engine.problems import MLPProblem, Problem, SurfaceProblem
 from tui_optim.engine.schedules import Schedule, make_schedule
 from tui_optim.engine.surfaces import get_surface
@@ -94,10 +95,40 @@ HORIZON_EVERY_EPOCHS = 10
 TERMINAL: tuple[Status, ...] = ("diverged", "error")
 
 
+#: Longest slug: a weight file name (slug, "-seed<n>", ".npz") stays far below 255 bytes.
+MAX_SLUG_LENGTH = 96
+
+
 def slugify(name: str) -> str:
     """A file-name-safe form of a racer name: ``"adam lr=0.01"`` -> ``"adam-lr-0.01"``."""
-    slug = re.sub(r"[^a-z0-9.]+", "-", name.lower()).strip("-.")
+    slug = re.sub(r"[^a-z0-9.]+", "-", name.lower())[:MAX_SLUG_LENGTH].strip("-.")
     return slug or "racer"
+
+
+def unique_slug(name: str, taken: set[str]) -> str:
+    """``slugify(name)``, with ``-2``, ``-3`` ... appended until it is not in ``taken``."""
+    base = slug = slugify(name)
+    suffix = 2
+    while slug in taken:
+        slug, suffix = f"{base}-{suffix}", suffix + 1
+    return slug
+
+
+def race_slugs(scenario: Scenario) -> list[str]:
+    """The slug of each of the scenario's racers, in order: unique within the race and the
+    same in every engine process of a split race (repeats of a racer share its slug)."""
+    taken: set[str] = set()
+    slugs = []
+    for config in scenario.racers:
+        slug = unique_slug(config.name, taken)
+        taken.add(slug)
+        slugs.append(slug)
+    return slugs
+
+
+def weight_file_stem(slug: str, seed: int, repeats: int) -> str:
+    """The name (without ``.npz``) a racer's weights are saved under."""
+    return f"{slug}-seed{seed}" if repeats > 1 else slug
 
 
 def _row_norms(array: np.ndarray) -> np.ndarray:
@@ -120,6 +151,7 @@ class Racer:
     steps: int = 0
     epoch: float = 0.0
     seconds: float = 0.0
+    grad_evals: int = 0  # gradient evaluations (L-BFGS and SAM make several per step)
     loss: float = math.nan
     epoch_loss: float = math.nan
     val_loss: float | None = None
@@ -149,13 +181,13 @@ class Racer:
 
     def take_points(self, with_position: bool) -> HistoryChunk:
         """The history points recorded since the last call, as parallel arrays."""
-        points = np.array(self.pending, dtype=np.float64).reshape(-1, 8)
+        points = np.array(self.pending, dtype=np.float64).reshape(-1, 9)
         positions = None
         if with_position:
             positions = np.array(self.pending_positions, dtype=np.float64).reshape(-1, 2)
         self.pending.clear()
         self.pending_positions.clear()
-        columns = [points[:, i].copy() for i in range(8)]
+        columns = [points[:, i].copy() for i in range(9)]
         return HistoryChunk(*columns, position=positions)
 
 
@@ -184,10 +216,9 @@ class Block:
 
 def _family_key(racer: Racer) -> tuple[Any, ...]:
     """Racers with equal keys can share a block: same flavor and family, same structural
-    flags."""
+    flags (and a wrapper's inner optimizer)."""
     cls = get_optimizer(racer.spec.optimizer, racer.spec.flavor)
-    flags = tuple(racer.hparams[h.name] for h in cls.hparams if h.structural)
-    return (cls.flavor, cls.name, flags)
+    return (cls.flavor, cls.name, cls.block_key(racer.hparams))
 
 
 class Group:
@@ -218,6 +249,8 @@ class Group:
         self.last_update = np.zeros_like(self.params)
         self.effective = np.zeros_like(self.params)
         self.loss_sum = np.zeros(0)
+        #: Gradient evaluations per row (one per step, more for L-BFGS and SAM).
+        self.grad_evals = np.zeros(0, dtype=np.int64)
         self.loss_count = 0
         self.epoch_sum = np.zeros(0)
         self.epoch_count = 0
@@ -248,6 +281,7 @@ class Group:
         saved["params"] = self.params[row].copy()
         saved["loss_sum"] = float(self.loss_sum[row])
         saved["epoch_sum"] = float(self.epoch_sum[row])
+        saved["grad_evals"] = int(self.grad_evals[row])
         return saved
 
     def rebuild(self, entries: Sequence[tuple[Racer, dict[str, Any]]]) -> None:
@@ -269,6 +303,9 @@ class Group:
         self.effective = np.zeros_like(self.params)
         self.loss_sum = np.array([saved.get("loss_sum", 0.0) for _, saved in ordered])
         self.epoch_sum = np.array([saved.get("epoch_sum", 0.0) for _, saved in ordered])
+        self.grad_evals = np.array(
+            [saved.get("grad_evals", 0) for _, saved in ordered], dtype=np.int64
+        )
         self.blocks = []
         start = 0
         while start < count:
@@ -289,6 +326,25 @@ class Group:
             self.blocks.append(Block(optimizer, start, stop, params, grads, schedules))
             start = stop
 
+    def evaluation_params(self) -> np.ndarray:
+        """The rows' weights where losses are reported and weights exported: ``params``
+        itself unless an optimizer evaluates elsewhere (schedule-free), then a copy with
+        those rows at their optimizers' evaluation points."""
+        out = self.params
+        for block in self.blocks:
+            at = block.optimizer.evaluation_params(block.params)
+            if at is not block.params:
+                if out is self.params:
+                    out = self.params.copy()
+                out[block.start : block.stop] = at
+        return out
+
+    def evaluation_row(self, racer: Racer) -> np.ndarray:
+        """One racer's row of :meth:`evaluation_params`."""
+        block, offset = self.block_of(racer)
+        row: np.ndarray = block.optimizer.evaluation_params(block.params)[offset]
+        return row
+
     def block_of(self, racer: Racer) -> tuple[Block, int]:
         row = self.row_of(racer)
         for block in self.blocks:
@@ -305,10 +361,24 @@ class Group:
         if record:
             np.copyto(self.before, self.params)
         losses = self.problem.loss_and_grad(self.params, batch, self.grads)
+        self.grad_evals += 1
+        for block in self.blocks:
+            at = block.optimizer.evaluation_params(block.params)
+            if at is not block.params:  # schedule-free: the loss is reported where it evaluates
+                losses = losses.copy()
+                scratch = np.empty_like(at)
+                losses[block.start : block.stop] = self.problem.loss_and_grad(at, batch, scratch)
         for block in self.blocks:
             if block.scheduled:
                 block.apply_schedules()
-            block.optimizer.step(block.params, block.grads)
+            optimizer = block.optimizer
+            if optimizer.needs_closure:
+                closure = self.closure(block, batch)
+                optimizer.step(  # type: ignore[call-arg]
+                    block.params, block.grads, closure, losses[block.start : block.stop]
+                )
+            else:
+                optimizer.step(block.params, block.grads)
         self.step += 1
         self.position += 1
         if self.position == self.steps_per_epoch:
@@ -318,6 +388,19 @@ class Group:
         self.epoch_sum += losses
         self.epoch_count += 1
         return losses
+
+    def closure(self, block: Block, batch: np.ndarray | None, count: bool = True) -> Closure:
+        """Evaluations of the problem on ``batch`` for ``block``'s optimizer, counted per row
+        in :attr:`grad_evals` (unless ``count`` is false)."""
+        evaluations = self.grad_evals[block.start : block.stop]
+        problem = self.problem
+
+        def evaluate(params: np.ndarray, grad_out: np.ndarray, rows: slice | np.ndarray):
+            if count:
+                evaluations[rows] += 1
+            return problem.loss_and_grad(params, batch, grad_out)
+
+        return evaluate
 
     def measure(self) -> dict[str, np.ndarray]:
         """Norms at a record point (the step just taken copied ``before``)."""
@@ -408,12 +491,15 @@ class Race:
         self.next_id = 100_000 * (self.subset[0] + 1)
         self.initial: dict[int, np.ndarray] = {}
         scenario = self.scenario
+        # Computed from the whole scenario, so the processes of a split race agree.
+        self.initial_slugs = race_slugs(scenario)
         index = 0
         for repeat in range(scenario.repeats):
             repeat_seed = seed + repeat
             for position, config in enumerate(scenario.racers):
                 if index % self.subset[1] == self.subset[0]:
-                    self._add(config, position, repeat, repeat_seed, racer_id=index)
+                    slug = self.initial_slugs[position]
+                    self._add(config, position, repeat, repeat_seed, racer_id=index, slug=slug)
                 index += 1
         self.fingerprint = self._fingerprint()
 
@@ -452,21 +538,27 @@ class Race:
         saved: dict[str, Any] | None = None,
         parent: int | None = None,
         racer_id: int = 0,
+        slug: str | None = None,
     ) -> Racer:
-        """Create racer ``racer_id`` from ``config`` and put it into its group."""
+        """Create racer ``racer_id`` from ``config`` and put it into its group (``slug``:
+        its slug, by default one unused by the race's racers)."""
         cls = get_optimizer(config.optimizer, config.flavor)
         hparams = cls.validate(config.hparams)
+        size = self.scenario.batch_size if config.batch_size is None else config.batch_size
+        if size and not self.with_position and cls.requires_full_batch(hparams):
+            raise RaceError(
+                f"{config.name}: {cls.name} needs the full batch, and this race gives it "
+                f'batches of {size}; use batch_size = "full"'
+            )
         schedule = None if config.schedule is None else make_schedule(config.schedule)
         if schedule is not None and schedule.name == "constant":
             schedule = None
         batch_size = config.batch_size
         colour = config.colour or PALETTE[colour_index % len(PALETTE)]
         rid = racer_id
-        taken = {r.spec.slug for r in self.racers.values() if r.spec.repeat == repeat}
-        slug = slugify(config.name)
-        base, suffix = slug, 2
-        while slug in taken:
-            slug, suffix = f"{base}-{suffix}", suffix + 1
+        if slug is None:
+            taken = {r.spec.slug for r in self.racers.values()} | set(self.initial_slugs)
+            slug = unique_slug(config.name, taken)
         spec = RacerSpec(
             id=rid,
             name=config.name,
@@ -661,15 +753,16 @@ class Race:
             epoch_loss = group.epoch_sum / max(group.epoch_count, 1)
             group.epoch_sum[:] = 0.0
             group.epoch_count = 0
+            params = group.evaluation_params()
             if self.problem.has_validation:
-                evaluation = self.problem.evaluate(group.params, "val")
+                evaluation = self.problem.evaluate(params, "val")
                 val_loss, val_acc = evaluation.loss, evaluation.accuracy
             if self.problem.is_classification:
-                train_acc = self.problem.evaluate(group.params, "train").accuracy
+                train_acc = self.problem.evaluate(params, "train").accuracy
             if self.problem.has_horizon and (
                 round(group.progress) % HORIZON_EVERY_EPOCHS == 0 or group.step >= group.total_steps
             ):
-                horizon = self.problem.horizon(group.params)
+                horizon = self.problem.horizon(params)
         epoch = group.progress
         step = group.step
         target = self.scenario.target_loss
@@ -678,6 +771,7 @@ class Race:
             racer.steps = step
             racer.epoch = epoch
             racer.seconds = seconds
+            racer.grad_evals = int(group.grad_evals[row])
             racer.loss = float(losses[row])
             loss_here = float(mean_loss[row])
             racer.grad_norm = float(figures["grad_norm"][row])
@@ -710,13 +804,14 @@ class Race:
                     accuracy,
                     racer.grad_norm,
                     racer.update_ratio,
+                    racer.grad_evals,
                 )
             )
             if epoch_loss is None:
                 continue
             racer.epoch_loss = float(epoch_loss[row])
             if target is not None and racer.time_to_target is None and racer.epoch_loss <= target:
-                racer.time_to_target = TimeToTarget(step, epoch, seconds)
+                racer.time_to_target = TimeToTarget(step, epoch, seconds, racer.grad_evals)
             verdict = racer.monitor.observe(
                 Observation(
                     step=step,
@@ -750,8 +845,7 @@ class Race:
             group = self._group_of(racer)
         except KeyError:
             return
-        row = group.row_of(racer)
-        racer.frozen_params = group.params[row].copy()
+        racer.frozen_params = group.evaluation_row(racer).copy()
         entries = [(r, group.saved_state(r)) for r in group.racers if r is not racer]
         group.rebuild(entries)
 
@@ -790,21 +884,30 @@ class Race:
             self._apply_verdict(racer, verdict, group.step, group.progress, seconds)
 
     def _find_failing(self, group: Group) -> list[Racer]:
-        """The racers whose optimizer update raises, found by stepping each one alone."""
+        """The racers whose optimizer update raises, found by stepping each row alone from
+        its own state (one bad row must not take its block's other racers with it)."""
         failing = []
         for block in group.blocks:
             optimizer = block.optimizer
-            try:
-                probe = type(optimizer)(
-                    [racer.hparams for racer in group.racers[block.start : block.stop]],
-                    optimizer.dtype,
-                )
-                probe.tensors = optimizer.tensors
-                params = block.params.copy()
-                probe.init_state(params)
-                probe.step(params, block.grads.copy())
-            except Exception:
-                failing.extend(group.racers[block.start : block.stop])
+            for offset in range(block.stop - block.start):
+                racer = group.racers[block.start + offset]
+                try:
+                    probe = type(optimizer)([racer.hparams], optimizer.dtype)
+                    probe.tensors = optimizer.tensors
+                    params = block.params[offset : offset + 1].copy()
+                    probe.init_state(params)
+                    probe.set_row_state(0, optimizer.row_state(offset))
+                    probe.lr_scale[0, 0] = optimizer.lr_scale[offset, 0]
+                    if probe.needs_closure:
+                        batch = group.batches[group.position] if group.batches else None
+                        grads = np.empty_like(params)
+                        losses = group.problem.loss_and_grad(params, batch, grads)
+                        closure = group.closure(block, batch, count=False)
+                        probe.step(params, grads, closure, losses)  # type: ignore[call-arg]
+                    else:
+                        probe.step(params, block.grads[offset : offset + 1].copy())
+                except Exception:
+                    failing.append(racer)
         return failing
 
     # ---------------------------------------------------------------- snapshots
@@ -872,6 +975,7 @@ class Race:
                     effective_step=racer.effective_step,
                     steps_per_s=steps_per_s,
                     seconds=racer.seconds,
+                    grad_evals=racer.grad_evals,
                     time_to_target=racer.time_to_target,
                     position=racer.position,
                     layers=racer.layers,
@@ -1032,14 +1136,21 @@ class Race:
             parent=parent.id,
             racer_id=rid,
         )
-        for attribute in ("steps", "epoch", "seconds", "best_loss", "epoch_loss", "loss"):
+        for attribute in (
+            "steps",
+            "epoch",
+            "seconds",
+            "grad_evals",
+            "best_loss",
+            "epoch_loss",
+            "loss",
+        ):
             setattr(child, attribute, getattr(parent, attribute))
 
     def current_params(self, racer: Racer) -> np.ndarray:
         if racer.frozen_params is not None:
             return racer.frozen_params
-        group = self._group_of(racer)
-        return group.params[group.row_of(racer)]
+        return self._group_of(racer).evaluation_row(racer)
 
     def racer_arrays(self, racer: Racer) -> dict[str, np.ndarray]:
         """A racer's parameters as named arrays: W1, b1, ... (Keras layout) or w."""
@@ -1054,8 +1165,7 @@ class Race:
         from tui_optim.engine.init import save_weights
 
         def label(racer: Racer) -> str:
-            suffix = f"-seed{racer.spec.seed}" if self.scenario.repeats > 1 else ""
-            return f"{racer.spec.slug}{suffix}"
+            return weight_file_stem(racer.spec.slug, racer.spec.seed, self.scenario.repeats)
 
         if archive:
             merged = {

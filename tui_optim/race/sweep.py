@@ -36,18 +36,18 @@ from typing import Any
 import numpy as np
 
 from tui_optim.engine.data import BatchSchedule
-from tui_optim.engine.optimizers import get_optimizer
 from tui_optim.engine.problems import Problem
 from tui_optim.race.diagnosis import HealthMonitor, HealthSettings
 from tui_optim.race.messages import RacerSpec
 from tui_optim.race.process import ONE_BLAS_THREAD, one_line
 from tui_optim.race.race import Group, Racer, build_problem
 from tui_optim.scenario import Scenario
-from tui_optim.scenario.sweep import SweepSpec
 
-#: Most runs stepped together. Larger blocks amortise each step's fixed cost over more runs;
-#: smaller ones spread better over processes and bound a worker's memory.
-BLOCK_RUNS = 128
+# BLOCK_RUNS, the most runs stepped together, is declared with the sweep's table (the
+# memory budget is checked for one block): larger blocks amortise each step's fixed cost
+# over more runs; smaller ones spread better over processes and bound a worker's memory.
+from tui_optim.scenario.sweep import BLOCK_RUNS, SweepSpec, with_lr
+
 #: Points kept of each run's training-loss curve (the mean loss between two points).
 CURVE_POINTS = 64
 #: An epoch-mean loss above its best times this (and above 10 x its first) is diverged.
@@ -185,9 +185,7 @@ def run_block(
     entries = []
     for position, run in enumerate(block.runs):
         entry = spec.entries[run.entry]
-        hparams = get_optimizer(entry.optimizer, entry.flavor).validate(
-            {**entry.hparams, "lr": spec.lrs[run.lr_index]}
-        )
+        hparams = with_lr(entry, spec.lrs[run.lr_index])  # a wrapper's: inner.lr
         racer_spec = RacerSpec(
             position, entry.name, "", entry.optimizer, hparams, "#000000", flavor=entry.flavor
         )
@@ -266,9 +264,11 @@ def _train(
                 progress(group.step)
         final = val = None
         if group.racers:
-            final = problem.evaluate(group.params, "train").loss
+            # Where each optimizer evaluates (schedule-free: not its raw parameters).
+            params = group.evaluation_params()
+            final = problem.evaluate(params, "train").loss
             if problem.has_validation:
-                val = problem.evaluate(group.params, "val")
+                val = problem.evaluate(params, "val")
     summaries: list[RunSummary | None] = [None] * count
     live = {int(position): row for row, position in enumerate(rows)} if group.racers else {}
     for position, run in enumerate(block.runs):

@@ -20,9 +20,12 @@ JSON (``tui-optim run ... --json FILE``, or ctrl+e in the app)::
           "final": {"loss": ..., "val_loss": ..., "accuracy": ..., "val_accuracy": ...,
                     "horizon": ...},     # steps predicted ahead (time series), else null
           "best_loss": 0.051,
-          "time_to_target": {"steps": 96, "epochs": 24.0, "seconds": 0.41} | null,
+          "grad_evals": 400,             # gradient evaluations (L-BFGS, SAM: > steps)
+          "time_to_target": {"steps": 96, "epochs": 24.0, "seconds": 0.41,
+                             "grad_evals": 96} | null,
           "history": {"step": [...], "epoch": [...], "seconds": [...], "loss": [...],
-                      "val_loss": [...], "accuracy": [...], "grad_norm": [...]}
+                      "val_loss": [...], "accuracy": [...], "grad_norm": [...],
+                      "grad_evals": [...]}
         }, ...
       ]
     }
@@ -31,7 +34,7 @@ Numbers that do not apply (validation without a validation split, accuracy in re
 and non-finite values are ``null``. ``history`` is the recorded, bounded history (old
 points decimated keeping extremes). CSV: one row per racer and recorded point, columns
 ``racer, slug, optimizer, flavor, seed, step, epoch, seconds, loss, val_loss, accuracy,
-grad_norm``.
+grad_norm, grad_evals``.
 Both are written atomically (a temporary file renamed over the target).
 """
 
@@ -48,7 +51,16 @@ from typing import Any
 from tui_optim.engine.atomic import atomic_write
 from tui_optim.results.record import RaceRecord
 
-HISTORY_FIELDS = ("step", "epoch", "seconds", "loss", "val_loss", "accuracy", "grad_norm")
+HISTORY_FIELDS = (
+    "step",
+    "epoch",
+    "seconds",
+    "loss",
+    "val_loss",
+    "accuracy",
+    "grad_norm",
+    "grad_evals",
+)
 CSV_COLUMNS = ("racer", "slug", "optimizer", "flavor", "seed", *HISTORY_FIELDS)
 DNF = ("diverged", "error")
 
@@ -107,6 +119,7 @@ def results_document(record: RaceRecord) -> dict[str, Any]:
                     "horizon": _clean(stats.horizon if stats else None),
                 },
                 "best_loss": _clean(stats.best_loss if stats else None),
+                "grad_evals": stats.grad_evals if stats else None,
                 "time_to_target": (
                     None
                     if stats is None or stats.time_to_target is None
@@ -114,6 +127,7 @@ def results_document(record: RaceRecord) -> dict[str, Any]:
                         "steps": stats.time_to_target.steps,
                         "epochs": _clean(stats.time_to_target.epochs),
                         "seconds": _clean(stats.time_to_target.seconds),
+                        "grad_evals": stats.time_to_target.grad_evals,
                     }
                 ),
                 "history": {
@@ -179,6 +193,7 @@ class LeaderRow:
     steps_to_target: float | None
     epochs_to_target: float | None
     seconds_to_target: float | None
+    grad_evals_to_target: float | None
     best_loss: float | None
     best_loss_std: float | None
     final_loss: float | None
@@ -247,6 +262,9 @@ def leaderboard(record: RaceRecord) -> list[LeaderRow]:
                 if reached and len(reached) == len(alive)
                 else None,
                 seconds_to_target=_mean_std([t.seconds for t in reached])[0]
+                if reached and len(reached) == len(alive)
+                else None,
+                grad_evals_to_target=_mean_std([t.grad_evals for t in reached])[0]
                 if reached and len(reached) == len(alive)
                 else None,
                 best_loss=best,

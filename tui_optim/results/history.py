@@ -15,12 +15,22 @@ import numpy as np
 
 from tui_optim.race.messages import HistoryChunk
 
-FIELDS = ("step", "epoch", "seconds", "loss", "val_loss", "accuracy", "grad_norm", "update_ratio")
+FIELDS = (
+    "step",
+    "epoch",
+    "seconds",
+    "loss",
+    "val_loss",
+    "accuracy",
+    "grad_norm",
+    "update_ratio",
+    "grad_evals",
+)
 
 
 class History:
-    """Points (step, epoch, seconds, loss, val_loss, accuracy, grad_norm, update_ratio[,
-    position]) of one racer, oldest first, in at most ``capacity`` rows."""
+    """Points (step, epoch, seconds, loss, val_loss, accuracy, grad_norm, update_ratio,
+    grad_evals[, position]) of one racer, oldest first, in at most ``capacity`` rows."""
 
     def __init__(self, capacity: int, with_position: bool = False):
         if capacity < 8:
@@ -44,12 +54,13 @@ class History:
         accuracy: float = math.nan,
         grad_norm: float = math.nan,
         update_ratio: float = math.nan,
+        grad_evals: float = math.nan,
         position: tuple[float, float] | None = None,
     ) -> None:
         """Add one point."""
         if self._size == self.capacity:
             self._decimate()
-        row = (step, epoch, seconds, loss, val_loss, accuracy, grad_norm, update_ratio)
+        row = (step, epoch, seconds, loss, val_loss, accuracy, grad_norm, update_ratio, grad_evals)
         self._data[self._size] = row
         if self._position is not None:
             self._position[self._size] = position if position is not None else (math.nan,) * 2

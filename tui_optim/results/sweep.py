@@ -22,7 +22,7 @@ import numpy as np
 from tui_optim.race.sweep import BlockResult, RunSummary
 from tui_optim.results import sweep_stats as stats
 from tui_optim.scenario import Scenario
-from tui_optim.scenario.sweep import SweepSpec
+from tui_optim.scenario.sweep import SweepSpec, with_lr
 
 
 @dataclass(frozen=True)
@@ -192,7 +192,7 @@ class SweepRecord:
                     RacerConfig(
                         name=name,
                         optimizer=item.optimizer,
-                        hparams={**item.hparams, "lr": tuned.lr},
+                        hparams=with_lr(item, tuned.lr),
                         flavor=item.flavor,
                     )
                 )
@@ -203,7 +203,8 @@ class SweepRecord:
             repeats=self.spec.seeds,
             sweep=None,
             # the chart draws median and IQR; the leaderboard shows the sweep's P(win)
-            extra={**self.scenario.extra, "repeat_band": "iqr", "p_win": p_win},
+            repeat_band="iqr",
+            p_win=p_win,
         )
 
     # ---------------------------------------------------------------- export

@@ -12,32 +12,58 @@ Every run of a sweep is one optimizer entry at one learning rate from one seed. 
 (``scenario.seed + k``) gives every entry the same initial weights and batch order, so the
 entries are compared in pairs; different seeds differ in both.
 
-:func:`parse_sweep` reads the table of a parsed TOML document; the scenario parser calls it
-and stores the result as ``Scenario.sweep``.
+:func:`parse_sweep` builds the :class:`SweepSpec` from the table's values, read by
+:data:`~tui_optim.scenario.schema.SWEEP` (each entry table by ``SWEEP_ENTRY``); the
+scenario parser calls it and stores the result as ``Scenario.sweep``. The keys and their
+limits are declared in the schema; this module checks the rules between them.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from tui_optim.engine.errors import UnknownNameError, suggest
-from tui_optim.engine.optimizers import get_optimizer
+from tui_optim.engine.optimizers import HyperparameterError, get_optimizer
+from tui_optim.scenario.schema import (
+    DEFAULT_SEEDS,
+    MAX_LR_POINTS,
+    MAX_SEEDS,
+    MAX_SWEEP_RUNS,
+    SWEEP,
+    SWEEP_ENTRY,
+    SWEEP_METRICS,
+    Context,
+    Place,
+    ScenarioError,
+    Values,
+    read_table,
+    read_value,
+)
 
-if TYPE_CHECKING:
-    from tui_optim.scenario.parser import _Where
+#: What a sweep ranks the runs by (declared in the schema); all but val_accuracy are
+#: lower-is-better.
+METRICS = SWEEP_METRICS
+#: Runs stepped in lockstep in one block (the unit of work of tui_optim.race.sweep): what a
+#: worker holds at once, and what the memory budget is checked for.
+BLOCK_RUNS = 128
 
-#: What a sweep ranks the runs by; every one but val_accuracy is lower-is-better.
-METRICS = ("final_loss", "best_loss", "val_loss", "val_accuracy", "steps_to_target")
-SWEEP_KEYS = ["optimizer", "lr", "seeds", "metric"]
-ENTRY_KEYS = ["optimizer", "name", "flavor"]
-DEFAULT_SEEDS = 3
-MAX_SEEDS = 1000
-MAX_LR_POINTS = 1000
-#: Runs (entries x learning rates x seeds) one sweep may hold.
-MAX_SWEEP_RUNS = 100_000
+__all__ = [
+    "BLOCK_RUNS",
+    "DEFAULT_SEEDS",
+    "MAX_LR_POINTS",
+    "MAX_SEEDS",
+    "MAX_SWEEP_RUNS",
+    "METRICS",
+    "SweepEntry",
+    "SweepSpec",
+    "entry_name",
+    "log_spaced",
+    "lr_key",
+    "parse_sweep",
+    "with_lr",
+]
 
 
 @dataclass(frozen=True)
@@ -50,7 +76,7 @@ class SweepEntry:
 
     name: str
     optimizer: str
-    hparams: Mapping[str, float | int | bool]
+    hparams: Mapping[str, Any]
     flavor: str = "torch"  # whose update rules and defaults: "torch" or "keras"
 
 
@@ -89,171 +115,110 @@ def entry_name(optimizer: str, hparams: Mapping[str, Any], flavor: str = "torch"
     return " ".join(parts)
 
 
-def parse_sweep(
-    where: _Where,
-    document: Mapping[str, Any],
-    target_loss: float | None,
-    validation: float | None,
-    flavor: str = "torch",
-) -> SweepSpec:
-    """Validate ``document["sweep"]`` (``validation``: the data's held-out fraction, None on
-    a surface; ``flavor``: the scenario's, which an entry's own ``flavor`` overrides);
-    raises the parser's located one-line ScenarioError."""
-    from tui_optim.scenario.parser import _Reader, _type_name, _unknown_keys
+def lr_key(optimizer: str, flavor: str = "torch") -> str:
+    """The hyperparameter a sweep sets: ``lr``, or a wrapper's (lookahead, sam) ``inner.lr``."""
+    cls = get_optimizer(optimizer, flavor)
+    return "lr" if any(spec.name == "lr" for spec in cls.hparams) else "inner.lr"
 
-    table = document["sweep"]
-    if not isinstance(table, dict):
-        raise where.error("", "sweep", f"must be a table [sweep], got {_type_name(table)}")
+
+def with_lr(entry: SweepEntry, lr: float) -> dict[str, Any]:
+    """``entry``'s hyperparameters at learning rate ``lr``, validated."""
+    cls = get_optimizer(entry.optimizer, entry.flavor)
+    return cls.validate({**entry.hparams, lr_key(entry.optimizer, entry.flavor): lr})
+
+
+def parse_sweep(
+    document: Mapping[str, Any],
+    top: Values,
+    place: Callable[[str], Place],
+    context: Context,
+    *,
+    validation: float | None,
+    batch_size: int | None,
+    dtype: str = "float64",
+) -> SweepSpec:
+    """The :class:`SweepSpec` of ``document["sweep"]`` (``top``: the scenario's top-level
+    values; ``place``: the [sweep] table's placer; ``validation``: the data's held-out
+    fraction, None on a surface; ``batch_size``: the scenario's, None for full batch).
+    Raises the located one-line ScenarioError."""
     for other, shape in (("racer", "[[racer]]"), ("grid", "[grid]"), ("repeats", "repeats")):
         if other in document:
             what = "use sweep.seeds" if other == "repeats" else "a sweep makes its own runs"
-            raise where.error(
-                "sweep", "", f"a [sweep] scenario takes no {shape} ({what}); remove one of them"
+            raise ScenarioError(
+                f"a [sweep] scenario takes no {shape} ({what}); remove one of them", place("")
             )
-    _unknown_keys(where, "sweep", table, SWEEP_KEYS)
-    read = _Reader(where, "sweep", table)
-    entries = _entries(read, table.get("optimizer"), flavor)
-    lrs = _learning_rates(read, table.get("lr"))
-    seeds = read.integer("seeds", DEFAULT_SEEDS, low=1, high=MAX_SEEDS) or DEFAULT_SEEDS
-    metric = read.text("metric", "final_loss", METRICS) or "final_loss"
-    if metric == "steps_to_target" and target_loss is None:
-        raise read.fail("metric", "steps_to_target needs target_loss = ... at the top level")
+    values = read_table(SWEEP, top["sweep"], place, context)
+    entries = _entries(values, context, top["flavor"], batch_size, dtype)
+    lrs, seeds, metric = values["lr"], values["seeds"], values["metric"]
+    if metric == "steps_to_target" and top["target_loss"] is None:
+        raise values.fail("metric", "steps_to_target needs target_loss = ... at the top level")
     if metric in ("val_loss", "val_accuracy") and not validation:
-        raise read.fail(
+        raise values.fail(
             "metric",
             f"{metric} needs held-out data: set [data] validation = 0.2 (a fraction), or use "
             "final_loss or best_loss",
         )
     spec = SweepSpec(tuple(entries), lrs, seeds, metric)
     if spec.runs > MAX_SWEEP_RUNS:
-        raise read.fail(
-            "seeds" if "seeds" in table else "lr",
+        raise values.fail(
+            "seeds" if "seeds" in top["sweep"] else "lr",
             f"{len(entries)} optimizers x {len(lrs)} learning rates x {seeds} seeds = "
             f"{spec.runs:,} runs; the limit is {MAX_SWEEP_RUNS:,}",
         )
     return spec
 
 
-def _entries(read: Any, raw: Any, default_flavor: str) -> list[SweepEntry]:
-    from tui_optim.engine.optimizers import FLAVORS
+def _entries(
+    values: Values, context: Context, default_flavor: str, batch_size: int | None, dtype: str
+) -> list[SweepEntry]:
+    """Every item of ``optimizer``: a name, or a table read by ``SWEEP_ENTRY`` whose other
+    keys are the optimizer's hyperparameters (errors on the optimizer key's line)."""
+    from tui_optim.scenario.parser import _check_fits, _optimizer_class
 
-    if raw is None:
-        raise read.fail("optimizer", "missing: a sweep needs optimizer = [names or tables]")
-    items = raw if isinstance(raw, list) else [raw]
-    if not items:
-        raise read.fail("optimizer", "the list is empty; name at least one optimizer")
+    at = values.place("optimizer")
+
+    def entry_place(key: str) -> Place:
+        return at
+
+    def fail(problem: str) -> ScenarioError:
+        return ScenarioError(problem, at)
+
     entries: list[SweepEntry] = []
-    for item in items:
-        given: dict[str, Any]
+    for item in values["optimizer"]:
+        table = {"optimizer": item} if isinstance(item, str) else item
         flavor = default_flavor
-        if isinstance(item, str):
-            name, given, label = None, {}, item
-        elif isinstance(item, dict):
-            label = item.get("optimizer")
-            if not isinstance(label, str):
-                raise read.fail("optimizer", f"each table needs optimizer = a name, got {item!r}")
-            name = item.get("name")
-            if name is not None and (not isinstance(name, str) or not name.strip()):
-                raise read.fail("optimizer", f"name must be a non-empty string, got {name!r}")
-            given = {k: v for k, v in item.items() if k not in ENTRY_KEYS}
-            flavor = item.get("flavor", default_flavor)
-            if flavor not in FLAVORS:
-                raise read.fail(
-                    "optimizer", f"unknown flavor {flavor!r}; allowed: {', '.join(FLAVORS)}"
-                )
-        else:
-            raise read.fail(
-                "optimizer", f"each item is an optimizer name or a table, got {item!r}"
-            )
+        if "flavor" in table:
+            flavor = read_value(SWEEP_ENTRY.option("flavor"), table["flavor"], at, context)
+        label = table.get("optimizer")
+        if not isinstance(label, str):
+            raise fail(f"each table needs optimizer = a name, got {table!r}")
+        cls = _optimizer_class(label, flavor, at)
+        for key in table:
+            if key not in ("optimizer", "name", "flavor") and cls.canonical_name(key) == "lr":
+                raise fail(f"{label}: remove {key} = ...; the sweep sets the learning rate")
+        hparam_keys = [key for key in cls.accepted_keys() if cls.canonical_name(key) != "lr"]
+        own = read_table(SWEEP_ENTRY, table, entry_place, context, extra=hparam_keys)
+        name = own["name"]
+        if name is not None and not name.strip():
+            raise fail(f"name must be a non-empty string, got {name!r}")
+        given = {k: v for k, v in table.items() if k in hparam_keys}
         try:
-            cls = get_optimizer(label, flavor)
-        except UnknownNameError as error:
-            raise read.fail("optimizer", str(error)) from None
-        for key in given:
-            if cls.canonical_name(key) == "lr":
-                raise read.fail(
-                    "optimizer", f"{label}: remove {key} = ...; the sweep sets the learning rate"
-                )
-        hparams = _validated(read, cls.name, given, flavor)
+            hparams = cls.validate(given)
+        except HyperparameterError as error:
+            raise fail(str(error)) from None
+        if lr_key(cls.name, flavor) in hparams and "lr" not in hparams:
+            raise fail(f"{label}: remove inner's lr; the sweep sets the learning rate")
+        _check_fits(cls, hparams, given, dtype, entry_place)
+        if batch_size and cls.requires_full_batch(hparams):
+            raise fail(
+                f"{cls.name} needs the full batch, and this sweep's batches are of "
+                f'{batch_size}; set batch_size = "full" in [data]'
+            )
         default = entry_name(cls.name, hparams, flavor)
         if flavor != "torch":
             default = f"{default} ({flavor})"
         entry = SweepEntry(name or default, cls.name, hparams, flavor)
         if any(other.name == entry.name for other in entries):
-            raise read.fail(
-                "optimizer", f"two entries are named {entry.name!r}; give one a name = ..."
-            )
+            raise fail(f"two entries are named {entry.name!r}; give one a name = ...")
         entries.append(entry)
     return entries
-
-
-def _validated(
-    read: Any, optimizer: str, given: Mapping[str, Any], flavor: str
-) -> dict[str, Any]:
-    from tui_optim.scenario.parser import _hparams
-
-    cls = get_optimizer(optimizer, flavor)
-    known = {h.name for h in cls.hparams} | {a for h in cls.hparams for a in h.aliases}
-    known |= set(cls.pair_aliases)
-    for key in given:
-        if key not in known:
-            allowed = sorted(known - {"lr", "learning_rate"})
-            raise read.fail(
-                "optimizer",
-                f"{optimizer}: unknown hyperparameter {key!r}{suggest(key, allowed)}; "
-                f"allowed: {', '.join(allowed) or 'none'}, name",
-            )
-    return _hparams(read, optimizer, given, flavor)
-
-
-def _learning_rates(read: Any, raw: Any) -> tuple[float, ...]:
-    if raw is None:
-        raise read.fail("lr", "missing: lr = { from = 1e-5, to = 1.0, points = 11 } or a list")
-    if isinstance(raw, dict):
-        unknown = [key for key in raw if key not in ("from", "to", "points")]
-        if unknown:
-            raise read.fail("lr", f"unknown key {unknown[0]!r}; allowed: from, to, points")
-        inner = _Range(read, raw)
-        start = inner.number("from")
-        stop = inner.number("to")
-        points = raw.get("points")
-        if start <= 0:
-            raise read.fail("lr", f"from must be above 0 (a log scale), got {start:g}")
-        if stop <= start:
-            raise read.fail("lr", f"to must be above from ({start:g}), got {stop:g}")
-        if isinstance(points, bool) or not isinstance(points, int):
-            raise read.fail("lr", f"points must be an integer, got {points!r}")
-        if not 2 <= points <= MAX_LR_POINTS:
-            raise read.fail("lr", f"points must be in [2, {MAX_LR_POINTS}], got {points}")
-        return log_spaced(start, stop, points)
-    if not isinstance(raw, list) or not raw:
-        raise read.fail("lr", f"must be {{ from, to, points }} or a list of numbers, got {raw!r}")
-    values = []
-    for value in raw:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise read.fail("lr", f"every learning rate must be a number, got {value!r}")
-        if not (math.isfinite(value) and value > 0):
-            raise read.fail("lr", f"every learning rate must be above 0 and finite, got {value}")
-        values.append(float(value))
-    if len(set(values)) != len(values):
-        raise read.fail("lr", "a learning rate is listed twice")
-    if len(values) > MAX_LR_POINTS:
-        raise read.fail("lr", f"at most {MAX_LR_POINTS} learning rates, got {len(values)}")
-    return tuple(sorted(values))
-
-
-class _Range:
-    """The numbers of an ``lr = { from, to, points }`` table, errors at the lr key."""
-
-    def __init__(self, read: Any, table: Mapping[str, Any]):
-        self.read, self.table = read, table
-
-    def number(self, key: str) -> float:
-        value = self.table.get(key)
-        if value is None:
-            raise self.read.fail("lr", f"{key} is missing; give from, to and points")
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.read.fail("lr", f"{key} must be a number, got {value!r}")
-        if not math.isfinite(value):
-            raise self.read.fail("lr", f"{key} must be finite, got {value}")
-        return float(value)

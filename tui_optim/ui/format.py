@@ -40,6 +40,8 @@ RACE_STATES: dict[str, tuple[str, str, str]] = {
 SHORT_NAMES = {"beta1": "β1", "beta2": "β2", "momentum": "mom", "weight_decay": "wd", "rho": "ρ"}
 #: Hyperparameters that never make the "key" list (noise on a narrow card).
 QUIET_HPARAMS = {"eps", "initial_accumulator_value", "lr_decay"}
+#: Switches that are off at 0 (Keras' clipping): named only when set.
+OFF_AT_ZERO = {"clipnorm", "global_clipnorm", "clipvalue"}
 
 DASH = "—"
 
@@ -91,7 +93,9 @@ def pct(value: float | None) -> str:
     return f"{100 * value:.1f}%"
 
 
-def hparam_value(value: float | int | bool) -> str:
+def hparam_value(value: float | int | bool | str) -> str:
+    if isinstance(value, str):  # a wrapper's inner optimizer
+        return value
     if isinstance(value, bool):
         return "on" if value else "off"
     if isinstance(value, int):
@@ -120,6 +124,8 @@ def key_hparams(
     ]
     for name, value in hparams.items():
         if name == "lr" or name in QUIET_HPARAMS or isinstance(value, bool):
+            continue
+        if name in OFF_AT_ZERO and value == 0:
             continue
         parts.append(f"{SHORT_NAMES.get(name, name)}={hparam_value(value)}")
     return " ".join(parts[:limit])

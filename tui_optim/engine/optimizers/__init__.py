@@ -18,26 +18,46 @@ import inspect
 from collections.abc import Mapping
 
 from tui_optim.engine.errors import UnknownNameError, unknown
+from tui_optim.engine.optimizers.adabelief import AdaBelief
 from tui_optim.engine.optimizers.adadelta import Adadelta
+from tui_optim.engine.optimizers.adafactor import Adafactor
 from tui_optim.engine.optimizers.adagrad import Adagrad
 from tui_optim.engine.optimizers.adam import Adam, AdamW, AMSGrad
 from tui_optim.engine.optimizers.adamax import Adamax
+from tui_optim.engine.optimizers.adan import Adan
 from tui_optim.engine.optimizers.adaptive_gains import AdaptiveGains
+from tui_optim.engine.optimizers.ademamix import AdEMAMix
+from tui_optim.engine.optimizers.adopt import ADOPT
+from tui_optim.engine.optimizers.asgd import ASGD
 from tui_optim.engine.optimizers.base import HParam, HyperparameterError, Optimizer
+from tui_optim.engine.optimizers.fromage import Fromage
 from tui_optim.engine.optimizers.keras import KERAS_OPTIMIZERS
+from tui_optim.engine.optimizers.lamb import LAMB
+from tui_optim.engine.optimizers.lars import LARS
+from tui_optim.engine.optimizers.lbfgs import LBFGS
 from tui_optim.engine.optimizers.lion import Lion
+from tui_optim.engine.optimizers.madgrad import MADGRAD
 from tui_optim.engine.optimizers.momentum import Momentum
+from tui_optim.engine.optimizers.muon import Muon
 from tui_optim.engine.optimizers.nadam import NAdam
 from tui_optim.engine.optimizers.nesterov import Nesterov
+from tui_optim.engine.optimizers.novograd import NovoGrad
+from tui_optim.engine.optimizers.prodigy import Prodigy
 from tui_optim.engine.optimizers.radam import RAdam
 from tui_optim.engine.optimizers.rmsprop import RMSprop
 from tui_optim.engine.optimizers.rprop import Rprop
+from tui_optim.engine.optimizers.schedule_free import ScheduleFreeAdamW
 from tui_optim.engine.optimizers.sgd import SGD
+from tui_optim.engine.optimizers.signum import Signum
+from tui_optim.engine.optimizers.sm3 import SM3
 from tui_optim.engine.optimizers.textbook_adam import TextbookAdam
+from tui_optim.engine.optimizers.wrappers import SAM, Lookahead
+from tui_optim.engine.optimizers.yogi import Yogi
 
 __all__ = [
     "FLAVORS",
     "KERAS_EQUIVALENTS",
+    "OPTAX_EQUIVALENTS",
     "OPTIMIZERS",
     "TORCH_EQUIVALENTS",
     "HParam",
@@ -71,6 +91,8 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
         TextbookAdam,
     )
 }
+# torch.optim 2.13's newer families, and the wrappers around any other family
+OPTIMIZERS.update({cls.name: cls for cls in (Adafactor, ASGD, LBFGS, Muon, Lookahead, SAM)})
 
 #: Our name -> the torch.optim class reproducing it step for step (parity-tested).
 TORCH_EQUIVALENTS: dict[str, str] = {
@@ -85,6 +107,50 @@ TORCH_EQUIVALENTS: dict[str, str] = {
     "adamax": "Adamax",
     "nadam": "NAdam",
     "radam": "RAdam",
+}
+TORCH_EQUIVALENTS.update(
+    {"adafactor": "Adafactor", "asgd": "ASGD", "lbfgs": "LBFGS", "muon": "Muon (+ AdamW on biases)"}
+)
+
+#: Families following optax 0.2.8's rules and defaults, after the torch ones.
+OPTIMIZERS.update(
+    {
+        cls.name: cls
+        for cls in (
+            LAMB,
+            AdaBelief,
+            LARS,
+            Yogi,
+            ScheduleFreeAdamW,
+            Prodigy,
+            Adan,
+            ADOPT,
+            AdEMAMix,
+            MADGRAD,
+            NovoGrad,
+            Signum,
+            SM3,
+            Fromage,
+        )
+    }
+)
+
+#: Our name -> the optax 0.2.8 optimizer reproducing it step for step (parity-tested).
+OPTAX_EQUIVALENTS: dict[str, str] = {
+    "lamb": "optax.lamb",
+    "adabelief": "optax.adabelief",
+    "lars": "optax.lars",
+    "yogi": "optax.yogi",
+    "schedule_free_adamw": "optax.contrib.schedule_free_adamw",
+    "prodigy": "optax.contrib.prodigy",
+    "adan": "optax.adan",
+    "adopt": "optax.contrib.adopt",
+    "ademamix": "optax.contrib.ademamix",
+    "madgrad": "optax.contrib.madgrad",
+    "novograd": "optax.novograd",
+    "signum": "optax.signum",
+    "sm3": "optax.sm3",
+    "fromage": "optax.fromage",
 }
 
 

@@ -160,7 +160,13 @@ class HparamForm(ModalScreen[Any]):
         if self.fields_optimizer != self.optimizer:
             raise FormError(f"the fields for {self.optimizer} are still loading; submit again")
         optimizer_class = optimizer_registry(self.flavor)[self.optimizer]
-        values: dict[str, float | int | bool] = {}
+        fields = {spec.name for spec in optimizer_class.hparams}
+        # keys without a field (a wrapper's inner optimizer and its values) are kept
+        values: dict[str, float | int | bool] = {
+            key: value
+            for key, value in self.values.items()
+            if key not in fields and optimizer_class.canonical_name(key) is not None
+        }
         for spec in optimizer_class.hparams:
             editor = self.query_one(f"#{field_id(spec.name)}")
             if isinstance(editor, Select):

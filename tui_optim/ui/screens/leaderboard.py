@@ -69,7 +69,7 @@ class LeaderboardScreen(ViewScreen):
         columns = HORIZON_COLUMNS if any(r.horizon is not None for r in rows) else COLUMNS
         # A sweep's tuned race: each racer's P(win) from the sweep's paired bootstrap.
         scenario = self.app.scenario
-        p_win = scenario.extra.get("p_win") if scenario is not None else None
+        p_win = scenario.p_win if scenario is not None else None
         if p_win:
             columns = (*columns, "P(win)")
         if columns != self.columns:
@@ -79,6 +79,8 @@ class LeaderboardScreen(ViewScreen):
         for row in rows:
             runs = f" (×{row.runs})" if row.runs > 1 else ""
             steps = "-" if row.steps_to_target is None else f"{row.steps_to_target:.0f}"
+            if row.grad_evals_to_target not in (None, row.steps_to_target):
+                steps += f" ({row.grad_evals_to_target:.0f} grad evals)"
             epochs = "-" if row.epochs_to_target is None else f"{row.epochs_to_target:.3g}"
             seconds = "-" if row.seconds_to_target is None else f"{row.seconds_to_target:.2f}"
             extra = () if not p_win else (fmt.num(p_win.get(row.name), 2),)

@@ -101,7 +101,8 @@ class RacerCard(Widget):
     def set_spec(self, spec: RacerSpec) -> None:
         """New hyperparameters (or name) for the same racer, e.g. after an edit."""
         self.spec = spec
-        if self._ready:
+        # A card being removed (its racer left in the same burst) has no children to draw.
+        if self._ready and self.children:
             self._draw_static()
             self._drawn_version = -1
 

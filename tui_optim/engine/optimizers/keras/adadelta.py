@@ -10,7 +10,7 @@ from tui_optim.engine.optimizers.base import HParam, eps_param, lr_param
 from tui_optim.engine.optimizers.keras.base import (
     KERAS_EPSILON,
     KerasOptimizer,
-    keras_weight_decay_param,
+    keras_base_params,
 )
 
 
@@ -38,7 +38,7 @@ class KerasAdadelta(KerasOptimizer):
         lr_param(1e-3),
         HParam("rho", 0.95, "decay of both running averages", low=0.0, high=1.0),
         eps_param(KERAS_EPSILON, "added inside both roots"),
-        keras_weight_decay_param(),
+        *keras_base_params(),
     )
 
     def init_state(self, params: np.ndarray) -> None:

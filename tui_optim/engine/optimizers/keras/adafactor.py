@@ -9,7 +9,7 @@ import numpy as np
 from tui_optim.engine.optimizers.base import HParam, Tensor, lr_param
 from tui_optim.engine.optimizers.keras.base import (
     KerasOptimizer,
-    keras_weight_decay_param,
+    keras_base_params,
     per_row,
     tensor_rms,
     tensor_view,
@@ -57,7 +57,7 @@ class KerasAdafactor(KerasOptimizer):
                low_open=True),
         HParam("relative_step", True, "lr = min(lr, 1/sqrt(t)) (Keras: as rho already is)",
                "bool"),
-        keras_weight_decay_param(),
+        *keras_base_params(),
     )  # fmt: skip
 
     def init_state(self, params: np.ndarray) -> None:

@@ -10,7 +10,7 @@ from tui_optim.engine.optimizers.base import HParam, eps_param, lr_param
 from tui_optim.engine.optimizers.keras.base import (
     KERAS_EPSILON,
     KerasOptimizer,
-    keras_weight_decay_param,
+    keras_base_params,
 )
 
 
@@ -44,7 +44,7 @@ class KerasAdagrad(KerasOptimizer):
             aliases=("initial_accumulator",),
         ),
         eps_param(KERAS_EPSILON, "added to the sum inside the root"),
-        keras_weight_decay_param(),
+        *keras_base_params(),
     )
 
     def init_state(self, params: np.ndarray) -> None:

@@ -10,7 +10,7 @@ from tui_optim.engine.optimizers.base import HParam, beta_param, eps_param, lr_p
 from tui_optim.engine.optimizers.keras.base import (
     KERAS_EPSILON,
     KerasOptimizer,
-    keras_weight_decay_param,
+    keras_base_params,
 )
 
 
@@ -42,7 +42,7 @@ class KerasAdam(KerasOptimizer):
         beta_param("beta2", 0.999, "decay of the squared-gradient mean v"),
         eps_param(KERAS_EPSILON, "added to sqrt(v) (not bias-corrected)"),
         HParam("amsgrad", False, "use the running maximum of v (AMSGrad)", "bool"),
-        keras_weight_decay_param(),
+        *keras_base_params(),
     )
 
     def init_state(self, params: np.ndarray) -> None:
@@ -100,7 +100,7 @@ class KerasAMSGrad(KerasAdam):
     hparams: ClassVar[tuple[HParam, ...]] = (
         *KerasAdam.hparams[:4],
         HParam("amsgrad", True, "use the running maximum of v (AMSGrad)", "bool"),
-        KerasAdam.hparams[5],
+        *KerasAdam.hparams[5:],
     )
 
 
@@ -119,5 +119,5 @@ class KerasAdamW(KerasAdam):
     summary = "AdamW: w *= 1 - lr*wd (0.004), then Keras' Adam (keras.optimizers.AdamW)"
     hparams: ClassVar[tuple[HParam, ...]] = (
         *KerasAdam.hparams[:5],
-        keras_weight_decay_param(0.004),
+        *keras_base_params(0.004),
     )

@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 
 from tui_optim.engine.optimizers.base import HParam, lr_param
-from tui_optim.engine.optimizers.keras.base import KerasOptimizer, keras_weight_decay_param
+from tui_optim.engine.optimizers.keras.base import KerasOptimizer, keras_base_params
 
 
 class KerasFtrl(KerasOptimizer):
@@ -58,7 +58,7 @@ class KerasFtrl(KerasOptimizer):
             aliases=("l2_shrinkage_regularization_strength",),
         ),
         HParam("beta", 0.0, "the paper's beta: adds beta / (2 lr) to l2", low=0.0),
-        keras_weight_decay_param(),
+        *keras_base_params(),
     )  # fmt: skip
 
     def init_state(self, params: np.ndarray) -> None:

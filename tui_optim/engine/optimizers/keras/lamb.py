@@ -10,7 +10,7 @@ from tui_optim.engine.optimizers.base import HParam, beta_param, eps_param, lr_p
 from tui_optim.engine.optimizers.keras.base import (
     KERAS_EPSILON,
     KerasOptimizer,
-    keras_weight_decay_param,
+    keras_base_params,
 )
 
 
@@ -40,7 +40,7 @@ class KerasLamb(KerasOptimizer):
         beta_param("beta1", 0.9, "decay of the gradient mean m"),
         beta_param("beta2", 0.999, "decay of the squared-gradient mean v"),
         eps_param(KERAS_EPSILON, "added to sqrt(v_hat)"),
-        keras_weight_decay_param(),
+        *keras_base_params(),
     )
 
     def init_state(self, params: np.ndarray) -> None:

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from tui_optim.engine.optimizers.base import HParam, HyperparameterError, beta_param, lr_param
-from tui_optim.engine.optimizers.keras.base import KerasOptimizer, keras_weight_decay_param
+from tui_optim.engine.optimizers.keras.base import KerasOptimizer, keras_base_params
 
 
 class KerasLion(KerasOptimizer):
@@ -32,11 +32,12 @@ class KerasLion(KerasOptimizer):
         lr_param(1e-3),
         beta_param("beta1", 0.9, "interpolation between momentum and gradient for the step"),
         beta_param("beta2", 0.99, "decay of the momentum m"),
-        keras_weight_decay_param(),
+        *keras_base_params(),
     )
 
     @classmethod
     def check_combination(cls, values: Mapping[str, Any]) -> None:
+        super().check_combination(values)
         if values["beta1"] <= 0:
             raise HyperparameterError(
                 f"lion.beta1 must be in (0, 1) (0 makes it SignSGD), got {values['beta1']!r}"

@@ -11,7 +11,7 @@ from tui_optim.engine.optimizers.base import HParam, Tensor, beta_param, eps_par
 from tui_optim.engine.optimizers.keras.base import (
     KERAS_EPSILON,
     KerasOptimizer,
-    keras_weight_decay_param,
+    keras_base_params,
 )
 
 #: Keras adds this to the Frobenius norm before the Newton-Schulz iterations.
@@ -68,7 +68,7 @@ class KerasMuon(KerasOptimizer):
         beta_param("adam_beta2", 0.999, "Adam's beta_2 for the biases"),
         HParam("adam_weight_decay", 0.004, "decoupled decay of the biases", low=0.0),
         eps_param(KERAS_EPSILON, "Adam's epsilon for the biases"),
-        keras_weight_decay_param(0.004),
+        *keras_base_params(0.004),
         HParam("muon_a", 3.4445, "Newton-Schulz coefficient a"),
         HParam("muon_b", -4.7750, "Newton-Schulz coefficient b"),
         HParam("muon_c", 2.0315, "Newton-Schulz coefficient c"),
@@ -84,15 +84,13 @@ class KerasMuon(KerasOptimizer):
         self._new_state(params, "momentum")
         self._new_state(params, "velocity")
 
-    def step(self, params: np.ndarray, grads: np.ndarray) -> None:
-        self._count_step()
-        lr = self.lr
+    def decay(self, params: np.ndarray, lr: np.ndarray) -> None:
+        """weight_decay on the matrices, adam_weight_decay on the biases."""
         for tensor in self.tensors:
             name = "weight_decay" if tensor.is_matrix else "adam_weight_decay"
             if self._uses(name):
                 weights = params[:, tensor.columns]
                 weights -= weights * self.h[name] * lr
-        self.update(params, grads, lr)
 
     def update(self, params: np.ndarray, grads: np.ndarray, lr: np.ndarray) -> None:
         for tensor in self.tensors:

@@ -10,7 +10,7 @@ from tui_optim.engine.optimizers.base import HParam, eps_param, lr_param
 from tui_optim.engine.optimizers.keras.base import (
     KERAS_EPSILON,
     KerasOptimizer,
-    keras_weight_decay_param,
+    keras_base_params,
 )
 
 
@@ -40,7 +40,7 @@ class KerasRMSprop(KerasOptimizer):
         HParam("momentum", 0.0, "momentum factor (lr inside the buffer)", low=0.0),
         eps_param(KERAS_EPSILON, "added to the mean square inside the root"),
         HParam("centered", False, "divide by the centred variance s - a^2", "bool"),
-        keras_weight_decay_param(),
+        *keras_base_params(),
     )
 
     def init_state(self, params: np.ndarray) -> None:

@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 
 from tui_optim.engine.optimizers.base import HParam, lr_param
-from tui_optim.engine.optimizers.keras.base import KerasOptimizer, keras_weight_decay_param
+from tui_optim.engine.optimizers.keras.base import KerasOptimizer, keras_base_params
 
 
 class KerasSGD(KerasOptimizer):
@@ -33,7 +33,7 @@ class KerasSGD(KerasOptimizer):
         lr_param(0.01),
         HParam("momentum", 0.0, "momentum factor (0 = plain SGD)", low=0.0, high=1.0),
         HParam("nesterov", False, "Nesterov momentum (no effect when momentum is 0)", "bool"),
-        keras_weight_decay_param(),
+        *keras_base_params(),
     )
 
     def init_state(self, params: np.ndarray) -> None:
