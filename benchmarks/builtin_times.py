@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tui_optim.scenario import builtin_scenarios
+from tui_optim.scenario import builtin_scenarios, load_scenario
 
 TARGET_SECONDS = 60.0
 
@@ -25,9 +25,12 @@ def main(argv: list[str]) -> int:
     slow = 0
     print(f"{'scenario':24s} {'seconds':>8s}  target {TARGET_SECONDS:g} s")
     for name in names:
+        # a sweep runs with `tui-optim sweep`, a race with `tui-optim run --headless`
+        is_sweep = load_scenario(name, check=False).sweep is not None
+        command = ["sweep", name] if is_sweep else ["run", name, "--headless"]
         started = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "tui_optim", "run", name, "--headless", "--quiet"],
+            [sys.executable, "-m", "tui_optim", *command, "--quiet"],
             check=True,
             stdout=subprocess.DEVNULL,
         )

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from textual.pilot import Pilot
 
 from tui_optim.ui.app import TuiOptimApp
-from tui_optim.ui.testing import caught_up, settle, short_scenario
+from tui_optim.ui.testing import caught_up, settle, short_scenario, sweep_finished
 
 Steps = Callable[[Pilot[int]], Awaitable[None]]
 
@@ -39,6 +39,7 @@ VIEWS: dict[str, tuple[str | None, tuple[int, int], Steps | None]] = {
     "detail": (None, (120, 40), lambda pilot: press(pilot, "enter")),
     "inspector": ("peaks_zoo", (120, 40), lambda pilot: inspect(pilot)),
     "replay": ("peaks_zoo", (120, 40), lambda pilot: scrub_back(pilot)),
+    "sweep": ("iris_sweep", (160, 50), None),
 }
 
 
@@ -59,7 +60,10 @@ async def shoot(name: str, out: Path, scenario_name: str | None, epochs: int) ->
     scenario = short_scenario(scenario_request or scenario_name or _default(), epochs=epochs)
     app = TuiOptimApp(scenario, test_mode=True)
     async with app.run_test(size=size) as pilot:
-        await settle(pilot)
+        if scenario.sweep is not None:
+            await sweep_finished(pilot, timeout=600)
+        else:
+            await settle(pilot)
         if steps is not None:
             await steps(pilot)
         path = out / f"{name}.svg"

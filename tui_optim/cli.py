@@ -1,5 +1,5 @@
-"""Command line: ``tui-optim [SCENARIO]``, ``run``, ``list``, ``check``, ``new``, ``serve``,
-``replay``.
+"""Command line: ``tui-optim [SCENARIO]``, ``run``, ``sweep``, ``list``, ``check``, ``new``,
+``serve``, ``replay``.
 
 Importing this module stays light (no Textual, scikit-learn or torch): each command imports
 what it needs. Every user error is one line on stderr and exit code 2; a fault (an engine
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-COMMANDS = ("run", "list", "check", "new", "serve", "replay")
+COMMANDS = ("run", "sweep", "list", "check", "new", "serve", "replay")
 LISTS = ("scenarios", "optimizers", "datasets", "surfaces")
 
 
@@ -43,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="tui-optim",
         description="Race neural-network optimizers against each other, live, in the terminal.",
-        epilog="Commands: run, list, check, new, serve, replay (`tui-optim COMMAND --help`). "
+        epilog="Commands: run, sweep, list, check, new, serve, replay "
+        "(`tui-optim COMMAND --help`). "
         "Without a command, SCENARIO (a built-in name or a .toml file) opens in the app.",
     )
     parser.add_argument("scenario", nargs="?", help="built-in scenario name or a .toml file")
@@ -70,6 +71,24 @@ def build_command_parsers() -> dict[str, argparse.ArgumentParser]:
         help="engine processes (default: one per 4 racers, at most one per core)",
     )
     run.add_argument("--quiet", action="store_true", help="print only the leaderboard")
+    sweep = Parser(
+        prog="tui-optim sweep",
+        description="Run a [sweep] scenario: every optimizer at every learning rate and seed.",
+    )
+    sweep.add_argument("scenario", help="built-in sweep name or a .toml file with [sweep]")
+    sweep.add_argument("--json", type=Path, help="write points, curves, tuned, comparison")
+    sweep.add_argument("--csv", type=Path, help="write one row per run")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.add_argument(
+        "--processes",
+        type=int,
+        help="worker processes (default: one per core for a large sweep, else 1)",
+    )
+    sweep.add_argument(
+        "--race",
+        action="store_true",
+        help="then race every optimizer at its tuned learning rate over the seeds",
+    )
     listing = Parser(prog="tui-optim list", description="What tui-optim knows.")
     listing.add_argument("what", nargs="?", choices=LISTS, help="one section (default: all)")
     check = Parser(prog="tui-optim check", description="Validate a scenario.")
@@ -89,6 +108,7 @@ def build_command_parsers() -> dict[str, argparse.ArgumentParser]:
     replay.add_argument("results", type=Path, help="a JSON export (run --json, or ctrl+e)")
     return {
         "run": run,
+        "sweep": sweep,
         "list": listing,
         "check": check,
         "new": new,
@@ -97,7 +117,8 @@ def build_command_parsers() -> dict[str, argparse.ArgumentParser]:
     }
 
 
-#: More engine processes than this are never useful (a scenario has at most 64 racers).
+#: More engine (or sweep worker) processes than this are never useful (the app's scenarios
+#: have at most 64 racers; a sweep's blocks are 128 runs).
 MAX_PROCESSES = 64
 #: Racers per engine process when the command line chooses the number of processes.
 RACERS_PER_PROCESS = 4
@@ -162,12 +183,13 @@ def _stdout_failed(error: OSError) -> bool:
     return True
 
 
-def load(request: str, check: bool = True) -> Any:
-    """The scenario, or a one-line UsageError (``check``: data and model too)."""
+def load(request: str, check: bool = True, capped: bool = True) -> Any:
+    """The scenario, or a one-line UsageError (``check``: data and model too; ``capped``:
+    the app's racer limits)."""
     from tui_optim.scenario import ScenarioError, load_scenario
 
     try:
-        return load_scenario(request, check=check)
+        return load_scenario(request, check=check, capped=capped)
     except ScenarioError as error:
         raise UsageError(str(error)) from None
 
@@ -321,8 +343,12 @@ WEIGHTS_SECONDS = 30.0
 NAME_MAX = 255
 
 
-class Interrupted(Exception):
-    """SIGINT, SIGTERM or SIGHUP during a headless run: stop, keep the results so far."""
+class Interrupted(BaseException):
+    """SIGINT, SIGTERM or SIGHUP during a headless run: stop, keep the results so far.
+
+    A BaseException, as KeyboardInterrupt is: work that guards itself with ``except
+    Exception`` (a sweep run in this process records an optimizer's error and goes on)
+    must not take a signal for a failure of its own."""
 
     def __init__(self, signum: int):
         super().__init__(signum)
@@ -417,13 +443,13 @@ def _check_outputs(options: argparse.Namespace, scenario: Scenario) -> None:
 
     _check_output(options.json)
     _check_output(options.csv)
-    _check_output(options.weights, directory=True)
+    _check_output(getattr(options, "weights", None), directory=True)
     outputs = [
         (f"--{name}", path)
         for name in ("json", "csv", "weights")
-        if (path := getattr(options, name)) is not None
+        if (path := getattr(options, name, None)) is not None
     ]
-    if options.weights is not None:
+    if getattr(options, "weights", None) is not None:
         for slug in race_slugs(scenario):
             for repeat in range(scenario.repeats):
                 stem = weight_file_stem(slug, scenario.seed + repeat, scenario.repeats)
@@ -448,15 +474,15 @@ def _check_outputs(options: argparse.Namespace, scenario: Scenario) -> None:
 
 
 def command_run(options: argparse.Namespace) -> int:
-    from tui_optim.race.messages import EngineFailed, Stop
-    from tui_optim.race.process import RaceProcess
-    from tui_optim.results.record import RaceRecord
-
     # The engine checks data and model itself (EngineFailed.invalid_scenario): checking here
-    # too would load scikit-learn twice before the first step.
+    # too would load scikit-learn twice before the first step. Headless: no racer cap.
     from tui_optim.scenario import ScenarioError, with_overrides
 
-    scenario = load(options.scenario, check=False)
+    scenario = load(options.scenario, check=False, capped=False)
+    if scenario.sweep is not None:
+        raise UsageError(
+            f"{options.scenario} is a sweep; run it with `tui-optim sweep {options.scenario}`"
+        )
     try:
         scenario = with_overrides(
             scenario, epochs=options.epochs, steps=options.steps, seed=options.seed
@@ -464,8 +490,23 @@ def command_run(options: argparse.Namespace) -> int:
     except ScenarioError as error:
         raise UsageError(str(error)) from None
     _check_outputs(options, scenario)
-    if options.processes is not None and not 1 <= options.processes <= MAX_PROCESSES:
-        raise UsageError(f"--processes must be in [1, {MAX_PROCESSES}], got {options.processes}")
+    _check_processes(options.processes)
+    return run_headless(scenario, options)
+
+
+def _check_processes(processes: int | None) -> None:
+    if processes is not None and not 1 <= processes <= MAX_PROCESSES:
+        raise UsageError(f"--processes must be in [1, {MAX_PROCESSES}], got {processes}")
+
+
+def run_headless(scenario: Scenario, options: argparse.Namespace) -> int:
+    """Race ``scenario`` without the app (``options``: run's json, csv, weights, processes,
+    quiet; outputs already checked); prints the leaderboard. 0; 1 after a fault (the
+    results so far written); 128 + the signal when stopped by SIGINT, SIGTERM or SIGHUP."""
+    from tui_optim.race.messages import EngineFailed, Stop
+    from tui_optim.race.process import RaceProcess
+    from tui_optim.results.record import RaceRecord
+
     processes = options.processes or default_processes(scenario, os.cpu_count() or 1)
     record = RaceRecord()
     process = RaceProcess(scenario, processes=processes, snapshot_hz=5.0)
@@ -550,9 +591,16 @@ def _save_weights(
     return [f"--weights {directory}: not written, the engine did not answer in {timeout:g} s"]
 
 
-def _write_exports(record: Any, json_path: Path | None, csv_path: Path | None) -> list[str]:
-    """Write the JSON and CSV asked for, each on its own; the failures, one line each."""
-    from tui_optim.results.export import write_csv, write_json
+def _write_exports(
+    record: Any, json_path: Path | None, csv_path: Path | None, sweep: bool = False
+) -> list[str]:
+    """Write the JSON and CSV asked for (a race's, or with ``sweep`` a sweep's), each on
+    its own; the failures, one line each."""
+    if sweep:
+        from tui_optim.results.sweep import write_sweep_csv as write_csv
+        from tui_optim.results.sweep import write_sweep_json as write_json
+    else:
+        from tui_optim.results.export import write_csv, write_json
 
     failures = []
     for path, write in ((json_path, write_json), (csv_path, write_csv)):
@@ -681,3 +729,303 @@ def print_leaderboard(record: Any) -> None:
             else f"{row.val_accuracy:.1%}",
         )
     print_table(table)
+
+
+# ------------------------------------------------------------------------------ sweep
+#: Work (runs x epochs, or steps, x parameters per run) from which a sweep spreads over
+#: processes by default: iris_sweep is 7.2 million, digits_sweep 20 million, peaks_sweep 1,100.
+SWEEP_PARALLEL_WORK = 1_000_000
+
+
+def default_sweep_processes(scenario: Scenario, blocks: int, cores: int) -> int:
+    """One process per core (at most one per block) for a large sweep, else 1: starting a
+    worker costs about a second of imports, which a small sweep would not win back."""
+    assert scenario.sweep is not None
+    length = scenario.epochs or scenario.steps or 1
+    if scenario.model is not None:
+        import itertools
+
+        params = sum(a * b + b for a, b in itertools.pairwise(scenario.model.layers))
+    else:
+        params = 2
+    if scenario.sweep.runs * length * params < SWEEP_PARALLEL_WORK:
+        return 1
+    return max(1, min(cores, blocks))
+
+
+def command_sweep(options: argparse.Namespace) -> int:
+    from tui_optim.engine.errors import printable
+    from tui_optim.race.sweep import plan_blocks
+    from tui_optim.scenario import ScenarioError, check_scenario
+
+    scenario = load(options.scenario, check=False)
+    if scenario.sweep is None:
+        raise UsageError(
+            f"{options.scenario}: no [sweep] table; `tui-optim run {options.scenario}` races it"
+        )
+    _check_outputs(options, scenario)
+    _check_processes(options.processes)
+    blocks = plan_blocks(scenario.sweep)
+    processes = options.processes or default_sweep_processes(
+        scenario, len(blocks), os.cpu_count() or 1
+    )
+    runner = SweepRunner(scenario, blocks, processes)
+    progress = SweepProgress(printable(scenario.title), scenario.sweep.runs, quiet=options.quiet)
+    failures: list[str] = []
+    with StopSignals() as signals:
+        try:
+            runner.start()  # workers import and load while this process checks the scenario
+            try:
+                check_scenario(scenario)
+            except ScenarioError as error:
+                raise UsageError(str(error)) from None
+            try:
+                for done in runner.run():
+                    progress.update(done)
+            except Interrupted:
+                pass  # the runs finished so far are written below
+        finally:
+            signals.hold()
+            progress.close()
+            runner.close()
+        if runner.failure is not None:
+            failures.append(runner.failure)
+        record = runner.record
+        failures += _write_exports(record, options.json, options.csv, sweep=True)
+        try:
+            print_sweep(record)
+        except OSError as error:
+            _stdout_failed(error)
+            failures.append(f"cannot print the sweep's table ({error.strerror or error})")
+    for failure in failures:
+        _say(f"tui-optim: {failure}")
+    if signals.first is not None:
+        _say(f"interrupted: {record.done:,} of {record.total:,} runs done")
+        return 128 + signals.first
+    if failures:
+        return 1
+    if options.race:
+        return race_tuned(record, quiet=options.quiet)
+    return 0
+
+
+class SweepRunner:
+    """Runs a sweep's blocks here (1 process) or in worker processes, filling a record."""
+
+    def __init__(self, scenario: Scenario, blocks: list[Any], processes: int):
+        from tui_optim.results.sweep import SweepRecord
+
+        self.scenario = scenario
+        self.blocks = blocks
+        self.processes = processes
+        self.record = SweepRecord(scenario)
+        self.failure: str | None = None
+        self.pool: Any = None
+
+    def start(self) -> None:
+        if self.processes > 1:
+            from tui_optim.race.sweep import SweepProcesses
+
+            self.pool = SweepProcesses(self.scenario, self.blocks, self.processes)
+            self.pool.start()
+
+    def run(self) -> Any:
+        """Yields the runs done so far (fractional while blocks are under way)."""
+        if self.pool is None:
+            yield from self._run_here()
+        else:
+            yield from self._run_pool()
+
+    def _run_here(self) -> Any:
+        from tui_optim.race.race import build_problem
+        from tui_optim.race.sweep import fingerprint, run_block, total_steps
+
+        problem, _ = build_problem(self.scenario)
+        self.record.fingerprint = fingerprint(self.scenario, problem)
+        steps = max(1, total_steps(self.scenario, problem))
+        finished = 0
+        progress: list[float] = []
+        for block in self.blocks:
+            size = len(block.runs)
+
+            def report(done: int, size: int = size, before: int = finished) -> None:
+                progress.append(before + size * done / steps)
+
+            result = run_block(self.scenario, block, problem, report)
+            self.record.add(result)
+            finished += size
+            yield from progress
+            progress.clear()
+            yield finished
+
+    def _run_pool(self) -> Any:
+        from tui_optim.race.sweep import BlockProgress, BlockResult, WorkerFailed, WorkerReady
+
+        sizes = {block.number: len(block.runs) for block in self.blocks}
+        partial: dict[int, float] = {}
+        finished = 0
+        total_steps: int | None = None
+        while finished < len(self.blocks):
+            for message in self.pool.poll(0.1):
+                if isinstance(message, WorkerReady):
+                    self.record.fingerprint = message.fingerprint
+                elif isinstance(message, BlockProgress):
+                    if total_steps is None:
+                        total_steps = self._steps()
+                    partial[message.block] = sizes[message.block] * message.steps / total_steps
+                elif isinstance(message, BlockResult):
+                    self.record.add(message)
+                    partial.pop(message.block, None)
+                    finished += 1
+                elif isinstance(message, WorkerFailed):
+                    self.failure = message.message
+                    return
+            yield self.record.done + sum(partial.values())
+
+    def _steps(self) -> int:
+        from tui_optim.race.race import build_problem
+        from tui_optim.race.sweep import total_steps
+
+        problem, _ = build_problem(self.scenario)
+        return max(1, total_steps(self.scenario, problem))
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+
+
+class SweepProgress:
+    """Runs done, rate and ETA on stderr: a Rich bar on a terminal, a line every ~2 s when
+    piped, nothing with --quiet."""
+
+    def __init__(self, title: str, total: int, quiet: bool):
+        self.title, self.total, self.quiet = title, total, quiet
+        self.tty = sys.stderr.isatty()
+        self.started = time.monotonic()
+        self.last_line = 0.0
+        self.rich: Any = None
+        self.task: Any = None
+
+    def update(self, done: float) -> None:
+        if self.quiet:
+            return
+        if self.tty:
+            if self.rich is None:
+                from rich.console import Console
+                from rich.progress import (
+                    BarColumn,
+                    MofNCompleteColumn,
+                    Progress,
+                    TextColumn,
+                    TimeRemainingColumn,
+                )
+
+                self.rich = Progress(
+                    TextColumn("[bold]{task.description}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TextColumn("runs  {task.fields[rate]}"),
+                    TextColumn("ETA"),
+                    TimeRemainingColumn(),
+                    console=Console(stderr=True),
+                )
+                self.rich.start()
+                self.task = self.rich.add_task(self.title, total=self.total, rate="")
+            self.rich.update(self.task, completed=int(done), rate=self._rate(done))
+            return
+        now = time.monotonic()
+        if now - self.last_line >= 2.0:
+            self.last_line = now
+            print(f"{self.line(done)}", file=sys.stderr, flush=True)
+
+    def _rate(self, done: float) -> str:
+        elapsed = time.monotonic() - self.started
+        return f"{done / elapsed:,.1f} runs/s" if elapsed > 0 and done > 0 else ""
+
+    def line(self, done: float) -> str:
+        """``"412/1,080 runs  310.2 runs/s  ETA 2s"``."""
+        elapsed = time.monotonic() - self.started
+        eta = "?"
+        if done > 0 and elapsed > 0:
+            eta = f"{(self.total - done) * elapsed / done:.0f}s"
+        return f"{int(done):,}/{self.total:,} runs  {self._rate(done)}  ETA {eta}"
+
+    def close(self) -> None:
+        if self.rich is not None:
+            self.rich.stop()
+            self.rich = None
+
+
+def print_sweep(record: Any) -> None:
+    """The table per optimizer, then the verdict. Names and the title are Text (no Rich
+    markup), their control characters escaped, as in the leaderboard."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from tui_optim.engine.errors import printable
+
+    spec = record.spec
+    scenario = record.scenario
+    direction = "higher is better" if spec.higher_is_better else "lower is better"
+    table = Table(
+        title=Text(
+            f"{printable(scenario.title)} (seed {scenario.seed}, fingerprint "
+            f"{record.fingerprint}): {spec.metric}, {direction}; "
+            f"{record.done:,}/{record.total:,} runs"
+        ),
+        title_justify="left",
+    )
+    for column in ("optimizer", "tuned lr", spec.metric, "IQR", "width (decades)", "diverged"):
+        words = column == "optimizer"
+        table.add_column(column, justify="left" if words else "right", no_wrap=not words)
+    per_entry = len(spec.lrs) * spec.seeds
+    for entry in range(len(spec.entries)):
+        tuned = record.tuned(entry)
+        if tuned.lr is None:
+            table.add_row(
+                Text(printable(tuned.name)), "-", "-", "-", "-", f"{tuned.diverged}/{per_entry}"
+            )
+            continue
+        spread = tuned.spread
+        table.add_row(
+            Text(printable(tuned.name)),
+            f"{tuned.lr:.3g}",
+            _metric_text(spread.median, spec.metric),
+            f"{_metric_text(spread.q25, spec.metric)} .. {_metric_text(spread.q75, spec.metric)}",
+            "-" if tuned.width_decades is None else f"{tuned.width_decades:.2f}",
+            f"{tuned.diverged}/{per_entry}",
+        )
+    print_table(table)
+    print(printable(record.comparison()["verdict"]))
+
+
+def _metric_text(value: float, metric: str) -> str:
+    import math
+
+    if not math.isfinite(value):
+        return "never" if metric == "steps_to_target" else "diverged"
+    if metric == "val_accuracy":
+        return f"{value:.1%}"
+    if metric == "steps_to_target":
+        return f"{value:.0f}"
+    return f"{value:.4g}"
+
+
+def race_tuned(record: Any, quiet: bool) -> int:
+    """Race every optimizer at its tuned learning rate over the sweep's seeds (headless),
+    then print each one's P(win) from the sweep's paired bootstrap."""
+    from tui_optim.engine.errors import printable
+
+    scenario = record.tuned_race()
+    if not scenario.racers:
+        _say("no optimizer has a usable learning rate: nothing to race")
+        return 0
+    options = argparse.Namespace(json=None, csv=None, weights=None, processes=None, quiet=quiet)
+    code = run_headless(scenario, options)
+    wins = record.comparison()["p_win"]
+    if wins:
+        print(
+            "P(win) at the tuned learning rates (paired bootstrap over the seeds): "
+            + ", ".join(f"{printable(name)} {p:.2f}" for name, p in wins.items())
+        )
+    return code

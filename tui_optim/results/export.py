@@ -350,3 +350,79 @@ def _with_rank(row: LeaderRow, rank: int) -> LeaderRow:
     from dataclasses import replace
 
     return replace(row, rank=rank)
+
+
+# ------------------------------------------------------------------------------ grid table
+@dataclass(frozen=True)
+class GridCell:
+    """One cell of a grid race's table: the racer's final loss and validation accuracy,
+    each the mean over the repeats that did not diverge (None when none did)."""
+
+    final_loss: float | None
+    val_accuracy: float | None
+    status: str
+
+
+def grid_table(record: RaceRecord) -> tuple[list[str], list[str], list[list[GridCell | None]]]:
+    """The table the course's exercises fill in: grid rows (optimizers) x columns
+    (learning rates), each cell final loss / validation accuracy. Raises ValueError for a
+    race that is not a grid."""
+    started = record.started
+    if started is None or started.grid is None:
+        raise ValueError("this race is not a grid: no optimizer x learning-rate table")
+    (row_key, rows), (column_key, columns) = started.grid
+    columns = columns or (None,)
+    row_labels = [_axis_label(row_key, value) for value in rows]
+    column_labels = [_axis_label(column_key, value) for value in columns]
+    found: dict[tuple[int, int], list[Any]] = {}
+    for rid, spec in record.specs.items():
+        if spec.grid_position is not None:
+            found.setdefault(spec.grid_position, []).append(record.stats.get(rid))
+    cells: list[list[GridCell | None]] = []
+    for i in range(len(rows)):
+        line: list[GridCell | None] = []
+        for j in range(len(columns)):
+            stats = [s for s in found.get((i, j), []) if s is not None]
+            if not stats:
+                line.append(None)
+                continue
+            alive = [s for s in stats if s.status not in DNF]
+            losses = [v for v in (_final_loss(s) for s in alive) if v is not None]
+            losses = [v for v in losses if math.isfinite(v)]
+            accuracies = [s.val_accuracy for s in alive if s.val_accuracy is not None]
+            status = stats[0].status if len({s.status for s in stats}) == 1 else "mixed"
+            line.append(
+                GridCell(
+                    statistics.fmean(losses) if losses else None,
+                    statistics.fmean(accuracies) if accuracies else None,
+                    status,
+                )
+            )
+        cells.append(line)
+    return row_labels, column_labels, cells
+
+
+def _axis_label(key: str | None, value: object) -> str:
+    if key is None:
+        return ""
+    if isinstance(value, float):
+        return f"{key} {value:g}"
+    return str(value)
+
+
+def write_grid_table(record: RaceRecord, path: Path) -> None:
+    """The grid table as CSV: one row per grid row, a final-loss and a validation-accuracy
+    column per grid column (empty where it does not apply or diverged)."""
+    rows, columns, cells = grid_table(record)
+    with atomic_write(Path(path), newline="") as stream:
+        writer = csv.writer(stream)
+        header = [""]
+        for column in columns:
+            header += [f"{column} final_loss".strip(), f"{column} val_accuracy".strip()]
+        writer.writerow(header)
+        for label, line in zip(rows, cells, strict=True):
+            values: list[str] = [label]
+            for cell in line:
+                for value in (cell and cell.final_loss, cell and cell.val_accuracy):
+                    values.append("" if value is None else f"{value:.10g}")
+            writer.writerow(values)

@@ -16,6 +16,7 @@ The keys (``tui-optim new FILE`` writes the commented ``template.toml``)::
     [surface]  function, start            (instead of [data] and [model])
     [[racer]]  optimizer, flavor, name, start, schedule, colour, batch_size, hyperparameters...
     [grid]     lists whose cartesian product makes racers (rows x columns), shared values
+    [sweep]    optimizer, lr, seeds, metric: learning-rate sweeps (see scenario/sweep.py)
 
 ``flavor`` says whose update rules and defaults a racer follows: torch.optim's ("torch", the
 default) or Keras 3's ("keras"); the top-level key sets it for every racer and grid cell.
@@ -43,6 +44,7 @@ from tui_optim.scenario import budget
 from tui_optim.scenario.schema import (
     DATA,
     GRID_EXCLUDED,
+    MAX_HEADLESS_RACES,
     MAX_RACERS,
     MAX_RACES,
     MODEL,
@@ -60,6 +62,7 @@ from tui_optim.scenario.schema import (
     read_text,
     read_value,
 )
+from tui_optim.scenario.sweep import BLOCK_RUNS, SweepSpec, parse_sweep
 
 DEFAULT_SCENARIO = "quickstart"
 #: A scenario file larger than this is refused before it is read (scenarios are short).
@@ -149,6 +152,14 @@ class Scenario:
     #: Headless runs ignore it.
     pace: float | None = None
     flavor: str = "torch"  # the scenario's default flavor (racers may override it)
+    #: A learning-rate sweep instead of racers (``racers`` is then empty).
+    sweep: SweepSpec | None = None
+    #: How the chart draws a racer's repeats: "std" (mean +- one standard deviation) or
+    #: "iqr" (median and interquartile band: a sweep's tuned race).
+    repeat_band: str = "std"
+    #: A sweep's tuned race: each racer's probability of winning, by name (the
+    #: leaderboard's P(win) column); None for any other race.
+    p_win: Mapping[str, float] | None = None
 
 
 def default_racer_name(optimizer: str, hparams: Mapping[str, Any], flavor: str = "torch") -> str:
@@ -208,8 +219,13 @@ class _Lines:
 
 
 # ------------------------------------------------------------------------------ parsing
-def parse_scenario(text: str, source: Path | None = None, name: str = "") -> Scenario:
-    """Validate a TOML document into a :class:`Scenario` (no data is loaded here)."""
+def parse_scenario(
+    text: str, source: Path | None = None, name: str = "", capped: bool = True
+) -> Scenario:
+    """Validate a TOML document into a :class:`Scenario` (no data is loaded here).
+
+    ``capped``: enforce MAX_RACERS and MAX_RACES, the app's limits (a card and a line per
+    racer); a headless run passes False and has no racer cap (only MAX_HEADLESS_RACES)."""
     label = str(source) if source is not None else (f"{name}.toml" if name else "<scenario>")
     try:
         document = tomllib.loads(text)
@@ -259,21 +275,55 @@ def parse_scenario(text: str, source: Path | None = None, name: str = "") -> Sce
     ]
     for index, racer in enumerate(racers):
         _check_full_batch(racer, batch_size, lines.placer("racer", index))
+    if top["sweep"] is not None:
+        sweep = parse_sweep(
+            document,
+            top,
+            lines.placer("sweep"),
+            context,
+            validation=None if data is None else data.validation,
+            batch_size=batch_size,
+            dtype=dtype,
+        )
+        if data is not None and model is not None and data_values is not None:
+            # A sweep steps its runs in blocks of at most BLOCK_RUNS: that is what is held.
+            _check_budget(data, data_values, model, min(sweep.runs, BLOCK_RUNS), lines)
+        return Scenario(
+            title=title or "scenario",
+            description=top["description"] or "",
+            seed=top["seed"],
+            epochs=epochs,
+            steps=steps,
+            target_loss=top["target_loss"],
+            repeats=1,
+            racers=(),
+            data=data,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            model=model,
+            surface=surface,
+            source=source,
+            name=name or (source.stem if source else ""),
+            flavor=flavor,
+            sweep=sweep,
+        )
     grid = None
     if top["grid"] is not None:
         grid, grid_racers = _grid(
-            top["grid"], lines, context, is_surface, flavor, dtype, len(racers), repeats
+            top["grid"], lines, context, is_surface, flavor, dtype, len(racers), repeats, capped
         )
         for racer in grid_racers:
             _check_full_batch(racer, batch_size, lines.placer("grid"))
         racers.extend(grid_racers)
     if not racers:
         raise top.fail("", "no racers: add [[racer]] tables or a [grid]")
-    if len(racers) > MAX_RACERS:
-        raise top.fail("", f"{len(racers)} racers; the limit is {MAX_RACERS}")
-    if len(racers) * repeats > MAX_RACES:
+    racer_limit, race_limit = _limits(capped)
+    if len(racers) > racer_limit:
+        raise top.fail("", f"{len(racers):,} racers; the limit is {racer_limit:,}")
+    if len(racers) * repeats > race_limit:
         raise top.fail(
-            "repeats", f"{len(racers)} racers x {repeats} repeats; the limit is {MAX_RACES}"
+            "repeats",
+            f"{len(racers):,} racers x {repeats} repeats; the limit is {race_limit:,}",
         )
     if data is not None and model is not None and data_values is not None:
         _check_budget(data, data_values, model, len(racers) * repeats, lines)
@@ -479,6 +529,7 @@ def _grid(
     dtype: str,
     explicit: int,
     repeats: int,
+    capped: bool = True,
 ) -> tuple[GridSpec, list[RacerConfig]]:
     place = lines.placer("grid")
 
@@ -506,10 +557,11 @@ def _grid(
     column_key, column_values = lists[1] if len(lists) > 1 else (None, [None])
     # Sized before any racer is made: two lists of 1000 would be a million racers.
     total = explicit + len(row_values) * len(column_values)
-    if total > MAX_RACERS:
-        raise fail("", f"{total:,} racers; the limit is {MAX_RACERS}")
-    if total * repeats > MAX_RACES:
-        raise fail("", f"{total:,} racers x {repeats} repeats; the limit is {MAX_RACES}")
+    racer_limit, race_limit = _limits(capped)
+    if total > racer_limit:
+        raise fail("", f"{total:,} racers; the limit is {racer_limit:,}")
+    if total * repeats > race_limit:
+        raise fail("", f"{total:,} racers x {repeats} repeats; the limit is {race_limit:,}")
     racers = []
     for (i, row), (j, column) in itertools.product(enumerate(row_values), enumerate(column_values)):
         combination = dict(shared)
@@ -535,6 +587,14 @@ def _grid(
         tuple(column_values) if column_key is not None else (),
     )
     return grid, racers
+
+
+def _limits(capped: bool) -> tuple[int, int]:
+    """The most racers, and racers x repeats: the app's limits (MAX_RACERS, MAX_RACES), or
+    a headless run's ceiling (MAX_HEADLESS_RACES) when not ``capped``."""
+    if capped:
+        return MAX_RACERS, MAX_RACES
+    return MAX_HEADLESS_RACES, MAX_HEADLESS_RACES
 
 
 def _check_budget(
@@ -597,8 +657,9 @@ def builtin_scenarios() -> dict[str, Path]:
     return ordered
 
 
-def load_scenario(request: str | Path, check: bool = True) -> Scenario:
-    """A built-in name or a path to a .toml file, parsed and (by default) deep-checked.
+def load_scenario(request: str | Path, check: bool = True, capped: bool = True) -> Scenario:
+    """A built-in name or a path to a .toml file, parsed and (by default) deep-checked;
+    ``capped`` as in :func:`parse_scenario`.
 
     Whatever the file holds (binary, huge, nested thousands deep), the only error is a
     one-line :class:`ScenarioError`: callers such as the app's open dialog rely on it.
@@ -624,7 +685,7 @@ def load_scenario(request: str | Path, check: bool = True) -> Scenario:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ScenarioError(f"{path}: cannot read it ({error})") from None
-    scenario = parse_scenario(text, path, name)
+    scenario = parse_scenario(text, path, name, capped=capped)
     if check:
         check_scenario(scenario)
     return scenario
@@ -635,9 +696,16 @@ def check_scenario(scenario: Scenario) -> str:
     label = str(scenario.source or scenario.name or "<scenario>")
     flavors = sorted({racer.flavor for racer in scenario.racers}, key=FLAVORS.index)
     flavor = "" if flavors == ["torch"] else f" ({' and '.join(flavors)} flavor)"
-    racers = f"{len(scenario.racers)} racers{flavor}"
     length = f"{scenario.epochs} epochs" if scenario.epochs else f"{scenario.steps} steps"
     repeats = f" x {scenario.repeats} seeds" if scenario.repeats > 1 else ""
+    racers = f"{len(scenario.racers)} racers{flavor}"
+    if scenario.sweep is not None:
+        sweep = scenario.sweep
+        racers = (
+            f"sweep of {len(sweep.entries)} optimizers x {len(sweep.lrs)} learning rates x "
+            f"{sweep.seeds} seed{'s' if sweep.seeds > 1 else ''} = {sweep.runs:,} runs by "
+            f"{sweep.metric}"
+        )
     if scenario.surface is not None:
         return f"{scenario.title}: {racers}{repeats} on {scenario.surface.function}, {length}"
     assert scenario.data is not None and scenario.model is not None
@@ -661,6 +729,15 @@ def check_scenario(scenario: Scenario) -> str:
             f"{label}: model.layers: the output size is {layers[-1]} but the "
             f"{dataset.encoding}-encoded target has {dataset.n_outputs} columns; make layers "
             f"end with {dataset.n_outputs}"
+        )
+    if (
+        scenario.sweep is not None
+        and scenario.sweep.metric == "val_accuracy"
+        and dataset.task != "classification"
+    ):
+        raise ScenarioError(
+            f"{label}: sweep.metric: val_accuracy needs classes, and {dataset.name}'s target "
+            "is a continuous value; use val_loss"
         )
     if model.output == "softmax" and dataset.task != "classification":
         raise ScenarioError(

@@ -53,6 +53,16 @@ MAX_RACERS = 64
 MAX_RACES = 256  # racers x repeats
 MAX_SEED = 2**32 - 1  # NumPy and scikit-learn seeds
 MAX_BATCH = 10_000_000
+#: A run without the app (``tui-optim run``, a sweep's runs) has no racer cap: only this
+#: ceiling, so that lists of thousands are refused before anything is built.
+MAX_HEADLESS_RACES = 100_000
+#: What a sweep ranks its runs by; every one but val_accuracy is lower-is-better.
+SWEEP_METRICS = ("final_loss", "best_loss", "val_loss", "val_accuracy", "steps_to_target")
+DEFAULT_SEEDS = 3
+MAX_SEEDS = 1000
+MAX_LR_POINTS = 1000
+#: Runs (optimizers x learning rates x seeds) one sweep may hold.
+MAX_SWEEP_RUNS = 100_000
 
 
 # ------------------------------------------------------------------------------ errors
@@ -443,6 +453,71 @@ class Subtables:
         return value
 
 
+@dataclass(frozen=True)
+class LearningRates:
+    """A sweep's learning rates: ``{ from, to, points }`` (log-spaced, both ends exact) or a
+    non-empty list of positive numbers; an increasing tuple."""
+
+    def convert(self, value: Any, context: Context) -> tuple[float, ...]:
+        from tui_optim.scenario.sweep import log_spaced
+
+        if isinstance(value, dict):
+            unknown = [key for key in value if key not in ("from", "to", "points")]
+            if unknown:
+                raise Invalid(
+                    f"unknown key {show(unknown[0])}{suggest(unknown[0], ['from', 'to', 'points'])}"
+                    "; allowed: from, to, points"
+                )
+            bounds = []
+            for key in ("from", "to"):
+                if key not in value:
+                    raise Invalid(f"{key} is missing; give from, to and points")
+                try:
+                    bounds.append(Number().convert(value[key], context))
+                except Invalid as error:
+                    raise Invalid(f"{key} {error}") from None
+            start, stop = bounds
+            if start <= 0:
+                raise Invalid(f"from must be above 0 (a log scale), got {start:g}")
+            if stop <= start:
+                raise Invalid(f"to must be above from ({start:g}), got {stop:g}")
+            points = value.get("points")
+            if isinstance(points, bool) or not isinstance(points, int):
+                raise Invalid(f"points must be an integer, got {show(points)}")
+            if not 2 <= points <= MAX_LR_POINTS:
+                raise Invalid(f"points must be in [2, {MAX_LR_POINTS}], got {points:,}")
+            return log_spaced(start, stop, points)
+        if not isinstance(value, list) or not value:
+            raise Invalid(f"must be {{ from, to, points }} or a list of numbers, got {show(value)}")
+        if len(value) > MAX_LR_POINTS:
+            raise Invalid(f"at most {MAX_LR_POINTS} learning rates, got {len(value):,}")
+        rates = []
+        for item in value:
+            if not _is_number(item):
+                raise Invalid(f"every learning rate must be a number, got {show(item)}")
+            if not (math.isfinite(item) and item > 0):
+                raise Invalid(f"every learning rate must be above 0 and finite, got {item}")
+            rates.append(float(item))
+        if len(set(rates)) != len(rates):
+            raise Invalid("a learning rate is listed twice")
+        return tuple(sorted(rates))
+
+
+@dataclass(frozen=True)
+class SweepEntries:
+    """A sweep's optimizers: a name, a table (``optimizer``, ``name``, ``flavor`` and
+    hyperparameters, read with :data:`SWEEP_ENTRY`), or a non-empty list of those."""
+
+    def convert(self, value: Any, context: Context) -> list[str | dict[str, Any]]:
+        items = value if isinstance(value, list) else [value]
+        if not items:
+            raise Invalid("the list is empty; name at least one optimizer")
+        for item in items:
+            if not isinstance(item, str | dict):
+                raise Invalid(f"each item is an optimizer name or a table, got {show(item)}")
+        return items
+
+
 # ------------------------------------------------------------------------------ options
 @dataclass(frozen=True)
 class Option:
@@ -596,6 +671,7 @@ TOP = Table(
         Option("surface", Subtable(), help="[surface]: a 2-D loss surface instead"),
         Option("racer", Subtables(), default=[], help="[[racer]]: one optimizer each"),
         Option("grid", Subtable(), help="[grid]: racers from lists of values"),
+        Option("sweep", Subtable(), help="[sweep]: learning-rate sweeps instead of racers"),
     ),
 )
 
@@ -667,3 +743,40 @@ RACER = Table(
 
 #: Racer keys a [grid] does not take: it names, colours and places its racers itself.
 GRID_EXCLUDED = ("name", "start", "colour", "color")
+
+#: ``[sweep]``: optimizers x learning rates x seeds, instead of [[racer]] and [grid].
+SWEEP = Table(
+    "sweep",
+    (
+        Option(
+            "optimizer",
+            SweepEntries(),
+            required="missing: a sweep needs optimizer = [names or tables]",
+            help="names, or tables with optimizer, name, flavor and hyperparameters",
+        ),
+        Option(
+            "lr",
+            LearningRates(),
+            required="missing: lr = { from = 1e-5, to = 1.0, points = 11 } or a list",
+            help="log-spaced { from, to, points } or a list",
+        ),
+        Option("seeds", Integer(1, MAX_SEEDS), default=DEFAULT_SEEDS, help="seeds per point"),
+        Option(
+            "metric",
+            Choice(SWEEP_METRICS),
+            default="final_loss",
+            help="what ranks the runs",
+        ),
+    ),
+)
+
+#: One table of a sweep's ``optimizer`` list; the rest of its keys are the optimizer's
+#: hyperparameters (all but the learning rate, which the sweep sets).
+SWEEP_ENTRY = Table(
+    "sweep.optimizer",
+    (
+        Option("optimizer", Text(), required="each table needs optimizer = a name"),
+        Option("name", Text(), help="the display name (default: from the hyperparameters)"),
+        Option("flavor", Choice(_flavors, "flavor"), help="default: the scenario's flavor"),
+    ),
+)

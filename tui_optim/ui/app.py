@@ -90,6 +90,8 @@ def next_pace(pace: float | None, faster: bool) -> float | None:
 SETTLED = ("paused", "finished")
 #: Actions that still work while a dialog (modal screen) is open.
 DIALOG_SAFE_ACTIONS = {"quit", "command_palette", "screenshot", "toggle_theme"}
+#: The app's actions that also work on the sweep screen.
+SWEEP_ACTIONS = {"open_scenario", "help", "screenshot", "toggle_theme", "quit"}
 
 
 def test_mode_from_env() -> bool:
@@ -347,6 +349,15 @@ class TuiOptimApp(App[int]):
         self.scenario = scenario
         self.replaying = False
         self.title = f"tui-optim — {printable(scenario.title)}"
+        from tui_optim.ui.screens.sweep import SweepScreen
+
+        if isinstance(self.screen, SweepScreen):
+            self.pop_screen()  # its workers stop as it unmounts
+        if scenario.sweep is not None:
+            self.stop_engine()
+            self.model.reset()
+            self.push_screen(SweepScreen(scenario))
+            return True
         self.start_engine()
         return True
 
@@ -545,6 +556,11 @@ class TuiOptimApp(App[int]):
         # Race keys must not fire behind a dialog (e.g. "d" while typing a name elsewhere).
         # Only ours: Textual's own app actions (tab's focus_next among them) work in dialogs.
         race_key = action in self.RACE_ACTIONS and action not in DIALOG_SAFE_ACTIONS
+        if race_key and action not in SWEEP_ACTIONS:
+            from tui_optim.ui.screens.sweep import SweepScreen
+
+            if isinstance(self.screen, SweepScreen):
+                return False  # a sweep has no racers to pause, edit or view: keys hidden
         if race_key and isinstance(self.screen, ModalScreen):
             return False
         if action in ("scrub", "scrub_to"):
@@ -766,16 +782,19 @@ class TuiOptimApp(App[int]):
             self.notify(f"exported {request.kind} to {request.path}")
 
     def export_race(self, kind: str, path: Path) -> bool:
-        """Write the race so far as ``kind`` ("json", "csv", "weights") to ``path``, atomically.
+        """Write the race so far as ``kind`` ("json", "csv", "weights", "grid": the grid
+        table) to ``path``, atomically.
 
         JSON and CSV are written now from the model (True); the weights live in the engine,
         which writes them and answers WeightsSaved (False: the file comes a moment later).
         """
         from tui_optim.race.messages import SaveWeights
-        from tui_optim.results.export import write_csv, write_json
+        from tui_optim.results.export import write_csv, write_grid_table, write_json
 
         if kind == "json":
             write_json(self.record, path)
+        elif kind == "grid":
+            write_grid_table(self.record, path)
         elif kind == "csv":
             write_csv(self.record, path)
         elif kind == "weights":

@@ -64,6 +64,18 @@ async def settle(pilot: Pilot[int], timeout: float = 60.0) -> None:
     await caught_up(pilot)
 
 
+async def sweep_finished(pilot: Pilot[int], timeout: float = 90.0) -> None:
+    """Wait until the sweep screen's sweep is complete (or failed) and the screen caught up."""
+    from tui_optim.ui.screens.sweep import SweepScreen
+
+    def done() -> bool:
+        screen = pilot.app.screen
+        return isinstance(screen, SweepScreen) and screen.finished
+
+    await wait_until(pilot, done, timeout, "the sweep to finish")
+    await caught_up(pilot)
+
+
 async def caught_up(pilot: Pilot[int], attempts: int = 20) -> None:
     """Wait until the active screen shows the model's latest version (its ``shows_latest``,
     when it has one), then until the screen stops changing (two identical renders in a row):

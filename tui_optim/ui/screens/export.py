@@ -20,6 +20,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "json": ("JSON (summary and histories)", ".json"),
     "csv": ("CSV (one row per racer and point)", ".csv"),
     "weights": ("weights (.npz, one array set per racer)", ".npz"),
+    "grid": ("grid table (CSV: final loss, val accuracy per cell)", "-grid.csv"),
 }
 
 

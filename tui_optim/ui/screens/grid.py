@@ -1,7 +1,9 @@
 """The grid view: small multiples, optimizers in rows and learning rates in columns.
 
 The course's exercise layout: each cell is one racer's loss curve (a text sparkline on a
-log scale), its current loss and its status badge.
+log scale shared by every cell, so a loss of 0.68 and one of 0.001 look different), its
+current loss and its status badge; below, the table the exercises fill in (final loss and
+validation accuracy per optimizer and learning rate), exported with ctrl+e as "grid table".
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from textual.widgets import Footer, Static
 
 from tui_optim.ui import format as fmt
 from tui_optim.ui.screens.view import SizedStatic, ViewScreen
-from tui_optim.ui.widgets.spark import spark
+from tui_optim.ui.widgets.spark import shared_span, spark
 
 if TYPE_CHECKING:
     from tui_optim.ui.state import RaceModel
@@ -39,6 +41,7 @@ class GridScreen(ViewScreen):
         yield Static(id="grid-title")
         with VerticalScroll(id="grid-scroll"):
             yield Grid(id="grid-cells")
+            yield Static(id="grid-table")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -73,9 +76,18 @@ class GridScreen(ViewScreen):
             return
         title.update(
             f"[b]{escape(started.title)}[/]  [$foreground-muted]rows: {started.grid[0][0]}, "
-            f"columns: {started.grid[1][0] or '-'}; loss on a log scale, epoch "
+            f"columns: {started.grid[1][0] or '-'}; loss on one log scale for all cells, epoch "
             f"{model.epoch:.0f}[/]"
         )
+        histories = {
+            rid: history.arrays()["loss"]
+            for rid, history in model.histories.items()
+            if history is not None
+        }
+        span = shared_span(
+            [histories[rid] for rid, spec in model.specs.items() if rid in histories]
+        )
+        self._draw_table(model)
         for rid, spec in model.specs.items():
             if spec.grid_position is None or spec.repeat:
                 continue
@@ -85,13 +97,39 @@ class GridScreen(ViewScreen):
             except NoMatches:
                 continue  # not mounted yet, or a racer outside the grid: the others still draw
             width = max(cell.size.width - 2, 8)
-            history = model.histories.get(rid)
-            losses = history.arrays()["loss"] if history is not None else []
+            losses = histories.get(rid, [])
             stats = model.stats.get(rid)
             status = stats.status if stats is not None else "running"
             loss = fmt.num(stats.loss if stats is not None else None)
             cell.update(
-                f"[{spec.colour}]{spark(losses, width)}[/]\n"
+                f"[{spec.colour}]{spark(losses, width, span=span)}[/]\n"
                 f"{fmt.badge(status, short=True)} loss {loss}"
             )
             cell.tooltip = stats.reason if stats is not None and stats.reason else spec.name
+
+    def _draw_table(self, model: RaceModel) -> None:
+        """Final loss / validation accuracy per cell (the mean over repeats that finished)."""
+        from rich.table import Table
+
+        from tui_optim.results.export import grid_table
+
+        rows, columns, cells = grid_table(model)
+        table = Table(
+            title="final loss / validation accuracy (ctrl+e: export the grid table)",
+            title_justify="left",
+            expand=False,
+        )
+        table.add_column("")
+        for column in columns:
+            table.add_column(column or "-", justify="right", no_wrap=True)
+        for label, line in zip(rows, cells, strict=True):
+            texts = []
+            for cell in line:
+                if cell is None:
+                    texts.append("-")
+                    continue
+                loss = fmt.num(cell.final_loss) if cell.final_loss is not None else "DNF"
+                accuracy = "" if cell.val_accuracy is None else f" / {cell.val_accuracy:.0%}"
+                texts.append(loss + accuracy)
+            table.add_row(label, *texts)
+        self.query_one("#grid-table", Static).update(table)

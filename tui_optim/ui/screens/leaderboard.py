@@ -77,6 +77,11 @@ class LeaderboardScreen(ViewScreen):
             columns = COMPACT_HORIZON_COLUMNS if horizon else COMPACT_COLUMNS
         else:
             columns = HORIZON_COLUMNS if horizon else COLUMNS
+        # A sweep's tuned race: each racer's P(win) from the sweep's paired bootstrap.
+        scenario = self.app.scenario
+        p_win = scenario.p_win if scenario is not None else None
+        if p_win:
+            columns = (*columns, "P(win)")
         if columns != self.columns:
             self.columns = columns
             table.clear(columns=True)
@@ -91,6 +96,7 @@ class LeaderboardScreen(ViewScreen):
             last = (
                 with_spread(row.horizon, row.horizon_std) if horizon else fmt.pct(row.val_accuracy)
             )
+            extra = () if not p_win else (fmt.num(p_win.get(row.name), 2),)
             if compact:
                 target = "-" if row.steps_to_target is None else f"{steps} st {epochs} ep"
                 table.add_row(
@@ -101,6 +107,7 @@ class LeaderboardScreen(ViewScreen):
                     with_spread(row.best_loss, row.best_loss_std),
                     with_spread(row.final_loss, row.final_loss_std),
                     last,
+                    *extra,
                 )
                 continue
             table.add_row(
@@ -113,4 +120,5 @@ class LeaderboardScreen(ViewScreen):
                 with_spread(row.best_loss, row.best_loss_std),
                 with_spread(row.final_loss, row.final_loss_std),
                 last,
+                *extra,
             )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
@@ -271,8 +272,11 @@ class LossChart(PlotextPlot):
     def _series(
         self, model: RaceModel
     ) -> list[tuple[str, str, np.ndarray, np.ndarray, bool, bool, int]]:
-        """(name, colour, x, y, diverged, labelled, racer id) per line; repeats become mean
-        and band."""
+        """(name, colour, x, y, diverged, labelled, racer id) per line; repeats become mean and
+        band (+- one standard deviation), or for a sweep's tuned race (the scenario's
+        ``repeat_band == "iqr"``) median and interquartile band."""
+        scenario = getattr(self.app, "scenario", None)
+        quartiles = scenario is not None and scenario.repeat_band == "iqr"
         groups: dict[str, list[int]] = {}
         for rid, spec in model.specs.items():
             groups.setdefault(spec.name, []).append(rid)
@@ -292,14 +296,29 @@ class LossChart(PlotextPlot):
                 continue
             stack = np.vstack([a["loss"][:n] for a in arrays])
             x = arrays[0][self.x_axis][:n]
+            band = Color.parse(spec.colour).blend(Color.parse("#808080"), 0.5).hex
+            if quartiles:
+                low, middle, high = repeat_quartiles(stack)
+                series.append((name, spec.colour, x, middle, diverged, True, ids[0]))
+                series.append((f"{name} q75", band, x, high, False, False, ids[0]))
+                series.append((f"{name} q25", band, x, low, False, False, ids[0]))
+                continue
             with np.errstate(all="ignore"):
                 mean = np.nanmean(stack, axis=0) if np.isfinite(stack).any() else stack[0]
                 spread = np.nanstd(stack, axis=0)
             series.append((name, spec.colour, x, mean, diverged, True, ids[0]))
-            band = Color.parse(spec.colour).blend(Color.parse("#808080"), 0.5).hex
             series.append((f"{name} +sd", band, x, mean + spread, False, False, ids[0]))
             series.append((f"{name} -sd", band, x, mean - spread, False, False, ids[0]))
         return series
+
+
+def repeat_quartiles(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """q25, median and q75 over the repeats (rows) of a (repeats, points) loss stack, at
+    each point; NaN (a diverged repeat's end) is left out."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column gives NaN
+        low, middle, high = np.nanpercentile(stack, [25.0, 50.0, 75.0], axis=0)
+    return low, middle, high
 
 
 def _positive(curve: Curve) -> Curve:
