@@ -85,6 +85,19 @@ def build_command_parsers() -> dict[str, argparse.ArgumentParser]:
         help="worker processes (default: one per core for a large sweep, else 1)",
     )
     sweep.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="run the blocks on this Dask cluster (needs the [dask] extra)",
+    )
+    sweep.add_argument(
+        "--workers",
+        type=int,
+        help="run the blocks on a local Dask cluster of N worker processes (on 127.0.0.1)",
+    )
+    sweep.add_argument(
+        "--dashboard", action="store_true", help="with --workers: serve Dask's dashboard"
+    )
+    sweep.add_argument(
         "--race",
         action="store_true",
         help="then race every optimizer at its tuned learning rate over the seeds",
@@ -765,11 +778,12 @@ def command_sweep(options: argparse.Namespace) -> int:
         )
     _check_outputs(options, scenario)
     _check_processes(options.processes)
+    cluster = _cluster_request(options)
     blocks = plan_blocks(scenario.sweep)
     processes = options.processes or default_sweep_processes(
         scenario, len(blocks), os.cpu_count() or 1
     )
-    runner = SweepRunner(scenario, blocks, processes)
+    runner = SweepRunner(scenario, blocks, processes, cluster)
     progress = SweepProgress(printable(scenario.title), scenario.sweep.runs, quiet=options.quiet)
     failures: list[str] = []
     with StopSignals() as signals:
@@ -812,18 +826,30 @@ def command_sweep(options: argparse.Namespace) -> int:
 class SweepRunner:
     """Runs a sweep's blocks here (1 process) or in worker processes, filling a record."""
 
-    def __init__(self, scenario: Scenario, blocks: list[Any], processes: int):
+    def __init__(
+        self, scenario: Scenario, blocks: list[Any], processes: int, cluster: Any = None
+    ):
         from tui_optim.results.sweep import SweepRecord
 
         self.scenario = scenario
         self.blocks = blocks
         self.processes = processes
+        #: A ClusterRequest: the blocks go to Dask instead of local processes.
+        self.cluster = cluster
         self.record = SweepRecord(scenario)
         self.failure: str | None = None
         self.pool: Any = None
+        self.dask: Any = None
 
     def start(self) -> None:
-        if self.processes > 1:
+        if self.cluster is not None:
+            from tui_optim.race.cluster import ClusterError, DaskPool
+
+            try:
+                self.dask = DaskPool(self.cluster)
+            except ClusterError as error:
+                raise UsageError(str(error)) from None
+        elif self.processes > 1:
             from tui_optim.race.sweep import SweepProcesses
 
             self.pool = SweepProcesses(self.scenario, self.blocks, self.processes)
@@ -831,10 +857,30 @@ class SweepRunner:
 
     def run(self) -> Any:
         """Yields the runs done so far (fractional while blocks are under way)."""
-        if self.pool is None:
+        if self.dask is not None:
+            yield from self._run_dask()
+        elif self.pool is None:
             yield from self._run_here()
         else:
             yield from self._run_pool()
+
+    def _run_dask(self) -> Any:
+        """Each block is one Dask task; results stream back as tasks finish."""
+        import functools
+
+        from tui_optim.race.cluster import ClusterError
+        from tui_optim.race.race import build_problem
+        from tui_optim.race.sweep import fingerprint, run_block
+
+        problem, _ = build_problem(self.scenario)
+        self.record.fingerprint = fingerprint(self.scenario, problem)
+        try:
+            unit = functools.partial(run_block, self.scenario)
+            for _, result in self.dask.map_unordered(unit, self.blocks):
+                self.record.add(result)
+                yield self.record.done
+        except ClusterError as error:
+            self.failure = str(error)
 
     def _run_here(self) -> Any:
         from tui_optim.race.race import build_problem
@@ -892,6 +938,24 @@ class SweepRunner:
     def close(self) -> None:
         if self.pool is not None:
             self.pool.close()
+        if self.dask is not None:
+            self.dask.close()
+
+
+def _cluster_request(options: argparse.Namespace) -> Any:
+    """The Dask cluster the options ask for, or None (local processes)."""
+    if options.scheduler is None and options.workers is None:
+        if options.dashboard:
+            raise UsageError("--dashboard goes with --workers (a local Dask cluster)")
+        return None
+    from tui_optim.race.cluster import INSTALL_HINT, ClusterRequest, dask_available
+
+    if not dask_available():
+        raise UsageError(f"--scheduler and --workers need Dask: {INSTALL_HINT}")
+    try:
+        return ClusterRequest(options.scheduler, options.workers, options.dashboard)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 class SweepProgress:

@@ -18,6 +18,7 @@ import importlib.util
 import logging
 import re
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -117,14 +118,18 @@ class DaskPool:
                     request.scheduler, timeout=request.timeout, set_as_default=False
                 )
             else:
-                self._cluster = LocalCluster(
-                    n_workers=request.workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address=":8787" if request.dashboard else None,
-                    silence_logs=quiet,
-                )
+                with warnings.catch_warnings():
+                    # "Port 8787 is already in use": the scheduler's HTTP server moves to
+                    # another port, which is all a run without --dashboard needs.
+                    warnings.simplefilter("ignore", UserWarning)
+                    self._cluster = LocalCluster(
+                        n_workers=request.workers,
+                        threads_per_worker=1,
+                        processes=True,
+                        host="127.0.0.1",
+                        dashboard_address=":8787" if request.dashboard else None,
+                        silence_logs=quiet,
+                    )
                 self.address = self._cluster.scheduler_address
                 self.client = Client(self._cluster, timeout=request.timeout, set_as_default=False)
         except (OSError, TimeoutError) as error:
