@@ -1,6 +1,6 @@
 """Microseconds per training step (forward + backward + optimizer update), ours vs PyTorch.
 
-Networks are the course's (SEEDS.md): 1-3-1 sigmoid/MAE on iris rows 0..98 (full batch),
+Networks are the course's (docs/COURSE.md): 1-3-1 sigmoid/MAE on iris rows 0..98 (full batch),
 4-8-3 selu softmax/CE on iris (batch 32), 64-128-64-32-16-10 selu on digits (batch 32 and
 the full 1437-row training split), and the 2-parameter peaks surface; optimizers sgd,
 nesterov, adam, rmsprop; float64 and float32. Then the newer families on the networks:

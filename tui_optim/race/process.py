@@ -1,6 +1,6 @@
 """The engine process: a :class:`~tui_optim.race.race.Race` in a child process.
 
-DESIGN.md item 3: the training loop must not share an interpreter lock with the UI, so the
+The training loop must not share an interpreter lock with the UI, so the
 race runs in one child process (or several, each with a share of the racers) and streams
 messages through a pipe at a bounded rate; commands go the other way. The app and the
 headless command line both use :class:`RaceProcess`.

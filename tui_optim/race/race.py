@@ -5,7 +5,7 @@ A :class:`Race` runs in whatever process owns it (the engine child process of
 :mod:`~tui_optim.race.messages` commands with messages, and :meth:`Race.snapshot` returns
 what happened since the previous snapshot.
 
-Lockstep (DESIGN.md item 2): racers that share a batch schedule (the same batch size and
+Lockstep (docs/ARCHITECTURE.md): racers that share a batch schedule (the same batch size and
 the same seed, i.e. the same repeat) form a :class:`Group`. A group keeps every racer's
 parameters as one ``(R, P)`` array, so one batched forward/backward pass serves all of
 them; within the group, racers of the same optimizer family and structural flags form a

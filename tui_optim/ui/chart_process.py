@@ -1,7 +1,7 @@
 """The loss chart's builder process: plotext off the app's interpreter.
 
 A plotext build with two dozen racers costs a few hundred milliseconds of pure Python. In a
-thread of the app it would hold the interpreter lock that long (DESIGN.md item 3), and key
+thread of the app it would hold the interpreter lock that long, and key
 presses would wait for it; so the app sends each :class:`~tui_optim.ui.chart_build.ChartPlan`
 through a pipe to this child, which answers with the chart's ANSI text.
 

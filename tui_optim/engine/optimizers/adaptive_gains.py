@@ -18,7 +18,7 @@ from tui_optim.engine.optimizers.base import (
 class AdaptiveGains(Optimizer):
     """Each weight has a gain that grows while its gradient keeps its sign.
 
-    Update rule (SEEDS section 5)::
+    Update rule (course part 5)::
 
         if g * g_prev > 0:  gain += gain_up          (default 0.05, additive)
         if g * g_prev < 0:  gain *= gain_down        (default 0.95, multiplicative)

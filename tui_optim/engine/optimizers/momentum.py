@@ -74,7 +74,7 @@ def advance_velocity(optimizer: Optimizer, grads: np.ndarray) -> np.ndarray:
 class Momentum(Optimizer):
     """Classical momentum in the course's form, the learning rate inside the velocity.
 
-    Update rule (SEEDS section 2 and 5)::
+    Update rule (course parts 2 and 5)::
 
         v = gamma_t * v - lr * g
         w += v

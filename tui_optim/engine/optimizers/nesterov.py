@@ -13,7 +13,7 @@ from tui_optim.engine.optimizers.momentum import GAMMA_PARAMS, advance_velocity,
 class Nesterov(Optimizer):
     """Nesterov accelerated gradient: the gradient is taken at the look-ahead point.
 
-    Update rule as the course writes it (SEEDS section 2 and 5); it needs the gradient at
+    Update rule as the course writes it (course parts 2 and 5); it needs the gradient at
     a point other than the current weights::
 
         v = gamma_t * v - lr * grad(w + gamma_t * v)

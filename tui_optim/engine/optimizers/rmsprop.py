@@ -26,7 +26,7 @@ class RMSprop(Optimizer):
         b = momentum * b + g / d
         w -= lr * b                                    (w -= lr * g / d when momentum is 0)
 
-    This is also the course's "AdaDelta" (SEEDS section 2 and 5):
+    This is also the course's "AdaDelta" (course parts 2 and 5):
     ``E[g^2] = gamma*E[g^2] + (1-gamma)*g^2 ; w -= lr/sqrt(E[g^2]+eps) * g`` is RMSprop
     with alpha = gamma (eps inside vs outside the root is the only difference). Hinton's
     lecture uses alpha 0.9, lr 1e-3. Keras calls alpha ``rho`` (accepted here).

@@ -21,7 +21,7 @@ class Rprop(Optimizer):
         g_prev = g
 
     Only signs matter, so mini-batch noise flips them and shrinks every step: Rprop is a
-    full-batch method (SEEDS section 5). lr only sets the initial step size; a learning-rate
+    full-batch method (course part 5). lr only sets the initial step size; a learning-rate
     schedule has no effect after step 1.
 
     Reference: Riedmiller & Braun, "A direct adaptive method for faster backpropagation

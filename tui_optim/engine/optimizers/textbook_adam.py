@@ -17,7 +17,7 @@ from tui_optim.engine.optimizers.base import (
 
 
 class TextbookAdam(Optimizer):
-    """Adam as the course notes write it (SEEDS section 1 and 5), not as published.
+    """Adam as the course notes write it (course parts 1 and 5, docs/COURSE.md), not as published.
 
     Update rule (m, v start at 0)::
 
@@ -33,7 +33,7 @@ class TextbookAdam(Optimizer):
     ``(1 - b1^t)/(1 - b1) / sqrt((1 - b2^t)/(1 - b2))``). Race it next to ``adam`` to see
     the difference. Defaults are the course's example run (b2 0.99, not Adam's 0.999).
 
-    Reference: the course notes (SEEDS section 1); compare Kingma & Ba, arXiv:1412.6980.
+    Reference: the course notes (part 1, docs/COURSE.md); compare Kingma & Ba, arXiv:1412.6980.
     """
 
     name = "textbook_adam"
