@@ -60,7 +60,6 @@ INITIALIZERS: dict[str, Initializer] = {
         Initializer("lecun_normal", 1.0, "in", "truncated_normal"),
     )
 }
-DEFAULT_INITIALIZER = "glorot_uniform"  # Keras's default for Dense
 
 
 def get_initializer(name: str) -> Initializer:

@@ -23,7 +23,7 @@ import math
 import re
 import secrets
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -1304,10 +1304,3 @@ def _schedule_label(schedule: Any) -> str:
         return f"{name}:{rest}" if rest else str(name)
     return str(schedule)
 
-
-def run_race(scenario: Scenario, chunk_seconds: float = 0.05) -> Iterable[Snapshot]:
-    """Run ``scenario`` to the end in this process, yielding a snapshot per chunk."""
-    race = Race(scenario)
-    while race.state == "running":
-        race.advance(chunk_seconds)
-        yield race.snapshot()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import re
 import textwrap
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -38,12 +37,9 @@ FLAVOR_NOTES = {
 
 
 def update_rule_text(name: str, optimizer_class: Any, flavor: str = "torch") -> str:
-    """The optimizer's update rule: the registry's update_rule(name, flavor), else its
-    docstring."""
-    try:
-        from tui_optim.engine.optimizers import update_rule
-    except ImportError:
-        return inspect.getdoc(optimizer_class) or ""
+    """The optimizer's update rule, as the registry documents it."""
+    from tui_optim.engine.optimizers import update_rule
+
     return str(update_rule(name, flavor))
 
 

@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
 #: Low to high: deep blue basins, teal slopes, yellow peaks.
 GRADIENT = ((12, 20, 69), (30, 90, 140), (40, 160, 140), (150, 200, 80), (250, 230, 90))
-ZOOM = 0.8
 PAN = 0.1
 MARKS = {"start": "◇", "minimum": "✚", "line": "·"}
 #: Inspector arrows: what, glyph colour, and the legend's name for it.
