@@ -116,7 +116,7 @@ def test_run_refuses_a_sweep_and_sweep_refuses_a_race(
 
 
 def test_ctrl_c_writes_the_runs_done_and_exits_130(tmp_path: Path) -> None:
-    path = write(tmp_path, epochs=4000)  # a block (one seed) takes longer than 2 s
+    path = write(tmp_path, epochs=10000)  # a block (one seed) takes longer than 2 s
     process = subprocess.Popen(
         [sys.executable, "-m", "tui_optim", "sweep", str(path), "--json", "partial.json",
          "--processes", "1"],

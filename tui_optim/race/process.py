@@ -12,7 +12,6 @@ died: the terminal was closed), and it ignores Ctrl+C, which the parent handles.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing as mp
 import os
 import signal
 import subprocess
@@ -21,6 +20,7 @@ import time
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from tui_optim.race.child import parent_pipe, spawn_child
 from tui_optim.race.messages import (
     AddRacer,
     Command,
@@ -225,18 +225,7 @@ class RaceProcess:
     # ---------------------------------------------------------------- life cycle
     def start(self) -> None:
         for index in range(self.count):
-            parent_end, child_end = mp.Pipe()
-            # A plain subprocess, not multiprocessing's spawn: no resource-tracker process
-            # outlives the race, and it is safe to start from the app's threads.
-            child = subprocess.Popen(
-                [sys.executable, "-m", "tui_optim.race.process", str(child_end.fileno())],
-                pass_fds=(child_end.fileno(),),
-                env={**ONE_BLAS_THREAD, **os.environ},
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            child_end.close()
+            child, parent_end = spawn_child("tui_optim.race.process", ONE_BLAS_THREAD)
             parent_end.send((self.scenario, (index, self.count), self.snapshot_hz, self.options))
             self._children.append(child)
             self._conns.append(parent_end)
@@ -419,7 +408,7 @@ def _replace(message: Any, **changes: Any) -> Any:
 def main(argv: list[str]) -> None:
     """Entry point of an engine process: ``python -m tui_optim.race.process FD``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    conn = Connection(int(argv[0]))
+    conn = parent_pipe(argv)
     try:
         scenario, subset, snapshot_hz, options = conn.recv()
     except (EOFError, OSError):

@@ -22,8 +22,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
-import multiprocessing as mp
-import os
 import signal
 import subprocess
 import sys
@@ -37,6 +35,7 @@ import numpy as np
 
 from tui_optim.engine.data import BatchSchedule
 from tui_optim.engine.problems import Problem
+from tui_optim.race.child import parent_pipe, spawn_child
 from tui_optim.race.diagnosis import HealthMonitor, HealthSettings
 from tui_optim.race.messages import RacerSpec
 from tui_optim.race.process import ONE_BLAS_THREAD, one_line
@@ -369,16 +368,7 @@ class SweepProcesses:
 
     def start(self) -> None:
         for _ in range(self.count):
-            parent_end, child_end = mp.Pipe()
-            child = subprocess.Popen(
-                [sys.executable, "-m", "tui_optim.race.sweep", str(child_end.fileno())],
-                pass_fds=(child_end.fileno(),),
-                env={**ONE_BLAS_THREAD, **os.environ},
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            child_end.close()
+            child, parent_end = spawn_child("tui_optim.race.sweep", ONE_BLAS_THREAD)
             parent_end.send(self.scenario)
             self._children.append(child)
             self._conns.append(parent_end)
@@ -464,7 +454,7 @@ def _worker(conn: Connection) -> None:
 def main(argv: list[str]) -> None:
     """Entry point of a worker: ``python -m tui_optim.race.sweep FD``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _worker(Connection(int(argv[0])))
+    _worker(parent_pipe(argv))
 
 
 if __name__ == "__main__":

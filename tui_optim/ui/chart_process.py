@@ -13,7 +13,6 @@ at a lower priority than the engine and the app (``NICENESS``).
 from __future__ import annotations
 
 import contextlib
-import multiprocessing as mp
 import os
 import signal
 import subprocess
@@ -21,6 +20,7 @@ import sys
 import threading
 from multiprocessing.connection import Connection
 
+from tui_optim.race.child import parent_pipe, spawn_child
 from tui_optim.ui.chart_build import ChartPlan, draw_chart
 
 #: Seconds ``close`` waits for the child before killing it.
@@ -52,16 +52,7 @@ class ChartProcess:
             return text
 
     def _start(self) -> None:
-        parent_end, child_end = mp.Pipe()
-        self._child = subprocess.Popen(
-            [sys.executable, "-m", "tui_optim.ui.chart_process", str(child_end.fileno())],
-            pass_fds=(child_end.fileno(),),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        child_end.close()
-        self._conn = parent_end
+        self._child, self._conn = spawn_child("tui_optim.ui.chart_process")
 
     @property
     def pid(self) -> int | None:
@@ -91,7 +82,7 @@ def main(argv: list[str]) -> None:
         os.nice(NICENESS)
     from plotext._figure import _figure_class
 
-    conn = Connection(int(argv[0]))
+    conn = parent_pipe(argv)
     figure = _figure_class()
     while True:
         try:

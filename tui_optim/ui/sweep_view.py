@@ -12,22 +12,13 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
+from tui_optim.race.race import PALETTE
+
 if TYPE_CHECKING:
     from tui_optim.results.sweep import SweepRecord
 
 #: One colour per optimizer (the race palette's first entries).
-LINE_COLOURS = (
-    "#4e79a7",
-    "#f28e2b",
-    "#e15759",
-    "#76b7b2",
-    "#59a14f",
-    "#edc948",
-    "#b07aa1",
-    "#ff9da7",
-    "#9c755f",
-    "#bab0ac",
-)
+LINE_COLOURS = PALETTE[:10]
 #: The heatmap's shared scale, best to worst (viridis, reversed: bright is good).
 HEAT = ("#fde725", "#b5de2b", "#6ece58", "#35b779", "#1f9e89", "#26828e", "#31688e", "#3e4989",
         "#482878", "#440154")
