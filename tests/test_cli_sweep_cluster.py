@@ -77,18 +77,26 @@ def test_the_same_json_in_one_process_local_processes_and_local_clusters(tmp_pat
 
 
 def test_a_cluster_that_loses_a_worker_midway_gives_the_same_json(tmp_path: Path) -> None:
-    scenario = sweep_file(tmp_path, epochs=1500)
+    scenario = sweep_file(tmp_path, epochs=4000)
     reference = sweep(tmp_path, scenario, "reference", "--processes", "1")
     out = tmp_path / "killed.json"
     process = subprocess.Popen(
-        command(str(scenario), "--json", str(out), "--workers", "2"),
+        [*command(str(scenario), "--json", str(out), "--workers", "2")][:-1],  # progress on
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
         cwd=tmp_path,
     )
+    assert process.stderr is not None
+    # Piped, progress is a line every ~2 s ("12/96 runs ..."): the cluster is up and racing.
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line and process.poll() is not None:
+            pytest.fail("the sweep ended before a worker could be killed")
+        if "/96 runs" in line:
+            break
     killed = None
-    deadline = time.monotonic() + 60
     while killed is None and time.monotonic() < deadline and process.poll() is None:
         # The local cluster's workers are the command's child processes: a busy one is
         # racing a block.

@@ -139,6 +139,11 @@ class DaskPool:
                 f"could not reach the Dask scheduler at {where} within "
                 f"{request.timeout:g} s ({type(error).__name__})"
             ) from None
+        except Exception as error:  # Dask's own start-up failures (a nanny that died ...)
+            self.close()
+            raise ClusterError(
+                f"could not start the Dask cluster ({type(error).__name__}: {error})"
+            ) from None
         self._check_workers()
 
     def __enter__(self) -> DaskPool:
