@@ -63,6 +63,12 @@ def build_command_parsers() -> dict[str, argparse.ArgumentParser]:
         help="engine processes (default: one per 4 racers, at most one per core)",
     )
     run.add_argument("--quiet", action="store_true", help="print only the leaderboard")
+    run.add_argument(
+        "--rank-by",
+        choices=("val_loss", "val_accuracy", "loss", "time_to_target"),
+        help="what the leaderboard ranks by (default: the scenario's rank_by, else the "
+        "final validation loss if there is a validation split, else the final training loss)",
+    )
     listing = Parser(prog="tui-optim list", description="What tui-optim knows.")
     listing.add_argument("what", nargs="?", choices=LISTS, help="one section (default: all)")
     check = Parser(prog="tui-optim check", description="Validate a scenario.")
@@ -253,6 +259,8 @@ def command_run(options: argparse.Namespace) -> int:
             if value < (0 if key == "seed" else 1):
                 raise UsageError(f"--{key} must be {'>= 0' if key == 'seed' else '>= 1'}")
             changes[key] = value
+    if options.rank_by is not None:
+        changes["rank_by"] = options.rank_by
     if "epochs" in changes:
         changes.setdefault("steps", None)
     elif "steps" in changes:
@@ -346,9 +354,7 @@ class Progress:
         from tui_optim.results.export import leaderboard
 
         rows = leaderboard(record)[:3]
-        return "  ".join(
-            f"{row.name} {row.best_loss:.3g}" for row in rows if row.best_loss is not None
-        )
+        return "  ".join(f"{row.name} {row.loss:.3g}" for row in rows if row.loss is not None)
 
     def close(self) -> None:
         if self.rich is not None:
@@ -359,26 +365,28 @@ class Progress:
 def print_leaderboard(record: Any) -> None:
     from rich.table import Table
 
-    from tui_optim.results.export import leaderboard
+    from tui_optim.results.export import RANK_LABELS, leaderboard, rank_key
 
     started = record.started
     rows = leaderboard(record)
+    key = rank_key(record)
     # Time series: how far ahead each racer predicts says more than the validation loss.
     with_horizon = any(row.horizon is not None for row in rows)
+    with_validation = any(row.val_loss is not None for row in rows)
+    repeats = max((row.runs for row in rows), default=1)
+    title = f"{started.title} (seed {started.seed}, fingerprint {started.fingerprint})"
     table = Table(
-        title=f"{started.title} (seed {started.seed}, fingerprint {started.fingerprint})",
+        title=f"{title}\nranked by {RANK_LABELS[key]}; losses are final, on the whole set",
         title_justify="left",
     )
-    for column in (
-        "#",
-        "racer",
-        "optimizer",
-        "status",
-        "to target",
-        "best loss",
-        "final loss",
-        "horizon (steps)" if with_horizon else "val acc",
-    ):
+    columns = ["#", "racer", "optimizer", "status", "to target", "loss"]
+    if repeats > 1:
+        columns.append("reached")
+    if with_validation:
+        columns += ["val loss", "val acc"]
+    if with_horizon:
+        columns.append("horizon (steps)")
+    for column in columns:
         words = column in ("racer", "optimizer", "status", "to target")
         # A terminal too narrow for the table wraps the wordy columns, never a number.
         table.add_column(column, justify="left" if words else "right", no_wrap=not words)
@@ -392,18 +400,24 @@ def print_leaderboard(record: Any) -> None:
         target = "-"
         if row.steps_to_target is not None:
             target = f"{row.steps_to_target:.0f} steps / {row.epochs_to_target:.3g} ep"
-        table.add_row(
+        cells = [
             "DNF" if row.rank is None else str(row.rank),
             row.name + (f" (x{row.runs})" if row.runs > 1 else ""),
             row.optimizer,
             row.status,
             target,
-            number(row.best_loss, row.best_loss_std),
-            number(row.final_loss, row.final_loss_std),
-            number(row.horizon, row.horizon_std)
-            if with_horizon
-            else "-"
-            if row.val_accuracy is None
-            else f"{row.val_accuracy:.1%}",
-        )
+            number(row.loss, row.loss_std),
+        ]
+        if repeats > 1:
+            cells.append(f"{row.reached_target}/{row.runs}")
+        if with_validation:
+            accuracy = "-"
+            if row.val_accuracy is not None:
+                accuracy = f"{row.val_accuracy:.1%}"
+                if row.val_accuracy_std is not None:
+                    accuracy += f" ± {row.val_accuracy_std:.1%}"
+            cells += [number(row.val_loss, row.val_loss_std), accuracy]
+        if with_horizon:
+            cells.append(number(row.horizon, row.horizon_std))
+        table.add_row(*cells)
     print_table(table)

@@ -104,6 +104,17 @@ class GridSpec:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """One ``[[claim]]``: ``racer`` ends with ``status``, reaches the target ``before``
+    another racer, or ends with a lower training loss than the racer it ``beats``."""
+
+    racer: str
+    status: str | None = None
+    before: str | None = None
+    beats: str | None = None
+
+
+@dataclass(frozen=True)
 class Scenario:
     title: str
     description: str
@@ -122,6 +133,12 @@ class Scenario:
     source: Path | None = None  # the file it came from
     name: str = ""  # built-in name or file stem
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: What the leaderboard ranks by (None: validation loss if there is a split, else loss).
+    rank_by: str | None = None
+    #: "What to look for": shown in the app.
+    look_for: str = ""
+    #: What the scenario claims about its race, checked by the tests on its headless run.
+    claims: tuple[Claim, ...] = ()
 
     @property
     def is_surface(self) -> bool:
@@ -312,7 +329,22 @@ TOP_KEYS = [
     "surface",
     "racer",
     "grid",
+    "rank_by",
+    "look_for",
+    "claim",
 ]
+RANK_BY = ("val_loss", "val_accuracy", "loss", "time_to_target")
+CLAIM_KEYS = ["racer", "status", "before", "beats"]
+CLAIM_STATUSES = (
+    "running",
+    "converged",
+    "stalled",
+    "oscillating",
+    "diverging",
+    "diverged",
+    "error",
+    "finished",
+)
 DATA_KEYS = [
     "source",
     "path",
@@ -389,6 +421,7 @@ def parse_scenario(text: str, source: Path | None = None, name: str = "") -> Sce
             "", "repeats", f"{len(racers)} racers x {repeats} repeats; the limit is {MAX_RACES}"
         )
     racers = _unique_names(racers)
+    rank_by, look_for, claims = _verdict_keys(where, document, racers)
     return Scenario(
         title=title,
         description=description,
@@ -406,7 +439,41 @@ def parse_scenario(text: str, source: Path | None = None, name: str = "") -> Sce
         grid=grid,
         source=source,
         name=name or (source.stem if source else ""),
+        rank_by=rank_by,
+        look_for=look_for,
+        claims=claims,
     )
+
+
+def _verdict_keys(
+    where: _Where, document: Mapping[str, Any], racers: list[RacerConfig]
+) -> tuple[str | None, str, tuple[Claim, ...]]:
+    """``rank_by``, ``look_for`` and the ``[[claim]]`` tables."""
+    top = _Reader(where, "", document)
+    rank_by = top.text("rank_by", None, choices=RANK_BY)
+    look_for = (top.text("look_for", "") or "").strip()
+    raw = document.get("claim", [])
+    if not isinstance(raw, list):
+        raise where.error("", "claim", "claims are [[claim]] tables")
+    names = [racer.name for racer in racers]
+    claims = []
+    for index, table in enumerate(raw):
+        if not isinstance(table, dict):
+            raise where.error("claim", "", "claims are [[claim]] tables", index)
+        _unknown_keys(where, "claim", table, CLAIM_KEYS, index)
+        read = _Reader(where, "claim", table, index)
+        racer = read.text("racer", None, choices=names)
+        if racer is None:
+            raise read.fail("racer", f"missing; allowed: {', '.join(names)}")
+        claims.append(
+            Claim(
+                racer,
+                status=read.text("status", None, choices=CLAIM_STATUSES),
+                before=read.text("before", None, choices=names),
+                beats=read.text("beats", None, choices=names),
+            )
+        )
+    return rank_by, look_for, tuple(claims)
 
 
 def _surface(where: _Where, table: dict[str, Any]) -> SurfaceSpec:

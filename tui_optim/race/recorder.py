@@ -1,0 +1,261 @@
+"""Recording: when a race measures its racers, what it keeps, and the diagnosis it feeds.
+
+Every group is evaluated on a cadence (:func:`evaluation_interval`): once an epoch, more
+often when the race has fewer epochs than :data:`MIN_POINTS`. An evaluation is one
+lockstep forward pass of all the group's rows over the whole training set (and the
+validation set), so each racer's ``loss`` is the loss at its current weights, never a
+mini-batch's; the mini-batch losses in between are averaged into ``batch_loss``. Every
+``problem.sharpness_every`` evaluations the problem also estimates the loss's top Hessian
+eigenvalue. Each evaluation is one history point and one observation of the racer's
+:class:`~tui_optim.race.diagnosis.HealthMonitor`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tui_optim.engine.optimizers import get_optimizer
+from tui_optim.engine.problems import Problem
+from tui_optim.engine.schedules import Schedule
+from tui_optim.race.diagnosis import HealthMonitor, Landscape, Observation, Verdict
+from tui_optim.race.messages import (
+    HistoryChunk,
+    LayerStats,
+    RacerSpec,
+    Status,
+    TimeToTarget,
+)
+
+if TYPE_CHECKING:
+    from tui_optim.race.race import Group
+
+#: Fewest history points (and evaluations) a race of known length records.
+MIN_POINTS = 200
+#: Time series: the prediction horizon is measured every this many epochs and at the end.
+HORIZON_EVERY_EPOCHS = 10
+TERMINAL: tuple[Status, ...] = ("diverged", "error")
+#: The columns of a history point, in :class:`HistoryChunk` order.
+POINT_FIELDS = (
+    "step",
+    "epoch",
+    "seconds",
+    "loss",
+    "batch_loss",
+    "val_loss",
+    "accuracy",
+    "grad_norm",
+    "update_ratio",
+    "sharpness",
+)
+
+
+def evaluation_interval(steps_per_epoch: int, total_steps: int) -> int:
+    """Steps between two evaluations: one epoch, or fewer so that a race of
+    ``total_steps`` gets at least :data:`MIN_POINTS` of them."""
+    if total_steps <= 0:
+        return max(1, steps_per_epoch)
+    return max(1, min(steps_per_epoch, total_steps // MIN_POINTS))
+
+
+def landscape_of(problem: Problem) -> Landscape:
+    return Landscape(problem.minima, problem.unbounded_below, problem.length_scale)
+
+
+@dataclass(eq=False)  # identity: racers are found in lists by `is`
+class Racer:
+    """One racer's configuration and running figures (the race's bookkeeping)."""
+
+    spec: RacerSpec
+    hparams: dict[str, Any]
+    schedule: Schedule | None
+    batch_size: int | None  # None: the scenario's
+    monitor: HealthMonitor
+    status: Status = "running"
+    reason: str = ""
+    steps: int = 0
+    epoch: float = 0.0
+    seconds: float = 0.0
+    loss: float = math.nan  # whole training set, at the last evaluation
+    batch_loss: float = math.nan  # the last mini-batch's
+    val_loss: float | None = None
+    accuracy: float | None = None
+    val_accuracy: float | None = None
+    best_loss: float = math.inf
+    grad_norm: float = math.nan
+    update_norm: float = math.nan
+    update_ratio: float = math.nan
+    effective_step: float = math.nan
+    sharpness: float | None = None
+    #: The last sharpness estimate's eigenvector (warm start of the next one).
+    curvature_vector: np.ndarray | None = None
+    position: tuple[float, float] | None = None
+    horizon: float | None = None  # time series: steps predicted ahead (see MLPProblem.horizon)
+    time_to_target: TimeToTarget | None = None
+    layers: tuple[LayerStats, ...] = ()
+    #: Parameters of a racer that left its group (diverged or failed), for export.
+    frozen_params: np.ndarray | None = None
+    pending: list[tuple[float, ...]] = field(default_factory=list)
+    pending_positions: list[tuple[float, float]] = field(default_factory=list)
+
+    @property
+    def id(self) -> int:
+        return self.spec.id
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    def stability(self) -> tuple[float, str] | None:
+        """The optimizer's stability threshold at this racer's present learning rate."""
+        hparams = dict(self.hparams)
+        if self.schedule is not None and "lr" in hparams:
+            hparams["lr"] = float(hparams["lr"]) * self.schedule.factor(max(self.steps, 1))
+        return get_optimizer(self.spec.optimizer).stability_threshold(hparams)
+
+    def take_points(self, with_position: bool) -> HistoryChunk:
+        """The history points recorded since the last call, as parallel arrays."""
+        width = len(POINT_FIELDS)
+        points = np.array(self.pending, dtype=np.float64).reshape(-1, width)
+        positions = None
+        if with_position:
+            positions = np.array(self.pending_positions, dtype=np.float64).reshape(-1, 2)
+        self.pending.clear()
+        self.pending_positions.clear()
+        columns = [points[:, i].copy() for i in range(width)]
+        return HistoryChunk(*columns, position=positions)
+
+
+class Recorder:
+    """Evaluates groups on their cadence, records history points and runs the diagnosis.
+
+    ``evaluation_seconds`` and ``diagnosis_seconds`` add up the time spent in each, so a
+    benchmark can compare them with the whole race's.
+    """
+
+    def __init__(self, problem: Problem, target_loss: float | None, with_position: bool):
+        self.problem = problem
+        self.target_loss = target_loss
+        self.with_position = with_position
+        self.landscape = landscape_of(problem)
+        self.evaluation_seconds = 0.0
+        self.diagnosis_seconds = 0.0
+        #: racer id -> its latest loss, for "how far from the best racer".
+        self.latest: dict[int, float] = {}
+
+    def monitor(self, optimizer: str) -> HealthMonitor:
+        """A fresh monitor for a racer of ``optimizer``."""
+        return HealthMonitor(
+            self.target_loss,
+            landscape=self.landscape,
+            shrinking_step=get_optimizer(optimizer).shrinking_step,
+            unit="step" if self.landscape.length_scale is not None else "epoch",
+        )
+
+    def forget(self, racer_id: int) -> None:
+        self.latest.pop(racer_id, None)
+
+    def record(
+        self, group: Group, seconds: float, horizon_due: bool
+    ) -> list[tuple[Racer, Verdict]]:
+        """Evaluate ``group`` at its current weights (after the step just taken), record
+        one history point per racer and observe it; returns the status changes."""
+        clock = time.perf_counter()
+        problem = self.problem
+        params = group.params
+        train = problem.evaluate(params, "train")
+        val_loss = val_accuracy = horizon = None
+        if problem.has_validation:
+            evaluation = problem.evaluate(params, "val")
+            val_loss, val_accuracy = evaluation.loss, evaluation.accuracy
+        if problem.has_horizon and horizon_due:
+            horizon = problem.horizon(params)
+        sharpness = None
+        if group.evaluations % problem.sharpness_every == 0:
+            vectors = [r.curvature_vector for r in group.racers]
+            start = None if any(v is None for v in vectors) else np.stack(vectors)  # type: ignore[arg-type]
+            sharpness, new_vectors = problem.sharpness(params, start)
+            for row, racer in enumerate(group.racers):
+                racer.curvature_vector = new_vectors[row]
+        group.evaluations += 1
+        self.evaluation_seconds += time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        figures = group.measure()
+        batch_mean = group.loss_sum / max(group.loss_count, 1)
+        group.loss_sum[:] = 0.0
+        group.loss_count = 0
+        step, epoch = group.step, group.progress
+        target = self.target_loss
+        for row, racer in enumerate(group.racers):
+            racer.loss = float(train.loss[row])
+            self.latest[racer.id] = racer.loss
+        finite = [v for v in self.latest.values() if math.isfinite(v)]
+        leader = min(finite) if finite else math.nan
+        verdicts: list[tuple[Racer, Verdict]] = []
+        for row, racer in enumerate(group.racers):
+            racer.steps, racer.epoch, racer.seconds = step, epoch, seconds
+            racer.grad_norm = float(figures["grad_norm"][row])
+            racer.update_norm = float(figures["update_norm"][row])
+            racer.update_ratio = float(figures["update_ratio"][row])
+            racer.effective_step = float(figures["effective_step"][row])
+            if math.isfinite(racer.loss):
+                racer.best_loss = min(racer.best_loss, racer.loss)
+            if self.with_position:
+                racer.position = (float(params[row, 0]), float(params[row, 1]))
+                racer.pending_positions.append(racer.position)
+            row_val = math.nan if val_loss is None else float(val_loss[row])
+            if val_loss is not None:
+                racer.val_loss = row_val
+            if val_accuracy is not None:
+                racer.val_accuracy = float(val_accuracy[row])
+            if horizon is not None:
+                racer.horizon = float(horizon[row])
+            accuracy = math.nan
+            if train.accuracy is not None:
+                racer.accuracy = accuracy = float(train.accuracy[row])
+            if sharpness is not None:
+                value = float(sharpness[row])
+                racer.sharpness = value if math.isfinite(value) else None
+            racer.pending.append(
+                (
+                    step,
+                    epoch,
+                    seconds,
+                    racer.loss,
+                    float(batch_mean[row]),
+                    row_val,
+                    accuracy,
+                    racer.grad_norm,
+                    racer.update_ratio,
+                    math.nan if sharpness is None else float(sharpness[row]),
+                )
+            )
+            if target is not None and racer.time_to_target is None and racer.loss <= target:
+                racer.time_to_target = TimeToTarget(step, epoch, seconds)
+            verdict = racer.monitor.observe(
+                Observation(
+                    step=step,
+                    epoch=epoch,
+                    seconds=seconds,
+                    loss=racer.loss,
+                    batch_loss=float(batch_mean[row]),
+                    val_loss=row_val,
+                    grad_norm=racer.grad_norm,
+                    update_norm=racer.update_norm,
+                    param_norm=float(figures["param_norm"][row]),
+                    effective_step=racer.effective_step,
+                    position=racer.position,
+                    sharpness=math.nan if racer.sharpness is None else racer.sharpness,
+                    stability=racer.stability(),
+                    leader_loss=leader,
+                )
+            )
+            if verdict is not None:
+                verdicts.append((racer, verdict))
+        self.diagnosis_seconds += time.perf_counter() - clock
+        return verdicts
