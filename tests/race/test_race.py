@@ -11,6 +11,7 @@ import pytest
 from tui_optim.engine.data import DataSpec
 from tui_optim.engine.init import load_weights
 from tui_optim.engine.optimizers import OPTIMIZERS
+from tui_optim.engine.surfaces import get_surface
 from tui_optim.race.messages import (
     AddRacer,
     CommandRejected,
@@ -106,7 +107,7 @@ def test_snapshots_stream_history_and_epochs() -> None:
         chunk = stats.new_points
         assert len(chunk.step) >= 3  # at least every epoch end
         assert np.all(np.diff(chunk.step) > 0)
-        assert math.isfinite(stats.epoch_loss) and stats.val_loss is not None
+        assert math.isfinite(stats.loss) and stats.val_loss is not None
         assert 0.0 <= (stats.val_accuracy or 0.0) <= 1.0
         assert len(stats.layers) == 2 and stats.layers[0].weight_norm > 0
     assert all(len(s.new_points.step) == 0 for s in race.snapshot().racers)  # taken once
@@ -291,11 +292,14 @@ def test_surface_race_records_positions() -> None:
     snapshot = race.snapshot()
     first = snapshot.racers[0].new_points
     assert first.position is not None and first.position.shape == (10, 2)
-    np.testing.assert_allclose(first.position[0], (-0.35, -0.67))
-    second = snapshot.racers[1].new_points
-    np.testing.assert_allclose(second.position[0], (0.3, 1.3))
+    # a point is where the racer is after its step, with f there
+    surface = get_surface("peaks")
+    for stats, start in zip(snapshot.racers, [(-0.35, -0.67), (0.3, 1.3)], strict=True):
+        start_row = np.array([start])
+        after = start_row - 0.03 * surface.gradient(start_row)
+        np.testing.assert_allclose(stats.new_points.position[0], after[0])
+        assert stats.new_points.loss[0] == surface.value(after)[0]
     # the plain gradient-descent rule, by hand
-    from tui_optim.engine.surfaces import get_surface
 
     surface = get_surface("peaks")
     point = np.array([[-0.35, -0.67]])
