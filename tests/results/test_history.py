@@ -51,7 +51,9 @@ def test_extend_equals_repeated_append() -> None:
 def test_positions_follow_their_points() -> None:
     history = History(16, with_position=True)
     for step in range(100):
-        history.append(step=step, epoch=step, seconds=step, loss=1.0 / (step + 1), position=(step, -step))
+        history.append(
+            step=step, epoch=step, seconds=step, loss=1.0 / (step + 1), position=(step, -step)
+        )
     arrays = history.arrays()
     np.testing.assert_array_equal(arrays["position"][:, 0], arrays["step"])
 
