@@ -91,6 +91,6 @@ class GridScreen(ViewScreen):
             loss = fmt.num(stats.loss if stats is not None else None)
             cell.update(
                 f"[{spec.colour}]{spark(losses, width)}[/]\n"
-                f"{fmt.badge(status, short=True)} loss {loss}"
+                f"{fmt.badge(status, short=True)} train {loss}"
             )
             cell.tooltip = stats.reason if stats is not None and stats.reason else spec.name

@@ -1,4 +1,5 @@
-"""The leaderboard: racers ranked by time to the target loss, DNF for the diverged.
+"""The leaderboard: racers ranked by the scenario's ``rank_by`` (by default the final
+validation loss, or the final training loss without a validation split), DNF last.
 
 Repeats (the same racer over several seeds) are one row with mean ± standard deviation.
 The ranking is the engine's (:func:`tui_optim.results.export.leaderboard`), the same the
@@ -26,8 +27,8 @@ COLUMNS = (
     "steps to target",
     "epochs",
     "seconds",
-    "best loss",
-    "final loss",
+    "train loss",
+    "val loss",
     "val acc",
 )
 #: The last column of a time series race: steps predicted ahead instead of accuracy.
@@ -51,14 +52,15 @@ class LeaderboardScreen(ViewScreen):
         super().on_mount()
 
     def draw(self, model: RaceModel) -> None:
-        from tui_optim.results.export import leaderboard
+        from tui_optim.results.export import RANK_LABELS, leaderboard, rank_key
 
         started = model.started
         target = fmt.num(started.target_loss) if started and started.target_loss else "none"
         title = escape(started.title) if started else ""
+        ranked = RANK_LABELS[rank_key(model)]
         self.query_one("#board-title", Static).update(
-            f"[b]{title}[/]  [$foreground-muted]target loss {target}; ranked by steps to "
-            "the target, then best loss; DNF = diverged or failed[/]"
+            f"[b]{title}[/]  [$foreground-muted]target loss {target}; ranked by {ranked}; "
+            "losses final, on the whole set; DNF = diverged or failed[/]"
         )
         table = self.query_one(DataTable)
         table.clear()
@@ -72,7 +74,7 @@ class LeaderboardScreen(ViewScreen):
             table.clear(columns=True)
             table.add_columns(*columns)
         for row in rows:
-            runs = f" (×{row.runs})" if row.runs > 1 else ""
+            runs = f" (×{row.runs}, {row.reached_target} at target)" if row.runs > 1 else ""
             steps = "-" if row.steps_to_target is None else f"{row.steps_to_target:.0f}"
             epochs = "-" if row.epochs_to_target is None else f"{row.epochs_to_target:.3g}"
             seconds = "-" if row.seconds_to_target is None else f"{row.seconds_to_target:.2f}"
@@ -83,8 +85,8 @@ class LeaderboardScreen(ViewScreen):
                 steps,
                 epochs,
                 fmt.DASH if seconds_hidden else seconds,
-                with_spread(row.best_loss, row.best_loss_std),
-                with_spread(row.final_loss, row.final_loss_std),
+                with_spread(row.loss, row.loss_std),
+                with_spread(row.val_loss, row.val_loss_std),
                 with_spread(row.horizon, row.horizon_std)
                 if columns is HORIZON_COLUMNS
                 else fmt.pct(row.val_accuracy),
