@@ -30,7 +30,7 @@ HORIZON_STARTS = 8
 #: Sharpness of an MLP: examples of the fixed probe batch its Hessian is taken on.
 SHARPNESS_PROBE = 256
 #: Sharpness of an MLP: evaluations between two estimates.
-SHARPNESS_EVERY = 10
+SHARPNESS_EVERY = 25
 #: Sharpness of an MLP: power iterations per estimate (warm-started from the last vector).
 SHARPNESS_ITERATIONS = 3
 

@@ -110,8 +110,10 @@ class HealthSettings:
 
     #: Observations a trend is judged over.
     window: int = 20
-    #: Consecutive observations a new status must hold before it is reported.
+    #: Consecutive judgements a new status must hold before it is reported.
     confirm: int = 5
+    #: Judge every this many observations (the others only feed the window).
+    classify_every: int = 1
     #: |t| of the loss's trend (slope over its standard error) that counts as a real trend.
     significant: float = 3.0
     #: A significant rise of the loss by this fraction over the window: diverging.
@@ -158,27 +160,29 @@ class Trend:
 
 
 def fit_trend(values: list[float]) -> Trend:
-    y = np.asarray(values, dtype=np.float64)
-    n = len(y)
-    x = np.arange(n, dtype=np.float64) - (n - 1) / 2
-    slope = float(np.dot(x, y - y.mean()) / np.dot(x, x))
-    residuals = y - y.mean() - slope * x
-    dof = max(n - 2, 1)
-    noise = float(np.sqrt(np.dot(residuals, residuals) / dof))
-    error = noise / math.sqrt(float(np.dot(x, x)))
-    scale = max(abs(float(y.mean())), 1e-300)
+    """The least-squares line through ``values`` (plain Python: windows are ~20 points,
+    where NumPy's per-call cost would dominate)."""
+    n = len(values)
+    middle = (n - 1) / 2
+    mean = math.fsum(values) / n
+    sxx = sum((i - middle) ** 2 for i in range(n))
+    slope = sum((i - middle) * (v - mean) for i, v in enumerate(values)) / sxx
+    residual = sum((v - mean - slope * (i - middle)) ** 2 for i, v in enumerate(values))
+    noise = math.sqrt(residual / max(n - 2, 1))
+    error = noise / math.sqrt(sxx)
+    scale = max(abs(mean), 1e-300)
     if error <= 1e-12 * scale:
         t = 0.0 if abs(slope) <= 1e-14 * scale else math.copysign(math.inf, slope)
     else:
         t = slope / error
-    return Trend(slope * (n - 1), noise, t, float(y.mean()))
+    return Trend(slope * (n - 1), noise, t, mean)
 
 
 def reversals(moves: list[float] | list[np.ndarray]) -> tuple[int, int]:
     """How many successive pairs of moves point in opposite directions, and of how many."""
     count = total = 0
     for a, b in itertools.pairwise(moves):
-        product = float(np.dot(a, b))
+        product = a * b if isinstance(a, float) else float(np.dot(a, b))
         if product == 0:
             continue
         total += 1
@@ -287,6 +291,10 @@ class HealthMonitor:
         level = memory.plateau_level
         if level is None or obs.loss < level - 0.01 * max(abs(level), 1e-12):
             memory.plateau_level, memory.plateau_epoch = obs.loss, obs.epoch
+        target = self.target_loss
+        reached = target is not None and obs.loss <= target
+        if memory.count % self.settings.classify_every and not reached:
+            return None
         status, reason = self._classify(obs)
         target_met = status == "converged" and reason.startswith("converged: the loss")
         if status == "diverged" or target_met:
@@ -307,7 +315,8 @@ class HealthMonitor:
         returning = len(memory.statuses) >= 2 and memory.statuses[-2] == status
         if returning and returns and status != "diverging":
             return None  # A -> B -> A happened once; A -> B -> A -> B never does
-        needed = self.settings.window * 2**returns if returning else self.settings.confirm
+        windows = self.settings.window // self.settings.classify_every
+        needed = windows * 2**returns if returning else self.settings.confirm
         # Every change in the last few windows doubles the evidence the next one needs.
         horizon = memory.count - 5 * self.settings.window
         needed *= 2 ** sum(1 for when in memory.changes if when > horizon)

@@ -163,7 +163,7 @@ class Group:
         self.loss_count = 0
         #: Steps between two evaluations (history points); a step count, not a clock, so
         #: the same race records the same points on any machine.
-        self.eval_every = evaluation_interval(self.steps_per_epoch, total_steps)
+        self.eval_every = evaluation_interval(self.steps_per_epoch, total_steps, problem.n_train)
         self.evaluations = 0
 
     # ---------------------------------------------------------------- membership

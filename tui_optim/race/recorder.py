@@ -22,7 +22,13 @@ import numpy as np
 from tui_optim.engine.optimizers import get_optimizer
 from tui_optim.engine.problems import Problem
 from tui_optim.engine.schedules import Schedule
-from tui_optim.race.diagnosis import HealthMonitor, Landscape, Observation, Verdict
+from tui_optim.race.diagnosis import (
+    HealthMonitor,
+    HealthSettings,
+    Landscape,
+    Observation,
+    Verdict,
+)
 from tui_optim.race.messages import (
     HistoryChunk,
     LayerStats,
@@ -36,6 +42,11 @@ if TYPE_CHECKING:
 
 #: Fewest history points (and evaluations) a race of known length records.
 MIN_POINTS = 200
+#: Diagnosis of loss trends: judged every 4th evaluation (a window still holds the last 20
+#: points), which keeps its cost a few percent of a race of small networks.
+TREND_SETTINGS = HealthSettings(classify_every=4, confirm=2)
+#: Training sets larger than this are evaluated at most once an epoch.
+LARGE_TRAINING_SET = 1000
 #: Time series: the prediction horizon is measured every this many epochs and at the end.
 HORIZON_EVERY_EPOCHS = 10
 TERMINAL: tuple[Status, ...] = ("diverged", "error")
@@ -54,12 +65,17 @@ POINT_FIELDS = (
 )
 
 
-def evaluation_interval(steps_per_epoch: int, total_steps: int) -> int:
-    """Steps between two evaluations: one epoch, or fewer so that a race of
-    ``total_steps`` gets at least :data:`MIN_POINTS` of them."""
-    if total_steps <= 0:
+def evaluation_interval(steps_per_epoch: int, total_steps: int, n_train: int) -> int:
+    """Steps between two evaluations: about :data:`MIN_POINTS` per race, at epoch ends
+    when an epoch is shorter than that spacing; for a large training set (over
+    :data:`LARGE_TRAINING_SET` examples, where a forward pass over all of it costs many
+    steps) once an epoch."""
+    if total_steps <= 0 or n_train > LARGE_TRAINING_SET:
         return max(1, steps_per_epoch)
-    return max(1, min(steps_per_epoch, total_steps // MIN_POINTS))
+    interval = max(1, total_steps // MIN_POINTS)
+    if interval >= steps_per_epoch:  # whole epochs: points at epoch ends
+        return interval // steps_per_epoch * steps_per_epoch
+    return interval
 
 
 def landscape_of(problem: Problem) -> Landscape:
@@ -154,6 +170,7 @@ class Recorder:
             landscape=self.landscape,
             shrinking_step=get_optimizer(optimizer).shrinking_step,
             unit="step" if self.landscape.length_scale is not None else "epoch",
+            settings=None if self.landscape.length_scale is not None else TREND_SETTINGS,
         )
 
     def forget(self, racer_id: int) -> None:
@@ -176,11 +193,16 @@ class Recorder:
             horizon = problem.horizon(params)
         sharpness = None
         if group.evaluations % problem.sharpness_every == 0:
-            vectors = [r.curvature_vector for r in group.racers]
-            start = None if any(v is None for v in vectors) else np.stack(vectors)  # type: ignore[arg-type]
-            sharpness, new_vectors = problem.sharpness(params, start)
-            for row, racer in enumerate(group.racers):
-                racer.curvature_vector = new_vectors[row]
+            # only where it explains something: rows whose optimizer has a threshold
+            rows = [row for row, r in enumerate(group.racers) if r.stability() is not None]
+            if rows:
+                vectors = [group.racers[row].curvature_vector for row in rows]
+                start = None if any(v is None for v in vectors) else np.stack(vectors)  # type: ignore[arg-type]
+                values, new_vectors = problem.sharpness(params[rows], start)
+                sharpness = np.full(len(group.racers), np.nan)
+                sharpness[rows] = values
+                for index, row in enumerate(rows):
+                    group.racers[row].curvature_vector = new_vectors[index]
         group.evaluations += 1
         self.evaluation_seconds += time.perf_counter() - clock
 
