@@ -149,8 +149,10 @@ class Racer:
 class Recorder:
     """Evaluates groups on their cadence, records history points and runs the diagnosis.
 
-    ``evaluation_seconds`` and ``diagnosis_seconds`` add up the time spent in each, so a
-    benchmark can compare them with the whole race's.
+    ``evaluation_seconds`` adds up the time of the whole-training-set evaluations,
+    ``diagnosis_seconds`` that of the sharpness estimates and the monitors, so a benchmark
+    can compare them with the whole race's (validation and recording are not counted: a
+    race measured them before it had either).
     """
 
     def __init__(self, problem: Problem, target_loss: float | None, with_position: bool):
@@ -185,6 +187,7 @@ class Recorder:
         problem = self.problem
         params = group.params
         train = problem.evaluate(params, "train")
+        self.evaluation_seconds += time.perf_counter() - clock
         val_loss = val_accuracy = horizon = None
         if problem.has_validation:
             evaluation = problem.evaluate(params, "val")
@@ -192,6 +195,7 @@ class Recorder:
         if problem.has_horizon and horizon_due:
             horizon = problem.horizon(params)
         sharpness = None
+        clock = time.perf_counter()
         if group.evaluations % problem.sharpness_every == 0:
             # only where it explains something: rows whose optimizer has a threshold
             rows = [row for row, r in enumerate(group.racers) if r.stability() is not None]
@@ -204,9 +208,8 @@ class Recorder:
                 for index, row in enumerate(rows):
                     group.racers[row].curvature_vector = new_vectors[index]
         group.evaluations += 1
-        self.evaluation_seconds += time.perf_counter() - clock
+        self.diagnosis_seconds += time.perf_counter() - clock
 
-        clock = time.perf_counter()
         figures = group.measure()
         batch_mean = group.loss_sum / max(group.loss_count, 1)
         group.loss_sum[:] = 0.0
@@ -259,6 +262,7 @@ class Recorder:
             )
             if target is not None and racer.time_to_target is None and racer.loss <= target:
                 racer.time_to_target = TimeToTarget(step, epoch, seconds)
+            clock = time.perf_counter()
             verdict = racer.monitor.observe(
                 Observation(
                     step=step,
@@ -277,7 +281,7 @@ class Recorder:
                     leader_loss=leader,
                 )
             )
+            self.diagnosis_seconds += time.perf_counter() - clock
             if verdict is not None:
                 verdicts.append((racer, verdict))
-        self.diagnosis_seconds += time.perf_counter() - clock
         return verdicts
