@@ -129,6 +129,8 @@ class HealthSettings:
     oscillation_fraction: float = 0.6
     #: Behind the reference (best racer or target) by more than this fraction: behind.
     behind_fraction: float = 0.1
+    #: Progress over the window below this fraction of the level is tiny.
+    tiny_progress: float = 0.001
     #: Stalled when closing the gap at the present pace would take more windows than this.
     stall_windows: float = 100.0
     #: Settled: the loss changed by less than this fraction of its level over the window.
@@ -463,8 +465,11 @@ class HealthMonitor:
         behind = gap > s.behind_fraction * max(abs(reference), 1e-12) + 2 * trend.noise
         progress = max(0.0, -trend.change)
         settled = not falling or progress < s.settled_fraction * level
+        # stalled: progress within the noise (or a tiny fraction of the level) AND too
+        # slow to close the gap to the reference; a smooth steady fall is still running
+        tiny = not falling or progress < s.tiny_progress * level
         slow = progress * s.stall_windows < gap
-        if behind and (settled or slow):
+        if behind and tiny and slow:
             since = memory.plateau_epoch if self.unit == "epoch" else obs.step
             when = f"epoch {since:g}" if self.unit == "epoch" else f"step {since}"
             why = (
