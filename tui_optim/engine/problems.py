@@ -228,7 +228,7 @@ class MLPProblem:
         """
         x = self.data.X_train[self._probe]
         y = self.data.Y_train[self._probe]
-        iterations = SHARPNESS_ITERATIONS if vectors is not None else 3 * SHARPNESS_ITERATIONS
+        iterations = SHARPNESS_ITERATIONS if vectors is not None else 2 * SHARPNESS_ITERATIONS
 
         def gradient(at: np.ndarray) -> np.ndarray:
             out = np.empty_like(at)

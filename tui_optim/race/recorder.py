@@ -196,7 +196,8 @@ class Recorder:
             horizon = problem.horizon(params)
         sharpness = None
         clock = time.perf_counter()
-        if group.evaluations % problem.sharpness_every == 0:
+        # not at the first evaluations: the curvature of the initial weights explains nothing
+        if (group.evaluations + 1) % problem.sharpness_every == 0:
             # only where it explains something: rows whose optimizer has a threshold
             rows = [row for row, r in enumerate(group.racers) if r.stability() is not None]
             if rows:
