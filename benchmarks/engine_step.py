@@ -3,9 +3,12 @@
 Networks are the course's (SEEDS.md): 1-3-1 sigmoid/MAE on iris rows 0..98 (full batch),
 4-8-3 selu softmax/CE on iris (batch 32), 64-128-64-32-16-10 selu on digits (batch 32 and
 the full 1437-row training split), and the 2-parameter peaks surface; optimizers sgd,
-nesterov, adam, rmsprop; float64 and float32. Each figure is the fastest of repeated
-timeit runs. When torch is importable the same steps are timed with torch CPU on one
-thread, taking turns with ours, and the ratio torch/ours is printed next to its target.
+nesterov, adam, rmsprop; float64 and float32. Then the newer families on the networks:
+adafactor, asgd, muon (AdamW on biases), lbfgs (max_iter 5 and tolerances 0: 5 gradient
+evaluations a step, on both sides), lookahead (adam) and sam (sgd; torch has neither, so ours only).
+Each figure is the fastest of repeated timeit runs. When torch is importable the same
+steps are timed with torch CPU on one thread, taking turns with ours, and the ratio
+torch/ours is printed next to its target.
 Last, the lockstep gain: 24 racers stepped as one (R=24) block vs the same racers stepped
 one at a time.
 
@@ -35,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tui_optim.engine.init import initial_params
 from tui_optim.engine.mlp import MLP
 from tui_optim.engine.optimizers import OPTIMIZERS
+from tui_optim.engine.optimizers.base import Tensor
 from tui_optim.engine.surfaces import SURFACES
 
 OPTIMIZER_NAMES = ("sgd", "nesterov", "adam", "rmsprop")
@@ -54,6 +58,38 @@ TORCH_OPTIMIZERS: dict[str, Callable[..., Any]] = {
     "nesterov": lambda torch, p: torch.optim.SGD(p, lr=LR, momentum=0.9, nesterov=True),
     "adam": lambda torch, p: torch.optim.Adam(p, lr=LR),
     "rmsprop": lambda torch, p: torch.optim.RMSprop(p, lr=LR),
+}
+
+
+def _muon_with_adamw(torch: Any, parameters: Any) -> Any:
+    params = list(parameters)
+    muon = torch.optim.Muon([p for p in params if p.ndim == 2], lr=LR)
+    adamw = torch.optim.AdamW([p for p in params if p.ndim != 2], lr=LR)
+
+    class Both:
+        def zero_grad(self) -> None:
+            muon.zero_grad()
+            adamw.zero_grad()
+
+        def step(self) -> None:
+            muon.step()
+            adamw.step()
+
+    return Both()
+
+
+#: The newer families: our racer keys, and torch's optimizer (None: torch has none).
+NEWER: dict[str, tuple[dict[str, Any], Callable[..., Any] | None]] = {
+    "adafactor": ({"lr": LR}, lambda torch, p: torch.optim.Adafactor(p, lr=LR)),
+    "asgd": ({"lr": LR}, lambda torch, p: torch.optim.ASGD(p, lr=LR)),
+    "muon": ({"lr": LR}, _muon_with_adamw),
+    # tolerances 0: thousands of steps on one batch would converge and stop evaluating
+    "lbfgs": (
+        {"max_iter": 5, "tolerance_grad": 0.0, "tolerance_change": 0.0},
+        lambda torch, p: torch.optim.LBFGS(p, max_iter=5, tolerance_grad=0, tolerance_change=0),
+    ),
+    "lookahead": ({"inner": {"optimizer": "adam", "lr": LR}}, None),
+    "sam": ({"inner": {"optimizer": "sgd", "lr": LR}}, None),
 }
 
 
@@ -160,22 +196,45 @@ def per_call_us(*steps: Callable[[], object], repeat: int, min_time: float) -> l
     return [seconds * 1e6 for seconds in best]
 
 
-def ours_mlp_step(net: Network, optimizer_cls: Any, dtype: np.dtype, racers: int = 1):
+def ours_mlp_step(
+    net: Network,
+    optimizer_cls: Any,
+    dtype: np.dtype,
+    racers: int = 1,
+    hparams: dict[str, Any] | None = None,
+):
     mlp = MLP(list(net.layers), net.hidden, net.output, net.loss, dtype)
     params = np.stack([initial_params(mlp, "glorot_uniform", seed) for seed in range(racers)])
     grads = np.empty_like(params)
-    optimizer = make_optimizer(optimizer_cls, racers, params)
+    optimizer = optimizer_cls([hparams or {"lr": LR} for _ in range(racers)], params.dtype)
+    optimizer.tensors = tuple(
+        tensor
+        for s in mlp.layers
+        for tensor in (
+            Tensor(f"W{s.index}", s.weight, (s.fan_in, s.fan_out)),
+            Tensor(f"b{s.index}", s.bias, (s.fan_out,)),
+        )
+    )
+    optimizer.init_state(params)
     x = np.ascontiguousarray(net.x, dtype=dtype)
     y = np.ascontiguousarray(net.y, dtype=dtype)
 
+    def closure(points: np.ndarray, grad_out: np.ndarray, rows: Any) -> np.ndarray:
+        return mlp.loss_and_grad(points, x, y, grad_out)
+
     def step() -> None:
-        mlp.loss_and_grad(params, x, y, grads)
-        optimizer.step(params, grads)
+        losses = mlp.loss_and_grad(params, x, y, grads)
+        if optimizer.needs_closure:
+            optimizer.step(params, grads, closure, losses)
+        else:
+            optimizer.step(params, grads)
 
     return step
 
 
-def torch_mlp_step(torch: Any, net: Network, optimizer: str, dtype: np.dtype):
+def torch_mlp_step(
+    torch: Any, net: Network, optimizer: str, dtype: np.dtype, factory: Any = None
+):
     from torch import nn
 
     tdtype = torch.float64 if dtype == np.float64 else torch.float32
@@ -195,11 +254,19 @@ def torch_mlp_step(torch: Any, net: Network, optimizer: str, dtype: np.dtype):
     else:
         criterion = nn.L1Loss()
         y = torch.tensor(net.y, dtype=tdtype)
-    opt = TORCH_OPTIMIZERS[optimizer](torch, model.parameters())
+    opt = (factory or TORCH_OPTIMIZERS[optimizer])(torch, model.parameters())
+
+    def closure() -> Any:
+        opt.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        return loss
+
+    if isinstance(opt, torch.optim.LBFGS):
+        return lambda: opt.step(closure)
 
     def step() -> None:
-        opt.zero_grad()
-        criterion(model(x), y).backward()
+        closure()
         opt.step()
 
     return step
@@ -284,6 +351,18 @@ def main(argv: list[str] | None = None) -> int:
                 ours, *rest = per_call_us(*steps, repeat=args.repeat, min_time=args.min_time)
                 theirs = rest[0] if rest else None
                 misses += print_row(net.label, name, dtype_name, ours, theirs, net.target)
+    for net in nets:
+        if args.only not in net.label and args.only not in "newer":
+            continue
+        for name, (hparams, factory) in NEWER.items():
+            for dtype_name in dtypes:
+                dtype = np.dtype(dtype_name)
+                steps = [ours_mlp_step(net, OPTIMIZERS[name], dtype, hparams=hparams)]
+                if torch is not None and factory is not None:
+                    steps.append(torch_mlp_step(torch, net, name, dtype, factory))
+                ours, *rest = per_call_us(*steps, repeat=args.repeat, min_time=args.min_time)
+                theirs = rest[0] if rest else None
+                misses += print_row(net.label, name, dtype_name, ours, theirs, None)
     for name in OPTIMIZER_NAMES if args.only in "peaks surface" else ():
         for dtype_name in dtypes:
             steps = peaks_steps(torch, classes[name], name, np.dtype(dtype_name))

@@ -130,7 +130,7 @@ def test_same_seed_same_results(tmp_path: Path) -> None:
         (["run", "quickstart", "--json", "/nonexistent/dir/out.json"], "no such directory"),
         (["check", "quickstrat"], "did you mean 'quickstart'"),
         (["list", "things"], "invalid choice"),
-        (["run", "quickstart", "--epochs", "0"], "--epochs must be"),
+        (["run", "quickstart", "--epochs", "0"], "--epochs: must be at least 1"),
     ],
 )
 def test_user_errors_are_one_line_and_exit_2(

@@ -32,3 +32,15 @@ def test_the_engine_examples_in_the_readme_run() -> None:
     assert (losses < mlp.loss(start, lockstep["x"], lockstep["y"])).all(), "no racer learned"
     race = run_example(examples[1])["race"]
     assert race.state == "finished"
+
+
+def test_the_optimizer_table_lists_every_optimizer_with_its_flavors() -> None:
+    from tui_optim.engine.optimizers import FLAVORS, registry
+
+    rows = re.findall(r"^\| `(\w+)` \| ([\w, ]+) \|", README.read_text(encoding="utf-8"), re.M)
+    listed = {name: tuple(flavors.split(", ")) for name, flavors in rows}
+    registered: dict[str, tuple[str, ...]] = {}
+    for flavor in FLAVORS:
+        for name in registry(flavor):
+            registered[name] = (*registered.get(name, ()), flavor)
+    assert listed == registered

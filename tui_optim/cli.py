@@ -1,13 +1,15 @@
 """Command line: ``tui-optim [SCENARIO]``, ``run``, ``list``, ``check``, ``new``, ``serve``.
 
 Importing this module stays light (no Textual, scikit-learn or torch): each command imports
-what it needs. Every user error is one line on stderr and exit code 2; Ctrl+C is 130.
+what it needs. Every user error is one line on stderr and exit code 2; a fault (an engine
+failure, an export that could not be written) is exit code 1 after writing what can be;
+Ctrl+C is 130, SIGTERM 143, SIGHUP 129, each after writing the results so far.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import contextlib
 import os
 import sys
 import time
@@ -51,9 +53,10 @@ def build_command_parsers() -> dict[str, argparse.ArgumentParser]:
     run = Parser(prog="tui-optim run", description="Race a scenario without the app.")
     run.add_argument("scenario", help="built-in scenario name or a .toml file")
     run.add_argument("--headless", action="store_true", help="no app (the only mode of run)")
-    run.add_argument("--epochs", type=int, help="override the scenario's epochs")
-    run.add_argument("--steps", type=int, help="override the scenario's steps")
-    run.add_argument("--seed", type=int, help="override the scenario's seed")
+    # Read by the scenario's own options (with_overrides): the file's limits and messages.
+    run.add_argument("--epochs", help="override the scenario's epochs")
+    run.add_argument("--steps", help="override the scenario's steps")
+    run.add_argument("--seed", help="override the scenario's seed")
     run.add_argument("--json", type=Path, help="write the results as JSON")
     run.add_argument("--csv", type=Path, help="write every recorded point as CSV")
     run.add_argument("--weights", type=Path, help="write DIR/<slug>.npz for every racer")
@@ -65,7 +68,6 @@ def build_command_parsers() -> dict[str, argparse.ArgumentParser]:
     run.add_argument("--quiet", action="store_true", help="print only the leaderboard")
     run.add_argument(
         "--rank-by",
-        choices=("val_loss", "val_accuracy", "loss", "time_to_target"),
         help="what the leaderboard ranks by (default: the scenario's rank_by, else the "
         "final validation loss if there is a validation split, else the final training loss)",
     )
@@ -83,6 +85,8 @@ def build_command_parsers() -> dict[str, argparse.ArgumentParser]:
     return {"run": run, "list": listing, "check": check, "new": new, "serve": serve}
 
 
+#: More engine processes than this are never useful (a scenario has at most 64 racers).
+MAX_PROCESSES = 64
 #: Racers per engine process when the command line chooses the number of processes.
 RACERS_PER_PROCESS = 4
 
@@ -100,14 +104,50 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args and args[0] in COMMANDS:
             options = build_command_parsers()[args[0]].parse_args(args[1:])
-            return int(globals()[f"command_{args[0]}"](options) or 0)
-        options = build_parser().parse_args(args)
-        return command_app(options)
+            code = int(globals()[f"command_{args[0]}"](options) or 0)
+        else:
+            options = build_parser().parse_args(args)
+            code = command_app(options)
+        sys.stdout.flush()
     except UsageError as error:
-        print(f"tui-optim: {error}", file=sys.stderr)
+        _say(f"tui-optim: {error}")
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except Interrupted as interrupted:
+        return 128 + interrupted.signum
+    except OSError as error:
+        if not _stdout_failed(error):
+            raise
+        _say(f"tui-optim: cannot write to standard output ({error.strerror or error})")
+        return 1
+    return code
+
+
+def _say(line: str) -> None:
+    """One line on stderr (control characters escaped), if stderr is still there (a closed
+    terminal, a full disk)."""
+    from tui_optim.engine.errors import printable
+
+    with contextlib.suppress(OSError):
+        print(printable(line), file=sys.stderr, flush=True)
+
+
+def _stdout_failed(error: OSError) -> bool:
+    """True when ``error`` came from standard output (a full disk, a closed pipe): then
+    stdout goes to /dev/null, so that Python's own flush at exit has nothing to complain
+    about."""
+    try:
+        sys.stdout.flush()
+    except OSError:
+        pass
+    else:
+        if not isinstance(error, BrokenPipeError):
+            return False
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return True
 
 
 def load(request: str, check: bool = True) -> Any:
@@ -133,11 +173,12 @@ def command_app(options: argparse.Namespace) -> int:
 
 
 def command_check(options: argparse.Namespace) -> int:
+    from tui_optim.engine.errors import printable
     from tui_optim.scenario import ScenarioError, check_scenario
 
     scenario = load(options.scenario)
     try:
-        print(check_scenario(scenario))
+        print("\n".join(printable(line) for line in check_scenario(scenario).splitlines()))
     except ScenarioError as error:
         raise UsageError(str(error)) from None
     return 0
@@ -162,9 +203,25 @@ def command_new(options: argparse.Namespace) -> int:
 
 
 def command_serve(options: argparse.Namespace) -> int:
+    import socket
+
     from tui_optim.ui.serve import serve
 
-    return int(serve(options.scenario, options.host, options.port) or 0)
+    if not 0 <= options.port <= 65535:
+        raise UsageError(f"--port {options.port}: must be 0 ... 65535")
+    try:
+        socket.getaddrinfo(options.host, options.port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise UsageError(f"--host {options.host}: cannot resolve it ({reason})") from None
+    if options.scenario is not None:
+        load(options.scenario, check=False)  # a missing or unreadable file: refused now
+    try:
+        return int(serve(options.scenario, options.host, options.port) or 0)
+    except OSError as error:
+        raise UsageError(
+            f"cannot serve on {options.host}:{options.port} ({error.strerror or error})"
+        ) from None
 
 
 def print_table(table: Table) -> None:
@@ -181,6 +238,7 @@ def print_table(table: Table) -> None:
 
 def command_list(options: argparse.Namespace) -> int:
     from rich.table import Table
+    from rich.text import Text
 
     sections = [options.what] if options.what else list(LISTS)
     for section in sections:
@@ -194,14 +252,21 @@ def command_list(options: argparse.Namespace) -> int:
                 scenario = parse_scenario(path.read_text(encoding="utf-8"), path, name)
                 table.add_row(name, scenario.title)
         elif section == "optimizers":
-            from tui_optim.engine.optimizers import OPTIMIZERS
+            from tui_optim.engine.optimizers import FLAVORS, registry
 
             table.add_column("name", style="bold")
+            table.add_column("flavor")
             table.add_column("what it is")
             table.add_column("hyperparameters (defaults)")
-            for name, cls in OPTIMIZERS.items():
-                hparams = ", ".join(f"{h.name}={h.default}" for h in cls.hparams)
-                table.add_row(name, cls.summary, hparams)
+            # Each name once per flavor that has it, the flavors of one name together.
+            names = list(dict.fromkeys(name for flavor in FLAVORS for name in registry(flavor)))
+            for name in names:
+                for flavor in FLAVORS:
+                    cls = registry(flavor).get(name)
+                    if cls is not None:
+                        hparams = ", ".join(f"{h.name}={h.default}" for h in cls.hparams)
+                        # Text, not markup: summaries hold brackets such as E[dx^2].
+                        table.add_row(name, flavor, Text(cls.summary), hparams)
         elif section == "datasets":
             from tui_optim.engine.data import DATASETS
 
@@ -225,94 +290,259 @@ def command_list(options: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------ run
+#: Seconds the engine gets to answer SaveWeights before the run gives up on the weights.
+WEIGHTS_SECONDS = 30.0
+#: Longest file name (bytes) the common file systems take.
+NAME_MAX = 255
+
+
+class Interrupted(Exception):
+    """SIGINT, SIGTERM or SIGHUP during a headless run: stop, keep the results so far."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+class StopSignals:
+    """While active, SIGINT, SIGTERM and SIGHUP raise :class:`Interrupted` (each ends a
+    headless run like Ctrl+C: results so far are written, exit 128 + the signal). After
+    :meth:`hold`, further ones are remembered and ignored, so a second Ctrl+C cannot cut
+    the exports short."""
+
+    SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+    def __init__(self) -> None:
+        import signal
+
+        self.signals = [getattr(signal, name) for name in self.SIGNALS if hasattr(signal, name)]
+        self.previous: dict[int, Any] = {}
+        self.first: int | None = None
+
+    def __enter__(self) -> StopSignals:
+        import signal
+
+        for signum in self.signals:
+            self.previous[signum] = signal.signal(signum, self._raise)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+
+    def _raise(self, signum: int, frame: Any) -> None:
+        if self.first is None:
+            self.first = signum
+            raise Interrupted(signum)
+
+    def hold(self) -> None:
+        """From now on, signals are only remembered (the first one sets the exit code)."""
+        import signal
+
+        for signum in self.signals:
+            signal.signal(signum, self._remember)
+
+    def _remember(self, signum: int, frame: Any) -> None:
+        if self.first is None:
+            self.first = signum
+
+
 def _check_output(path: Path | None, directory: bool = False) -> None:
     """Refuse unwritable export targets before the race starts."""
     if path is None:
         return
-    parent = path if directory else path.parent
+    option = "--weights" if directory else "file"
+    too_long = [part for part in path.parts if len(os.fsencode(part)) > NAME_MAX]
+    if too_long:
+        raise UsageError(f"{path}: a name is longer than {NAME_MAX} bytes")
     if directory and path.exists() and not path.is_dir():
-        raise UsageError(f"--weights {path}: not a directory")
-    if not directory and path.is_dir():
-        raise UsageError(f"{path}: is a directory; give a file name")
+        raise UsageError(f"{option} {path}: not a directory")
+    if not directory:
+        from tui_optim.engine.atomic import check_writable_target
+
+        try:
+            check_writable_target(path)
+        except OSError as error:
+            raise UsageError(str(error)) from None
+    parent = path if directory else path.parent
     existing = parent
-    while not existing.exists():
+    while not existing.exists() and existing != existing.parent:
         existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"{path}: {existing} is a file, not a directory")
     if not directory and not parent.is_dir():
         raise UsageError(f"{path}: no such directory {parent}")
-    if not os.access(existing, os.W_OK):
+    if not os.access(existing, os.W_OK | os.X_OK):
         raise UsageError(f"{path}: not writable")
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _check_outputs(options: argparse.Namespace, scenario: Scenario) -> None:
+    """Refuse, before the race starts, outputs that cannot be written or that would
+    overwrite an input of the race or another output."""
+    from tui_optim.race.race import race_slugs, weight_file_stem
+
+    _check_output(options.json)
+    _check_output(options.csv)
+    _check_output(options.weights, directory=True)
+    outputs = [
+        (f"--{name}", path)
+        for name in ("json", "csv", "weights")
+        if (path := getattr(options, name)) is not None
+    ]
+    if options.weights is not None:
+        for slug in race_slugs(scenario):
+            for repeat in range(scenario.repeats):
+                stem = weight_file_stem(slug, scenario.seed + repeat, scenario.repeats)
+                weights = options.weights / f"{stem}.npz"
+                if weights.is_dir() or (weights.exists() and not weights.is_file()):
+                    raise UsageError(f"--weights: {weights} exists and is not a file")
+                outputs.append(("--weights", weights))
+    inputs: list[Path] = []
+    if scenario.source is not None:
+        inputs.append(Path(scenario.source))
+    if scenario.data is not None and scenario.data.path is not None:
+        inputs.append(Path(scenario.data.path))
+    if scenario.model is not None and isinstance(scenario.model.init, Path):
+        inputs.append(scenario.model.init)
+    for index, (option, path) in enumerate(outputs):
+        for source in inputs:
+            if _same_file(path, source):
+                raise UsageError(f"{option} {path}: that is an input of the race ({source})")
+        for other_option, other in outputs[:index]:
+            if _same_file(path, other):
+                raise UsageError(f"{option} {path}: {other_option} writes there too")
+
+
 def command_run(options: argparse.Namespace) -> int:
-    from tui_optim.race.messages import EngineFailed, SaveWeights, Stop, WeightsSaved
+    from tui_optim.race.messages import EngineFailed, Stop
     from tui_optim.race.process import RaceProcess
-    from tui_optim.results.export import write_csv, write_json
     from tui_optim.results.record import RaceRecord
 
     # The engine checks data and model itself (EngineFailed.invalid_scenario): checking here
     # too would load scikit-learn twice before the first step.
+    from tui_optim.scenario import ScenarioError, with_overrides
+
     scenario = load(options.scenario, check=False)
-    changes: dict[str, Any] = {}
-    for key in ("epochs", "steps", "seed"):
-        value = getattr(options, key)
-        if value is not None:
-            if value < (0 if key == "seed" else 1):
-                raise UsageError(f"--{key} must be {'>= 0' if key == 'seed' else '>= 1'}")
-            changes[key] = value
-    if options.rank_by is not None:
-        changes["rank_by"] = options.rank_by
-    if "epochs" in changes:
-        changes.setdefault("steps", None)
-    elif "steps" in changes:
-        changes["epochs"] = None
-    scenario = dataclasses.replace(scenario, **changes)
-    _check_output(options.json)
-    _check_output(options.csv)
-    _check_output(options.weights, directory=True)
-    if options.processes is not None and options.processes < 1:
-        raise UsageError("--processes must be at least 1")
+    try:
+        scenario = with_overrides(
+            scenario,
+            epochs=options.epochs,
+            steps=options.steps,
+            seed=options.seed,
+            rank_by=options.rank_by,
+        )
+    except ScenarioError as error:
+        raise UsageError(str(error)) from None
+    _check_outputs(options, scenario)
+    if options.processes is not None and not 1 <= options.processes <= MAX_PROCESSES:
+        raise UsageError(f"--processes must be in [1, {MAX_PROCESSES}], got {options.processes}")
     processes = options.processes or default_processes(scenario, os.cpu_count() or 1)
     record = RaceRecord()
     process = RaceProcess(scenario, processes=processes, snapshot_hz=5.0)
-    interrupted = False
     progress = Progress(scenario, quiet=options.quiet)
-    process.start()
-    try:
+    failures: list[str] = []
+    with StopSignals() as signals:
         try:
-            while not (record.started is not None and record.state == "finished"):
-                for message in process.poll(0.1):
-                    if isinstance(message, EngineFailed) and message.invalid_scenario:
-                        progress.close()
-                        raise UsageError(message.message)
-                    record.apply(message)
-                if record.engine_error is not None:
-                    progress.close()
-                    print(f"tui-optim: {record.engine_error}", file=sys.stderr)
-                    return 1
-                progress.update(record)
-        except KeyboardInterrupt:
-            interrupted = True
-            process.send(Stop())
-        progress.close()
-        if options.weights is not None:
-            process.send(SaveWeights(str(options.weights)))
-            deadline = time.monotonic() + 30
-            saved = False
-            while not saved and time.monotonic() < deadline:
-                for message in process.poll(0.1):
-                    if isinstance(message, WeightsSaved):
-                        saved = True
-                    else:
+            process.start()
+            try:
+                while not (record.started is not None and record.state == "finished"):
+                    for message in process.poll(0.1):
+                        if isinstance(message, EngineFailed) and message.invalid_scenario:
+                            progress.close()
+                            raise UsageError(message.message)
                         record.apply(message)
-    finally:
-        process.close()
-    if record.started is not None:
-        if options.json is not None:
-            write_json(record, options.json)
-        if options.csv is not None:
-            write_csv(record, options.csv)
-        print_leaderboard(record)
-    return EXIT_INTERRUPTED if interrupted else 0
+                        _report_rejected(message)
+                    if record.engine_error is not None:
+                        break
+                    progress.update(record)
+            except Interrupted:
+                # Stop the engine where it is; what it recorded so far is written below.
+                with contextlib.suppress(OSError, ValueError):
+                    process.send(Stop())
+            signals.hold()
+            progress.close()
+            if options.weights is not None:
+                failures += _save_weights(process, record, options.weights)
+        finally:
+            signals.hold()
+            process.close()
+        if record.engine_error is not None:
+            failures.insert(0, record.engine_error)
+        if record.started is not None:
+            failures += _write_exports(record, options.json, options.csv)
+            try:
+                print_leaderboard(record)
+            except OSError as error:
+                _stdout_failed(error)
+                failures.append(f"cannot print the leaderboard ({error.strerror or error})")
+    for failure in failures:
+        _say(f"tui-optim: {failure}")
+    if signals.first is not None:
+        return 128 + signals.first
+    return 1 if failures else 0
+
+
+def _report_rejected(message: Any) -> None:
+    """A command the engine refused, on stderr (the headless run sends few commands)."""
+    from tui_optim.race.messages import CommandRejected
+
+    if isinstance(message, CommandRejected):
+        _say(f"tui-optim: {message.command} rejected: {message.message}")
+
+
+def _save_weights(
+    process: Any, record: Any, directory: Path, timeout: float = WEIGHTS_SECONDS
+) -> list[str]:
+    """Ask the engine for every racer's weights in ``directory``, waiting at most
+    ``timeout`` seconds; the failures, one line each (none when every file was written)."""
+    from tui_optim.race.messages import CommandRejected, EngineFailed, SaveWeights, WeightsSaved
+
+    if record.engine_error is not None or not process.alive:
+        return [f"--weights {directory}: not written, the engine stopped"]
+    try:
+        process.send(SaveWeights(str(directory)))
+    except (OSError, ValueError) as error:
+        return [f"--weights {directory}: not written ({error})"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            messages = process.poll(0.1)
+        except (EOFError, OSError):
+            return [f"--weights {directory}: not written, the engine stopped"]
+        for message in messages:
+            if isinstance(message, WeightsSaved):
+                return []
+            if isinstance(message, CommandRejected) and message.command == "SaveWeights":
+                return [f"--weights {directory}: not written ({message.message})"]
+            record.apply(message)
+            if isinstance(message, EngineFailed):
+                return [f"--weights {directory}: not written, the engine stopped"]
+    return [f"--weights {directory}: not written, the engine did not answer in {timeout:g} s"]
+
+
+def _write_exports(record: Any, json_path: Path | None, csv_path: Path | None) -> list[str]:
+    """Write the JSON and CSV asked for, each on its own; the failures, one line each."""
+    from tui_optim.results.export import write_csv, write_json
+
+    failures = []
+    for path, write in ((json_path, write_json), (csv_path, write_csv)):
+        if path is None:
+            continue
+        try:
+            write(record, path)
+        except (OSError, ValueError) as error:
+            reason = getattr(error, "strerror", None) or str(error)
+            failures.append(f"{path}: not written ({reason})")
+    return failures
 
 
 class Progress:
@@ -348,13 +578,19 @@ class Progress:
         now = time.monotonic()
         if now - self.last_line >= 2.0:
             self.last_line = now
-            print(f"epoch {record.epoch:.1f} step {done}: {self._summary(record)}", flush=True)
+            try:
+                print(f"epoch {record.epoch:.1f} step {done}: {self._summary(record)}", flush=True)
+            except OSError:
+                self.quiet = True  # stdout is gone (full disk, closed pipe): race on
 
     def _summary(self, record: Any) -> str:
+        from tui_optim.engine.errors import printable
         from tui_optim.results.export import leaderboard
 
         rows = leaderboard(record)[:3]
-        return "  ".join(f"{row.name} {row.loss:.3g}" for row in rows if row.loss is not None)
+        return "  ".join(
+            f"{printable(row.name)} {row.loss:.3g}" for row in rows if row.loss is not None
+        )
 
     def close(self) -> None:
         if self.rich is not None:
@@ -364,7 +600,10 @@ class Progress:
 
 def print_leaderboard(record: Any) -> None:
     from rich.table import Table
+    from rich.text import Text
 
+    from tui_optim.engine.errors import printable
+    from tui_optim.engine.optimizers import flavored
     from tui_optim.results.export import RANK_LABELS, leaderboard, rank_key
 
     started = record.started
@@ -374,9 +613,11 @@ def print_leaderboard(record: Any) -> None:
     with_horizon = any(row.horizon is not None for row in rows)
     with_validation = any(row.val_loss is not None for row in rows)
     repeats = max((row.runs for row in rows), default=1)
-    title = f"{started.title} (seed {started.seed}, fingerprint {started.fingerprint})"
+    # Names are the user's text: shown as written (no Rich markup), control characters
+    # escaped (an ESC in a racer's name must not reach the terminal).
+    title = f"{printable(started.title)} (seed {started.seed}, fingerprint {started.fingerprint})"
     table = Table(
-        title=f"{title}\nranked by {RANK_LABELS[key]}; losses are final, on the whole set",
+        title=Text(f"{title}\nranked by {RANK_LABELS[key]}; losses are final, on the whole set"),
         title_justify="left",
     )
     columns = ["#", "racer", "optimizer", "status", "to target", "loss"]
@@ -400,10 +641,12 @@ def print_leaderboard(record: Any) -> None:
         target = "-"
         if row.steps_to_target is not None:
             target = f"{row.steps_to_target:.0f} steps / {row.epochs_to_target:.3g} ep"
+            if row.grad_evals_to_target not in (None, row.steps_to_target):
+                target += f" / {row.grad_evals_to_target:.0f} grad evals"
         cells = [
             "DNF" if row.rank is None else str(row.rank),
-            row.name + (f" (x{row.runs})" if row.runs > 1 else ""),
-            row.optimizer,
+            Text(printable(row.name) + (f" (x{row.runs})" if row.runs > 1 else "")),
+            flavored(row.optimizer, row.flavor),
             row.status,
             target,
             number(row.loss, row.loss_std),

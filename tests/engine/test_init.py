@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import tracemalloc
+import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -190,3 +194,64 @@ def test_truncated_zip(tmp_path: Path) -> None:
     np.savez(path, **good_arrays())
     path.write_bytes(path.read_bytes()[:100])
     expect_error(path)
+
+
+def test_an_empty_file_is_one_line_not_eof(tmp_path: Path) -> None:
+    path = tmp_path / "w.npz"
+    path.write_bytes(b"")
+    expect_error(path, "the file is empty", "np.savez")
+
+
+def test_a_text_file_is_not_called_pickled(tmp_path: Path) -> None:
+    path = tmp_path / "w.npz"
+    path.write_text("these are not weights\n" * 3)
+    assert "pickled" not in expect_error(path, "not a zip archive")
+
+
+def npy_header(shape: tuple[int, ...]) -> bytes:
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": shape}
+    )
+    return header.getvalue()
+
+
+def archive_with_w1(path: Path, w1: bytes, compression: int = zipfile.ZIP_STORED) -> None:
+    """good_arrays() in an .npz whose W1 member is the raw bytes ``w1``."""
+    with zipfile.ZipFile(path, "w", compression=compression) as archive:
+        for key, value in good_arrays().items():
+            member = io.BytesIO()
+            np.save(member, value)
+            archive.writestr(f"{key}.npy", w1 if key == "W1" else member.getvalue())
+
+
+def test_a_header_declaring_a_huge_array_is_refused_before_reading(tmp_path: Path) -> None:
+    path = tmp_path / "w.npz"
+    archive_with_w1(path, npy_header((10**7, 10**7)) + bytes(64))
+    expect_error(path, "W1 has shape (10000000, 10000000), expected (4, 5)")
+
+
+def test_a_small_file_inflating_to_much_more_is_checked_from_its_header(tmp_path: Path) -> None:
+    path = tmp_path / "w.npz"
+    rows = 2048  # 2048 x 2048 float64: 32 MiB of zeros, a few kB compressed
+    archive_with_w1(path, npy_header((rows, rows)) + bytes(rows * rows * 8), zipfile.ZIP_DEFLATED)
+    assert path.stat().st_size < 200_000
+    tracemalloc.start()
+    try:
+        expect_error(path, f"W1 has shape ({rows}, {rows}), expected (4, 5)")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 2**20  # the array's data was never read
+
+
+def test_weights_are_checked_after_the_cast_to_the_model_dtype(tmp_path: Path) -> None:
+    arrays = good_arrays()
+    arrays["W1"] = np.full((4, 5), 1e300)
+    np.savez(tmp_path / "w.npz", **arrays)
+    assert load_weights(tmp_path / "w.npz", MODEL)["W1"][0, 0] == 1e300  # fits float64
+    mlp32 = MLP([4, 5, 3], "selu", "softmax", "cross_entropy", dtype="float32")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no NumPy overflow warning either
+        with pytest.raises(WeightsError, match="W1 has values beyond float32's range"):
+            load_weights(tmp_path / "w.npz", mlp32)

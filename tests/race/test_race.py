@@ -318,3 +318,87 @@ def test_at_the_end_no_racer_is_left_running() -> None:
         assert stats.status == "finished"
         assert stats.reason.startswith("finished at epoch 3 (step ")
     assert [e.status for e in snapshot.events] == ["finished", "finished"]
+
+
+def test_schedule_free_reports_loss_and_exports_weights_at_its_evaluation_point(
+    tmp_path,
+) -> None:
+    """Schedule-free AdamW takes gradients at y but is evaluated at
+    x = (y - (1 - b1) z) / b1: its loss, validation figures and saved weights are at x,
+    while the other racers' stay at their weights."""
+    configs = [racer("sf", "schedule_free_adamw", lr=0.05), racer("adam", "adam", lr=0.01)]
+    race = Race(iris_scenario(configs, batch_size=None))
+    by_name = {r.spec.name: r for r in race.racers.values()}
+    group = race._group_of(by_name["sf"])
+    problem = group.problem
+    for _ in range(5):
+        group.step_once(record=False)
+    block, offset = group.block_of(by_name["sf"])
+    y = block.params[offset].copy()
+    z = block.optimizer.state["z"][offset]
+    x = (y - 0.1 * z) / 0.9
+    assert np.abs(x - y).max() > 1e-3  # the two points really differ
+    scratch = np.empty((1, y.size))
+    expected_sf = problem.loss_and_grad(x[None], None, scratch)[0]
+    adam_row = group.row_of(by_name["adam"])
+    expected_adam = problem.loss_and_grad(group.params[adam_row][None].copy(), None, scratch)[0]
+    losses = group.step_once(record=False)
+    assert losses[group.row_of(by_name["sf"])] == pytest.approx(expected_sf, rel=1e-12)
+    assert losses[adam_row] == pytest.approx(expected_adam, rel=1e-12)
+    assert expected_sf != pytest.approx(
+        problem.loss_and_grad(y[None], None, scratch)[0], rel=1e-6
+    )
+    at = group.evaluation_params()
+    np.testing.assert_array_equal(at[adam_row], group.params[adam_row])
+    (reply,) = race.handle(SaveWeights(str(tmp_path)))
+    assert isinstance(reply, WeightsSaved)
+    mlp = race.problem.mlp  # type: ignore[attr-defined]
+    saved = mlp.from_arrays(load_weights(tmp_path / "sf.npz", mlp))
+    np.testing.assert_array_equal(saved, at[group.row_of(by_name["sf"])])
+    assert np.abs(saved - group.params[group.row_of(by_name["sf"])]).max() > 1e-3
+
+
+def test_schedule_free_validation_figures_are_at_its_evaluation_point() -> None:
+    """The whole-training-set loss (and accuracy) and the validation figures of a
+    schedule-free racer are evaluated at its evaluation point, the others' at their
+    weights."""
+    configs = [racer("sf", "schedule_free_adamw", lr=0.05), racer("adam", "adam", lr=0.01)]
+    race = Race(iris_scenario(configs, epochs=2))
+    run_to_end(race)
+    assert race.state == "finished"
+    problem = race.problem
+    for name in ("sf", "adam"):
+        found = next(r for r in race.racers.values() if r.spec.name == name)
+        weights = race.current_params(found)[None].copy()
+        assert found.val_loss == pytest.approx(problem.evaluate(weights, "val").loss[0], rel=1e-12)
+        train = problem.evaluate(weights, "train")
+        assert found.loss == pytest.approx(train.loss[0], rel=1e-12)
+        assert found.accuracy == pytest.approx(train.accuracy[0], rel=1e-12)
+    sf = next(r for r in race.racers.values() if r.spec.name == "sf")
+    group = race._group_of(sf)
+    raw = group.params[group.row_of(sf)][None].copy()
+    assert sf.val_loss != pytest.approx(problem.evaluate(raw, "val").loss[0], rel=1e-6)
+    assert sf.loss != pytest.approx(problem.evaluate(raw, "train").loss[0], rel=1e-6)
+
+
+def test_a_failing_row_is_isolated_from_the_rest_of_its_block(monkeypatch) -> None:
+    from tui_optim.engine.optimizers.rmsprop import RMSprop
+
+    original = RMSprop.step
+
+    def failing_step(self, params, grads):  # a fault in one row's hyperparameters only
+        if np.any(self.h["lr"] == 0.00123):
+            raise FloatingPointError("injected fault")
+        original(self, params, grads)
+
+    monkeypatch.setattr(RMSprop, "step", failing_step)
+    rows = [racer("good", "rmsprop", lr=0.001), racer("bad", "rmsprop", lr=0.00123)]
+    race = Race(iris_scenario(rows, epochs=2))
+    (group,) = race.groups.values()
+    assert len(group.blocks) == 1  # the two racers share one vectorised update
+    run_to_end(race)
+    statuses = {r.spec.name: r.status for r in race.racers.values()}
+    assert statuses["bad"] == "error"
+    assert statuses["good"] != "error"
+    good = next(r for r in race.racers.values() if r.spec.name == "good")
+    assert good.steps > 1

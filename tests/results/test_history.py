@@ -15,7 +15,9 @@ def chunk(start: int, loss: np.ndarray) -> HistoryChunk:
     n = len(loss)
     steps = np.arange(start, start + n, dtype=float)
     nan = np.full(n, math.nan)
-    return HistoryChunk(steps, steps / 10, steps / 100, loss, nan, nan, nan, loss * 2, nan, nan)
+    return HistoryChunk(
+        steps, steps / 10, steps / 100, loss, nan, nan, nan, loss * 2, nan, nan, steps
+    )
 
 
 def test_a_million_points_stay_bounded_and_keep_their_extremes() -> None:
@@ -43,7 +45,14 @@ def test_extend_equals_repeated_append() -> None:
     losses = np.random.default_rng(2).uniform(size=300)
     a.extend(chunk(0, losses))
     for step, loss in enumerate(losses):
-        b.append(step=step, epoch=step / 10, seconds=step / 100, loss=loss, grad_norm=loss * 2)
+        b.append(
+            step=step,
+            epoch=step / 10,
+            seconds=step / 100,
+            loss=loss,
+            grad_norm=loss * 2,
+            grad_evals=step,
+        )
     for key, value in a.arrays().items():
         np.testing.assert_array_equal(value, b.arrays()[key], err_msg=key)
 

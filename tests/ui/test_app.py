@@ -16,7 +16,8 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static
 
-from tui_optim.race.messages import AddRacer
+from tui_optim.engine.optimizers import OPTIMIZERS
+from tui_optim.race.messages import AddRacer, RacerSpec
 from tui_optim.ui.app import TuiOptimApp
 from tui_optim.ui.screens.add_racer import AddRacerScreen, HparamForm
 from tui_optim.ui.screens.edit import EditScreen, ForkScreen
@@ -134,6 +135,10 @@ async def test_chart_keys_toggle_log_axis_and_smoothing() -> None:
         await caught_up(pilot)
         assert not chart.log_y and chart.x_axis == "epoch" and chart.smoothing
         await pilot.press("x", "x")
+        assert chart.x_axis == "grad_evals"
+        await caught_up(pilot)
+        assert "vs gradient evaluations" in str(chart.render())
+        await pilot.press("x")
         assert chart.x_axis == "step"
         await pilot.press("l")
         await caught_up(pilot)
@@ -319,6 +324,22 @@ async def test_edit_form_changes_a_hyperparameter_and_rejects_bad_values() -> No
             lambda: app.model.specs[racer].hparams["lr"] == pytest.approx(0.0123),
             what="lr changed",
         )
+        await pilot.press("q")
+
+
+async def test_edit_form_keeps_a_wrappers_inner_optimizer() -> None:
+    """A wrapper's form edits its own fields; its inner optimizer (no field) is kept."""
+    app = make_app(epochs=400)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.selected_racer is not None, what="a racer")
+        await pilot.press("space")
+        hparams = OPTIMIZERS["lookahead"].validate({"inner": {"optimizer": "sgd", "lr": 0.1}})
+        form = EditScreen(RacerSpec(99, "la", "la", "lookahead", hparams, "#4e79a7"))
+        app.push_screen(form)
+        await wait_until(pilot, lambda: form.fields_optimizer is not None, what="the fields")
+        form.query_one("#hp-alpha", Input).value = "0.7"
+        assert [(c.name, c.value) for c in form.result()] == [("alpha", 0.7)]
+        await pilot.press("escape")
         await pilot.press("q")
 
 

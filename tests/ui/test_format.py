@@ -22,3 +22,16 @@ def test_key_hparams_leave_out_switches_that_are_off_and_quiet_values() -> None:
 def test_key_hparams_do_not_repeat_the_optimizer_name() -> None:
     amsgrad = OPTIMIZERS["amsgrad"].defaults()
     assert key_hparams(amsgrad, limit=2, optimizer="amsgrad") == "lr=0.001 β1=0.9"
+
+
+def test_key_hparams_name_keras_clipping_only_when_it_is_on() -> None:
+    from tui_optim.engine.optimizers import registry
+
+    sgd = registry("keras")["sgd"].defaults()
+    assert key_hparams(sgd) == "lr=0.01 mom=0 wd=0"
+    assert key_hparams({**sgd, "clipnorm": 1.0}) == "lr=0.01 mom=0 wd=0 clipnorm=1"
+
+
+def test_key_hparams_show_a_wrappers_inner_optimizer() -> None:
+    lookahead = OPTIMIZERS["lookahead"].validate({"inner": {"optimizer": "adam", "lr": 0.01}})
+    assert key_hparams(lookahead) == "k=5 alpha=0.5 inner=adam inner.lr=0.01"

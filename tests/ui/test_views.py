@@ -65,6 +65,26 @@ async def test_grid_view_has_a_cell_per_racer_in_the_exercise_layout() -> None:
         assert "lr 0.1" in heads and "nadam" in heads
 
 
+async def test_a_racer_without_a_cell_does_not_stop_the_grid_drawing_the_others() -> None:
+    import dataclasses
+
+    app = app_for("iris_grid", epochs=2)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("g")
+        await caught_up(pilot)
+        screen = app.screen
+        assert isinstance(screen, GridScreen)
+        first = next(iter(app.model.specs.values()))
+        stray = dataclasses.replace(first, id=-1, grid_position=(99, 99))
+        app.model.specs = {-1: stray, **app.model.specs}
+        for cell in screen.query(".grid-cell"):
+            cell.update("")
+        screen.draw(app.model)
+        await pilot.pause()
+        assert "train" in str(screen.query_one("#cell-0-0", Static).render())
+
+
 async def test_leaderboard_ranks_every_racer() -> None:
     app = app_for("quickstart")
     async with app.run_test(size=SIZE) as pilot:

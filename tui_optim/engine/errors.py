@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 
 
@@ -53,3 +54,15 @@ def unknown(kind: str, word: object, choices: Iterable[str]) -> str:
     names = list(choices)
     hint = suggest(word, names) if isinstance(word, str) else ""
     return f"unknown {kind} {word!r}{hint}; allowed: {', '.join(names)}"
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with its control characters written as escapes (ESC as ``\\x1b``, a newline
+    as ``\\n``): a name or key from a file cannot move the cursor, recolour or retitle the
+    terminal it is printed on."""
+    if _CONTROL.search(text) is None:
+        return text
+    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode(), text)

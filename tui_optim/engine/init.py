@@ -10,6 +10,7 @@ draws still have the intended variance.
 from __future__ import annotations
 
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,56 +83,105 @@ def initial_params(mlp: MLP, init: str | Path, seed: int) -> np.ndarray:
 
 
 def load_weights(path: Path, mlp: MLP) -> dict[str, np.ndarray]:
-    """Read ``W1, b1, W2, b2 ...`` (Keras layout) from ``path``; never unpickles.
+    """Read ``W1, b1, W2, b2 ...`` (Keras layout) from ``path``, cast to ``mlp``'s dtype.
 
-    Raises :class:`WeightsError` for a missing or unreadable file, missing or extra keys,
-    shapes that do not fit ``mlp``, object or non-numeric arrays, and non-finite values.
+    Never unpickles, and reads each array's header (dtype and shape) before its data, so a
+    small file declaring or inflating to gigabytes costs nothing. Raises :class:`WeightsError`
+    (one line naming the file) for a missing, empty or unreadable file, one that is not an
+    ``.npz`` archive, missing or extra keys, shapes that do not fit ``mlp``, object or
+    non-numeric arrays, and values that are not finite once cast to ``mlp.dtype``.
     """
-    expected = {}
+    expected: dict[str, tuple[int, ...]] = {}
     for layer in mlp.layers:
         expected[f"W{layer.index}"] = (layer.fan_in, layer.fan_out)
         expected[f"b{layer.index}"] = (layer.fan_out,)
     try:
-        archive = np.load(path, allow_pickle=False)
+        with open(path, "rb") as handle:
+            start = handle.read(len(_NPY_MAGIC))
+            if not start:
+                raise WeightsError(f"{path}: the file is empty; {_NPZ_HINT}")
+            if start == _NPY_MAGIC:
+                raise WeightsError(
+                    f"{path}: not an .npz archive but a single .npy array; {_NPZ_HINT}"
+                )
+            if not start.startswith(_ZIP_MAGIC):
+                raise WeightsError(
+                    f"{path}: not a readable .npz weights file (not a zip archive); {_NPZ_HINT}"
+                )
+            with zipfile.ZipFile(handle) as archive:
+                return _read_archive(path, archive, expected, mlp.sizes, mlp.dtype)
     except FileNotFoundError:
         raise WeightsError(f"{path}: weights file not found") from None
-    except (OSError, ValueError, zipfile.BadZipFile) as error:
-        raise WeightsError(f"{path}: not a readable .npz weights file ({error})") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):  # a bare .npy array
+    except (
+        OSError,
+        EOFError,
+        ValueError,
+        RuntimeError,
+        NotImplementedError,
+        zipfile.BadZipFile,
+        zlib.error,
+    ) as error:
+        if isinstance(error, WeightsError):
+            raise
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise WeightsError(f"{path}: not a readable .npz weights file ({reason})") from None
+
+
+_NPY_MAGIC = b"\x93NUMPY"
+_ZIP_MAGIC = b"PK\x03\x04"
+_NPZ_HINT = "save the weights as W1, b1, W2, b2 ... with np.savez"
+
+
+def _read_archive(
+    path: Path,
+    archive: zipfile.ZipFile,
+    expected: dict[str, tuple[int, ...]],
+    sizes: tuple[int, ...],
+    dtype: np.dtype,
+) -> dict[str, np.ndarray]:
+    """The expected arrays of an open archive, each header checked before its data."""
+    members = {name.removesuffix(".npy"): name for name in archive.namelist()}
+    missing = [k for k in expected if k not in members]
+    extra = sorted(set(members) - set(expected))
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing {', '.join(missing)}")
+        if extra:
+            parts.append(f"unexpected {', '.join(extra)}")
         raise WeightsError(
-            f"{path}: not an .npz archive of named arrays (save W1, b1, ... with np.savez)"
+            f"{path}: {'; '.join(parts)} (a {list(sizes)} model needs {', '.join(expected)})"
         )
-    with archive:
-        keys = set(archive.files)
-        missing = [k for k in expected if k not in keys]
-        extra = sorted(keys - set(expected))
-        if missing or extra:
-            parts = []
-            if missing:
-                parts.append(f"missing {', '.join(missing)}")
-            if extra:
-                parts.append(f"unexpected {', '.join(extra)}")
+    arrays = {}
+    for key, shape in expected.items():
+        with archive.open(members[key]) as member:
+            version = np.lib.format.read_magic(member)
+            if version == (1, 0):
+                found, _, found_dtype = np.lib.format.read_array_header_1_0(member)
+            elif version == (2, 0):
+                found, _, found_dtype = np.lib.format.read_array_header_2_0(member)
+            else:
+                raise WeightsError(f"{path}: {key} uses .npy format {version}; save it again")
+        if found_dtype.hasobject:
             raise WeightsError(
-                f"{path}: {'; '.join(parts)} (a {list(mlp.sizes)} model needs "
-                f"{', '.join(expected)})"
+                f"{path}: {key} is an object array; only numeric arrays are accepted"
             )
-        arrays = {}
-        for key, shape in expected.items():
-            try:
-                value = archive[key]
-            except ValueError:
-                raise WeightsError(
-                    f"{path}: {key} is an object array; only numeric arrays are accepted"
-                ) from None
-            if value.dtype.kind not in "fiu":
-                raise WeightsError(
-                    f"{path}: {key} has dtype {value.dtype}; a float array is required"
-                )
-            if value.shape != shape:
-                raise WeightsError(f"{path}: {key} has shape {value.shape}, expected {shape}")
-            if not np.all(np.isfinite(value)):
-                raise WeightsError(f"{path}: {key} contains NaN or infinite values")
-            arrays[key] = value.astype(mlp.dtype)
+        if found_dtype.kind not in "fiu":
+            raise WeightsError(f"{path}: {key} has dtype {found_dtype}; a float array is required")
+        if found != shape:
+            raise WeightsError(f"{path}: {key} has shape {found}, expected {shape}")
+        with archive.open(members[key]) as member:
+            value = np.lib.format.read_array(member, allow_pickle=False)
+        if not np.all(np.isfinite(value)):
+            raise WeightsError(f"{path}: {key} contains NaN or infinite values")
+        with np.errstate(over="ignore"):
+            cast = value.astype(dtype)
+        if not np.all(np.isfinite(cast)):
+            raise WeightsError(
+                f"{path}: {key} has values beyond {dtype.name}'s range "
+                f"(largest {float(np.finfo(dtype).max):.3g})"
+            )
+        arrays[key] = cast
     return arrays
 
 

@@ -28,7 +28,7 @@ class RacerSpec:
     name: str
     slug: str
     optimizer: str
-    hparams: dict[str, float | int | bool]
+    hparams: dict[str, float | int | bool | str]  # str: a wrapper's inner optimizer
     colour: str  # a hex colour, "#rrggbb"
     schedule: str | None = None
     start: tuple[float, float] | None = None  # surfaces
@@ -36,6 +36,7 @@ class RacerSpec:
     parent: int | None = None  # the racer this one was forked from
     repeat: int = 0  # which of the scenario's `repeats` seeds (0-based); same name across repeats
     seed: int = 0  # seed of this racer's initial weights and batch order
+    flavor: str = "torch"  # whose update rules and defaults: "torch" or "keras"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,7 @@ class TimeToTarget:
     steps: int
     epochs: float
     seconds: float
+    grad_evals: int  # gradient evaluations (more than steps for L-BFGS and SAM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +90,7 @@ class HistoryChunk:
     grad_norm: np.ndarray  # of the last mini-batch gradient
     update_ratio: np.ndarray
     sharpness: np.ndarray  # top Hessian eigenvalue; NaN where not measured
+    grad_evals: np.ndarray  # gradient evaluations so far (one per step, more for L-BFGS, SAM)
     position: np.ndarray | None = None  # (n, 2) for surfaces
 
 
@@ -114,6 +117,7 @@ class RacerStats:
     effective_step: float
     steps_per_s: float
     seconds: float
+    grad_evals: int  # gradient evaluations so far
     time_to_target: TimeToTarget | None
     position: tuple[float, float] | None
     layers: tuple[LayerStats, ...]
@@ -238,6 +242,7 @@ class AddRacer:
     optimizer: str
     hparams: dict[str, float | int | bool] = field(default_factory=dict)
     name: str | None = None
+    flavor: str = "torch"
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,6 +62,39 @@ def one_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
 
+class ParentGone(Exception):
+    """The pipe to the parent closed: nobody is left to report to."""
+
+
+class _ParentPipe:
+    """The child's end of the pipe, whose failures are told apart from the race's own.
+
+    An EOFError raised while racing (NumPy raises it for a truncated .npz file) is a fault
+    to report; only one raised by the pipe itself means the parent is gone.
+    """
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    def send(self, message: Any) -> None:
+        try:
+            self.conn.send(message)
+        except (EOFError, BrokenPipeError, ConnectionResetError) as error:
+            raise ParentGone from error
+
+    def recv(self) -> Any:
+        try:
+            return self.conn.recv()
+        except (EOFError, OSError) as error:
+            raise ParentGone from error
+
+    def poll(self, timeout: float) -> bool:
+        try:
+            return self.conn.poll(timeout)
+        except (EOFError, OSError) as error:
+            raise ParentGone from error
+
+
 def _engine_main(
     conn: Connection, scenario: Scenario, subset: tuple[int, int], snapshot_hz: float
 ) -> None:
@@ -69,15 +102,15 @@ def _engine_main(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _silence_terminal()
     try:
-        _serve(conn, scenario, subset, snapshot_hz)
-    except (EOFError, BrokenPipeError, ConnectionResetError):
-        return  # the parent is gone: nobody to report to
+        _serve(_ParentPipe(conn), scenario, subset, snapshot_hz)
+    except ParentGone:
+        return
     except Exception as error:
         with contextlib.suppress(OSError, ValueError):
             conn.send(EngineFailed(f"engine error: {one_line(error)}"))
 
 
-def _serve(conn: Connection, scenario: Scenario, subset: tuple[int, int], hz: float) -> None:
+def _serve(conn: _ParentPipe, scenario: Scenario, subset: tuple[int, int], hz: float) -> None:
     from tui_optim.race.race import Race
     from tui_optim.scenario import ScenarioError, check_scenario
 
@@ -150,6 +183,10 @@ class RaceProcess:
         self._held: list[Snapshot] = []
         self._saved: list[tuple[str, ...] | None] = [None] * count
         self._failed = False
+        #: Children whose pipe closed (their conn is no longer waited on).
+        self._closed: set[int] = set()
+        #: Children that reported their own failure (EngineFailed) before their pipe closed.
+        self._reported: set[int] = set()
 
     # ---------------------------------------------------------------- life cycle
     def start(self) -> None:
@@ -227,17 +264,45 @@ class RaceProcess:
         if not self._conns:
             raise EOFError("the engine is not running")
         out: list[Any] = []
-        ready = wait(self._conns, timeout)
+        open_conns = [c for i, c in enumerate(self._conns) if i not in self._closed]
+        if not open_conns:
+            time.sleep(timeout)
+            return out
+        ready = wait(open_conns, timeout)
         for conn in ready:
             index = self._conns.index(conn)  # type: ignore[arg-type]
             try:
                 while conn.poll(0):
-                    self._receive(index, conn.recv(), out)
+                    message = conn.recv()
+                    if isinstance(message, EngineFailed):
+                        self._reported.add(index)
+                    self._receive(index, message, out)
             except (EOFError, OSError) as error:
                 self._failed = True
-                out.append(EngineFailed(f"engine process {index} stopped ({one_line(error)})"))
+                self._closed.add(index)
+                # A child that said why it failed has said it: its closing pipe must not
+                # replace the cause with "stopped (EOFError)".
+                if index not in self._reported:
+                    cause = self._exit_cause(index, error)
+                    out.append(EngineFailed(f"engine process {index} {cause}"))
                 break
         return out
+
+    def _exit_cause(self, index: int, error: BaseException) -> str:
+        """Why child ``index`` went away: the signal that killed it, its exit code, or the
+        pipe error when it is still running."""
+        child = self._children[index]
+        try:
+            code = child.wait(0.5)
+        except subprocess.TimeoutExpired:
+            return f"stopped answering ({one_line(error)})"
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            return f"was killed by {name}"
+        return f"exited with code {code} without a word"
 
     def _receive(self, index: int, message: Any, out: list[Any]) -> None:
         if self.count == 1:

@@ -33,6 +33,7 @@ import numpy as np
 from tui_optim.engine.data import BatchSchedule, load_dataset
 from tui_optim.engine.mlp import MLP
 from tui_optim.engine.optimizers import Optimizer, get_optimizer
+from tui_optim.engine.optimizers.base import Closure
 from tui_optim.engine.problems import MLPProblem, Problem, SurfaceProblem
 from tui_optim.engine.schedules import Schedule, make_schedule
 from tui_optim.engine.surfaces import get_surface
@@ -91,10 +92,40 @@ PALETTE = (
 )
 
 
+#: Longest slug: a weight file name (slug, "-seed<n>", ".npz") stays far below 255 bytes.
+MAX_SLUG_LENGTH = 96
+
+
 def slugify(name: str) -> str:
     """A file-name-safe form of a racer name: ``"adam lr=0.01"`` -> ``"adam-lr-0.01"``."""
-    slug = re.sub(r"[^a-z0-9.]+", "-", name.lower()).strip("-.")
+    slug = re.sub(r"[^a-z0-9.]+", "-", name.lower())[:MAX_SLUG_LENGTH].strip("-.")
     return slug or "racer"
+
+
+def unique_slug(name: str, taken: set[str]) -> str:
+    """``slugify(name)``, with ``-2``, ``-3`` ... appended until it is not in ``taken``."""
+    base = slug = slugify(name)
+    suffix = 2
+    while slug in taken:
+        slug, suffix = f"{base}-{suffix}", suffix + 1
+    return slug
+
+
+def race_slugs(scenario: Scenario) -> list[str]:
+    """The slug of each of the scenario's racers, in order: unique within the race and the
+    same in every engine process of a split race (repeats of a racer share its slug)."""
+    taken: set[str] = set()
+    slugs = []
+    for config in scenario.racers:
+        slug = unique_slug(config.name, taken)
+        taken.add(slug)
+        slugs.append(slug)
+    return slugs
+
+
+def weight_file_stem(slug: str, seed: int, repeats: int) -> str:
+    """The name (without ``.npz``) a racer's weights are saved under."""
+    return f"{slug}-seed{seed}" if repeats > 1 else slug
 
 
 def _row_norms(array: np.ndarray) -> np.ndarray:
@@ -126,10 +157,10 @@ class Block:
 
 
 def _family_key(racer: Racer) -> tuple[Any, ...]:
-    """Racers with equal keys can share a block: same family, same structural flags."""
-    cls = get_optimizer(racer.spec.optimizer)
-    flags = tuple(racer.hparams[h.name] for h in cls.hparams if h.structural)
-    return (cls.name, flags)
+    """Racers with equal keys can share a block: same flavor and family, same structural
+    flags (and a wrapper's inner optimizer)."""
+    cls = get_optimizer(racer.spec.optimizer, racer.spec.flavor)
+    return (cls.flavor, cls.name, cls.block_key(racer.hparams))
 
 
 class Group:
@@ -160,6 +191,8 @@ class Group:
         self.last_update = np.zeros_like(self.params)
         self.effective = np.zeros_like(self.params)
         self.loss_sum = np.zeros(0)
+        #: Gradient evaluations per row (one per step, more for L-BFGS and SAM).
+        self.grad_evals = np.zeros(0, dtype=np.int64)
         self.loss_count = 0
         #: Steps between two evaluations (history points); a step count, not a clock, so
         #: the same race records the same points on any machine.
@@ -190,6 +223,7 @@ class Group:
             raise RuntimeError("row without a block")
         saved["params"] = self.params[row].copy()
         saved["loss_sum"] = float(self.loss_sum[row])
+        saved["grad_evals"] = int(self.grad_evals[row])
         return saved
 
     def rebuild(self, entries: Sequence[tuple[Racer, dict[str, Any]]]) -> None:
@@ -210,6 +244,9 @@ class Group:
         self.last_update = np.zeros_like(self.params)
         self.effective = np.zeros_like(self.params)
         self.loss_sum = np.array([saved.get("loss_sum", 0.0) for _, saved in ordered])
+        self.grad_evals = np.array(
+            [saved.get("grad_evals", 0) for _, saved in ordered], dtype=np.int64
+        )
         self.blocks = []
         start = 0
         while start < count:
@@ -218,7 +255,7 @@ class Group:
             while stop < count and _family_key(ordered[stop][0]) == key:
                 stop += 1
             racers = [racer for racer, _ in ordered[start:stop]]
-            cls = get_optimizer(racers[0].spec.optimizer)
+            cls = get_optimizer(racers[0].spec.optimizer, racers[0].spec.flavor)
             optimizer = cls([racer.hparams for racer in racers], dtype)
             optimizer.tensors = self.problem.tensors()
             params, grads = self.params[start:stop], self.grads[start:stop]
@@ -229,6 +266,25 @@ class Group:
             schedules = [racer.schedule for racer in racers]
             self.blocks.append(Block(optimizer, start, stop, params, grads, schedules))
             start = stop
+
+    def evaluation_params(self) -> np.ndarray:
+        """The rows' weights where losses are reported and weights exported: ``params``
+        itself unless an optimizer evaluates elsewhere (schedule-free), then a copy with
+        those rows at their optimizers' evaluation points."""
+        out = self.params
+        for block in self.blocks:
+            at = block.optimizer.evaluation_params(block.params)
+            if at is not block.params:
+                if out is self.params:
+                    out = self.params.copy()
+                out[block.start : block.stop] = at
+        return out
+
+    def evaluation_row(self, racer: Racer) -> np.ndarray:
+        """One racer's row of :meth:`evaluation_params`."""
+        block, offset = self.block_of(racer)
+        row: np.ndarray = block.optimizer.evaluation_params(block.params)[offset]
+        return row
 
     def block_of(self, racer: Racer) -> tuple[Block, int]:
         row = self.row_of(racer)
@@ -246,10 +302,24 @@ class Group:
         if record:
             np.copyto(self.before, self.params)
         losses = self.problem.loss_and_grad(self.params, batch, self.grads)
+        self.grad_evals += 1
+        for block in self.blocks:
+            at = block.optimizer.evaluation_params(block.params)
+            if at is not block.params:  # schedule-free: the loss is reported where it evaluates
+                losses = losses.copy()
+                scratch = np.empty_like(at)
+                losses[block.start : block.stop] = self.problem.loss_and_grad(at, batch, scratch)
         for block in self.blocks:
             if block.scheduled:
                 block.apply_schedules()
-            block.optimizer.step(block.params, block.grads)
+            optimizer = block.optimizer
+            if optimizer.needs_closure:
+                closure = self.closure(block, batch)
+                optimizer.step(  # type: ignore[call-arg]
+                    block.params, block.grads, closure, losses[block.start : block.stop]
+                )
+            else:
+                optimizer.step(block.params, block.grads)
         self.step += 1
         self.position += 1
         if self.position == self.steps_per_epoch:
@@ -257,6 +327,19 @@ class Group:
         self.loss_sum += losses
         self.loss_count += 1
         return losses
+
+    def closure(self, block: Block, batch: np.ndarray | None, count: bool = True) -> Closure:
+        """Evaluations of the problem on ``batch`` for ``block``'s optimizer, counted per row
+        in :attr:`grad_evals` (unless ``count`` is false)."""
+        evaluations = self.grad_evals[block.start : block.stop]
+        problem = self.problem
+
+        def evaluate(params: np.ndarray, grad_out: np.ndarray, rows: slice | np.ndarray):
+            if count:
+                evaluations[rows] += 1
+            return problem.loss_and_grad(params, batch, grad_out)
+
+        return evaluate
 
     def measure(self) -> dict[str, np.ndarray]:
         """Norms at a record point (the step just taken copied ``before``)."""
@@ -348,12 +431,15 @@ class Race:
         self.initial: dict[int, np.ndarray] = {}
         self.recorder = Recorder(self.problem, self.scenario.target_loss, self.with_position)
         scenario = self.scenario
+        # Computed from the whole scenario, so the processes of a split race agree.
+        self.initial_slugs = race_slugs(scenario)
         index = 0
         for repeat in range(scenario.repeats):
             repeat_seed = seed + repeat
             for position, config in enumerate(scenario.racers):
                 if index % self.subset[1] == self.subset[0]:
-                    self._add(config, position, repeat, repeat_seed, racer_id=index)
+                    slug = self.initial_slugs[position]
+                    self._add(config, position, repeat, repeat_seed, racer_id=index, slug=slug)
                 index += 1
         self.fingerprint = self._fingerprint()
 
@@ -392,21 +478,27 @@ class Race:
         saved: dict[str, Any] | None = None,
         parent: int | None = None,
         racer_id: int = 0,
+        slug: str | None = None,
     ) -> Racer:
-        """Create racer ``racer_id`` from ``config`` and put it into its group."""
-        cls = get_optimizer(config.optimizer)
+        """Create racer ``racer_id`` from ``config`` and put it into its group (``slug``:
+        its slug, by default one unused by the race's racers)."""
+        cls = get_optimizer(config.optimizer, config.flavor)
         hparams = cls.validate(config.hparams)
+        size = self.scenario.batch_size if config.batch_size is None else config.batch_size
+        if size and not self.with_position and cls.requires_full_batch(hparams):
+            raise RaceError(
+                f"{config.name}: {cls.name} needs the full batch, and this race gives it "
+                f'batches of {size}; use batch_size = "full"'
+            )
         schedule = None if config.schedule is None else make_schedule(config.schedule)
         if schedule is not None and schedule.name == "constant":
             schedule = None
         batch_size = config.batch_size
         colour = config.colour or PALETTE[colour_index % len(PALETTE)]
         rid = racer_id
-        taken = {r.spec.slug for r in self.racers.values() if r.spec.repeat == repeat}
-        slug = slugify(config.name)
-        base, suffix = slug, 2
-        while slug in taken:
-            slug, suffix = f"{base}-{suffix}", suffix + 1
+        if slug is None:
+            taken = {r.spec.slug for r in self.racers.values()} | set(self.initial_slugs)
+            slug = unique_slug(config.name, taken)
         spec = RacerSpec(
             id=rid,
             name=config.name,
@@ -420,8 +512,9 @@ class Race:
             parent=parent,
             repeat=repeat,
             seed=repeat_seed,
+            flavor=cls.flavor,
         )
-        monitor = self.recorder.monitor(cls.name)
+        monitor = self.recorder.monitor(cls)
         racer = Racer(spec, dict(hparams), schedule, batch_size, monitor)
         self.racers[rid] = racer
         group = self._group_for(repeat_seed, batch_size)
@@ -616,8 +709,7 @@ class Race:
             group = self._group_of(racer)
         except KeyError:
             return
-        row = group.row_of(racer)
-        racer.frozen_params = group.params[row].copy()
+        racer.frozen_params = group.evaluation_row(racer).copy()
         entries = [(r, group.saved_state(r)) for r in group.racers if r is not racer]
         group.rebuild(entries)
 
@@ -656,20 +748,30 @@ class Race:
             self._apply_verdict(racer, verdict, group.step, group.progress, seconds)
 
     def _find_failing(self, group: Group) -> list[Racer]:
-        """The racers whose optimizer update raises, found by stepping each one alone."""
+        """The racers whose optimizer update raises, found by stepping each row alone from
+        its own state (one bad row must not take its block's other racers with it)."""
         failing = []
         for block in group.blocks:
             optimizer = block.optimizer
-            try:
-                probe = type(optimizer)(
-                    [racer.hparams for racer in group.racers[block.start : block.stop]],
-                    optimizer.dtype,
-                )
-                params = block.params.copy()
-                probe.init_state(params)
-                probe.step(params, block.grads.copy())
-            except Exception:
-                failing.extend(group.racers[block.start : block.stop])
+            for offset in range(block.stop - block.start):
+                racer = group.racers[block.start + offset]
+                try:
+                    probe = type(optimizer)([racer.hparams], optimizer.dtype)
+                    probe.tensors = optimizer.tensors
+                    params = block.params[offset : offset + 1].copy()
+                    probe.init_state(params)
+                    probe.set_row_state(0, optimizer.row_state(offset))
+                    probe.lr_scale[0, 0] = optimizer.lr_scale[offset, 0]
+                    if probe.needs_closure:
+                        batch = group.batches[group.position] if group.batches else None
+                        grads = np.empty_like(params)
+                        losses = group.problem.loss_and_grad(params, batch, grads)
+                        closure = group.closure(block, batch, count=False)
+                        probe.step(params, grads, closure, losses)  # type: ignore[call-arg]
+                    else:
+                        probe.step(params, block.grads[offset : offset + 1].copy())
+                except Exception:
+                    failing.append(racer)
         return failing
 
     # ---------------------------------------------------------------- snapshots
@@ -738,6 +840,7 @@ class Race:
                     effective_step=racer.effective_step,
                     steps_per_s=steps_per_s,
                     seconds=racer.seconds,
+                    grad_evals=racer.grad_evals,
                     time_to_target=racer.time_to_target,
                     position=racer.position,
                     layers=racer.layers,
@@ -821,6 +924,7 @@ class Race:
             start=spec.start,
             colour=spec.colour,
             grid_position=spec.grid_position,
+            flavor=spec.flavor,
         )
         return replace(config, batch_size=racer.batch_size, **changes)
 
@@ -835,7 +939,7 @@ class Race:
         racer = self.racers[command.racer]
         if racer.terminal:
             raise ValueError(f"{racer.spec.name} has {racer.status}; fork or restart instead")
-        cls = get_optimizer(racer.spec.optimizer)
+        cls = get_optimizer(racer.spec.optimizer, racer.spec.flavor)
         canonical = cls.canonical_name(command.name)
         if canonical is None:
             cls.validate({command.name: command.value})  # raises the one-line error
@@ -853,14 +957,14 @@ class Race:
         racer.monitor.reset()
 
     def _add_racer(self, command: AddRacer) -> None:
-        cls = get_optimizer(command.optimizer)
+        cls = get_optimizer(command.optimizer, command.flavor)
         hparams = cls.validate(command.hparams)
-        name = command.name or default_racer_name(cls.name, hparams)
+        name = command.name or default_racer_name(cls.name, hparams, cls.flavor)
         names = {r.spec.name for r in self.racers.values()}
         base, suffix = name, 2
         while name in names:
             name, suffix = f"{base} ({suffix})", suffix + 1
-        config = RacerConfig(name, cls.name, hparams)
+        config = RacerConfig(name, cls.name, hparams, flavor=cls.flavor)
         rid = self._new_id()
         self._add(
             config, len({r.spec.name for r in self.racers.values()}), 0, self.seed, racer_id=rid
@@ -880,7 +984,7 @@ class Race:
         parent = self.racers[command.racer]
         if parent.terminal:
             raise ValueError(f"{parent.spec.name} has {parent.status}; it cannot be forked")
-        cls = get_optimizer(parent.spec.optimizer)
+        cls = get_optimizer(parent.spec.optimizer, parent.spec.flavor)
         hparams = cls.validate({**parent.hparams, **command.changes})
         changed = ", ".join(
             f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in command.changes.items()
@@ -900,14 +1004,21 @@ class Race:
             parent=parent.id,
             racer_id=rid,
         )
-        for attribute in ("steps", "epoch", "seconds", "best_loss", "batch_loss", "loss"):
+        for attribute in (
+            "steps",
+            "epoch",
+            "seconds",
+            "grad_evals",
+            "best_loss",
+            "batch_loss",
+            "loss",
+        ):
             setattr(child, attribute, getattr(parent, attribute))
 
     def current_params(self, racer: Racer) -> np.ndarray:
         if racer.frozen_params is not None:
             return racer.frozen_params
-        group = self._group_of(racer)
-        return group.params[group.row_of(racer)]
+        return self._group_of(racer).evaluation_row(racer)
 
     def racer_arrays(self, racer: Racer) -> dict[str, np.ndarray]:
         """A racer's parameters as named arrays: W1, b1, ... (Keras layout) or w."""
@@ -922,8 +1033,7 @@ class Race:
         from tui_optim.engine.init import save_weights
 
         def label(racer: Racer) -> str:
-            suffix = f"-seed{racer.spec.seed}" if self.scenario.repeats > 1 else ""
-            return f"{racer.spec.slug}{suffix}"
+            return weight_file_stem(racer.spec.slug, racer.spec.seed, self.scenario.repeats)
 
         if archive:
             merged = {

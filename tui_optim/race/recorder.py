@@ -3,7 +3,9 @@
 Every group is evaluated on a cadence (:func:`evaluation_interval`): once an epoch, more
 often when the race has fewer epochs than :data:`MIN_POINTS`. An evaluation is one
 lockstep forward pass of all the group's rows over the whole training set (and the
-validation set), so each racer's ``loss`` is the loss at its current weights, never a
+validation set), so each racer's ``loss`` is the loss at its current weights (at its
+optimizer's evaluation point, ``Optimizer.evaluation_params``: schedule-free methods report
+and export the weights they average, not those they take gradients at), never a
 mini-batch's; the mini-batch losses in between are averaged into ``batch_loss``. Every
 ``problem.sharpness_every`` evaluations the problem also estimates the loss's top Hessian
 eigenvalue. Each evaluation is one history point and one observation of the racer's
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tui_optim.engine.optimizers import get_optimizer
+from tui_optim.engine.optimizers import Optimizer, get_optimizer
 from tui_optim.engine.problems import Problem
 from tui_optim.engine.schedules import Schedule
 from tui_optim.race.diagnosis import (
@@ -62,6 +64,7 @@ POINT_FIELDS = (
     "grad_norm",
     "update_ratio",
     "sharpness",
+    "grad_evals",
 )
 
 
@@ -96,6 +99,7 @@ class Racer:
     steps: int = 0
     epoch: float = 0.0
     seconds: float = 0.0
+    grad_evals: int = 0  # gradient evaluations (L-BFGS and SAM make several per step)
     loss: float = math.nan  # whole training set, at the last evaluation
     batch_loss: float = math.nan  # the last mini-batch's
     val_loss: float | None = None
@@ -131,7 +135,7 @@ class Racer:
         hparams = dict(self.hparams)
         if self.schedule is not None and "lr" in hparams:
             hparams["lr"] = float(hparams["lr"]) * self.schedule.factor(max(self.steps, 1))
-        return get_optimizer(self.spec.optimizer).stability_threshold(hparams)
+        return get_optimizer(self.spec.optimizer, self.spec.flavor).stability_threshold(hparams)
 
     def take_points(self, with_position: bool) -> HistoryChunk:
         """The history points recorded since the last call, as parallel arrays."""
@@ -165,12 +169,12 @@ class Recorder:
         #: racer id -> its latest loss, for "how far from the best racer".
         self.latest: dict[int, float] = {}
 
-    def monitor(self, optimizer: str) -> HealthMonitor:
-        """A fresh monitor for a racer of ``optimizer``."""
+    def monitor(self, optimizer: type[Optimizer]) -> HealthMonitor:
+        """A fresh monitor for a racer of ``optimizer`` (its class, in its flavor)."""
         return HealthMonitor(
             self.target_loss,
             landscape=self.landscape,
-            shrinking_step=get_optimizer(optimizer).shrinking_step,
+            shrinking_step=optimizer.shrinking_step,
             unit="step" if self.landscape.length_scale is not None else "epoch",
             settings=None if self.landscape.length_scale is not None else TREND_SETTINGS,
         )
@@ -181,11 +185,12 @@ class Recorder:
     def record(
         self, group: Group, seconds: float, horizon_due: bool
     ) -> list[tuple[Racer, Verdict]]:
-        """Evaluate ``group`` at its current weights (after the step just taken), record
-        one history point per racer and observe it; returns the status changes."""
+        """Evaluate ``group`` at its current weights (after the step just taken; each row at
+        its optimizer's evaluation point), record one history point per racer and observe
+        it; returns the status changes."""
         clock = time.perf_counter()
         problem = self.problem
-        params = group.params
+        params = group.evaluation_params()
         train = problem.evaluate(params, "train")
         self.evaluation_seconds += time.perf_counter() - clock
         val_loss = val_accuracy = horizon = None
@@ -225,6 +230,7 @@ class Recorder:
         verdicts: list[tuple[Racer, Verdict]] = []
         for row, racer in enumerate(group.racers):
             racer.steps, racer.epoch, racer.seconds = step, epoch, seconds
+            racer.grad_evals = int(group.grad_evals[row])
             racer.grad_norm = float(figures["grad_norm"][row])
             racer.update_norm = float(figures["update_norm"][row])
             racer.update_ratio = float(figures["update_ratio"][row])
@@ -259,10 +265,11 @@ class Recorder:
                     racer.grad_norm,
                     racer.update_ratio,
                     math.nan if sharpness is None else float(sharpness[row]),
+                    racer.grad_evals,
                 )
             )
             if target is not None and racer.time_to_target is None and racer.loss <= target:
-                racer.time_to_target = TimeToTarget(step, epoch, seconds)
+                racer.time_to_target = TimeToTarget(step, epoch, seconds, racer.grad_evals)
             clock = time.perf_counter()
             verdict = racer.monitor.observe(
                 Observation(

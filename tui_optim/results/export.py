@@ -13,6 +13,7 @@ the previous point. JSON (``tui-optim run ... --json FILE``, or ctrl+e in the ap
       "racers": [
         {
           "name": "adam lr=0.01", "slug": "adam-lr-0.01", "optimizer": "adam",
+          "flavor": "torch",            # whose rules and defaults: "torch" or "keras"
           "hparams": {"lr": 0.01, "beta1": 0.9, ...},
           "seed": 42, "repeat": 0,
           "status": "converged",
@@ -21,10 +22,12 @@ the previous point. JSON (``tui-optim run ... --json FILE``, or ctrl+e in the ap
                     "val_accuracy": ..., "sharpness": ...,
                     "horizon": ...},     # steps predicted ahead (time series), else null
           "best_loss": 0.051,           # lowest whole-training-set loss evaluated
-          "time_to_target": {"steps": 96, "epochs": 24.0, "seconds": 0.41} | null,
+          "grad_evals": 400,             # gradient evaluations (L-BFGS, SAM: > steps)
+          "time_to_target": {"steps": 96, "epochs": 24.0, "seconds": 0.41,
+                             "grad_evals": 96} | null,
           "history": {"step": [...], "epoch": [...], "seconds": [...], "loss": [...],
                       "batch_loss": [...], "val_loss": [...], "accuracy": [...],
-                      "grad_norm": [...], "sharpness": [...]}
+                      "grad_norm": [...], "sharpness": [...], "grad_evals": [...]}
         }, ...
       ],
       "aggregates": [                   # one per racer configuration (name) over its seeds
@@ -38,11 +41,11 @@ the previous point. JSON (``tui-optim run ... --json FILE``, or ctrl+e in the ap
 Numbers that do not apply (validation without a validation split, accuracy in regression,
 a standard deviation of one run) and non-finite values are ``null``. ``history`` is the
 recorded, bounded history (thinned keeping every part's shape, see results.history).
-CSV: one row per racer and recorded point, columns ``racer, slug, optimizer, repeat, seed``,
-then one column per hyperparameter of any racer (empty where a racer's optimizer has no
-such hyperparameter), then ``step, epoch, seconds, loss, batch_loss, val_loss, accuracy,
-grad_norm, sharpness``. Both are written atomically (a temporary file renamed over the
-target).
+CSV: one row per racer and recorded point, columns ``racer, slug, optimizer, flavor,
+repeat, seed``, then one column per hyperparameter of any racer (empty where a racer's
+optimizer has no such hyperparameter), then ``step, epoch, seconds, loss, batch_loss,
+val_loss, accuracy, grad_norm, sharpness, grad_evals``. Both are written atomically (a
+temporary file renamed over the target).
 """
 
 from __future__ import annotations
@@ -68,8 +71,9 @@ HISTORY_FIELDS = (
     "accuracy",
     "grad_norm",
     "sharpness",
+    "grad_evals",
 )
-RACER_COLUMNS = ("racer", "slug", "optimizer", "repeat", "seed")
+RACER_COLUMNS = ("racer", "slug", "optimizer", "flavor", "repeat", "seed")
 DNF = ("diverged", "error")
 #: What the leaderboard can rank by (the scenario's ``rank_by``, ``--rank-by``).
 RANK_BY = ("val_loss", "val_accuracy", "loss", "time_to_target")
@@ -121,6 +125,7 @@ def results_document(record: RaceRecord) -> dict[str, Any]:
                 "name": spec.name,
                 "slug": spec.slug,
                 "optimizer": spec.optimizer,
+                "flavor": spec.flavor,
                 "hparams": {k: _clean(v) for k, v in spec.hparams.items()},
                 "seed": spec.seed,
                 "repeat": spec.repeat,
@@ -136,6 +141,7 @@ def results_document(record: RaceRecord) -> dict[str, Any]:
                     "horizon": _clean(stats.horizon if stats else None),
                 },
                 "best_loss": _clean(stats.best_loss if stats else None),
+                "grad_evals": stats.grad_evals if stats else None,
                 "time_to_target": (
                     None
                     if stats is None or stats.time_to_target is None
@@ -143,6 +149,7 @@ def results_document(record: RaceRecord) -> dict[str, Any]:
                         "steps": stats.time_to_target.steps,
                         "epochs": _clean(stats.time_to_target.epochs),
                         "seconds": _clean(stats.time_to_target.seconds),
+                        "grad_evals": stats.time_to_target.grad_evals,
                     }
                 ),
                 "history": {
@@ -191,6 +198,7 @@ def aggregates(record: RaceRecord) -> list[dict[str, Any]]:
             {
                 "name": name,
                 "optimizer": spec.optimizer,
+                "flavor": spec.flavor,
                 "hparams": {k: _clean(v) for k, v in spec.hparams.items()},
                 "runs": len(ids),
                 "seeds": [record.specs[rid].seed for rid in ids],
@@ -235,7 +243,7 @@ def write_csv(record: RaceRecord, path: Path) -> None:
             if history is None:
                 continue
             arrays = history.arrays()
-            racer = [spec.name, spec.slug, spec.optimizer, spec.repeat, spec.seed]
+            racer = [spec.name, spec.slug, spec.optimizer, spec.flavor, spec.repeat, spec.seed]
             racer += [_cell(spec.hparams.get(key)) for key in hparams]
             columns = [arrays[name].tolist() for name in HISTORY_FIELDS]
             for values in zip(*columns, strict=True):
@@ -269,6 +277,7 @@ class LeaderRow:
     steps_to_target: float | None
     epochs_to_target: float | None
     seconds_to_target: float | None
+    grad_evals_to_target: float | None
     loss: float | None
     loss_std: float | None
     val_loss: float | None
@@ -278,6 +287,7 @@ class LeaderRow:
     reached_target: int  # runs that reached the target loss
     horizon: float | None = None  # time series: mean steps predicted ahead
     horizon_std: float | None = None
+    flavor: str = "torch"
 
     @property
     def dnf(self) -> bool:
@@ -336,6 +346,9 @@ def leaderboard(record: RaceRecord, rank_by: str | None = None) -> list[LeaderRo
                 steps_to_target=_mean_std([t.steps for t in reached])[0] if every else None,
                 epochs_to_target=_mean_std([t.epochs for t in reached])[0] if every else None,
                 seconds_to_target=_mean_std([t.seconds for t in reached])[0] if every else None,
+                grad_evals_to_target=_mean_std([t.grad_evals for t in reached])[0]
+                if every
+                else None,
                 loss=loss,
                 loss_std=loss_std,
                 val_loss=val_loss,
@@ -345,6 +358,7 @@ def leaderboard(record: RaceRecord, rank_by: str | None = None) -> list[LeaderRo
                 reached_target=len(reached),
                 horizon=horizon,
                 horizon_std=horizon_std,
+                flavor=spec.flavor,
             )
         )
 

@@ -139,7 +139,10 @@ class RaceRecord:
         elif isinstance(message, RacersChanged):
             self._set_racers(message.racers)
         elif isinstance(message, EngineFailed):
-            self.engine_error = message.message
+            # The first failure is the cause; what follows (other processes stopping,
+            # the pipe closing) is its consequence.
+            if self.engine_error is None:
+                self.engine_error = message.message
             self.state = "stopped"
         elif isinstance(message, WeightsSaved):
             pass  # files on disk: nothing to remember

@@ -1,43 +1,72 @@
 """Scenario files: TOML documents (stdlib ``tomllib``) that validate into frozen dataclasses.
 
-Everything a user can get wrong is reported as one :class:`ScenarioError` line naming the
-file, the line, the key, the bad value and what is allowed, with a close-match suggestion.
-Scenario files are data: nothing in them is executed or unpickled; paths (csv data, .npz
-weights) are relative to the scenario file.
+Every key is declared once in :mod:`tui_optim.scenario.schema` (type, range, aliases,
+default); this module reads the tables with those options, checks the rules between keys,
+and builds the :class:`Scenario`. Everything a user can get wrong is one
+:class:`ScenarioError` line naming the file, the line, the key, the bad value and what is
+allowed. Scenario files are data: nothing in them is executed or unpickled; paths (csv data,
+.npz weights) are relative to the scenario file.
 
-The keys (``tui-optim new FILE`` writes a commented template)::
+The keys (``tui-optim new FILE`` writes the commented ``template.toml``)::
 
-    title, description, seed, epochs | steps, target_loss, repeats
+    title, description, seed, epochs | steps, target_loss, repeats, flavor ("torch"|"keras")
+    rank_by, look_for
     [data]     source, path, target, columns, rows, encoding, scale, validation,
                batch_size (int or "full"), shuffle, and the source's options (samples, noise...)
     [model]    layers, hidden, output, loss, init (initializer name or .npz path), dtype
     [surface]  function, start            (instead of [data] and [model])
-    [[racer]]  optimizer, name, start, schedule, colour, batch_size, hyperparameters...
+    [[racer]]  optimizer, flavor, name, start, schedule, colour, batch_size, hyperparameters...
     [grid]     lists whose cartesian product makes racers (rows x columns), shared values
+    [[claim]]  racer, status, before, beats   (what the race shows; the tests check them)
+
+``flavor`` says whose update rules and defaults a racer follows: torch.optim's ("torch", the
+default) or Keras 3's ("keras"); the top-level key sets it for every racer and grid cell.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import re
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from tui_optim.engine.data import DATASETS, DataError, DataSpec, check_options, load_dataset
+import numpy as np
+
+from tui_optim.engine.data import DATASETS, DataError, DataSpec, load_dataset
 from tui_optim.engine.errors import UnknownNameError, suggest
-from tui_optim.engine.optimizers import HyperparameterError, get_optimizer
+from tui_optim.engine.optimizers import FLAVORS, HyperparameterError, Optimizer, get_optimizer
+from tui_optim.scenario import budget
+from tui_optim.scenario.schema import (
+    CLAIM,
+    DATA,
+    GRID_EXCLUDED,
+    MAX_RACERS,
+    MAX_RACES,
+    MODEL,
+    RACER,
+    SURFACE,
+    TOP,
+    Context,
+    FilePath,
+    HyperParameter,
+    Option,
+    Place,
+    ScenarioError,
+    Values,
+    read_table,
+    read_text,
+    read_value,
+)
 
 DEFAULT_SCENARIO = "quickstart"
-MAX_EPOCHS = 1_000_000
-MAX_STEPS = 100_000_000
-MAX_REPEATS = 100
-MAX_RACERS = 64
-MAX_RACES = 256  # racers x repeats
+#: A scenario file larger than this is refused before it is read (scenarios are short).
+MAX_FILE_BYTES = 1_000_000
 #: Built-ins in the order the open dialog and `tui-optim list` show them.
 DISPLAY_ORDER = (
     "quickstart",
@@ -48,6 +77,7 @@ DISPLAY_ORDER = (
     "peaks_learning_rates",
     "peaks_local_minima",
     "peaks_zoo",
+    "peaks_zoo_torch",
     "iris_grid",
     "iris_grid_20",
     "digits_grid",
@@ -57,10 +87,6 @@ DISPLAY_ORDER = (
     "beale",
     "saddle",
 )
-
-
-class ScenarioError(ValueError):
-    """A scenario that cannot be used; the message is one line naming file, line and field."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +117,7 @@ class RacerConfig:
     colour: str | None = None  # None: the race assigns one from its palette
     grid_position: tuple[int, int] | None = None  # (row, column) for grid scenarios
     batch_size: int | None = None  # None: the scenario's; 0: full batch
+    flavor: str = "torch"  # whose update rules and defaults: one of FLAVORS
 
 
 @dataclass(frozen=True)
@@ -132,7 +159,7 @@ class Scenario:
     grid: GridSpec | None = None
     source: Path | None = None  # the file it came from
     name: str = ""  # built-in name or file stem
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    flavor: str = "torch"  # the scenario's default flavor (racers may override it)
     #: What the leaderboard ranks by (None: validation loss if there is a split, else loss).
     rank_by: str | None = None
     #: "What to look for": shown in the app.
@@ -140,14 +167,11 @@ class Scenario:
     #: What the scenario claims about its race, checked by the tests on its headless run.
     claims: tuple[Claim, ...] = ()
 
-    @property
-    def is_surface(self) -> bool:
-        return self.surface is not None
 
-
-def default_racer_name(optimizer: str, hparams: Mapping[str, Any]) -> str:
-    """``"adam lr=0.01"``: the optimizer and the hyperparameters that differ from defaults."""
-    defaults = get_optimizer(optimizer).defaults()
+def default_racer_name(optimizer: str, hparams: Mapping[str, Any], flavor: str = "torch") -> str:
+    """``"adam lr=0.01"``: the optimizer and the hyperparameters that differ from the
+    flavor's defaults."""
+    defaults = get_optimizer(optimizer, flavor).defaults()
     parts = [optimizer]
     if "lr" in hparams:
         parts.append(f"lr={hparams['lr']:g}")
@@ -159,11 +183,12 @@ def default_racer_name(optimizer: str, hparams: Mapping[str, Any]) -> str:
 
 # ------------------------------------------------------------------------------ locations
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\"' ]+?)\s*\]\]?")
-_KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+|\"[^\"]*\"|'[^']*')\s*=")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+|\"[^\"]*\"|'[^']*')\s*[.=]")
 
 
-class _Where:
-    """Finds the line of a key in the source text (tomllib reports no positions)."""
+class _Lines:
+    """The line of every key in the source text (tomllib reports no positions): the first
+    line that sets ``key`` inside table ``table`` (the ``index``-th of an array of tables)."""
 
     def __init__(self, text: str, label: str):
         self.label = label
@@ -185,183 +210,21 @@ class _Where:
             if key:
                 self.lines.setdefault((table, index, key.group(1).strip("\"'")), number)
 
-    def error(self, table: str, key: str, problem: str, index: int = 0) -> ScenarioError:
-        """``file:line: table.key: problem`` as a ScenarioError."""
-        line = self.lines.get((table, index, key)) or self.lines.get((table, index, ""))
-        place = f"{self.label}:{line}" if line else self.label
-        if table == "racer":
-            path = f"racer[{index + 1}]" + (f".{key}" if key else "")
-        else:
-            path = ".".join(part for part in (table, key) if part)
-        prefix = f"{path}: " if path else ""
-        return ScenarioError(f"{place}: {prefix}{problem}")
+    def placer(self, table: str, index: int = 0) -> Callable[[str], Place]:
+        """``place(key)`` for the keys of one table (``place("")``: the table itself)."""
 
-
-def _unknown_keys(
-    where: _Where, table: str, given: Mapping[str, Any], allowed: list[str], index: int = 0
-) -> None:
-    for key in given:
-        if key not in allowed:
-            raise where.error(
-                table,
-                key,
-                f"unknown key {key!r}{suggest(key, allowed)}; allowed: {', '.join(allowed)}",
-                index,
-            )
-
-
-def _type_name(value: Any) -> str:
-    return {
-        bool: "a boolean",
-        int: "an integer",
-        float: "a number",
-        str: "a string",
-        list: "a list",
-        dict: "a table",
-    }.get(type(value), type(value).__name__)
-
-
-class _Reader:
-    """Typed access to one table, raising located one-line errors."""
-
-    def __init__(self, where: _Where, table: str, values: Mapping[str, Any], index: int = 0):
-        self.where, self.table, self.values, self.index = where, table, values, index
-
-    def fail(self, key: str, problem: str) -> ScenarioError:
-        return self.where.error(self.table, key, problem, self.index)
-
-    def integer(
-        self, key: str, default: int | None, low: int | None = None, high: int | None = None
-    ) -> int | None:
-        value = self.values.get(key, default)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
+        def place(key: str) -> Place:
+            line = self.lines.get((table, index, key)) or self.lines.get((table, index, ""))
+            if table in ("racer", "claim"):
+                path = f"{table}[{index + 1}]" + (f".{key}" if key else "")
             else:
-                raise self.fail(key, f"must be an integer, got {value!r}")
-        if low is not None and value < low:
-            raise self.fail(key, f"must be at least {low}, got {value}")
-        if high is not None and value > high:
-            raise self.fail(key, f"must be at most {high:,} (the limit), got {value:,}")
-        return value
+                path = ".".join(part for part in (table, key) if part)
+            return Place(self.label, line, path)
 
-    def number(
-        self,
-        key: str,
-        default: float | None,
-        low: float | None = None,
-        high: float | None = None,
-        high_open: bool = False,
-    ) -> float | None:
-        value = self.values.get(key, default)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.fail(key, f"must be a number, got {_type_name(value)} {value!r}")
-        value = float(value)
-        if not math.isfinite(value):
-            raise self.fail(key, f"must be a finite number, got {value!r}")
-        if low is not None and value < low:
-            raise self.fail(key, f"must be at least {low:g}, got {value:g}")
-        if high is not None and (value > high or (high_open and value == high)):
-            bound = f"below {high:g}" if high_open else f"at most {high:g}"
-            raise self.fail(key, f"must be {bound}, got {value:g}")
-        return value
-
-    def text(self, key: str, default: str | None, choices: Any = None) -> str | None:
-        value = self.values.get(key, default)
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise self.fail(key, f"must be a string, got {_type_name(value)} {value!r}")
-        if choices is not None and value not in choices:
-            names = list(choices)
-            raise self.fail(
-                key, f"unknown value {value!r}{suggest(value, names)}; allowed: {', '.join(names)}"
-            )
-        return value
-
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self.values.get(key, default)
-        if not isinstance(value, bool):
-            raise self.fail(key, f"must be true or false, got {value!r}")
-        return value
-
-    def point(self, key: str) -> tuple[float, float] | None:
-        value = self.values.get(key)
-        if value is None:
-            return None
-        if (
-            not isinstance(value, list)
-            or len(value) != 2
-            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
-            or not all(math.isfinite(v) for v in value)
-        ):
-            raise self.fail(key, f"must be a point [x, y] of two numbers, got {value!r}")
-        return (float(value[0]), float(value[1]))
-
-    def batch_size(self, key: str = "batch_size") -> int | str | None:
-        value = self.values.get(key)
-        if value is None:
-            return None
-        if value == "full":
-            return "full"
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise self.fail(key, f'must be a positive integer or "full", got {value!r}')
-        if value > 10_000_000:
-            raise self.fail(key, f"must be at most 10,000,000 (the limit), got {value:,}")
-        return value
+        return place
 
 
 # ------------------------------------------------------------------------------ parsing
-TOP_KEYS = [
-    "title",
-    "description",
-    "seed",
-    "epochs",
-    "steps",
-    "target_loss",
-    "repeats",
-    "data",
-    "model",
-    "surface",
-    "racer",
-    "grid",
-    "rank_by",
-    "look_for",
-    "claim",
-]
-RANK_BY = ("val_loss", "val_accuracy", "loss", "time_to_target")
-CLAIM_KEYS = ["racer", "status", "before", "beats"]
-CLAIM_STATUSES = (
-    "running",
-    "converged",
-    "stalled",
-    "oscillating",
-    "diverging",
-    "diverged",
-    "error",
-    "finished",
-)
-DATA_KEYS = [
-    "source",
-    "path",
-    "target",
-    "columns",
-    "rows",
-    "encoding",
-    "scale",
-    "validation",
-    "batch_size",
-    "shuffle",
-]
-MODEL_KEYS = ["layers", "hidden", "output", "loss", "init", "dtype"]
-SURFACE_KEYS = ["function", "start"]
-RACER_KEYS = ["optimizer", "name", "start", "schedule", "colour", "color", "batch_size"]
-
-
 def parse_scenario(text: str, source: Path | None = None, name: str = "") -> Scenario:
     """Validate a TOML document into a :class:`Scenario` (no data is loaded here)."""
     label = str(source) if source is not None else (f"{name}.toml" if name else "<scenario>")
@@ -369,66 +232,76 @@ def parse_scenario(text: str, source: Path | None = None, name: str = "") -> Sce
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         message = str(error).splitlines()[0]
-        raise ScenarioError(f"{label}: invalid TOML: {message}") from None
-    where = _Where(text, label)
-    base = source.parent if source is not None else Path.cwd()
-    _unknown_keys(where, "", document, TOP_KEYS)
-    top = _Reader(where, "", document)
-    title = top.text("title", name or (source.stem if source else "scenario")) or "scenario"
-    description = top.text("description", "") or ""
-    seed = top.integer("seed", 0, low=0, high=2**32 - 1) or 0
-    epochs = top.integer("epochs", None, low=1, high=MAX_EPOCHS)
-    steps = top.integer("steps", None, low=1, high=MAX_STEPS)
+        raise ScenarioError(f"invalid TOML: {message}", Place(label)) from None
+    except RecursionError:
+        raise ScenarioError(
+            "invalid TOML: arrays or tables nested too deeply", Place(label)
+        ) from None
+    lines = _Lines(text, label)
+    context = Context(source.parent if source is not None else Path.cwd())
+    top = read_table(TOP, document, lines.placer(""), context)
+    title = top["title"] if top["title"] is not None else (name or (source.stem if source else ""))
+    epochs, steps = top["epochs"], top["steps"]
     if (epochs is None) == (steps is None):
         problem = "give either epochs or steps, not both" if epochs else "give epochs or steps"
-        raise where.error("", "steps" if epochs else "", problem)
-    target = top.number("target_loss", None)
-    repeats = top.integer("repeats", 1, low=1, high=MAX_REPEATS) or 1
-    for key in ("data", "model", "surface", "grid"):
-        if key in document and not isinstance(document[key], dict):
-            raise where.error("", key, f"must be a table [{key}], got {_type_name(document[key])}")
+        raise top.fail("steps" if epochs else "", problem)
+    repeats = top["repeats"]
     surface = None
     data = model = None
+    data_values: Values | None = None
     batch_size: int | None = None
     shuffle = True
-    if "surface" in document:
+    if top["surface"] is not None:
         for other in ("data", "model"):
-            if other in document:
-                raise where.error(other, "", "a [surface] scenario takes no [data] or [model]")
-        surface = _surface(where, document["surface"])
+            if top[other] is not None:
+                raise ScenarioError(
+                    "a [surface] scenario takes no [data] or [model]", lines.placer(other)("")
+                )
+        values = read_table(SURFACE, top["surface"], lines.placer("surface"), context)
+        surface = SurfaceSpec(values["function"], values["start"])
     else:
-        if "data" not in document or "model" not in document:
-            missing = "data" if "data" not in document else "model"
-            raise where.error("", "", f"missing [{missing}] (or use [surface] for a 2-D race)")
-        data, batch_size, shuffle = _data(where, document["data"], base)
-        model = _model(where, document["model"], base)
-    racers: list[RacerConfig] = []
-    raw_racers = document.get("racer", [])
-    if not isinstance(raw_racers, list):
-        raise where.error("", "racer", "racers are [[racer]] tables")
-    for index, table in enumerate(raw_racers):
-        racers.append(_racer(where, table, index, surface is not None))
+        if top["data"] is None or top["model"] is None:
+            missing = "data" if top["data"] is None else "model"
+            raise top.fail("", f"missing [{missing}] (or use [surface] for a 2-D race)")
+        data, data_values = _data(top["data"], lines, context)
+        batch_size = data_values["batch_size"] or None  # 0 ("full") and None: full batch
+        shuffle = data_values["shuffle"]
+        model = _model(top["model"], lines, context)
+    is_surface = surface is not None
+    flavor = top["flavor"]
+    dtype = model.dtype if model is not None else "float64"
+    racers = [
+        _racer(table, lines.placer("racer", index), context, is_surface, flavor, dtype)
+        for index, table in enumerate(top["racer"])
+    ]
+    for index, racer in enumerate(racers):
+        _check_full_batch(racer, batch_size, lines.placer("racer", index))
     grid = None
-    if "grid" in document:
-        grid, grid_racers = _grid(where, document["grid"], surface is not None)
+    if top["grid"] is not None:
+        grid, grid_racers = _grid(
+            top["grid"], lines, context, is_surface, flavor, dtype, len(racers), repeats
+        )
+        for racer in grid_racers:
+            _check_full_batch(racer, batch_size, lines.placer("grid"))
         racers.extend(grid_racers)
     if not racers:
-        raise where.error("", "", "no racers: add [[racer]] tables or a [grid]")
+        raise top.fail("", "no racers: add [[racer]] tables or a [grid]")
     if len(racers) > MAX_RACERS:
-        raise where.error("", "", f"{len(racers)} racers; the limit is {MAX_RACERS}")
+        raise top.fail("", f"{len(racers)} racers; the limit is {MAX_RACERS}")
     if len(racers) * repeats > MAX_RACES:
-        raise where.error(
-            "", "repeats", f"{len(racers)} racers x {repeats} repeats; the limit is {MAX_RACES}"
+        raise top.fail(
+            "repeats", f"{len(racers)} racers x {repeats} repeats; the limit is {MAX_RACES}"
         )
+    if data is not None and model is not None and data_values is not None:
+        _check_budget(data, data_values, model, len(racers) * repeats, lines)
     racers = _unique_names(racers)
-    rank_by, look_for, claims = _verdict_keys(where, document, racers)
     return Scenario(
-        title=title,
-        description=description,
-        seed=seed,
+        title=title or "scenario",
+        description=top["description"] or "",
+        seed=top["seed"],
         epochs=epochs,
         steps=steps,
-        target_loss=target,
+        target_loss=top["target_loss"],
         repeats=repeats,
         racers=tuple(racers),
         data=data,
@@ -439,286 +312,268 @@ def parse_scenario(text: str, source: Path | None = None, name: str = "") -> Sce
         grid=grid,
         source=source,
         name=name or (source.stem if source else ""),
-        rank_by=rank_by,
-        look_for=look_for,
-        claims=claims,
+        flavor=flavor,
+        rank_by=top["rank_by"],
+        look_for=(top["look_for"] or "").strip(),
+        claims=_claims(top["claim"], lines, context, [racer.name for racer in racers]),
     )
 
 
-def _verdict_keys(
-    where: _Where, document: Mapping[str, Any], racers: list[RacerConfig]
-) -> tuple[str | None, str, tuple[Claim, ...]]:
-    """``rank_by``, ``look_for`` and the ``[[claim]]`` tables."""
-    top = _Reader(where, "", document)
-    rank_by = top.text("rank_by", None, choices=RANK_BY)
-    look_for = (top.text("look_for", "") or "").strip()
-    raw = document.get("claim", [])
-    if not isinstance(raw, list):
-        raise where.error("", "claim", "claims are [[claim]] tables")
-    names = [racer.name for racer in racers]
+def _claims(
+    tables: list[Any], lines: _Lines, context: Context, names: list[str]
+) -> tuple[Claim, ...]:
+    """The ``[[claim]]`` tables; the racers they name must be the scenario's."""
     claims = []
-    for index, table in enumerate(raw):
+    for index, table in enumerate(tables):
+        place = lines.placer("claim", index)
         if not isinstance(table, dict):
-            raise where.error("claim", "", "claims are [[claim]] tables", index)
-        _unknown_keys(where, "claim", table, CLAIM_KEYS, index)
-        read = _Reader(where, "claim", table, index)
-        racer = read.text("racer", None, choices=names)
-        if racer is None:
-            raise read.fail("racer", f"missing; allowed: {', '.join(names)}")
+            raise ScenarioError("must be a table", place(""))
+        values = read_table(CLAIM, table, place, context)
+        for key in ("racer", "before", "beats"):
+            name = values[key]
+            if name is not None and name not in names:
+                allowed = ", ".join(names)
+                raise values.fail(
+                    key, f"unknown racer {name!r}{suggest(name, names)}; allowed: {allowed}"
+                )
         claims.append(
             Claim(
-                racer,
-                status=read.text("status", None, choices=CLAIM_STATUSES),
-                before=read.text("before", None, choices=names),
-                beats=read.text("beats", None, choices=names),
+                values["racer"],
+                status=values["status"],
+                before=values["before"],
+                beats=values["beats"],
             )
         )
-    return rank_by, look_for, tuple(claims)
+    return tuple(claims)
 
 
-def _surface(where: _Where, table: dict[str, Any]) -> SurfaceSpec:
-    from tui_optim.engine.surfaces import SURFACES
-
-    _unknown_keys(where, "surface", table, SURFACE_KEYS)
-    read = _Reader(where, "surface", table)
-    function = read.text("function", None, SURFACES)
-    if function is None:
-        raise read.fail("function", f"missing; allowed: {', '.join(SURFACES)}")
-    return SurfaceSpec(function, read.point("start"))
-
-
-def _data(where: _Where, table: dict[str, Any], base: Path) -> tuple[DataSpec, int | None, bool]:
-    read = _Reader(where, "data", table)
-    source = read.text("source", None, DATASETS)
-    if source is None:
-        raise read.fail("source", f"missing; allowed: {', '.join(DATASETS)}")
+def _data(table: dict[str, Any], lines: _Lines, context: Context) -> tuple[DataSpec, Values]:
+    place = lines.placer("data")
+    source_option = DATA.option("source")
+    if "source" not in table:
+        raise ScenarioError(source_option.required or "missing", place("source"))
+    source = read_value(source_option, table["source"], place("source"), context)
     info = DATASETS[source]
-    option_names = [spec.name for spec in info.options]
-    _unknown_keys(where, "data", table, DATA_KEYS + option_names)
-    options = {k: v for k, v in table.items() if k in option_names}
-    try:
-        check_options(info, options)
-    except DataError as error:
-        key = next(iter(options), "source")
-        for candidate in options:
-            if repr(candidate) in str(error) or f".{candidate}" in str(error):
-                key = candidate
-        raise read.fail(key, str(error)) from None
+    values = read_table(DATA, table, place, context, extra=[spec.name for spec in info.options])
+    options = {
+        spec.name: read_value(
+            Option(spec.name, HyperParameter(spec, f"data.{source}")),
+            table[spec.name],
+            place(spec.name),
+            context,
+        )
+        for spec in info.options
+        if spec.name in table
+    }
     path = None
-    if source == "csv":
-        raw_path = read.text("path", None)
-        if raw_path is None:
-            raise read.fail("path", "a csv source needs a path (relative to the scenario file)")
-        path = (base / raw_path).resolve()
-        if not path.is_file():
-            raise read.fail("path", f"file not found: {path}")
-    elif "path" in table:
-        raise read.fail("path", f"only a csv source takes a path; {source} is built in")
-    target = table.get("target")
-    if target is not None and (isinstance(target, bool) or not isinstance(target, str | int)):
-        raise read.fail("target", f"must be a column name or index, got {target!r}")
-    columns = table.get("columns")
-    if columns is not None:
-        if (
-            not isinstance(columns, list)
-            or not columns
-            or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in columns)
-        ):
-            raise read.fail("columns", f"must be a list of column indices (>= 0), got {columns!r}")
-        columns = tuple(columns)
-    rows = table.get("rows")
-    if rows is not None:
-        if (
-            not isinstance(rows, list)
-            or len(rows) != 2
-            or not all(isinstance(r, int) and not isinstance(r, bool) for r in rows)
-            or not 0 <= rows[0] < rows[1]
-        ):
-            raise read.fail("rows", f"must be [start, stop) with 0 <= start < stop, got {rows!r}")
-        rows = (rows[0], rows[1])
-    from tui_optim.engine.data import ENCODINGS, SCALINGS
-
-    encoding = read.text("encoding", None, ENCODINGS)
-    scale = read.text("scale", "none", SCALINGS) or "none"
-    validation = read.number("validation", 0.0, low=0.0, high=1.0, high_open=True) or 0.0
-    batch = read.batch_size()
-    shuffle = read.boolean("shuffle", True)
+    if info.takes_path:
+        if values["path"] is None:
+            raise values.fail(
+                "path", f"a {source} source needs a path (relative to the scenario file)"
+            )
+        path = read_value(Option("path", FilePath()), values["path"], place("path"), context)
+    elif values["path"] is not None:
+        raise values.fail("path", f"only a csv source takes a path; {source} is built in")
     spec = DataSpec(
         source=source,
         path=path,
-        target=target,
-        columns=columns,
-        rows=rows,
-        encoding=encoding,
-        scale=scale,
-        validation=validation,
+        target=values["target"],
+        columns=values["columns"],
+        rows=values["rows"],
+        encoding=values["encoding"],
+        scale=values["scale"],
+        validation=values["validation"],
         options=options,
     )
-    return spec, None if batch in (None, "full") else int(batch), shuffle
+    return spec, values
 
 
-def _model(where: _Where, table: dict[str, Any], base: Path) -> ModelSpec:
-    from tui_optim.engine.activations import get_activation
-    from tui_optim.engine.init import INITIALIZERS
-    from tui_optim.engine.losses import LOSSES, OUTPUTS, HeadError, make_head
-    from tui_optim.engine.mlp import MAX_PARAMS, MAX_UNITS
+def _model(table: dict[str, Any], lines: _Lines, context: Context) -> ModelSpec:
+    from tui_optim.engine.losses import HeadError, make_head
 
-    _unknown_keys(where, "model", table, MODEL_KEYS)
-    read = _Reader(where, "model", table)
-    layers = table.get("layers")
-    if (
-        not isinstance(layers, list)
-        or len(layers) < 2
-        or not all(isinstance(n, int) and not isinstance(n, bool) for n in layers)
-    ):
-        raise read.fail("layers", f"must be a list of at least two unit counts, got {layers!r}")
-    for size in layers:
-        if not 1 <= size <= MAX_UNITS:
-            raise read.fail(
-                "layers", f"every size must be in [1, {MAX_UNITS}] (the limit), got {size:,}"
-            )
-    params = sum(a * b + b for a, b in itertools.pairwise(layers))
-    if params > MAX_PARAMS:
-        raise read.fail("layers", f"{params:,} parameters; the limit is {MAX_PARAMS:,}")
-    hidden = read.text("hidden", "sigmoid") or "sigmoid"
+    values = read_table(MODEL, table, lines.placer("model"), context)
     try:
-        get_activation(hidden)
-    except UnknownNameError as error:
-        raise read.fail("hidden", str(error)) from None
-    output = read.text("output", "linear", OUTPUTS) or "linear"
-    loss = read.text("loss", "mse", LOSSES) or "mse"
-    try:
-        make_head(output, loss)
+        make_head(values["output"], values["loss"])
     except HeadError as error:
-        raise read.fail("loss", str(error)) from None
-    init_text = read.text("init", "glorot_uniform") or "glorot_uniform"
-    init: str | Path = init_text
-    if init_text.endswith(".npz"):
-        init = (base / init_text).resolve()
-        if not init.is_file():
-            raise read.fail("init", f"weights file not found: {init}")
-    elif init_text not in INITIALIZERS:
-        names = [*INITIALIZERS, "a path to an .npz file"]
-        raise read.fail(
-            "init",
-            f"unknown initializer {init_text!r}"
-            f"{suggest(init_text, list(INITIALIZERS))}; allowed: "
-            f"{', '.join(names)}",
-        )
-    dtype = read.text("dtype", "float64", ("float64", "float32")) or "float64"
-    return ModelSpec(tuple(layers), hidden, output, loss, init, dtype)
-
-
-def _hparams(read: _Reader, optimizer: str, given: Mapping[str, Any]) -> dict[str, Any]:
-    """The optimizer's validated hyperparameters, errors located at the offending key."""
-    cls = get_optimizer(optimizer)
-    try:
-        return cls.validate(dict(given))
-    except HyperparameterError as error:
-        message = str(error)
-        key = next((k for k in given if f".{k} " in message or f"{k!r}" in message), "")
-        if not key:
-            key = next((k for k in given if k in message), "optimizer")
-        raise read.fail(key, message) from None
-
-
-def _racer(where: _Where, table: Any, index: int, is_surface: bool) -> RacerConfig:
-    read = _Reader(where, "racer", table if isinstance(table, dict) else {}, index)
-    if not isinstance(table, dict):
-        raise read.fail("", "must be a table")
-    name = read.text("optimizer", None)
-    if name is None:
-        raise read.fail("optimizer", "missing: every racer needs an optimizer")
-    try:
-        cls = get_optimizer(name)
-    except UnknownNameError as error:
-        raise read.fail("optimizer", str(error)) from None
-    hparam_names = sorted(
-        {h.name for h in cls.hparams}
-        | {a for h in cls.hparams for a in h.aliases}
-        | set(cls.pair_aliases)
+        raise values.fail("loss", str(error)) from None
+    return ModelSpec(
+        values["layers"],
+        values["hidden"],
+        values["output"],
+        values["loss"],
+        values["init"],
+        values["dtype"],
     )
-    _unknown_keys(where, "racer", table, RACER_KEYS + hparam_names, index)
-    given = {k: v for k, v in table.items() if k not in RACER_KEYS}
-    hparams = _hparams(read, cls.name, given)
-    schedule = table.get("schedule")
-    if schedule is not None:
-        from tui_optim.engine.schedules import ScheduleError, make_schedule
 
-        if not isinstance(schedule, str | dict):
-            raise read.fail("schedule", f"must be a string or a table, got {schedule!r}")
-        try:
-            make_schedule(schedule)
-        except ScheduleError as error:
-            raise read.fail("schedule", str(error)) from None
-    start = read.point("start")
-    if start is not None and not is_surface:
-        raise read.fail("start", "only racers on a [surface] have a start point")
-    colour = read.text("colour", None) or read.text("color", None)
-    if colour is not None and not re.fullmatch(r"#[0-9a-fA-F]{6}", colour):
-        raise read.fail("colour", f'must be a hex colour like "#1f77b4", got {colour!r}')
-    batch = read.batch_size()
-    if batch is not None and is_surface:
-        raise read.fail("batch_size", "a surface has no batches")
+
+def _racer(
+    table: Any,
+    place: Callable[[str], Place],
+    context: Context,
+    is_surface: bool,
+    default_flavor: str,
+    dtype: str = "float64",
+    grid_position: tuple[int, int] | None = None,
+    flavor_axis: bool = False,
+) -> RacerConfig:
+    """One racer from its keys: a [[racer]] table, or one combination of a [grid] (then
+    ``place`` points at the grid's keys and the name comes from the values; with a flavor
+    axis the name ends with the flavor)."""
+    if not isinstance(table, dict):
+        raise ScenarioError("must be a table", place(""))
+    option = RACER.option("optimizer")
+    if "optimizer" not in table:
+        raise ScenarioError(option.required or "missing", place("optimizer"))
+    name = read_value(option, table["optimizer"], place("optimizer"), context)
+    flavor = default_flavor
+    if "flavor" in table:
+        flavor = read_value(RACER.option("flavor"), table["flavor"], place("flavor"), context)
+    cls = _optimizer_class(name, flavor, place("optimizer"))
+    hparam_keys = cls.accepted_keys()
+    values = read_table(RACER, table, place, context, extra=hparam_keys)
+    given = {k: v for k, v in table.items() if k in hparam_keys}
+    try:
+        hparams = cls.validate(given)
+    except HyperparameterError as error:
+        raise ScenarioError(str(error), place(error.key or "")) from None
+    _check_fits(cls, hparams, given, dtype, place)
+    if values["start"] is not None and not is_surface:
+        raise values.fail("start", "only racers on a [surface] have a start point")
+    if values["batch_size"] is not None and is_surface:
+        raise values.fail("batch_size", "a surface has no batches")
+    if grid_position is not None:
+        named = {k: hparams[k] for k in hparams if k == "lr" or k in given}
+        name = default_racer_name(cls.name, named, flavor)
+        if flavor_axis:
+            name = f"{name} {flavor}"
+    else:
+        name = values["name"] or default_racer_name(cls.name, hparams, flavor)
     return RacerConfig(
-        name=read.text("name", None) or default_racer_name(cls.name, hparams),
+        name=name,
         optimizer=cls.name,
         hparams=hparams,
-        schedule=schedule,
-        start=start,
-        colour=colour,
-        batch_size=0 if batch == "full" else batch,  # type: ignore[arg-type]
+        schedule=values["schedule"],
+        start=values["start"],
+        colour=values["colour"],
+        grid_position=grid_position,
+        batch_size=values["batch_size"],
+        flavor=flavor,
     )
+
+
+def _check_full_batch(
+    racer: RacerConfig, batch_size: int | None, place: Callable[[str], Place]
+) -> None:
+    """Refuse mini-batches for a racer whose optimizer needs the full batch (L-BFGS, Rprop)."""
+    size = batch_size if racer.batch_size is None else racer.batch_size
+    cls = get_optimizer(racer.optimizer, racer.flavor)
+    if size and cls.requires_full_batch(racer.hparams):
+        key = "batch_size" if racer.batch_size else "optimizer"
+        raise ScenarioError(
+            f"{cls.name} needs the full batch, and this racer gets batches of {size}; set "
+            'batch_size = "full" (in [data], or on the racer)',
+            place(key),
+        )
+
+
+def _check_fits(
+    cls: type[Optimizer],
+    hparams: Mapping[str, Any],
+    given: Mapping[str, Any],
+    dtype: str,
+    place: Callable[[str], Place],
+) -> None:
+    """The hyperparameters as the race holds them, in the model's dtype: in float32 1e39 is
+    inf, and 1e-50 is 0, which a value that must be above 0 cannot be."""
+    if dtype == "float64":
+        return
+    largest = float(np.finfo(dtype).max)
+    for spec in cls.hparams:
+        value = hparams[spec.name]
+        if spec.kind != "float" or value == 0:
+            continue
+        with np.errstate(over="ignore", under="ignore"):
+            cast = float(np.asarray(value, dtype=dtype))
+        if math.isfinite(cast) and (cast != 0 or not spec.low_open or spec.low != 0):
+            continue
+        key = next(
+            (k for k in given if k == spec.name or k in cls.spec(spec.name).aliases),
+            next((k for k, pair in cls.pair_aliases.items() if spec.name in pair), spec.name),
+        )
+        if cast:
+            problem = f"inf in {dtype}, the model's dtype (largest {largest:.3g}); use a smaller"
+        else:
+            problem = f"0 in {dtype}, the model's dtype, and must be above 0; use a larger"
+        raise ScenarioError(
+            f'{cls.name}.{spec.name} = {value:g} becomes {problem} value or dtype = "float64"',
+            place(key),
+        )
+
+
+def _optimizer_class(name: str, flavor: str, place: Place) -> type[Optimizer]:
+    """The class of ``name`` in ``flavor``, or an error naming what that flavor has."""
+    try:
+        return get_optimizer(name, flavor)
+    except UnknownNameError as error:
+        raise ScenarioError(str(error), place) from None
 
 
 def _grid(
-    where: _Where, table: dict[str, Any], is_surface: bool
+    table: dict[str, Any],
+    lines: _Lines,
+    context: Context,
+    is_surface: bool,
+    default_flavor: str,
+    dtype: str,
+    explicit: int,
+    repeats: int,
 ) -> tuple[GridSpec, list[RacerConfig]]:
-    read = _Reader(where, "grid", table)
+    place = lines.placer("grid")
+
+    def fail(key: str, problem: str) -> ScenarioError:
+        return ScenarioError(problem, place(key))
+
     if "optimizer" not in table:
-        raise read.fail("optimizer", "a grid needs an optimizer (a name or a list of names)")
+        raise fail("optimizer", "a grid needs an optimizer (a name or a list of names)")
+    for key in GRID_EXCLUDED:
+        if key in table:
+            raise fail(key, "a grid names and places its racers itself; use [[racer]] for that")
     lists = [(k, v) for k, v in table.items() if isinstance(v, list)]
     if not isinstance(table["optimizer"], list):
         # one optimizer: it is the single row, the list (e.g. lr) gives the columns
         lists.insert(0, ("optimizer", [table["optimizer"]]))
     shared = {k: v for k, v in table.items() if not isinstance(v, list) and k != "optimizer"}
     if len(lists) < 2 and lists[0][0] == "optimizer" and len(lists[0][1]) == 1:
-        raise read.fail("", "a grid needs a list, e.g. lr = [0.1, 0.01]")
+        raise fail("", "a grid needs a list, e.g. lr = [0.1, 0.01]")
     if len(lists) > 2:
-        raise read.fail(lists[2][0], "a grid has at most two lists (rows x columns)")
+        raise fail(lists[2][0], "a grid has at most two lists (rows x columns)")
     for key, values in lists:
         if not values:
-            raise read.fail(key, "empty grid: the list has no values")
+            raise fail(key, "empty grid: the list has no values")
     (row_key, row_values) = lists[0]
     column_key, column_values = lists[1] if len(lists) > 1 else (None, [None])
+    # Sized before any racer is made: two lists of 1000 would be a million racers.
+    total = explicit + len(row_values) * len(column_values)
+    if total > MAX_RACERS:
+        raise fail("", f"{total:,} racers; the limit is {MAX_RACERS}")
+    if total * repeats > MAX_RACES:
+        raise fail("", f"{total:,} racers x {repeats} repeats; the limit is {MAX_RACES}")
     racers = []
     for (i, row), (j, column) in itertools.product(enumerate(row_values), enumerate(column_values)):
-        values = dict(shared)
-        values[row_key] = row
+        combination = dict(shared)
+        combination[row_key] = row
         if column_key is not None:
-            values[column_key] = column
-        optimizer = values.pop("optimizer")
-        if not isinstance(optimizer, str):
-            raise read.fail("optimizer", f"must be an optimizer name, got {optimizer!r}")
-        try:
-            cls = get_optimizer(optimizer)
-        except UnknownNameError as error:
-            raise read.fail("optimizer", str(error)) from None
-        for key in ("name", "start", "colour", "color"):
-            values.pop(key, None)
-        schedule = values.pop("schedule", None)
-        batch = values.pop("batch_size", None)
-        hparams = _hparams(read, cls.name, values)
+            combination[column_key] = column
         racers.append(
-            RacerConfig(
-                name=default_racer_name(
-                    cls.name, {k: hparams[k] for k in hparams if k == "lr" or k in values}
-                ),
-                optimizer=cls.name,
-                hparams=hparams,
-                schedule=schedule,
+            _racer(
+                combination,
+                place,
+                context,
+                is_surface,
+                default_flavor,
+                dtype,
                 grid_position=(i, j),
-                batch_size=0 if batch == "full" else batch,
+                flavor_axis="flavor" in (row_key, column_key),
             )
         )
     grid = GridSpec(
@@ -730,16 +585,57 @@ def _grid(
     return grid, racers
 
 
-def _unique_names(racers: list[RacerConfig]) -> list[RacerConfig]:
-    from dataclasses import replace
+def _check_budget(
+    data: DataSpec, data_values: Values, model: ModelSpec, racers: int, lines: _Lines
+) -> None:
+    """Refuse, before anything is allocated, a race beyond :data:`budget.MEMORY_BUDGET_BYTES`;
+    the error is placed on the key that drives the larger part."""
+    info = DATASETS[data.source]
+    found = budget.estimate(info, data.options, data.path, model.layers, model.dtype, racers)
+    problem = found.over_budget()
+    if problem is None:
+        return
+    if found.data_dominates:
+        given = [key for key in ("samples", "window") if key in data.options]
+        raise data_values.fail(given[0] if given else "path" if data.path else "source", problem)
+    raise ScenarioError(problem, lines.placer("model")("layers"))
 
+
+def _unique_names(racers: list[RacerConfig]) -> list[RacerConfig]:
     seen: dict[str, int] = {}
     out = []
     for racer in racers:
         count = seen.get(racer.name, 0) + 1
         seen[racer.name] = count
-        out.append(racer if count == 1 else replace(racer, name=f"{racer.name} ({count})"))
+        out.append(
+            racer if count == 1 else dataclasses.replace(racer, name=f"{racer.name} ({count})")
+        )
     return out
+
+
+def with_overrides(
+    scenario: Scenario,
+    *,
+    epochs: str | None,
+    steps: str | None,
+    seed: str | None,
+    rank_by: str | None = None,
+) -> Scenario:
+    """The scenario with command-line ``--epochs``, ``--steps``, ``--seed`` or ``--rank-by``
+    (their text): read by the same options as the file's keys, so the same limits and
+    messages apply."""
+    if epochs is not None and steps is not None:
+        raise ScenarioError("--epochs and --steps: give one (the race is measured in one)")
+    changes: dict[str, Any] = {}
+    given = (("epochs", epochs), ("steps", steps), ("seed", seed), ("rank_by", rank_by))
+    for key, text in given:
+        if text is not None:
+            changes[key] = read_text(TOP.option(key), text, f"--{key.replace('_', '-')}")
+    if "epochs" in changes:
+        changes["steps"] = None
+    elif "steps" in changes:
+        changes["epochs"] = None
+    return dataclasses.replace(scenario, **changes)
 
 
 # ------------------------------------------------------------------------------ loading
@@ -757,7 +653,11 @@ def builtin_scenarios() -> dict[str, Path]:
 
 
 def load_scenario(request: str | Path, check: bool = True) -> Scenario:
-    """A built-in name or a path to a .toml file, parsed and (by default) deep-checked."""
+    """A built-in name or a path to a .toml file, parsed and (by default) deep-checked.
+
+    Whatever the file holds (binary, huge, nested thousands deep), the only error is a
+    one-line :class:`ScenarioError`: callers such as the app's open dialog rely on it.
+    """
     builtins = builtin_scenarios()
     if isinstance(request, str) and request in builtins:
         path, name = builtins[request], request
@@ -771,6 +671,11 @@ def load_scenario(request: str | Path, check: bool = True) -> Scenario:
                 f"{', '.join(builtins)}"
             )
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ScenarioError(
+                f"{path}: {size:,} bytes is not a scenario (the limit is {MAX_FILE_BYTES:,})"
+            )
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ScenarioError(f"{path}: cannot read it ({error})") from None
@@ -783,22 +688,23 @@ def load_scenario(request: str | Path, check: bool = True) -> Scenario:
 def check_scenario(scenario: Scenario) -> str:
     """Load the data and build the model; a one-line summary, or ScenarioError."""
     label = str(scenario.source or scenario.name or "<scenario>")
-    racers = len(scenario.racers)
+    flavors = sorted({racer.flavor for racer in scenario.racers}, key=FLAVORS.index)
+    flavor = "" if flavors == ["torch"] else f" ({' and '.join(flavors)} flavor)"
+    racers = f"{len(scenario.racers)} racers{flavor}"
     length = f"{scenario.epochs} epochs" if scenario.epochs else f"{scenario.steps} steps"
     repeats = f" x {scenario.repeats} seeds" if scenario.repeats > 1 else ""
     if scenario.surface is not None:
-        return (
-            f"{scenario.title}: {racers} racers{repeats} on {scenario.surface.function}, {length}"
-        )
+        return f"{scenario.title}: {racers}{repeats} on {scenario.surface.function}, {length}"
     assert scenario.data is not None and scenario.model is not None
     from tui_optim.engine.init import WeightsError, load_weights
     from tui_optim.engine.mlp import MLP, ModelError
 
+    model = scenario.model
     try:
         dataset = load_dataset(scenario.data, scenario.seed)
+        dataset.astype(model.dtype)  # values that overflow the model's dtype
     except DataError as error:
         raise ScenarioError(f"{label}: data: {error}") from None
-    model = scenario.model
     layers = model.layers
     if layers[0] != dataset.n_features:
         raise ScenarioError(
@@ -820,77 +726,16 @@ def check_scenario(scenario: Scenario) -> str:
         mlp = MLP(layers, model.hidden, model.output, model.loss, model.dtype)
         if isinstance(model.init, Path):
             load_weights(model.init, mlp)
-    except (ModelError, WeightsError, ValueError) as error:
+    except (ModelError, WeightsError) as error:
         raise ScenarioError(f"{label}: model: {error}") from None
     batch = "full batch" if scenario.batch_size is None else f"batch {scenario.batch_size}"
     sizes = "-".join(str(n) for n in layers)
     return (
-        f"{scenario.title}: {racers} racers{repeats}, MLP {sizes} {model.hidden}/"
+        f"{scenario.title}: {racers}{repeats}, MLP {sizes} {model.hidden}/"
         f"{model.output} {model.loss}, {dataset.describe()}, {batch}, {length}"
     )
 
 
 def template() -> str:
     """A commented scenario with every key, for ``tui-optim new FILE``."""
-    return TEMPLATE
-
-
-TEMPLATE = """\
-# A tui-optim scenario. Check it with `tui-optim check FILE`, race it with `tui-optim FILE`.
-# Every racer starts from the same weights and sees the same batches (from `seed`).
-
-title = "My race"
-description = "What this race shows."
-seed = 42
-epochs = 200            # or: steps = 1000
-# target_loss = 0.1     # time-to-target and "converged" are measured against it
-# repeats = 3           # race every racer over 3 seeds, report mean and spread
-
-[data]
-source = "iris"         # iris digits wine breast_cancer moons circles xor spiral blobs
-                        # sine lorenz logistic_map csv   (`tui-optim list datasets`)
-# path = "my_data.csv"  # csv only, relative to this file
-# target = "label"      # csv: target column name or index (default: the last column)
-# columns = [2]         # feature columns to keep (0-based)
-# rows = [0, 99]        # [start, stop) of the rows
-# encoding = "onehot"   # onehot binary index value (default: from the target)
-scale = "standard"      # none standard minmax (fitted on the training part)
-validation = 0.2        # fraction held out for validation (0 = none)
-batch_size = 32         # or "full"
-shuffle = true
-# samples = 300         # synthetic sources: size, noise and their own options
-
-[model]
-layers = [4, 8, 3]      # input first; must match the data's features and outputs
-hidden = "selu"         # linear sigmoid tanh relu leaky_relu elu selu swish softplus
-output = "softmax"      # linear sigmoid softmax
-loss = "cross_entropy"  # mse mae huber binary_cross_entropy cross_entropy
-init = "lecun_normal"   # glorot_uniform glorot_normal he_uniform he_normal lecun_uniform
-                        # lecun_normal, or a path to an .npz with W1, b1, W2, b2, ...
-dtype = "float64"       # or float32
-
-# For a 2-D loss surface use this instead of [data] and [model]:
-# [surface]
-# function = "peaks"    # peaks rosenbrock beale himmelblau rastrigin saddle ill_conditioned
-# start = [-0.35, -0.67]
-
-[[racer]]
-optimizer = "sgd"       # `tui-optim list optimizers` shows each one's hyperparameters
-lr = 0.01
-
-[[racer]]
-optimizer = "sgd"
-name = "momentum 0.9"
-lr = 0.01
-momentum = 0.9
-
-[[racer]]
-optimizer = "adam"
-learning_rate = 0.001   # Keras names are accepted too (learning_rate, beta_1, epsilon...)
-# schedule = "cosine:total_steps=800"   # constant step exponential cosine warmup
-
-# A grid races every combination (rows x columns in the grid view):
-# [grid]
-# optimizer = ["sgd", "adam", "rmsprop"]
-# lr = [0.1, 0.01, 0.001]
-"""
+    return (resources.files("tui_optim.scenario") / "template.toml").read_text(encoding="utf-8")

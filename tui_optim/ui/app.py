@@ -14,14 +14,18 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
 from textual.worker import get_current_worker
 
+from tui_optim.engine.errors import printable
+from tui_optim.ui import textual_fixes
 from tui_optim.ui.messages import EngineGone, EngineMessagesWaiting, ModelUpdated
-from tui_optim.ui.state import RaceModel
+from tui_optim.ui.state import RaceModel, displayable
+
+textual_fixes.apply()
 
 if TYPE_CHECKING:
     from tui_optim.race.messages import Command
@@ -31,6 +35,8 @@ if TYPE_CHECKING:
 
 #: Seconds one poll of the engine pipe may block (also the worst-case quit delay).
 POLL_SECONDS = 0.05
+#: Exit code when the user quits at a scenario that cannot be used (as the command line).
+EXIT_BAD_INPUT = 2
 #: Snapshots per second the engine streams to the app.
 SNAPSHOT_HZ = 10.0
 
@@ -54,7 +60,8 @@ def test_mode_from_env() -> bool:
 class TuiOptimApp(App[int]):
     """Race optimizers live. ``scenario``: a built-in name, a .toml path, a Scenario, or None
     for the default scenario. ``test_mode`` (default from TUI_OPTIM_TEST) makes the screen
-    deterministic for snapshots."""
+    deterministic for snapshots. ``catch_signals``: SIGINT, SIGTERM and SIGHUP quit it with
+    exit code 128 + the signal (for the app that owns the process)."""
 
     CSS_PATH = "app.tcss"
     TITLE = "tui-optim"
@@ -75,7 +82,13 @@ class TuiOptimApp(App[int]):
         Binding("e", "edit_racer", "Edit", tooltip="edit the selected racer's hyperparameters"),
         Binding("f", "fork_racer", "Fork", tooltip="fork the selected racer with a change"),
         Binding("l", "toggle_log", "Log y", show=False, tooltip="loss axis: log or linear"),
-        Binding("x", "cycle_x_axis", "X axis", show=False, tooltip="x: step, epoch, seconds"),
+        Binding(
+            "x",
+            "cycle_x_axis",
+            "X axis",
+            show=False,
+            tooltip="x: step, epoch, seconds, grad evals",
+        ),
         Binding("s", "toggle_smoothing", "Smooth", show=False, tooltip="EMA smoothing on/off"),
         Binding("c", "cycle_sort", "Sort", show=False, tooltip="sort the table by the next column"),
         Binding("C", "reverse_sort", "Reverse sort", show=False, tooltip="reverse the sort order"),
@@ -102,8 +115,10 @@ class TuiOptimApp(App[int]):
         *,
         test_mode: bool | None = None,
         snapshot_hz: float = SNAPSHOT_HZ,
+        catch_signals: bool = False,
     ) -> None:
         super().__init__()
+        self.catch_signals = catch_signals
         self.test_mode = test_mode_from_env() if test_mode is None else test_mode
         self.snapshot_hz = snapshot_hz
         self.model = RaceModel()
@@ -120,13 +135,15 @@ class TuiOptimApp(App[int]):
     @property
     def scenario_label(self) -> str:
         if self.scenario is not None:
-            return self.scenario.title
-        return str(self.scenario_request or "")
+            return printable(self.scenario.title)
+        return printable(str(self.scenario_request or ""))
 
     # ------------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
         from tui_optim.ui.screens.race import RaceScreen
 
+        if self.catch_signals:
+            self.catch_stop_signals()
         self.push_screen(RaceScreen())
         # Parsing the file and spawning the engine take milliseconds; the engine then loads
         # data while this process draws the first frame.
@@ -145,7 +162,7 @@ class TuiOptimApp(App[int]):
             return False
         self.scenario_request = request
         self.scenario = scenario
-        self.title = f"tui-optim — {scenario.title}"
+        self.title = f"tui-optim — {printable(scenario.title)}"
         self.start_engine()
         return True
 
@@ -172,9 +189,49 @@ class TuiOptimApp(App[int]):
         if process is not None:
             process.close()
 
+    async def on_event(self, event: events.Event) -> None:
+        # Keys typed in the same burst as the one that quits arrive when the screen stack is
+        # already empty; Textual then raised ScreenStackError ("No screens on stack").
+        if isinstance(event, events.Key) and not self.screen_stack:
+            return
+        await super().on_event(event)
+
+    def action_command_palette(self) -> None:
+        # Textual looks only at the top screen for an open palette: a second ctrl+p typed
+        # while the first palette is still a child of the app (under a dialog a command
+        # opened, or not yet removed after Escape) pushed another with the same id
+        # (DuplicateIds, the app ended).
+        # (App.children holds only the active screen; the registered screens are _nodes.)
+        if any(node.id == "--command-palette" for node in self._nodes):
+            return
+        super().action_command_palette()
+
     async def action_quit(self) -> None:
+        from tui_optim.ui.screens.error import ErrorScreen
+
+        # Quitting at a scenario's error screen with no race running ends on bad input.
+        bad_input = isinstance(self.screen, ErrorScreen) and self.process is None
         self.stop_engine()
-        self.exit(0)
+        code = EXIT_BAD_INPUT if bad_input else 0
+        self.exit(code, return_code=code)
+
+    def catch_stop_signals(self) -> None:
+        """SIGINT, SIGTERM and SIGHUP end the app like q, with exit code 128 + the signal,
+        through Textual's own shutdown (the terminal leaves the alternate screen, mouse
+        reporting off). For an app that owns its process (``catch_signals``, run_app)."""
+        import asyncio
+        import signal
+
+        loop = asyncio.get_running_loop()
+        for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+            signum = getattr(signal, name, None)
+            if signum is not None:
+                loop.add_signal_handler(signum, self._stop_on_signal, int(signum))
+
+    def _stop_on_signal(self, signum: int) -> None:
+        if self.return_code is None:
+            self.stop_engine()
+            self.exit(128 + signum, return_code=128 + signum)
 
     def on_unmount(self) -> None:
         self.stop_engine()
@@ -220,10 +277,12 @@ class TuiOptimApp(App[int]):
             batch, self._inbox = self._inbox, []
             self._inbox_posted = False
         state = self.model.state
-        for item in batch:
+        for item in map(displayable, batch):
             self.model.apply(item)
             if isinstance(item, CommandRejected):
-                self.notify(item.message, title=f"{item.command} rejected", severity="error")
+                self.notify(
+                    item.message, title=f"{item.command} rejected", severity="error", markup=False
+                )
             elif isinstance(item, WeightsSaved):
                 self.notify(f"weights saved to {', '.join(item.paths)}", title="export")
             elif isinstance(item, EngineFailed) and item.invalid_scenario:
@@ -233,7 +292,10 @@ class TuiOptimApp(App[int]):
                 self.push_screen(ErrorScreen(item.message, self.scenario_request))
             elif isinstance(item, EngineFailed):
                 self.notify(
-                    f"{item.message} — press r to restart", title="engine", severity="error"
+                    f"{item.message} — press r to restart",
+                    title="engine",
+                    severity="error",
+                    markup=False,
                 )
         if self.selected_racer not in self.model.specs:
             ids = self.model.racer_ids()
@@ -316,7 +378,8 @@ class TuiOptimApp(App[int]):
     def action_add_racer(self) -> None:
         from tui_optim.ui.screens.add_racer import AddRacerScreen
 
-        self.push_screen(AddRacerScreen(), self._send_if_command)
+        flavor = self.scenario.flavor if self.scenario is not None else "torch"
+        self.push_screen(AddRacerScreen(flavor=flavor), self._send_if_command)
 
     def action_remove_racer(self) -> None:
         from tui_optim.race.messages import RemoveRacer
@@ -498,13 +561,19 @@ def load_scenario_request(request: str | Path | None) -> Scenario:
 
 
 def one_line(error: BaseException) -> str:
-    """An exception as one line for the user (no traceback)."""
+    """An exception as one line for the user (no traceback), control characters escaped."""
     text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
+    return printable(text[0]) if text else type(error).__name__
+
+
+def exit_code(app: App[Any]) -> int:
+    """The process exit code of an app that ran: the code it exited with, 1 when it crashed
+    (Textual's ``return_code``; ``run()`` then returns None)."""
+    return app.return_code or 0
 
 
 def run_app(scenario: str | Path | None = None) -> int:
     """Run the app in this terminal until the user quits; returns the exit code."""
-    app = TuiOptimApp(scenario)
-    result = app.run()
-    return int(result or 0)
+    app = TuiOptimApp(scenario, catch_signals=True)
+    app.run()
+    return exit_code(app)

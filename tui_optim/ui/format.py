@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from rich.text import Text
 from textual.markup import escape
 
+# How widgets name an optimizer of a flavor ("adam (keras)"), the registry's own spelling.
+from tui_optim.engine.optimizers import flavored as flavored
+
 #: status -> (symbol, word, theme colour variable)
 BADGES: dict[str, tuple[str, str, str]] = {
     "running": ("▶", "running", "$accent"),
@@ -37,6 +40,8 @@ RACE_STATES: dict[str, tuple[str, str, str]] = {
 SHORT_NAMES = {"beta1": "β1", "beta2": "β2", "momentum": "mom", "weight_decay": "wd", "rho": "ρ"}
 #: Hyperparameters that never make the "key" list (noise on a narrow card).
 QUIET_HPARAMS = {"eps", "initial_accumulator_value", "lr_decay"}
+#: Switches that are off at 0 (Keras' clipping): named only when set.
+OFF_AT_ZERO = {"clipnorm", "global_clipnorm", "clipvalue"}
 
 DASH = "—"
 
@@ -88,12 +93,19 @@ def pct(value: float | None) -> str:
     return f"{100 * value:.1f}%"
 
 
-def hparam_value(value: float | int | bool) -> str:
+def hparam_value(value: float | int | bool | str) -> str:
+    if isinstance(value, str):  # a wrapper's inner optimizer
+        return value
     if isinstance(value, bool):
         return "on" if value else "off"
     if isinstance(value, int):
         return str(value)
     return f"{value:g}"
+
+
+def flavor_tag(flavor: str) -> str:
+    """``""`` for the default torch flavor, ``"(keras) "`` for another one."""
+    return "" if flavor == "torch" else f"({flavor}) "
 
 
 def key_hparams(
@@ -112,6 +124,8 @@ def key_hparams(
     ]
     for name, value in hparams.items():
         if name == "lr" or name in QUIET_HPARAMS or isinstance(value, bool):
+            continue
+        if name in OFF_AT_ZERO and value == 0:
             continue
         parts.append(f"{SHORT_NAMES.get(name, name)}={hparam_value(value)}")
     return " ".join(parts[:limit])

@@ -34,12 +34,46 @@ def serve(scenario: str | Path | None = None, host: str = "127.0.0.1", port: int
     Binds the loopback address unless told otherwise; any other address lets every machine
     that can reach it drive the app (and the machine's CPU), so a warning goes to stderr.
     """
-    from textual_serve.server import Server
-
     if not is_loopback(host):
         print(
             f"warning: serving on {host}: anyone who can reach this address can use the app "
             "(it has no login); use 127.0.0.1 and an SSH tunnel to keep it private",
             file=sys.stderr,
         )
-    Server(serve_command(scenario), host=host, port=port, title="tui-optim").serve()
+    server_class()(serve_command(scenario), host=host, port=port, title="tui-optim").serve()
+
+
+def server_class() -> type:
+    """textual-serve's Server, ending promptly on Ctrl+C while browsers are connected.
+
+    aiohttp's shutdown waits (up to a minute) for every request handler to return, and a
+    browser tab's websocket handler returns only when the tab closes it: Ctrl+C with a tab
+    open took ~20 s. On shutdown the open sessions are cancelled instead; textual-serve's
+    handler then closes the websocket and stops the tab's app.
+    """
+    import asyncio
+
+    from aiohttp import web
+    from textual_serve.server import Server
+
+    class PromptServer(Server):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            self.sessions: set[asyncio.Task[object]] = set()
+
+        async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
+            task = asyncio.current_task()
+            if task is not None:
+                self.sessions.add(task)
+            try:
+                return await super().handle_websocket(request)
+            finally:
+                if task is not None:
+                    self.sessions.discard(task)
+
+        async def on_shutdown(self, app: web.Application) -> None:
+            for task in list(self.sessions):
+                task.cancel()
+            await super().on_shutdown(app)
+
+    return PromptServer

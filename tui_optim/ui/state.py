@@ -26,16 +26,76 @@ Screens of UI-views (pushed by the app's g/v/enter/b keys, imported lazily):
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
+from tui_optim.engine.errors import printable
+from tui_optim.race.messages import (
+    CommandRejected,
+    EngineFailed,
+    RacersChanged,
+    RacerSpec,
+    RaceStarted,
+    Snapshot,
+)
 from tui_optim.results.record import (
     EVENT_LIMIT,
     HISTORY_CAPACITY,
     NOTICE_LIMIT,
     Notice,
+    RaceRecord,
     feed_history,
     finite_or_none,
     new_history,
 )
-from tui_optim.results.record import RaceRecord as RaceModel
+
+
+class RaceModel(RaceRecord):
+    """The app's RaceRecord, with every text from the scenario or the engine (title, racer
+    names, reasons) made printable: a racer named ``"\x1b]0;TITLE\x07"`` is shown as
+    those characters, not obeyed by the terminal (the app's exports carry it so too)."""
+
+    def apply(self, message: Any) -> None:
+        super().apply(displayable(message))
+
+
+def displayable(message: Any) -> Any:
+    """``message`` with its user-visible texts passed through :func:`printable` (the same
+    object when they already were)."""
+    if isinstance(message, RaceStarted):
+        racers = _printable_specs(message.racers)
+        title = printable(message.title)
+        if racers is not message.racers or title is not message.title:
+            return replace(message, racers=racers, title=title)
+    elif isinstance(message, RacersChanged):
+        racers = _printable_specs(message.racers)
+        if racers is not message.racers:
+            return replace(message, racers=racers)
+    elif isinstance(message, EngineFailed | CommandRejected):
+        text = printable(message.message)
+        if text is not message.message:
+            return replace(message, message=text)
+    elif isinstance(message, Snapshot):
+        events = tuple(
+            replace(e, reason=printable(e.reason)) if printable(e.reason) is not e.reason else e
+            for e in message.events
+        )
+        stats = tuple(
+            replace(s, reason=printable(s.reason)) if printable(s.reason) is not s.reason else s
+            for s in message.racers
+        )
+        if any(a is not b for a, b in zip(events, message.events, strict=True)) or any(
+            a is not b for a, b in zip(stats, message.racers, strict=True)
+        ):
+            return replace(message, events=events, racers=stats)
+    return message
+
+
+def _printable_specs(specs: tuple[RacerSpec, ...]) -> tuple[RacerSpec, ...]:
+    changed = [replace(spec, name=printable(spec.name)) for spec in specs]
+    if all(a.name is b.name for a, b in zip(changed, specs, strict=True)):
+        return specs
+    return tuple(changed)
 
 __all__ = [
     "EVENT_LIMIT",

@@ -13,7 +13,7 @@ first, so the race can copy a row's state (fork), drop rows (remove) or stack bl
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -22,6 +22,13 @@ import numpy as np
 from tui_optim.engine.errors import suggest
 
 HParamKind = Literal["float", "int", "bool"]
+
+#: ``closure(params, grad_out, rows) -> losses``: the problem's loss on the step's batch at
+#: ``params`` (k, P), returned as (k,), its gradient written into ``grad_out`` (k, P).
+#: ``rows`` (a slice or an index array into the block) says which racers these are: each
+#: call counts one gradient evaluation for each of them. Rows may be evaluated alone and a
+#: different number of times each (L-BFGS's line search).
+Closure = Callable[[np.ndarray, np.ndarray, "slice | np.ndarray"], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,13 @@ class HyperparameterError(ValueError):
     """A hyperparameter value is missing, unknown or out of range.
 
     The message is one line that names the optimizer, the field and what is allowed.
+    ``key`` is the name the caller gave for the bad value (an alias such as ``betas`` as
+    given), or None for a rule between several values (``check_combination``).
     """
+
+    def __init__(self, message: str, key: str | None = None):
+        super().__init__(message)
+        self.key = key
 
 
 @dataclass(frozen=True)
@@ -195,10 +208,13 @@ class Optimizer:
 
     name: ClassVar[str]
     summary: ClassVar[str]
+    #: Whose update rules and defaults the family reproduces: "torch" or "keras".
+    flavor: ClassVar[str] = "torch"
     hparams: ClassVar[tuple[HParam, ...]]
-    #: Keras/other spellings that expand into several of our names, e.g. betas -> beta1, beta2.
-    pair_aliases: ClassVar[Mapping[str, tuple[str, str]]] = {}
-    #: True for methods that only make sense with the full-batch gradient (Rprop).
+    #: Spellings that expand into several of our names, e.g. betas -> beta1, beta2.
+    pair_aliases: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    #: True for methods that only make sense with the full-batch gradient (Rprop, L-BFGS):
+    #: a scenario that gives such a racer mini-batches is refused.
     full_batch_only: ClassVar[bool] = False
     #: Why this family's effective step can only shrink, for a diagnosis of a stall (None:
     #: its steps can grow again).
@@ -212,6 +228,9 @@ class Optimizer:
         Above it the loss oscillates or diverges (Cohen et al., "Gradient Descent on Neural
         Networks Typically Occurs at the Edge of Stability", ICLR 2021)."""
         return None
+    #: True for methods that evaluate the gradient again within a step (L-BFGS, SAM): the
+    #: race passes them a :data:`Closure` as ``step``'s third argument.
+    needs_closure: ClassVar[bool] = False
 
     def __init__(self, rows: Sequence[Mapping[str, Any]], dtype: np.dtype | type = np.float64):
         if not rows:
@@ -260,40 +279,67 @@ class Optimizer:
         return {spec.name: spec.default for spec in cls.hparams}
 
     @classmethod
+    def accepted_keys(cls) -> list[str]:
+        """Every key a scenario racer may give this family (names, aliases), sorted."""
+        return sorted(
+            {s.name for s in cls.hparams}
+            | {a for s in cls.hparams for a in s.aliases}
+            | set(cls.pair_aliases)
+        )
+
+    @classmethod
+    def block_key(cls, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        """What rows of one block must share, from validated hyperparameters: the
+        structural flags (a wrapper adds its inner optimizer)."""
+        return tuple(values[h.name] for h in cls.hparams if h.structural)
+
+    @classmethod
+    def requires_full_batch(cls, values: Mapping[str, Any]) -> bool:
+        """Whether a racer with these validated hyperparameters needs the full batch."""
+        return cls.full_batch_only
+
+    @classmethod
     def validate(cls, given: Mapping[str, Any]) -> dict[str, float | int | bool]:
         """Fill defaults, resolve aliases and range-check; raise HyperparameterError."""
         out = cls.defaults()
         seen: dict[str, str] = {}
         for key, value in given.items():
-            if key in cls.pair_aliases:
-                if not isinstance(value, list | tuple) or len(value) != 2:
-                    raise HyperparameterError(
-                        f"{cls.name}.{key} must be a pair of numbers, got {value!r}"
-                    )
-                targets = cls.pair_aliases[key]
-                pairs = list(zip(targets, value, strict=True))
-            else:
-                canonical = cls.canonical_name(key)
-                if canonical is None:
-                    known = sorted(
-                        {s.name for s in cls.hparams}
-                        | {a for s in cls.hparams for a in s.aliases}
-                        | set(cls.pair_aliases)
-                    )
-                    raise HyperparameterError(
-                        f"{cls.name} has no hyperparameter {key!r}{suggest(key, known)}; "
-                        f"allowed: {', '.join(known)}"
-                    )
-                pairs = [(canonical, value)]
-            for canonical, item in pairs:
-                if canonical in seen and seen[canonical] != key:
-                    raise HyperparameterError(
-                        f"{cls.name}: {key!r} and {seen[canonical]!r} both set {canonical}"
-                    )
-                seen[canonical] = key
-                out[canonical] = cls.spec(canonical).check(item, cls.name)
+            try:
+                cls._validate_one(key, value, out, seen)
+            except HyperparameterError as error:
+                raise HyperparameterError(str(error), key) from None
         cls.check_combination(out)
         return out
+
+    @classmethod
+    def _validate_one(
+        cls, key: str, value: Any, out: dict[str, float | int | bool], seen: dict[str, str]
+    ) -> None:
+        """Check ``key = value`` into ``out`` (``seen``: which given key set each name)."""
+        if key in cls.pair_aliases:
+            targets = cls.pair_aliases[key]
+            if not isinstance(value, list | tuple) or len(value) != len(targets):
+                count = "a pair of" if len(targets) == 2 else f"a list of {len(targets)}"
+                raise HyperparameterError(
+                    f"{cls.name}.{key} must be {count} numbers, got {value!r}"
+                )
+            pairs = list(zip(targets, value, strict=True))
+        else:
+            canonical = cls.canonical_name(key)
+            if canonical is None:
+                known = cls.accepted_keys()
+                raise HyperparameterError(
+                    f"{cls.name} has no hyperparameter {key!r}{suggest(key, known)}; "
+                    f"allowed: {', '.join(known)}"
+                )
+            pairs = [(canonical, value)]
+        for canonical, item in pairs:
+            if canonical in seen and seen[canonical] != key:
+                raise HyperparameterError(
+                    f"{cls.name}: {key!r} and {seen[canonical]!r} both set {canonical}"
+                )
+            seen[canonical] = key
+            out[canonical] = cls.spec(canonical).check(item, cls.name)
 
     @classmethod
     def check_combination(cls, values: Mapping[str, Any]) -> None:
@@ -410,8 +456,17 @@ class Optimizer:
         """Apply one update to ``params`` (r, P) in place, given ``grads`` (r, P).
 
         Implementations start with ``self._count_step()`` so bias corrections see t = 1 first.
+        Families with ``needs_closure`` take two more arguments: the :data:`Closure` that
+        evaluates the loss and gradient again, and the losses (r,) at ``params`` (``grads``
+        and these losses are the step's first evaluation, which the race already made).
         """
         raise NotImplementedError
+
+    def evaluation_params(self, params: np.ndarray) -> np.ndarray:
+        """The weights (r, P) to report a loss at and to export, for ``params`` the rows this
+        optimizer steps. The same array for most rules; schedule-free methods take gradients
+        at one point and evaluate at another, which they compute from their state."""
+        return params
 
     def effective_step(self) -> np.ndarray:
         """Per-row, per-parameter step size multiplying the gradient direction, (r, P) or (r, 1).

@@ -31,7 +31,7 @@ class NAdam(Optimizer):
         w -= lr * (1 - mu_t) / (1 - prod) * g / d
         w -= lr * mu_{t+1} / (1 - prod * mu_{t+1}) * m / d
 
-    Keras' Nadam uses the same momentum schedule (its constant 0.004 is momentum_decay).
+    Keras 3's Nadam raises 0.96 to t itself, without momentum_decay (``nadam``, keras flavor).
 
     Reference: Dozat, "Incorporating Nesterov momentum into Adam" (ICLR 2016 workshop);
     https://pytorch.org/docs/stable/generated/torch.optim.NAdam.html

@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from tui_optim.ui.format import hparam_value
+from tui_optim.ui.format import flavored, hparam_value
 
 if TYPE_CHECKING:
     from tui_optim.engine.optimizers.base import HParam, Optimizer
@@ -25,11 +25,17 @@ class FormError(ValueError):
     """A value in a form that cannot be used; the message is one line for the user."""
 
 
-def optimizer_registry() -> Mapping[str, type[Optimizer]]:
-    """The optimizer families by name (the engine's one registry)."""
-    from tui_optim.engine.optimizers import OPTIMIZERS
+def optimizer_registry(flavor: str = "torch") -> Mapping[str, type[Optimizer]]:
+    """The optimizer families of one flavor by name (the engine's registry)."""
+    from tui_optim.engine.optimizers import registry
 
-    return OPTIMIZERS
+    return registry(flavor)
+
+
+def flavors() -> tuple[str, ...]:
+    from tui_optim.engine.optimizers import FLAVORS
+
+    return FLAVORS
 
 
 def parse_value(spec: HParam, text: str, optimizer: str) -> float | int | bool:
@@ -65,9 +71,12 @@ class HparamForm(ModalScreen[Any]):
     title_text = "Hyperparameters"
     submit_label = "OK"
 
-    def __init__(self, optimizer: str, values: Mapping[str, float | int | bool]) -> None:
+    def __init__(
+        self, optimizer: str, values: Mapping[str, float | int | bool], flavor: str = "torch"
+    ) -> None:
         super().__init__(classes="dialog")
         self.optimizer = optimizer
+        self.flavor = flavor
         self.values = dict(values)
         # The optimizer whose inputs are mounted: a rebuild is asynchronous, and a submit in
         # between must not read one optimizer's fields as another's.
@@ -107,7 +116,7 @@ class HparamForm(ModalScreen[Any]):
         self.fields_optimizer = None
         await container.remove_children()
         building = self.optimizer
-        optimizer_class = optimizer_registry()[building]
+        optimizer_class = optimizer_registry(self.flavor)[building]
         rows = []
         for spec in optimizer_class.hparams:
             value = self.values.get(spec.name, spec.default)
@@ -150,8 +159,14 @@ class HparamForm(ModalScreen[Any]):
 
         if self.fields_optimizer != self.optimizer:
             raise FormError(f"the fields for {self.optimizer} are still loading; submit again")
-        optimizer_class = optimizer_registry()[self.optimizer]
-        values: dict[str, float | int | bool] = {}
+        optimizer_class = optimizer_registry(self.flavor)[self.optimizer]
+        fields = {spec.name for spec in optimizer_class.hparams}
+        # keys without a field (a wrapper's inner optimizer and its values) are kept
+        values: dict[str, float | int | bool] = {
+            key: value
+            for key, value in self.values.items()
+            if key not in fields and optimizer_class.canonical_name(key) is not None
+        }
         for spec in optimizer_class.hparams:
             editor = self.query_one(f"#{field_id(spec.name)}")
             if isinstance(editor, Select):
@@ -198,21 +213,37 @@ class HparamForm(ModalScreen[Any]):
 
 
 class AddRacerScreen(HparamForm):
-    """Choose an optimizer, fill its hyperparameters (defaults given); returns AddRacer."""
+    """Choose an optimizer (of any flavor), fill its hyperparameters (defaults given);
+    returns AddRacer."""
 
     title_text = "Add a racer"
     submit_label = "Add"
 
-    def __init__(self, optimizer: str | None = None) -> None:
-        names = list(optimizer_registry())
+    def __init__(self, optimizer: str | None = None, flavor: str = "torch") -> None:
+        names = list(optimizer_registry(flavor))
         chosen = optimizer if optimizer in names else ("adam" if "adam" in names else names[0])
-        super().__init__(chosen, {})
+        super().__init__(chosen, {}, flavor)
+        #: The optimizer list's values: "adam" (torch flavor), "adam (keras)" -> flavor, name.
+        self.choices = {
+            flavored(name, each): (each, name)
+            for each in flavors()
+            for name in optimizer_registry(each)
+        }
 
     def compose_header(self) -> ComposeResult:
-        options = [(f"{name} — {cls.summary}", name) for name, cls in optimizer_registry().items()]
+        options = [
+            (f"{value} — {optimizer_registry(each)[name].summary}", value)
+            for value, (each, name) in self.choices.items()
+        ]
         yield Horizontal(
             Label("optimizer", classes="field-label"),
-            Select(options, value=self.optimizer, allow_blank=False, id="optimizer", compact=True),
+            Select(
+                options,
+                value=flavored(self.optimizer, self.flavor),
+                allow_blank=False,
+                id="optimizer",
+                compact=True,
+            ),
             classes="field",
         )
         name_input = Input("", id="racer-name", placeholder="name (optional)", compact=True)
@@ -222,18 +253,19 @@ class AddRacerScreen(HparamForm):
 
     async def on_select_changed(self, event: Select.Changed) -> None:
         event.stop()
-        if event.value == self.optimizer or not isinstance(event.value, str):
+        chosen = self.choices.get(event.value) if isinstance(event.value, str) else None
+        if chosen is None or chosen == (self.flavor, self.optimizer):
             return
         # What the user changed is kept for names the next optimizer shares (e.g. lr);
         # everything else starts from the new optimizer's defaults.
         self.values = self._typed_values()
-        self.optimizer = event.value
+        self.flavor, self.optimizer = chosen
         self.query_one("#form-error", Static).update("")
         await self.build_fields()
 
     def _typed_values(self) -> dict[str, float | int | bool]:
         """Values the user changed from the current optimizer's defaults (parseable ones)."""
-        defaults = optimizer_registry()[self.optimizer].defaults()
+        defaults = optimizer_registry(self.flavor)[self.optimizer].defaults()
         kept: dict[str, float | int | bool] = {}
         for editor in self.query("#form-fields Input, #form-fields Select"):
             name = (editor.id or "").removeprefix("hp-")
@@ -255,4 +287,4 @@ class AddRacerScreen(HparamForm):
         from tui_optim.race.messages import AddRacer
 
         name = self.query_one("#racer-name", Input).value.strip() or None
-        return AddRacer(self.optimizer, self.read_hparams(), name=name)
+        return AddRacer(self.optimizer, self.read_hparams(), name=name, flavor=self.flavor)

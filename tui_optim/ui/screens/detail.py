@@ -68,7 +68,8 @@ class DetailScreen(ViewScreen):
             if stats.horizon is not None:
                 figures += f"  horizon {stats.horizon:.0f} steps"
         title.update(
-            f"{fmt.swatch(spec.colour)} [b]{escape(spec.name)}[/] ({escape(spec.optimizer)})  "
+            f"{fmt.swatch(spec.colour)} [b]{escape(spec.name)}[/] "
+            f"({escape(fmt.flavored(spec.optimizer, spec.flavor))})  "
             f"{fmt.badge(status)}{figures}{reason}"
         )
         table = self.query_one("#layers", DataTable)

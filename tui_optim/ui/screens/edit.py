@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Input, Label
 
+from tui_optim.ui.format import flavored
 from tui_optim.ui.screens.add_racer import FormError, HparamForm
 
 if TYPE_CHECKING:
@@ -25,9 +26,9 @@ class EditScreen(HparamForm):
     submit_label = "Apply"
 
     def __init__(self, spec: RacerSpec) -> None:
-        super().__init__(spec.optimizer, spec.hparams)
+        super().__init__(spec.optimizer, spec.hparams, spec.flavor)
         self.spec = spec
-        self.title_text = f"Edit {spec.name} ({spec.optimizer})"
+        self.title_text = f"Edit {spec.name} ({flavored(spec.optimizer, spec.flavor)})"
 
     def editable(self, spec: HParam) -> bool:
         return not spec.structural
@@ -52,9 +53,10 @@ class ForkScreen(HparamForm):
     submit_label = "Fork"
 
     def __init__(self, spec: RacerSpec) -> None:
-        super().__init__(spec.optimizer, spec.hparams)
+        super().__init__(spec.optimizer, spec.hparams, spec.flavor)
         self.spec = spec
-        self.title_text = f"Fork {spec.name} ({spec.optimizer}) with a changed hyperparameter"
+        optimizer = flavored(spec.optimizer, spec.flavor)
+        self.title_text = f"Fork {spec.name} ({optimizer}) with a changed hyperparameter"
 
     def compose_header(self) -> ComposeResult:
         name_input = Input(f"{self.spec.name} fork", id="racer-name", compact=True)

@@ -12,6 +12,8 @@ from textual.markup import escape
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from tui_optim.engine.errors import printable
+
 
 class ErrorScreen(Screen[None]):
     """Shows ``message`` for ``request``; o opens another scenario, q quits."""
@@ -28,8 +30,10 @@ class ErrorScreen(Screen[None]):
         if isinstance(what, Path):
             what = str(what)
         with Vertical(id="error-box"):
-            yield Static(f"[b $error]✖ Cannot open {escape(str(what))}[/]", id="error-title")
-            yield Static(self.message, markup=False, id="error-message")
+            yield Static(
+                f"[b $error]✖ Cannot open {escape(printable(str(what)))}[/]", id="error-title"
+            )
+            yield Static(printable(self.message), markup=False, id="error-message")
             yield Static(
                 "\n[$foreground-muted]o: open another scenario   q: quit[/]", id="error-hint"
             )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Grid, VerticalScroll
+from textual.css.query import NoMatches
 from textual.markup import escape
 from textual.widgets import Footer, Static
 
@@ -81,8 +82,8 @@ class GridScreen(ViewScreen):
             i, j = spec.grid_position
             try:
                 cell = self.query_one(f"#cell-{i}-{j}", Static)
-            except Exception:
-                return
+            except NoMatches:
+                continue  # not mounted yet, or a racer outside the grid: the others still draw
             width = max(cell.size.width - 2, 8)
             history = model.histories.get(rid)
             losses = history.arrays()["loss"] if history is not None else []

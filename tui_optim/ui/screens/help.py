@@ -25,13 +25,21 @@ EXTRA_KEYS = (
 )
 
 
-def update_rule_text(name: str, optimizer_class: Any) -> str:
-    """The optimizer's update rule: the registry's update_rule(name), else its docstring."""
+#: What each flavor means, after its heading.
+FLAVOR_NOTES = {
+    "torch": " (the default; torch.optim's rules and defaults)",
+    "keras": ' (flavor = "keras" in a scenario; Keras 3\'s rules and defaults)',
+}
+
+
+def update_rule_text(name: str, optimizer_class: Any, flavor: str = "torch") -> str:
+    """The optimizer's update rule: the registry's update_rule(name, flavor), else its
+    docstring."""
     try:
         from tui_optim.engine.optimizers import update_rule
     except ImportError:
         return inspect.getdoc(optimizer_class) or ""
-    return str(update_rule(name))
+    return str(update_rule(name, flavor))
 
 
 def keys_text(bindings: list[BindingType]) -> Text:
@@ -59,16 +67,25 @@ class HelpScreen(Screen[None]):
     ]
 
     def compose(self) -> ComposeResult:
-        from tui_optim.ui.screens.add_racer import optimizer_registry
+        from tui_optim.ui.screens.add_racer import flavors, optimizer_registry
 
         with VerticalScroll(id="help-body"):
             yield Static(Text("tui-optim — keys", style="bold"))
             yield Static(keys_text(list(self.app.BINDINGS)), id="help-keys")
-            yield Static(Text("\nOptimizers and their update rules", style="bold"))
-            for name, optimizer_class in optimizer_registry().items():
-                heading = Text.assemble((name, "bold"), "  ", (optimizer_class.summary, "italic"))
-                yield Static(heading)
-                yield Static(Text(update_rule_text(name, optimizer_class) + "\n"))
+            for flavor in flavors():
+                yield Static(
+                    Text(
+                        f"\nOptimizers and their update rules: {flavor} flavor"
+                        f"{FLAVOR_NOTES.get(flavor, '')}",
+                        style="bold",
+                    )
+                )
+                for name, optimizer_class in optimizer_registry(flavor).items():
+                    heading = Text.assemble(
+                        (name, "bold"), f" ({flavor})  ", (optimizer_class.summary, "italic")
+                    )
+                    yield Static(heading)
+                    yield Static(Text(update_rule_text(name, optimizer_class, flavor) + "\n"))
         yield Footer()
 
     def on_mount(self) -> None:

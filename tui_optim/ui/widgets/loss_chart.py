@@ -32,8 +32,10 @@ from tui_optim.ui.chart_process import ChartProcess
 if TYPE_CHECKING:
     from tui_optim.ui.state import RaceModel
 
-XAxis = Literal["step", "epoch", "seconds"]
-X_AXES: tuple[XAxis, ...] = ("step", "epoch", "seconds")
+XAxis = Literal["step", "epoch", "seconds", "grad_evals"]
+X_AXES: tuple[XAxis, ...] = ("step", "epoch", "seconds", "grad_evals")
+#: How the title names an axis (a history field otherwise).
+X_TITLES = {"grad_evals": "gradient evaluations"}
 #: Upper bound on points per drawn line (min/max buckets keep spikes).
 MAX_POINTS = 300
 #: EMA smoothing factor (weight of the newest point).
@@ -55,7 +57,8 @@ def _finite(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class LossChart(PlotextPlot):
-    """Loss against step/epoch/seconds, log y by default, optional EMA smoothing."""
+    """Loss against step/epoch/seconds/gradient evaluations (L-BFGS and SAM evaluate the
+    gradient more than once per step), log y by default, optional EMA smoothing."""
 
     def __init__(
         self, *, synchronous: bool = False, id: str | None = None, classes: str | None = None
@@ -215,7 +218,8 @@ class LossChart(PlotextPlot):
             markers = [marker for marker in markers if marker[1] > 0]
             note = ", zeros not drawn"
         smooth = ", EMA" if self.smoothing else ""
-        title = f"loss ({scale}{smooth}) vs {self.x_axis}{note}"
+        x_title = X_TITLES.get(self.x_axis, self.x_axis)
+        title = f"loss ({scale}{smooth}) vs {x_title}{note}"
         labels = width >= 50 and sum(1 for c in curves if c.label) <= MAX_LABELS
         return ChartPlan(width, height, theme, spec, curves, markers, title, use_log, labels=labels)
 

@@ -109,7 +109,9 @@ class ParamTable(DataTable[Cell]):
             self.move_cursor(row=self.get_row_index(str(racer)))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.row_key.value is not None:
+        # Textual sends row_key None for a row removed while the message was queued (the
+        # table rebuilt between a fast key and its highlight).
+        if event.row_key is not None and event.row_key.value is not None:
             self.post_message(RacerSelected(int(event.row_key.value)))
 
     # ------------------------------------------------------------------ sorting
@@ -180,6 +182,9 @@ class ParamTable(DataTable[Cell]):
 
     def _cells(self, spec: RacerSpec, stats: RacerStats | None) -> list[Cell]:
         others = {k: v for k, v in spec.hparams.items() if k != "lr"}
+        hparams = fmt.flavor_tag(spec.flavor) + fmt.key_hparams(
+            others, limit=3, optimizer=spec.optimizer
+        )
         lr = spec.hparams.get("lr")
         name = Text.assemble(("█ ", spec.colour), spec.name)
         status = stats.status if stats is not None else "running"
@@ -190,7 +195,7 @@ class ParamTable(DataTable[Cell]):
                 Cell(name, spec.name),
                 Cell(spec.optimizer, spec.optimizer),
                 _number_cell(float(lr) if lr is not None else None),
-                Cell(fmt.key_hparams(others, limit=3, optimizer=spec.optimizer), None),
+                Cell(hparams, None),
                 *[_number_cell(None) for _ in range(5)],
                 badge,
                 Cell(fmt.DASH, None),
@@ -200,7 +205,7 @@ class ParamTable(DataTable[Cell]):
             Cell(name, spec.name),
             Cell(spec.optimizer, spec.optimizer),
             _number_cell(float(lr) if lr is not None else None),
-            Cell(fmt.key_hparams(others, limit=3, optimizer=spec.optimizer), None),
+            Cell(hparams, None),
             _number_cell(stats.loss),
             _number_cell(stats.best_loss),
             Cell(Text(fmt.pct(accuracy), justify="right"), accuracy),
@@ -214,6 +219,9 @@ class ParamTable(DataTable[Cell]):
         target = stats.time_to_target
         if target is None:
             return Cell(fmt.DASH, None)
+        steps = f"{target.steps} st"
+        if target.grad_evals != target.steps:  # L-BFGS, SAM: more work than steps
+            steps += f" {target.grad_evals} ev"
         if self.test_mode:
-            return Cell(f"{target.steps} st", float(target.steps))
-        return Cell(f"{target.steps} st {target.seconds:.1f}s", float(target.steps))
+            return Cell(steps, float(target.steps))
+        return Cell(f"{steps} {target.seconds:.1f}s", float(target.steps))

@@ -101,7 +101,8 @@ class RacerCard(Widget):
     def set_spec(self, spec: RacerSpec) -> None:
         """New hyperparameters (or name) for the same racer, e.g. after an edit."""
         self.spec = spec
-        if self._ready:
+        # A card being removed (its racer left in the same burst) has no children to draw.
+        if self._ready and self.children:
             self._draw_static()
             self._drawn_version = -1
 
@@ -111,7 +112,7 @@ class RacerCard(Widget):
         self.border_title = f"[b]{escape(self.spec.name)}[/]"
         optimizer = self.spec.optimizer
         key = fmt.key_hparams(self.spec.hparams, optimizer=optimizer)
-        hparams = f"{escape(optimizer)} {escape(key)}"
+        hparams = f"{escape(fmt.flavored(optimizer, self.spec.flavor))} {escape(key)}"
         self.query_one(".card-hparams", Static).update(f"[$foreground-muted]{hparams}[/]")
 
     def refresh_from(self, model: RaceModel) -> None:
