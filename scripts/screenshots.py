@@ -37,7 +37,21 @@ VIEWS: dict[str, tuple[str | None, tuple[int, int], Steps | None]] = {
     "grid": ("iris_grid", (160, 50), lambda pilot: press(pilot, "g")),
     "leaderboard": ("iris_grid_20", (120, 40), lambda pilot: press(pilot, "b")),
     "detail": (None, (120, 40), lambda pilot: press(pilot, "enter")),
+    "inspector": ("peaks_zoo", (120, 40), lambda pilot: inspect(pilot)),
+    "replay": ("peaks_zoo", (120, 40), lambda pilot: scrub_back(pilot)),
 }
+
+
+async def inspect(pilot: Pilot[int]) -> None:
+    """The surface with Adam's step inspected."""
+    await press(pilot, "v", "i", "right_square_bracket", "right_square_bracket")
+    await press(pilot, "right_square_bracket", "right_square_bracket")
+
+
+async def scrub_back(pilot: Pilot[int]) -> None:
+    """The surface scrubbed back to step 4 of 10 (the live race, finished: as in a replay)."""
+    await press(pilot, "v")
+    await press(pilot, "left", "left", "left", "left", "left", "left")
 
 
 async def shoot(name: str, out: Path, scenario_name: str | None, epochs: int) -> Path:

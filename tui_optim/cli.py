@@ -1,4 +1,5 @@
-"""Command line: ``tui-optim [SCENARIO]``, ``run``, ``list``, ``check``, ``new``, ``serve``.
+"""Command line: ``tui-optim [SCENARIO]``, ``run``, ``list``, ``check``, ``new``, ``serve``,
+``replay``.
 
 Importing this module stays light (no Textual, scikit-learn or torch): each command imports
 what it needs. Every user error is one line on stderr and exit code 2; a fault (an engine
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-COMMANDS = ("run", "list", "check", "new", "serve")
+COMMANDS = ("run", "list", "check", "new", "serve", "replay")
 LISTS = ("scenarios", "optimizers", "datasets", "surfaces")
 
 
@@ -42,10 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="tui-optim",
         description="Race neural-network optimizers against each other, live, in the terminal.",
-        epilog="Commands: run, list, check, new, serve (`tui-optim COMMAND --help`). "
+        epilog="Commands: run, list, check, new, serve, replay (`tui-optim COMMAND --help`). "
         "Without a command, SCENARIO (a built-in name or a .toml file) opens in the app.",
     )
     parser.add_argument("scenario", nargs="?", help="built-in scenario name or a .toml file")
+    parser.add_argument(
+        "--paused", action="store_true", help="start the race paused (space starts it)"
+    )
     return parser
 
 
@@ -82,7 +86,20 @@ def build_command_parsers() -> dict[str, argparse.ArgumentParser]:
     serve.add_argument("scenario", nargs="?")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    return {"run": run, "list": listing, "check": check, "new": new, "serve": serve}
+    replay = Parser(
+        prog="tui-optim replay",
+        description="Replay a finished race from its JSON export: left/right a step, "
+        "shift for ten, home/end.",
+    )
+    replay.add_argument("results", type=Path, help="a JSON export (run --json, or ctrl+e)")
+    return {
+        "run": run,
+        "list": listing,
+        "check": check,
+        "new": new,
+        "serve": serve,
+        "replay": replay,
+    }
 
 
 #: More engine processes than this are never useful (a scenario has at most 64 racers).
@@ -169,7 +186,19 @@ def command_app(options: argparse.Namespace) -> int:
             load(options.scenario, check=False)  # the one-line "no such scenario" error
     from tui_optim.ui.app import run_app
 
-    return run_app(options.scenario)
+    return run_app(options.scenario, paused=options.paused)
+
+
+def command_replay(options: argparse.Namespace) -> int:
+    from tui_optim.results.replay import ReplayError, load_record
+
+    try:
+        load_record(options.results)  # a bad file is one line here, not a screen
+    except ReplayError as error:
+        raise UsageError(str(error)) from None
+    from tui_optim.ui.app import run_app
+
+    return run_app(replay=options.results)
 
 
 def command_check(options: argparse.Namespace) -> int:
@@ -217,7 +246,8 @@ def command_serve(options: argparse.Namespace) -> int:
     if options.scenario is not None:
         load(options.scenario, check=False)  # a missing or unreadable file: refused now
     try:
-        return int(serve(options.scenario, options.host, options.port) or 0)
+        serve(options.scenario, options.host, options.port)
+        return 0
     except OSError as error:
         raise UsageError(
             f"cannot serve on {options.host}:{options.port} ({error.strerror or error})"

@@ -91,8 +91,10 @@ def test_every_racer_starts_equal_and_the_fingerprint_is_reproducible() -> None:
     rows = [first.current_params(r) for r in first.racers.values()]
     for row in rows[1:]:
         np.testing.assert_array_equal(row, rows[0])
-    again = Race(iris_scenario(LINEUP[:2]))
-    assert first.fingerprint == again.fingerprint  # racers do not change it
+    again = Race(iris_scenario(LINEUP))
+    assert first.fingerprint == again.fingerprint
+    fewer = Race(iris_scenario(LINEUP[:2]))
+    assert fewer.fingerprint != first.fingerprint  # the racers are part of the race
     other_seed = Race(iris_scenario(LINEUP, seed=8))
     assert other_seed.fingerprint != first.fingerprint
 

@@ -372,6 +372,8 @@ async def test_remove_key_removes_the_selected_racer() -> None:
         await pilot.press("space")
         victim = app.selected_racer
         await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked")
+        await pilot.press("y")
         await wait_until(pilot, lambda: victim not in app.model.specs, what="racer removed")
         await pilot.pause(0.2)
         assert app.screen.query_one(ParamTable).row_count == len(app.model.specs)

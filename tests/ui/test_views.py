@@ -28,16 +28,19 @@ async def test_surface_view_draws_paths_zooms_and_pans() -> None:
         assert isinstance(app.screen, SurfaceScreen)
         plot = app.screen.query_one(SurfacePlot)
         text = str(plot.render())
-        assert "●" in text and "✚" in text and "◇" in text  # positions, minima, start
+        assert "●" in text and "◇" in text  # positions, start
+        # the minimum's ✚ may lie under a racer that reached it; the title names the mark
+        assert "known minimum" in str(app.screen.query_one("#surface-title", Static).render())
         legend = str(app.screen.query_one("#surface-legend", Static).render())
         assert all(spec.name in legend for spec in app.model.specs.values())
         before = plot.view
         await pilot.press("plus")
         assert plot.view[1] - plot.view[0] < before[1] - before[0]
-        await pilot.press("right")
-        assert plot.view[0] > before[0]
+        zoomed = plot.view
+        await pilot.press("l")  # pan right (the arrows scrub a finished race)
+        assert plot.view[0] > zoomed[0]
         await pilot.press("0")
-        assert plot.view == before
+        assert plot.view == tuple(plot.surface.bounds)
         await pilot.press("escape")
         assert isinstance(app.screen, RaceScreen)
 

@@ -60,7 +60,7 @@ def atomic_write(
             path = path.resolve()
     check_writable_target(path)
     binary = "b" in mode
-    text_options = {} if binary else {"encoding": encoding, "newline": newline}
+    text_options: dict[str, Any] = {} if binary else {"encoding": encoding, "newline": newline}
     try:
         existing = os.stat(path).st_mode
     except FileNotFoundError:

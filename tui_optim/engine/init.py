@@ -190,4 +190,4 @@ def save_weights(path: Path, arrays: dict[str, np.ndarray]) -> None:
     from tui_optim.engine.atomic import atomic_write
 
     with atomic_write(path, "wb") as handle:
-        np.savez(handle, **arrays)
+        np.savez(handle, **arrays)  # type: ignore[arg-type]  # numpy's stub types the kwargs as allow_pickle

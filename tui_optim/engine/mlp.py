@@ -223,9 +223,9 @@ class MLP:
                 slope = buffers.slope[index] if self.hidden.name != "linear" else None
             if single:
                 weight, bias, z, a, delta = weight[0], bias[0], z[0], a[0], delta[0]
-                if grads is not None:
+                if grad_weight is not None and grad_bias is not None:
                     grad_weight, grad_bias = grad_weight[0], grad_bias[0]
-                if hidden:
+                if work is not None:
                     work = work[0]
                     slope = None if slope is None else slope[0]
             else:

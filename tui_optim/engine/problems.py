@@ -61,8 +61,6 @@ class Problem(Protocol):
     n_train: int
     has_validation: bool
     is_classification: bool
-    #: Whether :meth:`horizon` applies (a windowed time series).
-    has_horizon: bool
     #: Known minima (global first); empty when none is known (every MLP).
     minima: tuple[tuple[float, float], ...]
     #: True when the loss has no lower bound (a racer may run away to -inf).
@@ -72,6 +70,11 @@ class Problem(Protocol):
     #: A length that says what "far" means in parameter space (a surface's window
     #: diagonal); None when there is no such scale.
     length_scale: float | None
+
+    @property
+    def has_horizon(self) -> bool:
+        """Whether :meth:`horizon` applies (a windowed time series)."""
+        ...
 
     def initial_params(self, seed: int) -> np.ndarray: ...
 

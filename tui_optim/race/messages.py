@@ -226,6 +226,14 @@ class Stop:
 
 
 @dataclass(frozen=True, slots=True)
+class SetPace:
+    """Train at most ``steps_per_second`` steps (of the race's step count) per second of
+    race time; None: as fast as the machine goes."""
+
+    steps_per_second: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class Restart:
     new_seed: bool = False
 
@@ -277,6 +285,7 @@ Command = (
     | Resume
     | StepEpoch
     | Stop
+    | SetPace
     | Restart
     | SetHparam
     | AddRacer

@@ -96,13 +96,18 @@ class _ParentPipe:
 
 
 def _engine_main(
-    conn: Connection, scenario: Scenario, subset: tuple[int, int], snapshot_hz: float
+    conn: Connection,
+    scenario: Scenario,
+    subset: tuple[int, int],
+    snapshot_hz: float,
+    options: dict[str, Any] | None = None,
 ) -> None:
-    """The child's loop: run the race, answer commands, send snapshots at ``snapshot_hz``."""
+    """The child's loop: run the race, answer commands, send snapshots at ``snapshot_hz``.
+    ``options``: ``pace`` (steps per second, None: no limit) and ``paused`` (start paused)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _silence_terminal()
     try:
-        _serve(_ParentPipe(conn), scenario, subset, snapshot_hz)
+        _serve(_ParentPipe(conn), scenario, subset, snapshot_hz, options or {})
     except ParentGone:
         return
     except Exception as error:
@@ -110,7 +115,13 @@ def _engine_main(
             conn.send(EngineFailed(f"engine error: {one_line(error)}"))
 
 
-def _serve(conn: _ParentPipe, scenario: Scenario, subset: tuple[int, int], hz: float) -> None:
+def _serve(
+    conn: _ParentPipe,
+    scenario: Scenario,
+    subset: tuple[int, int],
+    hz: float,
+    options: dict[str, Any],
+) -> None:
     from tui_optim.race.race import Race
     from tui_optim.scenario import ScenarioError, check_scenario
 
@@ -121,14 +132,22 @@ def _serve(conn: _ParentPipe, scenario: Scenario, subset: tuple[int, int], hz: f
     except ScenarioError as error:
         conn.send(EngineFailed(str(error), invalid_scenario=True))
         return
-    race = Race(scenario, subset)
+    race = Race(scenario, subset, pace=options.get("pace"), paused=bool(options.get("paused")))
     conn.send(race.started())
     conn.send(race.snapshot())
     period = 1.0 / hz
     last_sent = time.perf_counter()
+    sent_step = -1
     while True:
         changed = False
-        timeout = 0.0 if race.state == "running" else period
+        if race.state != "running":
+            timeout = period
+        else:
+            # At a set pace the race waits for its next step here, answering commands,
+            # rather than spinning (a step at 1 step/s is due once a second).
+            timeout = min(race.wait_seconds(), max(0.0, last_sent + period - time.perf_counter()))
+            if race.wait_seconds() == 0.0:
+                timeout = 0.0
         while conn.poll(timeout):
             command = conn.recv()
             if command == _CLOSE:
@@ -147,9 +166,13 @@ def _serve(conn: _ParentPipe, scenario: Scenario, subset: tuple[int, int], hz: f
         # Paused or finished, nothing changes until a command arrives: no snapshots, so an
         # idle race costs the app nothing.
         due = state == "running" and now - last_sent >= period
+        if due and race.pace is not None and race.progress_step() == sent_step:
+            due = False  # waiting for the pace: nothing new to show
+            last_sent = now
         if changed or race.state != state or due:
             conn.send(race.snapshot())
             last_sent = now
+            sent_step = race.progress_step()
 
 
 def _silence_terminal() -> None:
@@ -170,9 +193,20 @@ class RaceProcess:
     With several processes, messages are merged so a watcher sees one race.
     """
 
-    def __init__(self, scenario: Scenario, processes: int = 1, snapshot_hz: float = 10.0):
+    def __init__(
+        self,
+        scenario: Scenario,
+        processes: int = 1,
+        snapshot_hz: float = 10.0,
+        *,
+        pace: float | None = None,
+        paused: bool = False,
+    ):
         count = max(1, min(int(processes), len(scenario.racers) * scenario.repeats or 1))
         self.scenario = scenario
+        #: Steps per second the race starts at (None: as fast as it goes), and whether it
+        #: starts paused.
+        self.options: dict[str, Any] = {"pace": pace, "paused": paused}
         self.count = count
         self.snapshot_hz = snapshot_hz
         self._children: list[subprocess.Popen[bytes]] = []
@@ -203,7 +237,7 @@ class RaceProcess:
                 stderr=subprocess.DEVNULL,
             )
             child_end.close()
-            parent_end.send((self.scenario, (index, self.count), self.snapshot_hz))
+            parent_end.send((self.scenario, (index, self.count), self.snapshot_hz, self.options))
             self._children.append(child)
             self._conns.append(parent_end)
 
@@ -270,7 +304,8 @@ class RaceProcess:
             return out
         ready = wait(open_conns, timeout)
         for conn in ready:
-            index = self._conns.index(conn)  # type: ignore[arg-type]
+            assert isinstance(conn, Connection)  # wait() returns what it was given
+            index = self._conns.index(conn)
             try:
                 while conn.poll(0):
                     message = conn.recv()
@@ -386,10 +421,10 @@ def main(argv: list[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     conn = Connection(int(argv[0]))
     try:
-        scenario, subset, snapshot_hz = conn.recv()
+        scenario, subset, snapshot_hz, options = conn.recv()
     except (EOFError, OSError):
         return
-    _engine_main(conn, scenario, subset, snapshot_hz)
+    _engine_main(conn, scenario, subset, snapshot_hz, options)
 
 
 if __name__ == "__main__":

@@ -57,6 +57,7 @@ from tui_optim.race.messages import (
     Resume,
     SaveWeights,
     SetHparam,
+    SetPace,
     Snapshot,
     StepEpoch,
     Stop,
@@ -371,7 +372,7 @@ def build_problem(scenario: Scenario) -> tuple[Problem, ProblemInfo]:
     """The problem a scenario describes, and what a watcher needs to draw it."""
     if scenario.surface is not None:
         surface = get_surface(scenario.surface.function)
-        problem = SurfaceProblem(surface, scenario.surface.start)
+        surface_problem = SurfaceProblem(surface, scenario.surface.start)
         info = ProblemInfo(
             kind="surface",
             description=f"{surface.name}: {surface.summary}",
@@ -381,14 +382,14 @@ def build_problem(scenario: Scenario) -> tuple[Problem, ProblemInfo]:
             minima=tuple((float(x), float(y)) for x, y in surface.minima),
             steps_per_epoch=1,
         )
-        return problem, info
+        return surface_problem, info
     if scenario.data is None or scenario.model is None:
         raise RaceError("a scenario needs [surface], or [data] and [model]")
     model = scenario.model
     dataset = load_dataset(scenario.data, seed=scenario.seed)
     mlp = MLP(model.layers, model.hidden, model.output, model.loss, model.dtype)
     init = model.init if isinstance(model.init, Path) else str(model.init)
-    problem = MLPProblem(mlp, dataset, init)
+    problem: Problem = MLPProblem(mlp, dataset, init)
     schedule = BatchSchedule(problem.n_train, scenario.batch_size, scenario.shuffle, scenario.seed)
     sizes = "-".join(str(size) for size in model.layers)
     info = ProblemInfo(
@@ -410,12 +411,22 @@ class Race:
     stay those of the whole race, and new racers get ids ``>= 100_000 * (k + 1)``.
     """
 
-    def __init__(self, scenario: Scenario, subset: tuple[int, int] = (0, 1)):
+    def __init__(
+        self,
+        scenario: Scenario,
+        subset: tuple[int, int] = (0, 1),
+        pace: float | None = None,
+        paused: bool = False,
+    ):
         self.scenario = scenario
         self.subset = subset
         self.problem, self.info = build_problem(scenario)
         self.with_position = self.info.kind == "surface"
+        self.pace: float | None = None
         self._build(scenario.seed)
+        self.set_pace(pace)
+        if paused:
+            self._set_state("paused")
 
     # ---------------------------------------------------------------- building
     def _build(self, seed: int) -> None:
@@ -442,6 +453,7 @@ class Race:
                     self._add(config, position, repeat, repeat_seed, racer_id=index, slug=slug)
                 index += 1
         self.fingerprint = self._fingerprint()
+        self._pace_from = (0.0, 0.0)
 
     def _initial_params(self, repeat_seed: int, start: tuple[float, float] | None) -> np.ndarray:
         if start is not None:
@@ -532,12 +544,16 @@ class Race:
         return racer
 
     def _fingerprint(self) -> str:
-        """Hash of the data, each repeat's initial parameters and first epochs' batches.
+        """Hash of everything that determines the race: the problem (surface, or data and
+        model), the length, the target, every racer's optimizer, hyperparameters, schedule,
+        batch size and start, each repeat's initial parameters and first epochs' batches.
+        Titles, names and colours are left out: renaming a racer does not change the race.
 
         It depends on the scenario and seed only, not on which racers this race holds, so
         the processes of a split race agree on it.
         """
         digest = hashlib.sha256()
+        digest.update(repr(_race_determinants(self.scenario)).encode())
         data = getattr(self.problem, "data", None)
         if data is not None:
             digest.update(np.ascontiguousarray(data.X_train).tobytes())
@@ -621,8 +637,53 @@ class Race:
             self.running_since = None
         self.state = state
 
+    # ---------------------------------------------------------------- pace
+    def set_pace(self, steps_per_second: float | None) -> None:
+        """Train at most ``steps_per_second`` race steps per second (None or inf: no limit).
+
+        The pace is kept in epochs of race time (pauses excluded), so racers of different
+        batch sizes stay aligned; it counts from now, so a slow stretch is not made up.
+        """
+        if steps_per_second is not None and not steps_per_second > 0:
+            raise ValueError(
+                f"pace must be a positive number of steps per second, got {steps_per_second}"
+            )
+        if steps_per_second is not None and math.isinf(steps_per_second):
+            steps_per_second = None
+        self.pace = steps_per_second
+        self._pace_from = (self._progress(), self.clock())
+
+    def progress_step(self) -> int:
+        """The race's step count (the primary group's, as the header shows)."""
+        primary = self.primary
+        return 0 if primary is None else primary.step
+
+    def _progress(self) -> float:
+        groups = self._active_groups()
+        return min((g.progress for g in groups), default=0.0)
+
+    def _paced_limit(self) -> float:
+        """The epoch the race may have reached by now at its pace (inf without one)."""
+        if self.pace is None:
+            return math.inf
+        primary = self.primary
+        steps_per_epoch = primary.steps_per_epoch if primary is not None else 1
+        progress, since = self._pace_from
+        return progress + self.pace * (self.clock() - since) / steps_per_epoch
+
+    def wait_seconds(self) -> float:
+        """Seconds until the pace allows the next step (0 when it may train now)."""
+        if self.state != "running" or self.pace is None:
+            return 0.0
+        primary = self.primary
+        steps_per_epoch = primary.steps_per_epoch if primary is not None else 1
+        ahead = (self._progress() - self._paced_limit()) * steps_per_epoch  # steps
+        # The next step may start once the clock allows it: one step's worth past progress.
+        return max(0.0, (ahead + 1.0) / self.pace - 1e-6) if ahead > -1.0 else 0.0
+
     def advance(self, max_seconds: float) -> None:
-        """Train for about ``max_seconds`` (less when the race finishes or pauses)."""
+        """Train for about ``max_seconds`` (less when the race finishes or pauses, or the
+        pace says to wait: :meth:`wait_seconds` tells how long)."""
         if self.state != "running":
             return
         deadline = time.perf_counter() + max_seconds
@@ -633,10 +694,15 @@ class Race:
                     self._finish()
                     return
                 group = min(groups, key=lambda g: g.progress)
+                limit = self._paced_limit()
+                if self.pace is not None and group.progress + 1.0 / group.steps_per_epoch > (
+                    limit + 1e-9
+                ):
+                    return  # ahead of the pace
                 # Run the laggard until it catches up with the next group or its epoch ends.
                 others = [g.progress for g in groups if g is not group]
                 catch_up = min(others) if others else math.inf
-                self._run_group(group, deadline, catch_up)
+                self._run_group(group, deadline, min(catch_up, limit))
                 if self.pause_at_epoch is not None and all(
                     g.progress >= self.pause_at_epoch - 1e-9 for g in self._active_groups()
                 ):
@@ -674,6 +740,8 @@ class Race:
                     return
             if self.pause_at_epoch is not None and group.progress >= self.pause_at_epoch - 1e-9:
                 return
+            if catch_up - group.progress < 1.0 / spe - 1e-9 and self.pace is not None:
+                return  # the next step would run ahead of the pace
             if group.position == 0 and (group.progress >= catch_up or perf_counter() >= deadline):
                 return
             if spe > 1 and group.position != 0 and perf_counter() >= deadline:
@@ -891,9 +959,12 @@ class Race:
                     self._set_state("running")
         elif isinstance(command, Stop):
             self._set_state("stopped")
+        elif isinstance(command, SetPace):
+            self.set_pace(command.steps_per_second)
         elif isinstance(command, Restart):
             seed = secrets.randbelow(2**31) if command.new_seed else self.seed
             self._build(seed)
+            self.set_pace(self.pace)
             return [self.started()]
         elif isinstance(command, SetHparam):
             self._set_hparam(command)
@@ -1051,6 +1122,40 @@ class Race:
             save_weights(path, self.racer_arrays(racer))
             paths.append(path)
         return paths
+
+
+def _race_determinants(scenario: Scenario) -> tuple[Any, ...]:
+    """What the race's numbers depend on besides the data bytes and initial parameters
+    (which the fingerprint hashes itself), in a form whose repr is stable across machines."""
+    model = scenario.model
+    data = scenario.data
+    racers = tuple(
+        (
+            config.optimizer,
+            config.flavor,
+            tuple(sorted(config.hparams.items())),
+            None if config.schedule is None else _schedule_label(config.schedule),
+            config.start,
+            config.batch_size,
+        )
+        for config in scenario.racers
+    )
+    return (
+        None if scenario.surface is None else scenario.surface.function,
+        None
+        if model is None
+        else (model.layers, model.hidden, model.output, model.loss, model.dtype),
+        None
+        if data is None
+        else (data.scale, data.validation, data.encoding, sorted(data.options.items())),
+        scenario.epochs,
+        scenario.steps,
+        scenario.batch_size,
+        scenario.shuffle,
+        scenario.target_loss,
+        scenario.repeats,
+        racers,
+    )
 
 
 def _schedule_label(schedule: Any) -> str:

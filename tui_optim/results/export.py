@@ -5,8 +5,10 @@ the recorder's cadence); ``batch_loss`` the mean loss of the mini-batches steppe
 the previous point. JSON (``tui-optim run ... --json FILE``, or ctrl+e in the app)::
 
     {
-      "scenario": "iris_grid", "title": "...", "seed": 42,
-      "fingerprint": "3f2a9c01d4",      # initial parameters + data order (same => same race)
+      "scenario": "iris_grid",          # built-in name or file stem
+      "title": "...",
+      "seed": 42,
+      "fingerprint": "3f2a9c01d4",      # everything that determines the race (same => same race)
       "problem": "MLP 4-8-3 selu/softmax, cross_entropy on iris (120 train, 30 val, ...)",
       "target_loss": 0.1 | null,
       "rank_by": "val_loss",            # what the leaderboard ranks by
@@ -27,7 +29,11 @@ the previous point. JSON (``tui-optim run ... --json FILE``, or ctrl+e in the ap
                              "grad_evals": 96} | null,
           "history": {"step": [...], "epoch": [...], "seconds": [...], "loss": [...],
                       "batch_loss": [...], "val_loss": [...], "accuracy": [...],
-                      "grad_norm": [...], "sharpness": [...], "grad_evals": [...]}
+                      "grad_norm": [...], "sharpness": [...], "grad_evals": [...],
+                      "update_ratio": [...],
+                      "position": [[w0, w1], ...]},   # surfaces: where each point was evaluated
+          "id": 3, "colour": "#4e79a7", "schedule": null, "start": null, "parent": null,
+          "position": [w0, w1] | null    # surfaces: where the racer ended
         }, ...
       ],
       "aggregates": [                   # one per racer configuration (name) over its seeds
@@ -35,7 +41,8 @@ the previous point. JSON (``tui-optim run ... --json FILE``, or ctrl+e in the ap
          "seeds": [42, 43, 44], "seeds_reaching_target": [42, 44],
          "loss": {"mean": ..., "std": ...}, "val_loss": {...}, "accuracy": {...},
          "val_accuracy": {...}, "steps_to_target": {...}}
-      ]
+      ],
+      "replay": {...}   # what `tui-optim replay FILE` needs to show the race again
     }
 
 Numbers that do not apply (validation without a validation split, accuracy in regression,
@@ -153,11 +160,28 @@ def results_document(record: RaceRecord) -> dict[str, Any]:
                     }
                 ),
                 "history": {
-                    name: [_clean(v) for v in arrays[name].tolist()] if name in arrays else []
-                    for name in HISTORY_FIELDS
+                    **{
+                        name: [_clean(v) for v in arrays[name].tolist()] if name in arrays else []
+                        for name in (*HISTORY_FIELDS, "update_ratio")
+                    },
+                    **(
+                        {"position": [[_clean(v) for v in p] for p in arrays["position"].tolist()]}
+                        if "position" in arrays
+                        else {}
+                    ),
                 },
+                "id": rid,
+                "colour": spec.colour,
+                "schedule": spec.schedule,
+                "start": None if spec.start is None else list(spec.start),
+                "parent": spec.parent,
+                "reason": stats.reason if stats else "",
+                "position": None
+                if stats is None or stats.position is None
+                else [_clean(v) for v in stats.position],
             }
         )
+    problem = started.problem
     return {
         "scenario": started.scenario,
         "title": started.title,
@@ -168,6 +192,31 @@ def results_document(record: RaceRecord) -> dict[str, Any]:
         "rank_by": rank_key(record),
         "racers": racers,
         "aggregates": aggregates(record),
+        "replay": {
+            "kind": problem.kind,
+            "is_classification": problem.is_classification,
+            "surface": problem.surface,
+            "bounds": None if problem.bounds is None else list(problem.bounds),
+            "minima": [list(m) for m in problem.minima],
+            "steps_per_epoch": problem.steps_per_epoch,
+            "total_epochs": started.total_epochs,
+            "total_steps": started.total_steps,
+            "repeats": started.repeats,
+            "step": record.step,
+            "epoch": _clean(record.epoch),
+            "seconds": _clean(record.seconds),
+            "events": [
+                {
+                    "racer": event.racer,
+                    "step": event.step,
+                    "epoch": _clean(event.epoch),
+                    "seconds": _clean(event.seconds),
+                    "status": event.status,
+                    "reason": event.reason,
+                }
+                for event in record.events
+            ],
+        },
     }
 
 

@@ -159,6 +159,9 @@ class Scenario:
     grid: GridSpec | None = None
     source: Path | None = None  # the file it came from
     name: str = ""  # built-in name or file stem
+    #: Steps per second the app races at (inf: as fast as it goes; None: the app's default).
+    #: Headless runs ignore it.
+    pace: float | None = None
     flavor: str = "torch"  # the scenario's default flavor (racers may override it)
     #: What the leaderboard ranks by (None: validation loss if there is a split, else loss).
     rank_by: str | None = None
@@ -313,6 +316,7 @@ def parse_scenario(text: str, source: Path | None = None, name: str = "") -> Sce
         source=source,
         name=name or (source.stem if source else ""),
         flavor=flavor,
+        pace=top["pace"],
         rank_by=top["rank_by"],
         look_for=(top["look_for"] or "").strip(),
         claims=_claims(top["claim"], lines, context, [racer.name for racer in racers]),

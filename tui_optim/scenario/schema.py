@@ -181,6 +181,25 @@ class Number:
         return number
 
 
+#: The largest pace a scenario may ask for, in steps per second (beyond it: "max").
+MAX_PACE = 1_000_000.0
+
+
+@dataclass(frozen=True)
+class Pace:
+    """Steps per second in the app: a number above 0, or "max" (returned as inf)."""
+
+    def convert(self, value: Any, context: Context) -> float:
+        if value == "max":
+            return math.inf
+        if not _is_number(value):
+            raise Invalid(f'must be a number of steps per second or "max", got {show(value)}')
+        number = Number(high=MAX_PACE).convert(value, context)
+        if number <= 0:
+            raise Invalid(f'must be above 0 steps per second (or "max"), got {number:g}')
+        return number
+
+
 @dataclass(frozen=True)
 class Text:
     """Any string."""
@@ -581,6 +600,7 @@ TOP = Table(
         Option("steps", Integer(1, MAX_STEPS), help="race length in optimizer steps"),
         Option("target_loss", Number(), help="time-to-target and 'converged' use it"),
         Option("repeats", Integer(1, MAX_REPEATS), default=1, help="seeds per racer"),
+        Option("pace", Pace(), help='steps per second in the app, or "max" (headless: ignored)'),
         Option(
             "flavor",
             Choice(_flavors),

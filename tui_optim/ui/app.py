@@ -8,19 +8,22 @@ Heavy modules (the engine, plotext) are imported lazily so the first frame comes
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable
 from textual.worker import get_current_worker
 
 from tui_optim.engine.errors import printable
+from tui_optim.results.replay import record_at, recorded_steps
 from tui_optim.ui import textual_fixes
 from tui_optim.ui.messages import EngineGone, EngineMessagesWaiting, ModelUpdated
 from tui_optim.ui.state import RaceModel, displayable
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
     from tui_optim.race.messages import Command
     from tui_optim.race.process import RaceProcess
     from tui_optim.scenario import Scenario
+    from tui_optim.ui.screens.export import ExportRequest
     from tui_optim.ui.screens.race import RaceScreen
 
 #: Seconds one poll of the engine pipe may block (also the worst-case quit delay).
@@ -48,6 +52,42 @@ VIEWS: dict[str, tuple[str, str]] = {
     "leaderboard": ("tui_optim.ui.screens.leaderboard", "LeaderboardScreen"),
 }
 
+#: The paces the slower/faster keys step through, in steps per second (None: no limit).
+PACES: tuple[float | None, ...] = (1.0, 2.0, 5.0, 20.0, 100.0, 1000.0, None)
+#: A surface race starts at the fastest pace that still makes it last this long.
+WATCH_SECONDS = 4.0
+
+
+def default_pace(scenario: Scenario) -> float | None:
+    """The pace a scenario starts at in the app: its ``pace`` key, else for a 2-D surface the
+    fastest preset at which it lasts WATCH_SECONDS (each step can be watched), else max."""
+    if scenario.pace is not None:
+        return None if math.isinf(scenario.pace) else scenario.pace
+    if scenario.surface is None:
+        return None
+    steps = scenario.steps if scenario.steps is not None else scenario.epochs or 0
+    for pace in reversed(PACES[:-1]):
+        if pace is not None and steps / pace >= WATCH_SECONDS:
+            return pace
+    return PACES[0]
+
+
+def next_pace(pace: float | None, faster: bool) -> float | None:
+    """The preset after (``faster``) or before ``pace``; a pace between presets goes to
+    the nearest one in that direction."""
+    order = [math.inf if p is None else p for p in PACES]
+    current = math.inf if pace is None else pace
+    if faster:
+        above = [p for p in order if p > current]
+        chosen = above[0] if above else order[-1]
+    else:
+        below = [p for p in order if p < current]
+        chosen = below[-1] if below else order[0]
+    return None if math.isinf(chosen) else chosen
+
+
+#: Race states in which the live race can be scrubbed back.
+SETTLED = ("paused", "finished")
 #: Actions that still work while a dialog (modal screen) is open.
 DIALOG_SAFE_ACTIONS = {"quit", "command_palette", "screenshot", "toggle_theme"}
 
@@ -75,6 +115,20 @@ class TuiOptimApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle_pause", "Pause/resume", tooltip="pause or resume the race"),
         Binding("n", "step_epoch", "Step epoch", tooltip="run one epoch, then pause"),
+        Binding(
+            "less_than_sign,comma",
+            "change_pace(False)",
+            "Slower",
+            key_display="<",
+            tooltip="slower (steps/s: 1 2 5 20 100 1000 max)",
+        ),
+        Binding(
+            "greater_than_sign,full_stop",
+            "change_pace(True)",
+            "Faster",
+            key_display=">",
+            tooltip="faster (the header shows the pace)",
+        ),
         Binding("r", "restart", "Restart", tooltip="restart with the same seed (or the engine)"),
         Binding("R", "restart(True)", "New seed", show=False, tooltip="restart with a new seed"),
         Binding("a", "add_racer", "Add", tooltip="add a racer (optimizer and hyperparameters)"),
@@ -103,6 +157,57 @@ class TuiOptimApp(App[int]):
         Binding("question_mark", "help", "Help", key_display="?", tooltip="this help"),
         Binding("w", "look_for", "Look for", show=False, tooltip="what to look for in this race"),
         Binding("q", "quit", "Quit", tooltip="quit (stops the engine)"),
+        # Scrubbing (a replay, or the live race while paused): ahead of the widgets' keys.
+        Binding(
+            "left",
+            "scrub(-1)",
+            "Step back",
+            key_display="←",
+            priority=True,
+            show=False,
+            tooltip="replay or paused race: one recorded step back",
+        ),
+        Binding(
+            "right",
+            "scrub(1)",
+            "Step on",
+            key_display="→",
+            priority=True,
+            show=False,
+            tooltip="replay or paused race: one recorded step on",
+        ),
+        Binding(
+            "shift+left",
+            "scrub(-10)",
+            "10 back",
+            show=False,
+            priority=True,
+            tooltip="ten recorded steps back",
+        ),
+        Binding(
+            "shift+right",
+            "scrub(10)",
+            "10 on",
+            show=False,
+            priority=True,
+            tooltip="ten recorded steps on",
+        ),
+        Binding(
+            "home",
+            "scrub_to(False)",
+            "Start",
+            show=False,
+            priority=True,
+            tooltip="the start of the race",
+        ),
+        Binding(
+            "end",
+            "scrub_to(True)",
+            "End",
+            show=False,
+            priority=True,
+            tooltip="the last recorded step (a paused race: live again)",
+        ),
     ]
     #: The actions of the keys above, without arguments: they do nothing behind a dialog.
     RACE_ACTIONS: ClassVar[frozenset[str]] = frozenset(
@@ -116,12 +221,29 @@ class TuiOptimApp(App[int]):
         test_mode: bool | None = None,
         snapshot_hz: float = SNAPSHOT_HZ,
         catch_signals: bool = False,
+        pace: float | Literal["scenario"] | None = "scenario",
+        paused: bool = False,
+        replay: Path | None = None,
     ) -> None:
+        """``pace``: steps per second (None: no limit); "scenario" takes the scenario's
+        (:func:`default_pace`), except in test mode, where races run at full speed so a
+        test waits for no clock. ``paused``: the race starts paused. ``replay``: a results
+        file (JSON export) to replay instead of racing: nothing runs, the scrub keys move
+        through it."""
         super().__init__()
         self.catch_signals = catch_signals
         self.test_mode = test_mode_from_env() if test_mode is None else test_mode
+        self.pace_request = pace
+        self.pace: float | None = None
+        self.start_paused = paused
         self.snapshot_hz = snapshot_hz
-        self.model = RaceModel()
+        #: What the engine reported (or the replayed file held).
+        self.record = RaceModel()
+        #: The record as it was at the scrubbed step (None: the record itself).
+        self._view: RaceModel | None = None
+        self.scrub_step: int | None = None
+        self.replay_path = replay
+        self.replaying = replay is not None
         self.scenario_request: str | Path | Scenario | None = scenario
         self.scenario: Scenario | None = None
         self.process: RaceProcess | None = None
@@ -131,6 +253,65 @@ class TuiOptimApp(App[int]):
         self._inbox_posted = False
         self.selected_racer: int | None = None
         self.theme = "textual-dark"
+
+    @property
+    def model(self) -> RaceModel:
+        """What the screens show: the race, or the race as it was at the scrubbed step."""
+        return self._view if self._view is not None else self.record
+
+    @property
+    def scrub_position(self) -> tuple[int, int] | None:
+        """(step shown, last step) while scrubbing or replaying, else None."""
+        if self.scrub_step is None:
+            return None
+        return min(self.scrub_step, self.record.step), self.record.step
+
+    def open_replay(self, path: Path) -> bool:
+        """Show the race in results file ``path`` (from its end); the error screen if it is
+        not one."""
+        from tui_optim.results.replay import ReplayError, load_record
+
+        try:
+            record = load_record(path)
+        except ReplayError as error:
+            from tui_optim.ui.screens.error import ErrorScreen
+
+            self.push_screen(ErrorScreen(str(error), str(path)))
+            return False
+        self.record = record
+        self.replaying = True
+        self.title = f"tui-optim — replay of {record.started.title if record.started else path}"
+        ids = record.racer_ids()
+        self.selected_racer = ids[0] if ids else None
+        self._scrub_to(record.step)
+        return True
+
+    def _scrub_to(self, step: int) -> None:
+        self.scrub_step = step
+        self._view = record_at(self.record, step)
+        self.notify_model()
+
+    def _leave_scrub(self) -> None:
+        self.scrub_step = None
+        self._view = None
+
+    def action_scrub(self, offset: int) -> None:
+        """Move the shown step by ``offset`` recorded points (the live race: while paused or
+        finished; past its last step it shows the live race again)."""
+        steps = recorded_steps(self.record)
+        current = self.record.step if self.scrub_step is None else self.scrub_step
+        index = max((i for i, s in enumerate(steps) if s <= current), default=0)
+        index = min(len(steps) - 1, max(0, index + offset))
+        target = steps[index]
+        if target >= self.record.step and not self.replaying:
+            self._leave_scrub()
+            self.notify_model()
+            return
+        self._scrub_to(target)
+
+    def action_scrub_to(self, end: bool) -> None:
+        """The first (``end`` False) or the last recorded step."""
+        self.action_scrub(10**9 if end else -(10**9))
 
     @property
     def scenario_label(self) -> str:
@@ -145,6 +326,9 @@ class TuiOptimApp(App[int]):
         if self.catch_signals:
             self.catch_stop_signals()
         self.push_screen(RaceScreen())
+        if self.replay_path is not None:
+            self.open_replay(self.replay_path)
+            return
         # Parsing the file and spawning the engine take milliseconds; the engine then loads
         # data while this process draws the first frame.
         self.open_scenario(self.scenario_request)
@@ -162,6 +346,7 @@ class TuiOptimApp(App[int]):
             return False
         self.scenario_request = request
         self.scenario = scenario
+        self.replaying = False
         self.title = f"tui-optim — {printable(scenario.title)}"
         self.start_engine()
         return True
@@ -171,10 +356,22 @@ class TuiOptimApp(App[int]):
         from tui_optim.race.process import RaceProcess
 
         self.stop_engine()
-        self.model.reset()
+        self.record.reset()
+        self._leave_scrub()
         self.selected_racer = None
         assert self.scenario is not None
-        process = RaceProcess(self.scenario, processes=1, snapshot_hz=self.snapshot_hz)
+        if self.pace_request != "scenario":
+            self.pace = self.pace_request
+        else:
+            self.pace = None if self.test_mode else default_pace(self.scenario)
+        process = RaceProcess(
+            self.scenario,
+            processes=1,
+            snapshot_hz=self.snapshot_hz,
+            pace=self.pace,
+            paused=self.start_paused,
+        )
+        self.start_paused = False  # only the first race; a restart starts running
         process.start()
         self.process = process
         self._pump_engine(process)
@@ -276,9 +473,9 @@ class TuiOptimApp(App[int]):
         with self._inbox_lock:
             batch, self._inbox = self._inbox, []
             self._inbox_posted = False
-        state = self.model.state
+        state = self.record.state
         for item in map(displayable, batch):
-            self.model.apply(item)
+            self.record.apply(item)
             if isinstance(item, CommandRejected):
                 self.notify(
                     item.message, title=f"{item.command} rejected", severity="error", markup=False
@@ -300,6 +497,10 @@ class TuiOptimApp(App[int]):
         if self.selected_racer not in self.model.specs:
             ids = self.model.racer_ids()
             self.selected_racer = ids[0] if ids else None
+        if self.record.state == "running":
+            self._leave_scrub()  # resumed: the live race again
+        elif self.scrub_step is not None:
+            self._view = record_at(self.record, self.scrub_step)
         if self.model.state != state:
             # The answer to a key (pause, resume): shown now, not after the screen's queue
             # of throttled redraws.
@@ -310,8 +511,10 @@ class TuiOptimApp(App[int]):
         self.notify_model()
 
     def on_engine_gone(self, message: EngineGone) -> None:
-        if self.model.engine_error is None:
-            self.model.mark_engine_stopped(message.reason)
+        if self.replaying:
+            return
+        if self.record.engine_error is None:
+            self.record.mark_engine_stopped(message.reason)
             self.notify(f"{message.reason} — press r to restart", severity="error", timeout=10)
         self.notify_model()
 
@@ -323,13 +526,16 @@ class TuiOptimApp(App[int]):
 
     def send_command(self, command: Command) -> bool:
         """Send ``command`` to the engine; False (and a message) when it is not running."""
-        if self.process is None or self.model.engine_error is not None:
+        if self.replaying:
+            self.notify("a replay: nothing runs (o opens a scenario)", severity="warning")
+            return False
+        if self.process is None or self.record.engine_error is not None:
             self.notify("the engine is stopped — press r to restart", severity="warning")
             return False
         try:
             self.process.send(command)
         except (OSError, EOFError, ValueError) as error:
-            self.model.mark_engine_stopped(f"engine stopped: {one_line(error)}")
+            self.record.mark_engine_stopped(f"engine stopped: {one_line(error)}")
             self.notify_model()
             self.notify("the engine stopped — press r to restart", severity="error")
             return False
@@ -340,12 +546,23 @@ class TuiOptimApp(App[int]):
         # Race keys must not fire behind a dialog (e.g. "d" while typing a name elsewhere).
         # Only ours: Textual's own app actions (tab's focus_next among them) work in dialogs.
         race_key = action in self.RACE_ACTIONS and action not in DIALOG_SAFE_ACTIONS
-        return not (race_key and isinstance(self.screen, ModalScreen))
+        if race_key and isinstance(self.screen, ModalScreen):
+            return False
+        if action in ("scrub", "scrub_to"):
+            # False, not None: the keys then go on to the widgets. A live race's table keeps
+            # its arrows (to scroll its columns); a replay's arrows always scrub.
+            if self.replaying:
+                return True
+            settled = self.record.started is not None and self.record.state in SETTLED
+            return settled and not isinstance(self.focused, DataTable)
+        return True
 
     def action_toggle_pause(self) -> None:
         from tui_optim.race.messages import Pause, Resume
 
-        if self.model.state == "running":
+        if self.replaying:
+            self.send_command(Pause())  # says why nothing runs
+        elif self.model.state == "running":
             self.send_command(Pause())
         elif self.model.state == "finished":
             self.notify("the race is finished — r restarts it")
@@ -357,9 +574,22 @@ class TuiOptimApp(App[int]):
 
         self.send_command(StepEpoch())
 
-    def action_restart(self, new_seed: bool = False) -> None:
-        from tui_optim.race.messages import Restart
+    def action_change_pace(self, faster: bool) -> None:
+        """Step to the next faster or slower preset pace; the engine holds the race to it."""
+        from tui_optim.race.messages import SetPace
+        from tui_optim.ui.widgets.race_header import RaceHeader, pace_label
 
+        pace = next_pace(self.pace, faster)
+        if self.send_command(SetPace(pace)):
+            self.pace = pace
+            for header in self.screen.query(RaceHeader):
+                header.pace = pace
+                header.refresh_from(self.model)
+            self.notify(f"pace: {pace_label(pace)}", timeout=2)
+
+    def action_restart(self, new_seed: bool = False) -> None:
+        """Restart the race (``new_seed``: with another seed); asks first when that would
+        drop racers added or forked, or hyperparameters edited, during the race."""
         if self.scenario is None:
             self.action_open_scenario()
             return
@@ -367,7 +597,23 @@ class TuiOptimApp(App[int]):
             self.start_engine()
             self.notify("engine restarted")
             return
-        self.send_command(Restart(new_seed=new_seed))
+        changes = changes_since_start(self.model)
+        if not changes:
+            self._restart(new_seed, True)
+            return
+        from tui_optim.ui.screens.export import ConfirmScreen
+
+        what = "with a new seed" if new_seed else "from the start"
+        question = f"Restart {what}? It starts the scenario again and drops {changes}."
+        self.push_screen(
+            ConfirmScreen(question, "Restart"), lambda yes: self._restart(new_seed, yes)
+        )
+
+    def _restart(self, new_seed: bool, confirmed: bool | None) -> None:
+        from tui_optim.race.messages import Restart
+
+        if confirmed:
+            self.send_command(Restart(new_seed=new_seed))
 
     def _selected_spec(self) -> Any:
         spec = None if self.selected_racer is None else self.model.specs.get(self.selected_racer)
@@ -382,11 +628,21 @@ class TuiOptimApp(App[int]):
         self.push_screen(AddRacerScreen(flavor=flavor), self._send_if_command)
 
     def action_remove_racer(self) -> None:
-        from tui_optim.race.messages import RemoveRacer
+        """Remove the selected racer, after a yes (it cannot be brought back)."""
+        from tui_optim.ui.screens.export import ConfirmScreen
 
         spec = self._selected_spec()
-        if spec is not None and self.send_command(RemoveRacer(spec.id)):
-            self.notify(f"removing {spec.name}")
+        if spec is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            from tui_optim.race.messages import RemoveRacer
+
+            if yes and self.send_command(RemoveRacer(spec.id)):
+                self.notify(f"removing {spec.name}")
+
+        question = f"Remove {spec.name} from the race? Its history goes with it."
+        self.push_screen(ConfirmScreen(question, "Remove"), answered)
 
     def action_edit_racer(self) -> None:
         from tui_optim.ui.screens.edit import EditScreen
@@ -501,7 +757,19 @@ class TuiOptimApp(App[int]):
         if self.model.started is None:
             self.notify("nothing to export yet", severity="warning")
             return
-        self.push_screen(ExportScreen())
+        stem = self.scenario.name if self.scenario is not None else ""
+        self.push_screen(ExportScreen(stem, cursor_blink=not self.test_mode), self._export)
+
+    def _export(self, request: ExportRequest | None) -> None:
+        if request is None:
+            return
+        try:
+            written = self.export_race(request.kind, request.path)
+        except (OSError, ValueError) as error:
+            self.notify(f"export failed: {one_line(error)}", severity="error")
+            return
+        if written:
+            self.notify(f"exported {request.kind} to {request.path}")
 
     def export_race(self, kind: str, path: Path) -> bool:
         """Write the race so far as ``kind`` ("json", "csv", "weights") to ``path``, atomically.
@@ -513,9 +781,9 @@ class TuiOptimApp(App[int]):
         from tui_optim.results.export import write_csv, write_json
 
         if kind == "json":
-            write_json(self.model, path)
+            write_json(self.record, path)
         elif kind == "csv":
-            write_csv(self.model, path)
+            write_csv(self.record, path)
         elif kind == "weights":
             if not self.send_command(SaveWeights(str(path), archive=True)):
                 raise ValueError("the engine is stopped; restart it (r) to export weights")
@@ -525,11 +793,14 @@ class TuiOptimApp(App[int]):
         return True
 
     def action_screenshot(self) -> None:
-        path = self.save_screenshot(path=str(Path.cwd()))
+        path = self.save_screenshot(filename=screenshot_name(self.scenario, Path.cwd()))
         self.notify(f"screenshot saved to {path}", timeout=4)
 
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
+        race = self._race_screen()
+        if race is not None:
+            self.call_after_refresh(race.recolour)  # once the new theme's variables apply
 
     # ------------------------------------------------------------------ command palette
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
@@ -542,6 +813,41 @@ class TuiOptimApp(App[int]):
                 binding.tooltip or f"same as pressing {key}",
                 _action_callback(self, binding.action),
             )
+
+
+def changes_since_start(model: RaceModel) -> str:
+    """What a restart would drop, in words ("1 added racer and 2 edits"), or "" for nothing:
+    racers added or forked since the race started, and hyperparameters edited live."""
+    if model.started is None:
+        return ""
+    original = {spec.id: spec for spec in model.started.racers}
+    added = sum(1 for rid in model.specs if rid not in original)
+    edited = sum(
+        1
+        for rid, spec in model.specs.items()
+        if rid in original and spec.hparams != original[rid].hparams
+    )
+    parts = []
+    if added:
+        parts.append(f"{added} added or forked racer{'s' if added > 1 else ''}")
+    if edited:
+        parts.append(f"the live edits of {edited} racer{'s' if edited > 1 else ''}")
+    return " and ".join(parts)
+
+
+def screenshot_name(scenario: Scenario | None, folder: Path) -> str:
+    """A plain file name for a screenshot in ``folder``: ``tui-optim-quickstart-20260101-
+    120000.svg`` (letters, digits and dashes; never one that exists)."""
+    import re
+    import time
+
+    label = (scenario.name or scenario.title) if scenario is not None else "race"
+    slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-") or "race"
+    stem = f"tui-optim-{slug}-{time.strftime('%Y%m%d-%H%M%S')}"
+    name, count = f"{stem}.svg", 2
+    while (folder / name).exists():
+        name, count = f"{stem}-{count}.svg", count + 1
+    return name
 
 
 def _action_callback(app: App[Any], action: str) -> Any:
@@ -572,8 +878,11 @@ def exit_code(app: App[Any]) -> int:
     return app.return_code or 0
 
 
-def run_app(scenario: str | Path | None = None) -> int:
-    """Run the app in this terminal until the user quits; returns the exit code."""
-    app = TuiOptimApp(scenario, catch_signals=True)
+def run_app(
+    scenario: str | Path | None = None, *, paused: bool = False, replay: Path | None = None
+) -> int:
+    """Run the app in this terminal until the user quits; returns the exit code.
+    ``paused``: the race starts paused (space starts it); ``replay``: show a results file."""
+    app = TuiOptimApp(scenario, catch_signals=True, paused=paused, replay=replay)
     app.run()
     return exit_code(app)

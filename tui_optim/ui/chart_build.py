@@ -27,6 +27,8 @@ class Curve:
     colour: RGB
     faint: bool = False
     label: str = ""
+    #: plotext marker: "braille" (the finest), or the racer's glyph when colour is off.
+    marker: str = "braille"
 
 
 @dataclass(frozen=True)
@@ -62,13 +64,29 @@ def draw_chart(figure: Any, plan: ChartPlan) -> str:
     if plan.too_small:
         return ""
     for curve in plan.curves:
-        figure.plot(curve.x.tolist(), curve.y.tolist(), color=curve.colour, marker="braille")
+        figure.plot(curve.x.tolist(), curve.y.tolist(), color=curve.colour, marker=curve.marker)
     if plan.labels:
-        # Each line named at its last point, so lines stay apart without colour (NO_COLOR).
-        for curve in plan.curves:
-            x, y = float(curve.x[-1]), float(curve.y[-1])
-            if curve.label and not (plan.log_y and y <= 0):
-                figure.text(curve.label[:12], x, y, color=curve.colour, alignment="right")
+        # Each line named at its last point, so lines stay apart without colour (NO_COLOR);
+        # names that would share a row are moved apart, one row each.
+        named = [
+            curve
+            for curve in plan.curves
+            if curve.label and not (plan.log_y and float(curve.y[-1]) <= 0)
+        ]
+        y_span = _span([curve.y[curve.y > 0] if plan.log_y else curve.y for curve in plan.curves])
+        ends: list[float | None] = [float(curve.y[-1]) for curve in named]
+        if y_span is not None:
+            # Rows counted at half the plot's height: plotext's rounding of a label's row
+            # can then never bring two apart-placed labels back together.
+            heights = [float(curve.y[-1]) for curve in named]
+            ends = spread_labels(heights, *y_span, max(1, (plan.height - 5) // 2), plan.log_y)
+        for curve, y in zip(named, ends, strict=True):
+            if y is None:
+                continue  # no free row: its glyph on the cards and in the table names it
+            label = curve.label[:12]
+            if curve.marker != "braille":
+                label = f"{curve.marker} {label}"[:12]
+            figure.text(label, float(curve.x[-1]), y, color=curve.colour, alignment="right")
     for x, y, colour in plan.markers:
         figure.scatter([x], [y], color=colour, marker="✖")
     figure.title(plan.title)
@@ -84,6 +102,44 @@ def draw_chart(figure: Any, plan: ChartPlan) -> str:
         if y_span is not None:
             figure.yticks(*log_ticks(*y_span, max(3, plan.height // 4)))
     return str(figure.build())
+
+
+def spread_labels(
+    ends: list[float], low: float, high: float, rows: int, log: bool
+) -> list[float | None]:
+    """Heights for labels at ``ends`` (data units, ``low``..``high`` over ``rows`` rows) such
+    that no two fall on one row: each keeps its row if free, else takes the nearest free
+    one (up first); None for a label left without a row (more labels than rows)."""
+    if not ends or high <= low or (log and low <= 0):
+        return list(ends[:1]) + [None] * (len(ends) - 1) if high <= low else list(ends)
+
+    def to_row(value: float) -> int:
+        fraction = (
+            (math.log10(value) - math.log10(low)) / (math.log10(high) - math.log10(low))
+            if log
+            else (value - low) / (high - low)
+        )
+        return round(min(1.0, max(0.0, fraction)) * (rows - 1))
+
+    def to_value(row: int) -> float:
+        fraction = row / max(1, rows - 1)
+        if log:
+            return 10 ** (math.log10(low) + fraction * (math.log10(high) - math.log10(low)))
+        return low + fraction * (high - low)
+
+    taken: set[int] = set()
+    out: list[float | None] = list(ends)
+    for index in sorted(range(len(ends)), key=lambda i: ends[i]):
+        row = to_row(ends[index])
+        if row in taken:
+            free = [r for r in range(rows) if r not in taken]
+            if not free:
+                out[index] = None
+                continue
+            row = min(free, key=lambda r: (abs(r - row), -r))
+            out[index] = to_value(row)
+        taken.add(row)
+    return out
 
 
 def _span(arrays: list[np.ndarray]) -> tuple[float, float] | None:

@@ -100,6 +100,7 @@ def main(argv: list[str]) -> None:
             return
         if plan is None:
             return
+        answer: str | bytes
         try:
             answer = draw_chart(figure, plan)
         except Exception as error:  # reported to the app, which then draws in-process

@@ -7,9 +7,11 @@ Colours are Textual theme variables, so light/dark themes and NO_COLOR (monochro
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping
 
 from rich.text import Text
+from textual.color import Color
 from textual.markup import escape
 
 # How widgets name an optimizer of a flavor ("adam (keras)"), the registry's own spelling.
@@ -109,7 +111,7 @@ def flavor_tag(flavor: str) -> str:
 
 
 def key_hparams(
-    hparams: Mapping[str, float | int | bool], limit: int = 4, optimizer: str = ""
+    hparams: Mapping[str, float | int | bool | str], limit: int = 4, optimizer: str = ""
 ) -> str:
     """The hyperparameters worth a glance: lr, the switches that are on (nesterov, amsgrad:
     they tell racers of one optimizer apart) unless the optimizer is named after one, then
@@ -129,3 +131,50 @@ def key_hparams(
             continue
         parts.append(f"{SHORT_NAMES.get(name, name)}={hparam_value(value)}")
     return " ".join(parts[:limit])
+
+
+#: One glyph per racer (by its place in the race), so racers are told apart without colour
+#: (NO_COLOR): on cards, in the table, on the surface and as chart markers.
+GLYPHS = "●▲■◆▼◀▶◉△□▽◁▷○◇"
+#: WCAG contrast a racer's colour keeps against the theme's background.
+MIN_CONTRAST = 3.0
+
+
+def racer_glyph(index: int) -> str:
+    """The glyph of the racer at ``index`` in the race's order."""
+    return GLYPHS[index % len(GLYPHS)]
+
+
+def colour_off() -> bool:
+    """True when the user asked for no colour (the NO_COLOR convention)."""
+    return os.environ.get("NO_COLOR", "") != ""
+
+
+def _luminance(colour: Color) -> float:
+    def channel(value: int) -> float:
+        c = value / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * channel(colour.r) + 0.7152 * channel(colour.g) + 0.0722 * channel(colour.b)
+
+
+def contrast(foreground: str, background: str) -> float:
+    """The WCAG contrast ratio of two hex colours (1 to 21)."""
+    high, low = sorted(
+        (_luminance(Color.parse(foreground)), _luminance(Color.parse(background))), reverse=True
+    )
+    return (high + 0.05) / (low + 0.05)
+
+
+def readable(colour: str, background: str) -> str:
+    """``colour``, darkened (light background) or lightened (dark) just enough to keep
+    MIN_CONTRAST against ``background``: a yellow racer stays legible on a light theme."""
+    if contrast(colour, background) >= MIN_CONTRAST:
+        return colour
+    base, target = Color.parse(colour), Color.parse(background)
+    towards = Color(0, 0, 0) if _luminance(target) > 0.18 else Color(255, 255, 255)
+    for step in range(1, 21):
+        candidate = base.blend(towards, step / 20).hex
+        if contrast(candidate, background) >= MIN_CONTRAST:
+            return candidate
+    return towards.hex

@@ -44,6 +44,12 @@ class ContentResized(Message):
 
 @dataclass
 class RacerSelected(Message):
-    """The user highlighted a racer (card or table row); ``racer`` is its id."""
+    """The user highlighted a racer (card or table row); ``racer`` is its id.
+
+    ``from_table``: the parameter table's cursor is already on it. Moving the cursor answers
+    with another RacerSelected, so only a selection made elsewhere may move it: two
+    selections in flight would otherwise bounce the cursor between them forever.
+    """
 
     racer: int
+    from_table: bool = False

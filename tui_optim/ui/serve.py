@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import ipaddress
+import re
 import shlex
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 LOOPBACK_NAMES = {"localhost", "ip6-localhost"}
@@ -28,6 +32,32 @@ def serve_command(scenario: str | Path | None) -> str:
     return shlex.join(parts)
 
 
+#: A <link> to a stylesheet on another host (textual-serve's page loads Google's web fonts).
+REMOTE_STYLESHEET = re.compile(r"<link\b[^>]*href=\"https?://[^\"]*\"[^>]*/?>", re.DOTALL)
+#: textual-serve ships the font in its static folder: the page takes it from there.
+LOCAL_FONT = """<style>
+      @font-face {
+        font-family: "Roboto Mono";
+        src: url("{{ config.static.url }}fonts/RobotoMono-VariableFont_wght.ttf");
+      }
+    </style>"""
+
+
+def offline_templates() -> Path:
+    """A folder with textual-serve's page template made self-contained: nothing in it is
+    fetched from another host (a lab without internet, or one that must not call out)."""
+    import textual_serve
+
+    source = Path(textual_serve.__file__).parent / "templates"
+    folder = Path(tempfile.mkdtemp(prefix="tui-optim-serve-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    for template in source.iterdir():
+        if template.suffix == ".html":
+            text = REMOTE_STYLESHEET.sub(LOCAL_FONT, template.read_text(encoding="utf-8"))
+            (folder / template.name).write_text(text, encoding="utf-8")
+    return folder
+
+
 def serve(scenario: str | Path | None = None, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve ``python -m tui_optim SCENARIO`` on http://host:port until interrupted.
 
@@ -40,7 +70,13 @@ def serve(scenario: str | Path | None = None, host: str = "127.0.0.1", port: int
             "(it has no login); use 127.0.0.1 and an SSH tunnel to keep it private",
             file=sys.stderr,
         )
-    server_class()(serve_command(scenario), host=host, port=port, title="tui-optim").serve()
+    server_class()(
+        serve_command(scenario),
+        host=host,
+        port=port,
+        title="tui-optim",
+        templates_path=offline_templates(),
+    ).serve()
 
 
 def server_class() -> type:

@@ -105,7 +105,7 @@ def _target_index(path: Path, target: str | int | None, names: list[str], width:
         if not -width <= target < width:
             raise DataError(f"{path}: data.target {target} is outside columns 0..{width - 1}")
         return target % width
-    if target in names:
+    if isinstance(target, str) and target in names:
         return names.index(target)
     raise DataError(
         f"{path}: data.target {target!r} is not a column{suggest(str(target), names)}; "

@@ -230,7 +230,7 @@ class Optimizer:
         return None
     #: True for methods that evaluate the gradient again within a step (L-BFGS, SAM): the
     #: race passes them a :data:`Closure` as ``step``'s third argument.
-    needs_closure: ClassVar[bool] = False
+    needs_closure: bool = False
 
     def __init__(self, rows: Sequence[Mapping[str, Any]], dtype: np.dtype | type = np.float64):
         if not rows:

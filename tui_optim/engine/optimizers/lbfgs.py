@@ -143,7 +143,9 @@ class LBFGS(Optimizer):
         prev_flat_grad = state.get("prev_flat_grad")
         prev_loss = state.get("prev_loss")
 
-        def directional(point: np.ndarray, step: float, direction: np.ndarray):
+        def directional(
+            point: np.ndarray, step: float, direction: np.ndarray
+        ) -> tuple[float, np.ndarray]:
             return evaluate(point + step * direction)
 
         n_iter = 0
@@ -154,6 +156,8 @@ class LBFGS(Optimizer):
                 d = -flat_grad
                 old_dirs, old_stps, ro, h_diag = [], [], [], 1.0
             else:
+                # all three are set by the iteration before
+                assert prev_flat_grad is not None and d is not None and t is not None
                 y = flat_grad - prev_flat_grad
                 s = d * t
                 ys = float(y.dot(s))

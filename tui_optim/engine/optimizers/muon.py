@@ -72,7 +72,7 @@ def newton_schulz(
     if tall:
         x = np.ascontiguousarray(x.transpose(0, 2, 1))
     norm = to_bfloat16(np.sqrt(np.einsum("rij,rij->r", x, x, dtype=np.float32)))
-    norm = np.maximum(norm, to_bfloat16(np.float32(eps)))
+    norm = np.maximum(norm, to_bfloat16(np.array(eps, dtype=np.float32)))
     x = to_bfloat16(x / norm[:, None, None])
     for _ in range(steps):
         gram = to_bfloat16(_product_float32(x, x.transpose(0, 2, 1)))

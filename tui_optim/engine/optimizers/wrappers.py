@@ -69,7 +69,9 @@ class Wrapper(Optimizer):
         return super().spec(name)
 
     @classmethod
-    def _split(cls, given: Mapping[str, Any]) -> tuple[dict[str, Any], type[Optimizer], dict]:
+    def _split(
+        cls, given: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], type[Optimizer], dict[str, Any]]:
         """(own hyperparameters, inner class, inner hyperparameters) from a racer's keys."""
         own = {k: v for k, v in given.items() if k != INNER and not k.startswith(PREFIX)}
         inner_given = {k[len(PREFIX) :]: v for k, v in given.items() if k.startswith(PREFIX)}

@@ -1,18 +1,19 @@
-"""Export the race (JSON, CSV or weights), asking before overwriting an existing file."""
+"""Choose how to export the race (JSON, CSV or weights) and where, asking before
+overwriting an existing file. The dialog returns an :class:`ExportRequest`; the caller
+writes it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import BindingType
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
-
-if TYPE_CHECKING:
-    from tui_optim.ui.app import TuiOptimApp
 
 #: export kind -> (label, file suffix)
 KINDS: dict[str, tuple[str, str]] = {
@@ -26,6 +27,14 @@ def default_path(stem: str, kind: str) -> str:
     return f"{stem or 'race'}{KINDS[kind][1]}"
 
 
+@dataclass(frozen=True)
+class ExportRequest:
+    """What the export dialog asks for: ``kind`` ("json", "csv", "weights") to ``path``."""
+
+    kind: str
+    path: Path
+
+
 class ConfirmScreen(ModalScreen[bool]):
     """Yes/no question; returns True for yes. Escape or n answers no."""
 
@@ -35,16 +44,17 @@ class ConfirmScreen(ModalScreen[bool]):
         ("y", "answer(True)", "Yes"),
     ]
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: str, yes_label: str = "Yes, overwrite") -> None:
         super().__init__(classes="dialog")
         self.question = question
+        self.yes_label = yes_label
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static(self.question, id="dialog-title", markup=False)
             with Horizontal(id="buttons"):
-                yield Button("No", id="no")
-                yield Button("Yes, overwrite", id="yes", variant="warning")
+                yield Button("No (n)", id="no")
+                yield Button(f"{self.yes_label} (y)", id="yes", variant="warning")
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
@@ -57,30 +67,44 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(yes)
 
 
-class ExportScreen(ModalScreen[None]):
-    """Pick a format and a path; the file is written atomically by the engine's exporter."""
+class KindList(RadioSet):
+    """The export formats; enter chooses the highlighted one and exports."""
 
-    app: TuiOptimApp
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "choose", "Export", show=False),
+    ]
+
+    class Chosen(Message):
+        """Enter was pressed on a format: export now."""
+
+    def action_choose(self) -> None:
+        highlighted = self._selected
+        if highlighted is not None:
+            button = self._nodes[highlighted]
+            if isinstance(button, RadioButton) and not button.value:
+                button.value = True  # the RadioSet releases the one pressed before
+        self.post_message(self.Chosen())
+
+
+class ExportScreen(ModalScreen[ExportRequest | None]):
+    """Pick a format and a path (``stem`` names the default file); returns the request."""
+
     BINDINGS: ClassVar[list[BindingType]] = [("escape", "cancel", "Cancel")]
 
-    def __init__(self) -> None:
+    def __init__(self, stem: str, *, cursor_blink: bool = True) -> None:
         super().__init__(classes="dialog")
         self.kind = "json"
-
-    @property
-    def stem(self) -> str:
-        scenario = self.app.scenario
-        return (scenario.name if scenario is not None else "") or "race"
+        self.stem = stem or "race"
+        self.cursor_blink = cursor_blink
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static("Export the race", id="dialog-title")
-            with RadioSet(id="kind"):
+            with KindList(id="kind"):
                 for kind, (label, _) in KINDS.items():
                     yield RadioButton(label, value=kind == self.kind, id=f"kind-{kind}")
             path_input = Input(default_path(self.stem, self.kind), id="path", compact=True)
-            if self.app.test_mode:
-                path_input.cursor_blink = False
+            path_input.cursor_blink = self.cursor_blink
             yield Horizontal(Label("file", classes="field-label"), path_input, classes="field")
             yield Static("", id="form-error")
             with Horizontal(id="buttons"):
@@ -98,6 +122,10 @@ class ExportScreen(ModalScreen[None]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.submit()
+
+    def on_kind_list_chosen(self, event: KindList.Chosen) -> None:
+        event.stop()
+        self.call_after_refresh(self.submit)  # after the RadioSet.Changed it may have posted
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -122,21 +150,11 @@ class ExportScreen(ModalScreen[None]):
 
             def answered(yes: bool | None) -> None:
                 if yes:
-                    self._write(path)
+                    self.dismiss(ExportRequest(self.kind, path))
 
             self.app.push_screen(ConfirmScreen(f"{path} exists. Overwrite it?"), answered)
             return
-        self._write(path)
-
-    def _write(self, path: Path) -> None:
-        try:
-            written = self.app.export_race(self.kind, path)
-        except (OSError, ValueError) as error:
-            self._error(f"export failed: {error}")
-            return
-        if written:
-            self.app.notify(f"exported {self.kind} to {path}")
-        self.dismiss(None)
+        self.dismiss(ExportRequest(self.kind, path))
 
     def _error(self, message: str) -> None:
         self.query_one("#form-error", Static).update(message)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import re
+import textwrap
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -20,6 +22,9 @@ EXTRA_KEYS = (
     ("↑/↓", "select a racer in the parameter table"),
     ("click header", "sort the table by that column (again: reverse)"),
     ("tab", "move focus between the table, event log and cards"),
+    ("+ - h j k l", "surface view: zoom about the selected racer, pan"),
+    ("z 0", "surface view: fit the paths (and follow them), the whole surface"),
+    ("i [ ]", "surface view: step inspector; the previous / next racer"),
     ("ctrl+p", "command palette: every key above as a command"),
     ("escape", "close this screen or a dialog"),
 )
@@ -40,6 +45,43 @@ def update_rule_text(name: str, optimizer_class: Any, flavor: str = "torch") -> 
     except ImportError:
         return inspect.getdoc(optimizer_class) or ""
     return str(update_rule(name, flavor))
+
+
+#: Columns the optimizer docs are filled to: they read cleanly on an 80-column terminal.
+DOC_WIDTH = 72
+#: Sentences for developers, not for someone reading the help.
+DEVELOPER_NOTE = re.compile(r"\btests?/|\btest_\w+|\bfixtures?\b")
+
+
+def plain_doc(text: str, width: int = DOC_WIDTH) -> str:
+    """A reStructuredText docstring as plain text: no ``code`` marks, ``::`` or fences,
+    no notes about the test files; paragraphs filled to ``width``, indented blocks (the
+    formulas) kept line by line."""
+    text = re.sub(r"^\s*```\w*\s*$", "", text, flags=re.MULTILINE)
+    text = re.sub(r"``([^`]+)``", r"\1", text)
+    text = re.sub(r"`([^`]+)`", r"\1", text)
+    paragraphs = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        lines = block.splitlines()
+        if all(line.startswith((" ", "\t")) for line in lines if line.strip()):
+            # Column alignment padding goes: a formula line then fits the width.
+            formulas = [re.sub(r" {3,}", "   ", line.strip()) for line in lines if line.strip()]
+            paragraphs.append(
+                "\n".join(
+                    textwrap.fill(
+                        line, width + 4, initial_indent="    ", subsequent_indent="        "
+                    )
+                    for line in formulas
+                )
+            )
+            continue
+        joined = " ".join(line.strip() for line in lines)
+        sentences = re.split(r"(?<=[.;])\s+(?=[A-Z(])", joined)
+        kept = " ".join(s for s in sentences if not DEVELOPER_NOTE.search(s))
+        kept = re.sub(r"\s*::$", ":", kept).strip()
+        if kept and kept != ":":
+            paragraphs.append(textwrap.fill(kept, width, break_on_hyphens=False))
+    return "\n\n".join(paragraphs)
 
 
 def keys_text(bindings: list[BindingType]) -> Text:
@@ -85,7 +127,9 @@ class HelpScreen(Screen[None]):
                         (name, "bold"), f" ({flavor})  ", (optimizer_class.summary, "italic")
                     )
                     yield Static(heading)
-                    yield Static(Text(update_rule_text(name, optimizer_class, flavor) + "\n"))
+                    yield Static(
+                        Text(plain_doc(update_rule_text(name, optimizer_class, flavor)) + "\n")
+                    )
         yield Footer()
 
     def on_mount(self) -> None:

@@ -33,6 +33,11 @@ COLUMNS = (
 )
 #: The last column of a time series race: steps predicted ahead instead of accuracy.
 HORIZON_COLUMNS = (*COLUMNS[:-1], "horizon (steps)")
+#: Below this width the time to target is one column and the status a symbol, so that no
+#: column is cut off at 80 columns.
+COMPACT_BELOW = 110
+COMPACT_COLUMNS = ("#", "racer", "", "to target", "train loss", "val loss", "val acc")
+COMPACT_HORIZON_COLUMNS = (*COMPACT_COLUMNS[:-1], "ahead")
 
 
 def with_spread(value: float | None, spread: float | None) -> str:
@@ -68,7 +73,12 @@ class LeaderboardScreen(ViewScreen):
             return
         seconds_hidden = self.app.test_mode
         rows = leaderboard(model)
-        columns = HORIZON_COLUMNS if any(r.horizon is not None for r in rows) else COLUMNS
+        horizon = any(r.horizon is not None for r in rows)
+        compact = self.size.width < COMPACT_BELOW
+        if compact:
+            columns = COMPACT_HORIZON_COLUMNS if horizon else COMPACT_COLUMNS
+        else:
+            columns = HORIZON_COLUMNS if horizon else COLUMNS
         if columns != self.columns:
             self.columns = columns
             table.clear(columns=True)
@@ -80,6 +90,21 @@ class LeaderboardScreen(ViewScreen):
                 steps += f" ({row.grad_evals_to_target:.0f} grad evals)"
             epochs = "-" if row.epochs_to_target is None else f"{row.epochs_to_target:.3g}"
             seconds = "-" if row.seconds_to_target is None else f"{row.seconds_to_target:.2f}"
+            last = (
+                with_spread(row.horizon, row.horizon_std) if horizon else fmt.pct(row.val_accuracy)
+            )
+            if compact:
+                target = "-" if row.steps_to_target is None else f"{steps} st {epochs} ep"
+                table.add_row(
+                    "DNF" if row.rank is None else str(row.rank),
+                    row.name + runs,
+                    fmt.badge_text(row.status, self.app.theme_variables, short=True),
+                    target,
+                    with_spread(row.loss, row.loss_std),
+                    with_spread(row.val_loss, row.val_loss_std),
+                    last,
+                )
+                continue
             table.add_row(
                 "DNF" if row.rank is None else str(row.rank),
                 row.name + runs,
@@ -89,7 +114,5 @@ class LeaderboardScreen(ViewScreen):
                 fmt.DASH if seconds_hidden else seconds,
                 with_spread(row.loss, row.loss_std),
                 with_spread(row.val_loss, row.val_loss_std),
-                with_spread(row.horizon, row.horizon_std)
-                if columns is HORIZON_COLUMNS
-                else fmt.pct(row.val_accuracy),
+                last,
             )

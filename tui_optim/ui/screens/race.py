@@ -9,11 +9,13 @@ from __future__ import annotations
 import gc
 from typing import TYPE_CHECKING
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Container, Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
+from tui_optim.ui import format as fmt
 from tui_optim.ui.messages import ModelUpdated, RacerSelected
 from tui_optim.ui.throttle import Throttle
 from tui_optim.ui.widgets.event_log import EventLog
@@ -29,8 +31,8 @@ if TYPE_CHECKING:
 CHART_HZ = 2.0
 #: Card and table redraws per second at most: faster changing numbers cannot be read, and
 #: re-rendering two dozen cards or rows costs the event loop what a key press waits for.
-CARDS_HZ = 2.0
-TABLE_HZ = 1.0
+#: Cards and table are redrawn together, so they always show the same snapshot.
+FIGURES_HZ = 1.0
 #: Cards redrawn (and painted) per slice: a key pressed during a redraw of two dozen cards
 #: waits for one slice, not for all of them.
 CARDS_PER_SLICE = 6
@@ -47,11 +49,8 @@ class RaceScreen(Screen[None]):
         super().__init__(id="race")
         # Test mode draws every update: a snapshot must show the model it waited for.
         unthrottled = self.app.test_mode
-        self._cards_throttle = Throttle(
-            self, self._redraw_cards, lambda: 0 if unthrottled else 1 / CARDS_HZ
-        )
-        self._table_throttle = Throttle(
-            self, self._redraw_table, lambda: 0 if unthrottled else 1 / TABLE_HZ
+        self._figures_throttle = Throttle(
+            self, self._redraw_figures, lambda: 0 if unthrottled else 1 / FIGURES_HZ
         )
         self._chart_throttle = Throttle(self, self._redraw_chart, self._chart_period)
         self._racer_ids: list[int] = []
@@ -86,6 +85,16 @@ class RaceScreen(Screen[None]):
         """True on narrow terminals: one-line cards, stacked panels."""
         return self.size.width < COMPACT_BELOW
 
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        # Stacked panels (a narrow terminal) scroll the body: the panel that takes the focus
+        # (tab) is brought fully into view, the table and the log included.
+        if self.compact:
+            for panel_id in ("cards", "table", "events"):
+                panel = self.query_one(f"#{panel_id}")
+                if event.widget is panel or panel in event.widget.ancestors:
+                    self.query_one("#body").scroll_to_widget(panel, animate=False, top=True)
+                    return
+
     def on_resize(self) -> None:
         for card in self._cards:
             if card.has_class("-compact") != self.compact:
@@ -103,23 +112,32 @@ class RaceScreen(Screen[None]):
         model = self.app.model
         self._shown_version = model.version
         self._sync_cards()
-        self.query_one(RaceHeader).refresh_from(model)
+        header = self.query_one(RaceHeader)
+        header.pace = self.app.pace
+        header.replay = self.app.scrub_position
+        header.refresh_from(model)
         self._mark_selected()
-        self._cards_throttle.request()
-        self._table_throttle.request()
-        self._chart_throttle.request()
+        # A paused or finished race changes no more: its last figures show at once, on
+        # cards, table and chart alike, instead of at each one's next turn.
+        settled = model.state != "running"
+        self._figures_throttle.request(now=settled)
+        self._chart_throttle.request(now=settled)
 
     def shows_latest(self) -> bool:
         """True when every widget shows the model's current version and no redraw is due
         (what a snapshot waits for: a deterministic condition, not a pause)."""
         version = self.app.model.version
-        throttles = (self._cards_throttle, self._table_throttle, self._chart_throttle)
+        throttles = (self._figures_throttle, self._chart_throttle)
         return (
             self._shown_version == version
             and not any(throttle.pending for throttle in throttles)
             and not self._cards_due
             and self.query_one(LossChart).shows(version)
         )
+
+    def _redraw_figures(self) -> None:
+        self._redraw_table()
+        self._redraw_cards()
 
     def _redraw_cards(self) -> None:
         already_due = bool(self._cards_due)
@@ -172,7 +190,10 @@ class RaceScreen(Screen[None]):
         for old in self._cards:
             old.retire()
         container.remove_children()
-        cards = [RacerCard(model.specs[rid], test_mode=self.app.test_mode) for rid in ids]
+        cards = [
+            RacerCard(model.specs[rid], glyph=fmt.racer_glyph(index), test_mode=self.app.test_mode)
+            for index, rid in enumerate(ids)
+        ]
         for card in cards:
             card.set_class(self.compact, "-compact")
         # Kept here: querying the DOM for two dozen cards on every update costs milliseconds.
@@ -198,7 +219,7 @@ class RaceScreen(Screen[None]):
         message.stop()
         self.app.selected_racer = message.racer
         table = self.query_one(ParamTable)
-        if table.selected_racer != message.racer:
+        if not message.from_table and table.selected_racer != message.racer:
             table.select_racer(message.racer)
         self._mark_selected()
 
@@ -210,6 +231,14 @@ class RaceScreen(Screen[None]):
             self.app.action_show_view("detail")
 
     # ------------------------------------------------------------------ chart/table keys
+    def recolour(self) -> None:
+        """The theme changed: racer colours are re-chosen for its background."""
+        for card in self._cards:
+            card.apply_colour()
+        table = self.query_one(ParamTable)
+        table.forget_drawn()
+        table.refresh_from(self.app.model)
+
     @property
     def chart(self) -> LossChart:
         return self.query_one(LossChart)

@@ -1,5 +1,10 @@
 """The surface view: a 2-D loss surface shaded in half blocks, with every racer's path.
 
+Paths are lines of dots with the racer's own glyph at each step (told apart without
+colour); marks sit on a backing that keeps their colour visible on any shade. The view
+follows the paths until the user zooms or pans. The inspector (i) shows the selected racer's
+step: gradient, update and momentum as arrows, its optimizer's state in numbers.
+
 Each terminal cell shows two samples of the surface (``▀``: the upper one as foreground,
 the lower one as background), shaded on a log scale so basins and ridges both show. The
 shading is computed once per size, zoom and pan; paths, positions, the start and the known
@@ -8,29 +13,51 @@ minima are drawn over it on every update.
 
 from __future__ import annotations
 
+import itertools
 import math
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Horizontal, VerticalScroll
 from textual.markup import escape
 from textual.widgets import Footer, Static
 
 from tui_optim.ui import format as fmt
 from tui_optim.ui.screens.view import SizedStatic, ViewScreen
+from tui_optim.ui.step_inspector import STATE_LABELS, StepInspection, inspect_step
 
 if TYPE_CHECKING:
+    from tui_optim.race.messages import RacerSpec
     from tui_optim.ui.state import RaceModel
 
 #: Low to high: deep blue basins, teal slopes, yellow peaks.
 GRADIENT = ((12, 20, 69), (30, 90, 140), (40, 160, 140), (150, 200, 80), (250, 230, 90))
 ZOOM = 0.8
 PAN = 0.1
-MARKS = {"start": "◇", "minimum": "✚", "position": "●", "path": "•"}
+MARKS = {"start": "◇", "minimum": "✚", "line": "·"}
+#: Inspector arrows: what, glyph colour, and the legend's name for it.
+ARROWS = {"gradient": "#ff6e6e", "update": "#ffffff", "momentum": "#6ee7ff"}
+#: Heads of an arrow by direction (counter-clockwise from east, in eighths of a turn).
+HEADS = "→↗↑↖←↙↓↘"
+#: Cells an inspector arrow spans (directions, not lengths: the numbers are in the panel).
+ARROW_CELLS = 5
+#: A fitted view spans at least this fraction of the surface's bounds.
+MIN_FIT = 0.08
+
+
+glyph = fmt.racer_glyph
+
+
+def backing(colour: str) -> str:
+    """A background that a mark in ``colour`` stands out on, whatever the shading under it:
+    near-black for a light colour, near-white for a dark one."""
+    from textual.color import Color
+
+    return "#101010" if Color.parse(colour).brightness > 0.45 else "#f0f0f0"
 
 
 def shade(values: np.ndarray) -> np.ndarray:
@@ -51,8 +78,40 @@ def shade(values: np.ndarray) -> np.ndarray:
     return rgb.astype(np.uint8)
 
 
+def racer_path(model: RaceModel, racer: int) -> np.ndarray:
+    """The racer's points so far, ``(k + 1, 2)``: the start, then after each step (a
+    history point's position is where it was evaluated, after its step)."""
+    history = model.histories.get(racer)
+    points = np.empty((0, 2))
+    if history is not None:
+        arrays = history.arrays()
+        if "position" in arrays:
+            points = arrays["position"]
+    stats = model.stats.get(racer)
+    position = stats.position if stats is not None else None
+    if position is not None and (not len(points) or tuple(points[-1]) != tuple(position)):
+        points = np.vstack([points, [position]])
+    start = _start_of(model, racer)
+    if start is not None:
+        points = np.vstack([[start], points])
+    return points[np.isfinite(points).all(axis=1)]
+
+
+def _start_of(model: RaceModel, racer: int) -> tuple[float, float] | None:
+    """Where the racer started: its own start, else its surface's default."""
+    from tui_optim.engine.surfaces import get_surface
+
+    spec = model.specs.get(racer)
+    if spec is not None and spec.start is not None:
+        return spec.start
+    started = model.started
+    if started is None or started.problem.surface is None:
+        return None
+    return get_surface(started.problem.surface).default_start
+
+
 class SurfacePlot(SizedStatic):
-    """The shaded surface with the racers drawn on it."""
+    """The shaded surface with the racers' paths drawn on it (and the inspector's arrows)."""
 
     DEFAULT_CSS = "SurfacePlot { width: 1fr; height: 1fr; }"
 
@@ -61,24 +120,48 @@ class SurfacePlot(SizedStatic):
         from tui_optim.engine.surfaces import get_surface
 
         self.surface = get_surface(surface_name)
-        self.view = tuple(self.surface.bounds)
+        x0, x1, y0, y1 = self.surface.bounds
+        self.view: tuple[float, float, float, float] = (x0, x1, y0, y1)
+        #: Follow the paths (until the user zooms or pans; the fit key turns it back on).
+        self.fitting = True
         self._background: tuple[tuple[int, int, float, float, float, float], np.ndarray] | None
         self._background = None
 
     # ---------------------------------------------------------------- view changes
-    def zoom(self, factor: float) -> None:
+    def zoom(self, factor: float, centre: tuple[float, float] | None = None) -> None:
+        """Zoom by ``factor`` about ``centre`` (default: the view's centre)."""
         x0, x1, y0, y1 = self.view
-        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        cx, cy = centre if centre is not None else ((x0 + x1) / 2, (y0 + y1) / 2)
         hw, hh = (x1 - x0) / 2 * factor, (y1 - y0) / 2 * factor
         self.view = (cx - hw, cx + hw, cy - hh, cy + hh)
+        self.fitting = False
 
     def pan(self, dx: float, dy: float) -> None:
         x0, x1, y0, y1 = self.view
         sx, sy = (x1 - x0) * dx, (y1 - y0) * dy
         self.view = (x0 + sx, x1 + sx, y0 + sy, y1 + sy)
+        self.fitting = False
 
     def reset(self) -> None:
-        self.view = tuple(self.surface.bounds)
+        x0, x1, y0, y1 = self.surface.bounds
+        self.view = (x0, x1, y0, y1)
+        self.fitting = False
+
+    def fit(self, points: np.ndarray) -> None:
+        """A view around ``points`` (n, 2) with a margin, at least MIN_FIT of the bounds."""
+        bx0, bx1, by0, by1 = self.surface.bounds
+        if len(points) == 0:
+            self.view = (bx0, bx1, by0, by1)
+            return
+        low, high = points.min(axis=0), points.max(axis=0)
+        centre = (low + high) / 2
+        half = np.maximum((high - low) / 2 * 1.3, [(bx1 - bx0) * MIN_FIT, (by1 - by0) * MIN_FIT])
+        self.view = (
+            float(centre[0] - half[0]),
+            float(centre[0] + half[0]),
+            float(centre[1] - half[1]),
+            float(centre[1] + half[1]),
+        )
 
     # ---------------------------------------------------------------- drawing
     def _shading(self, width: int, height: int) -> np.ndarray:
@@ -101,61 +184,132 @@ class SurfacePlot(SizedStatic):
             return row, column
         return None
 
-    def draw(self, model: RaceModel) -> None:
+    def _fractional_cell(self, x: float, y: float, width: int, height: int) -> tuple[float, float]:
+        x0, x1, y0, y1 = self.view
+        return (y1 - y) / (y1 - y0) * (height - 0.5), (x - x0) / (x1 - x0) * (width - 1)
+
+    def draw(
+        self,
+        model: RaceModel,
+        selected: int | None = None,
+        arrows: dict[str, np.ndarray] | None = None,
+    ) -> None:
+        """Paths as lines of dots with each racer's glyph at its points; the selected
+        racer's inspector ``arrows`` (name -> direction) from its position."""
         width, height = max(self.size.width, 10), max(self.size.height, 5)
+        paths = {rid: racer_path(model, rid) for rid in model.specs}
+        if self.fitting:
+            everything = [p for p in paths.values() if len(p)]
+            self.fit(np.vstack(everything) if everything else np.empty((0, 2)))
         rgb = self._shading(width, height)
-        marks: dict[tuple[int, int], tuple[str, str]] = {}
+        # cell -> (character, colour, priority): the higher priority wins a shared cell
+        marks: dict[tuple[int, int], tuple[str, str, int]] = {}
+
+        def put(cell: tuple[int, int] | None, char: str, colour: str, priority: int) -> None:
+            if cell is not None and priority >= marks.get(cell, ("", "", -1))[2]:
+                marks[cell] = (char, colour, priority)
+
+        for index, (rid, spec) in enumerate(model.specs.items()):
+            points = paths[rid]
+            mark = glyph(index)
+            cells = [self.cell_of(x, y, width, height) for x, y in points.tolist()]
+            for a, b in itertools.pairwise(points.tolist()):
+                for cell in self._segment(a, b, width, height):
+                    put(cell, MARKS["line"], spec.colour, 0)
+            for cell in cells[1:-1]:
+                put(cell, mark, spec.colour, 1)
+            if cells:
+                put(cells[0], MARKS["start"], spec.colour, 2)
+                put(cells[-1], mark, spec.colour, 4 if rid == selected else 3)
         for minimum in self.surface.minima:
-            cell = self.cell_of(*minimum, width, height)
-            if cell:
-                marks[cell] = (MARKS["minimum"], "#ffffff")
-        for rid, spec in model.specs.items():
-            history = model.histories.get(rid)
-            if history is None or "position" not in history.arrays():
-                continue
-            points = history.arrays()["position"]
-            for x, y in points.tolist():
-                cell = self.cell_of(x, y, width, height)
-                if cell and cell not in marks:
-                    marks[cell] = (MARKS["path"], spec.colour)
-            if len(points):
-                start = self.cell_of(*points[0].tolist(), width, height)
-                if start:
-                    marks[start] = (MARKS["start"], spec.colour)
-            stats = model.stats.get(rid)
-            if stats is not None and stats.position is not None:
-                cell = self.cell_of(*stats.position, width, height)
-                if cell:
-                    marks[cell] = (MARKS["position"], spec.colour)
+            put(self.cell_of(*minimum, width, height), MARKS["minimum"], "#ffffff", 2)
+        if arrows and selected is not None and len(paths.get(selected, ())):
+            here = paths[selected][-1]
+            for name, direction in arrows.items():
+                self._arrow(here, direction, ARROWS[name], width, height, put)
         text = Text(no_wrap=True, overflow="crop")
         for row in range(height):
             upper, lower = rgb[2 * row], rgb[2 * row + 1]
             for column in range(width):
-                top = "#{:02x}{:02x}{:02x}".format(*upper[column])
-                bottom = "#{:02x}{:02x}{:02x}".format(*lower[column])
                 mark = marks.get((row, column))
+                bottom = "#{:02x}{:02x}{:02x}".format(*lower[column])
                 if mark is None:
+                    top = "#{:02x}{:02x}{:02x}".format(*upper[column])
                     text.append("▀", Style(color=top, bgcolor=bottom))
                 else:
-                    text.append(mark[0], Style(color=mark[1], bgcolor=bottom, bold=True))
+                    char, colour, _ = mark
+                    text.append(char, Style(color=colour, bgcolor=backing(colour), bold=True))
             if row < height - 1:
                 text.append("\n")
         self.update(text)
 
+    def _segment(
+        self, a: list[float], b: list[float], width: int, height: int
+    ) -> list[tuple[int, int] | None]:
+        """The cells on the straight line from point ``a`` to ``b`` (ends excluded)."""
+        ra, ca = self._fractional_cell(a[0], a[1], width, height)
+        rb, cb = self._fractional_cell(b[0], b[1], width, height)
+        if not all(map(math.isfinite, (ra, ca, rb, cb))):
+            return []
+        count = int(min(4 * (width + height), max(abs(rb - ra), abs(cb - ca))))
+        cells = []
+        for step in range(1, count):
+            t = step / count
+            row, column = round(ra + (rb - ra) * t), round(ca + (cb - ca) * t)
+            if 0 <= row < height and 0 <= column < width:
+                cells.append((row, column))
+        return cells
+
+    def _arrow(
+        self,
+        origin: np.ndarray,
+        direction: np.ndarray,
+        colour: str,
+        width: int,
+        height: int,
+        put: Any,
+    ) -> None:
+        """ARROW_CELLS cells from ``origin`` along ``direction`` (screen aspect), a head at
+        the end pointing its way."""
+        start = self.cell_of(float(origin[0]), float(origin[1]), width, height)
+        x0, x1, y0, y1 = self.view
+        # direction in cells: x right, y up (rows grow downwards)
+        dc = float(direction[0]) / (x1 - x0) * width
+        dr = float(direction[1]) / (y1 - y0) * height
+        length = math.hypot(dc, dr)
+        if start is None or not math.isfinite(length) or length == 0:
+            return
+        dc, dr = dc / length, dr / length
+        angle = math.atan2(dr * 2, dc)  # a cell is about twice as tall as wide
+        head = HEADS[round(angle / (math.pi / 4)) % 8]
+        for step in range(1, ARROW_CELLS + 1):
+            cell = (round(start[0] - dr * step), round(start[1] + dc * step))
+            if not (0 <= cell[0] < height and 0 <= cell[1] < width):
+                return
+            put(cell, head if step == ARROW_CELLS else "·", colour, 5)
+
 
 class SurfaceScreen(ViewScreen):
-    """The 2-D race: the surface, the paths, and a legend."""
+    """The 2-D race: the surface, the paths, a legend beside them and the step inspector."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         *ViewScreen.BINDINGS,
         Binding("plus,equals_sign", "zoom(0.8)", "Zoom in", key_display="+"),
         Binding("minus", "zoom(1.25)", "Zoom out", key_display="-"),
-        Binding("left", "pan(-1, 0)", "Pan", show=False),
-        Binding("right", "pan(1, 0)", "Pan", show=False),
-        Binding("up", "pan(0, 1)", "Pan", show=False),
-        Binding("down", "pan(0, -1)", "Pan", show=False),
-        Binding("0", "reset_view", "Reset view"),
+        Binding("z", "fit", "Fit", tooltip="fit the view to the paths (and follow them)"),
+        Binding("0", "reset_view", "Whole surface"),
+        Binding("i", "toggle_inspector", "Inspect", tooltip="the selected racer's step"),
+        Binding("left_square_bracket", "select(-1)", "Prev racer", key_display="["),
+        Binding("right_square_bracket", "select(1)", "Next racer", key_display="]"),
+        Binding("h", "pan(-1, 0)", "Pan", show=False),
+        Binding("l", "pan(1, 0)", "Pan", show=False),
+        Binding("k", "pan(0, 1)", "Pan", show=False),
+        Binding("j", "pan(0, -1)", "Pan", show=False),
     ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inspecting = False
 
     def compose(self) -> ComposeResult:
         started = self.app.model.started
@@ -163,7 +317,8 @@ class SurfaceScreen(ViewScreen):
         yield Static(id="surface-title")
         with Horizontal(id="surface-body"):
             yield SurfacePlot(name or "peaks", id="surface-plot")
-            yield Static(id="surface-legend")
+            with VerticalScroll(id="surface-side"):
+                yield Static(id="surface-legend")
         yield Footer()
 
     @property
@@ -173,36 +328,127 @@ class SurfaceScreen(ViewScreen):
     def draw(self, model: RaceModel) -> None:
         plot = self.plot
         surface = plot.surface
+        selected = self.app.selected_racer
+        inspection = self._inspection(model, selected) if self.inspecting else None
+        arrows: dict[str, np.ndarray] = {}
+        if inspection is not None:
+            arrows = {"gradient": inspection.gradient, "update": inspection.update}
+            if inspection.momentum is not None:
+                arrows["momentum"] = inspection.momentum[1]
+        plot.draw(model, selected, arrows)
         x0, x1, y0, y1 = plot.view
+        minimum = f"  {MARKS['minimum']} known minimum" if surface.minima else ""
+        fitted = " (fitted)" if plot.fitting else ""
+        position = self.app.scrub_position
+        if position is not None:
+            fitted += f"   [bold $warning]⏪ step {position[0]}/{position[1]}[/] ←→"
         self.query_one("#surface-title", Static).update(
             f"[b]{escape(surface.name)}[/]  f = {escape(surface.formula)}\n"
-            f"[$foreground-muted]x {x0:.3g} … {x1:.3g}   y {y0:.3g} … {y1:.3g}   "
-            f"{MARKS['start']} start  {MARKS['position']} now  {MARKS['minimum']} known minimum"
-            "   +/- zoom, arrows pan, 0 reset[/]"
+            f"[$foreground-muted]x {x0:.3g} … {x1:.3g}   y {y0:.3g} … {y1:.3g}{fitted}   "
+            f"{MARKS['start']} start  {MARKS['line']} path{minimum}[/]"
         )
-        plot.draw(model)
+        legend = self._legend(model, selected)
+        if inspection is not None:
+            legend += "\n\n" + inspector_text(inspection, model.specs[selected])  # type: ignore[index]
+        elif self.inspecting:
+            legend += "\n\n[$warning]select a racer with a path ([ ])[/]"
+        self.query_one("#surface-legend", Static).update(legend)
+
+    def _legend(self, model: RaceModel, selected: int | None) -> str:
         lines = []
-        for rid, spec in model.specs.items():
+        for index, (rid, spec) in enumerate(model.specs.items()):
             stats = model.stats.get(rid)
             status = stats.status if stats is not None else "running"
             where = fmt.DASH
             if stats is not None and stats.position is not None:
-                where = f"({stats.position[0]:.3f}, {stats.position[1]:.3f})"
+                where = f"({stats.position[0]:.2f}, {stats.position[1]:.2f})"
             loss = fmt.num(stats.loss) if stats is not None else fmt.DASH
+            pointer = "▸" if rid == selected else " "
             lines.append(
-                f"{fmt.swatch(spec.colour)} [b]{escape(spec.name)}[/]\n"
-                f"  {fmt.badge(status)}  f {loss}\n  at {where}"
+                f"{pointer}[{spec.colour}]{glyph(index)}[/] [b]{escape(spec.name)}[/]\n"
+                f"   {fmt.badge(status, short=True)} f {loss} {where}"
             )
-        self.query_one("#surface-legend", Static).update("\n".join(lines))
+        return "\n".join(lines)
+
+    def _inspection(self, model: RaceModel, racer: int | None) -> StepInspection | None:
+        if racer is None or racer not in model.specs:
+            return None
+        path = racer_path(model, racer)
+        if len(path) == 0:
+            return None
+        return inspect_step(self.plot.surface, model.specs[racer], path)
 
     def action_zoom(self, factor: float) -> None:
-        self.plot.zoom(factor)
+        model = self.app.model
+        centre = None
+        selected = self.app.selected_racer
+        if selected is not None:
+            path = racer_path(model, selected)
+            if len(path):
+                centre = (float(path[-1, 0]), float(path[-1, 1]))
+        if centre is None:
+            everything = [racer_path(model, rid) for rid in model.specs]
+            points = [p for p in everything if len(p)]
+            if points:
+                stacked = np.vstack(points)
+                low, high = stacked.min(axis=0), stacked.max(axis=0)
+                centre = (float(low[0] + high[0]) / 2, float(low[1] + high[1]) / 2)
+        self.plot.zoom(factor, centre)
         self.redraw(force=True)
 
     def action_pan(self, dx: float, dy: float) -> None:
         self.plot.pan(dx * PAN, dy * PAN)
         self.redraw(force=True)
 
+    def action_fit(self) -> None:
+        self.plot.fitting = True
+        self.redraw(force=True)
+
     def action_reset_view(self) -> None:
         self.plot.reset()
         self.redraw(force=True)
+
+    def action_toggle_inspector(self) -> None:
+        self.inspecting = not self.inspecting
+        self.query_one("#surface-side").set_class(self.inspecting, "-inspecting")
+        self.redraw(force=True)
+
+    def action_select(self, offset: int) -> None:
+        ids = self.app.model.racer_ids()
+        if not ids:
+            return
+        current = self.app.selected_racer
+        index = ids.index(current) if current in ids else -offset
+        self.app.selected_racer = ids[(index + offset) % len(ids)]
+        self.redraw(force=True)
+
+
+def inspector_text(seen: StepInspection, spec: RacerSpec) -> str:
+    """The inspector panel: the step's vectors and the optimizer's state, per coordinate."""
+
+    def pair(values: np.ndarray) -> str:
+        return f"{fmt.num(float(values[0])):>10} {fmt.num(float(values[1])):>10}"
+
+    arrow = {name: f"[{colour}]→[/]" for name, colour in ARROWS.items()}
+    lines = [
+        f"[b]step {seen.step} → {seen.step + 1}[/] {escape(spec.name)}",
+        f"[$foreground-muted]{'':9}{'w0':>10} {'w1':>10}[/]",
+        f"{'at':9}{pair(seen.position)}",
+        f"{arrow['gradient']} {'∇f':7}{pair(seen.gradient)}",
+        f"{arrow['update']} {'Δw':7}{pair(seen.update)}",
+    ]
+    if seen.momentum is not None:
+        name, vector = seen.momentum
+        lines.append(f"{arrow['momentum']} {escape(name[:7]):7}{pair(vector)}")
+    lines.append(f"{'eff. lr':9}{pair(seen.effective_lr)}")
+    lines.append("[$foreground-muted]eff. lr = -Δw / ∇f; arrows: direction only[/]")
+    for name, value in seen.state.items():
+        label = STATE_LABELS.get(name, name)
+        if value.size >= 2:
+            lines.append(f"[$foreground-muted]{escape(label)}[/]")
+            lines.append(f"{'':9}{pair(value)}")
+        else:
+            lines.append(f"{escape(label)} {fmt.num(float(value.reshape(-1)[0]))}")
+    for name, value in seen.bias_corrections.items():
+        lines.append(f"{name} {fmt.num(value)}")
+    return "\n".join(lines)

@@ -30,13 +30,17 @@ class EventLog(RichLog):
         self._scroll_update(size)
 
     def __init__(self, *, test_mode: bool = False, id: str | None = None) -> None:
-        super().__init__(id=id, wrap=False, markup=False, max_lines=1000, auto_scroll=True)
+        # Wrapped: a narrow log shows the whole reason on more lines rather than cut names.
+        super().__init__(
+            id=id, wrap=True, markup=False, max_lines=1000, auto_scroll=True, min_width=20
+        )
         self.test_mode = test_mode
         self._race: object | None = None
         self._written = 0
 
     def refresh_from(self, model: RaceModel) -> None:
-        if model.started is not self._race:
+        # A new race, or the same one scrubbed back to before some of the events shown.
+        if model.started is not self._race or model.event_count < self._written:
             self.clear()
             self._race = model.started
             self._written = 0
@@ -54,10 +58,11 @@ class EventLog(RichLog):
         spec = model.specs.get(event.racer)
         name = spec.name if spec is not None else f"racer {event.racer}"
         colour = spec.colour if spec is not None else ""
-        when = f"step {event.step:>6} ep {event.epoch:7.2f}"
+        when = f"step {event.step}"
         if not self.test_mode:
-            when += f" {event.seconds:6.1f}s"
+            when += f" {event.seconds:.1f}s"
         badge = fmt.badge_text(event.status, self.app.theme_variables)
+        # Status first: what happened reads before whom it happened to, at any width.
         return Text.assemble(
-            (when, "dim"), "  ", ("█ ", colour), (name, "bold"), "  ", badge, "  ", event.reason
+            badge, " ", ("█ ", colour), (name, "bold"), (f" {when}", "dim"), ": ", event.reason
         )

@@ -231,12 +231,20 @@ class LossChart(PlotextPlot):
 
         if model is None:
             return [], []
-        background = Color.parse(self.app.theme_variables.get("surface", "#000000"))
+        from tui_optim.ui import format as fmt
+
+        surface = self.app.theme_variables.get("surface", "#000000")
+        background = Color.parse(surface)
+        glyphs = {rid: fmt.racer_glyph(index) for index, rid in enumerate(model.racer_ids())}
+        no_colour = fmt.colour_off()
         faint_curves: list[Curve] = []
         curves: list[Curve] = []
         markers: list[tuple[float, float, RGB]] = []
-        for name, colour, x, y, diverged, labelled in self._series(model):
+        for name, colour, x, y, diverged, labelled, rid in self._series(model):
             name = name if labelled else ""
+            colour = fmt.readable(colour, surface)
+            # Without colour each line is drawn in its racer's glyph, finer braille otherwise.
+            marker = glyphs.get(rid, "braille") if no_colour and labelled else "braille"
             x, y = _finite(x, y)
             if x.size == 0:
                 continue
@@ -249,13 +257,22 @@ class LossChart(PlotextPlot):
                 y = ema(y, EMA_ALPHA)
             dx, dy = downsample_minmax(x, y, buckets)
             # A diverged line ends in a ✖ instead of its name (the name would cover it).
-            curves.append(Curve(dx, dy, _rgb(Color.parse(colour)), label="" if diverged else name))
+            curves.append(
+                Curve(
+                    dx,
+                    dy,
+                    _rgb(Color.parse(colour)),
+                    label="" if diverged else name,
+                    marker=marker,
+                )
+            )
         return faint_curves + curves, markers
 
     def _series(
         self, model: RaceModel
-    ) -> list[tuple[str, str, np.ndarray, np.ndarray, bool, bool]]:
-        """(name, colour, x, y, diverged, labelled) per line; repeats become mean and band."""
+    ) -> list[tuple[str, str, np.ndarray, np.ndarray, bool, bool, int]]:
+        """(name, colour, x, y, diverged, labelled, racer id) per line; repeats become mean
+        and band."""
         groups: dict[str, list[int]] = {}
         for rid, spec in model.specs.items():
             groups.setdefault(spec.name, []).append(rid)
@@ -268,7 +285,7 @@ class LossChart(PlotextPlot):
                 continue
             if len(arrays) == 1:
                 x, y = arrays[0][self.x_axis], arrays[0]["loss"]
-                series.append((name, spec.colour, x, y, diverged, True))
+                series.append((name, spec.colour, x, y, diverged, True, ids[0]))
                 continue
             n = min(len(a["loss"]) for a in arrays)
             if n == 0:
@@ -278,10 +295,10 @@ class LossChart(PlotextPlot):
             with np.errstate(all="ignore"):
                 mean = np.nanmean(stack, axis=0) if np.isfinite(stack).any() else stack[0]
                 spread = np.nanstd(stack, axis=0)
-            series.append((name, spec.colour, x, mean, diverged, True))
+            series.append((name, spec.colour, x, mean, diverged, True, ids[0]))
             band = Color.parse(spec.colour).blend(Color.parse("#808080"), 0.5).hex
-            series.append((f"{name} +sd", band, x, mean + spread, False, False))
-            series.append((f"{name} -sd", band, x, mean - spread, False, False))
+            series.append((f"{name} +sd", band, x, mean + spread, False, False, ids[0]))
+            series.append((f"{name} -sd", band, x, mean - spread, False, False, ids[0]))
         return series
 
 

@@ -112,7 +112,7 @@ class ParamTable(DataTable[Cell]):
         # Textual sends row_key None for a row removed while the message was queued (the
         # table rebuilt between a fast key and its highlight).
         if event.row_key is not None and event.row_key.value is not None:
-            self.post_message(RacerSelected(int(event.row_key.value)))
+            self.post_message(RacerSelected(int(event.row_key.value), from_table=True))
 
     # ------------------------------------------------------------------ sorting
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
@@ -158,13 +158,13 @@ class ParamTable(DataTable[Cell]):
             return
         self._drawn_version = model.version
         wanted = [str(rid) for rid in model.racer_ids()]
-        present = {key.value for key in self.rows}
+        present = {key.value for key in self.rows if key.value is not None}
         for key in present - set(wanted):
             self.remove_row(key)
             self._shown.pop(key, None)
         changed = False
-        for rid in model.racer_ids():
-            cells = self._cells(model.specs[rid], model.stats.get(rid))
+        for index, rid in enumerate(model.racer_ids()):
+            cells = self._cells(model.specs[rid], model.stats.get(rid), fmt.racer_glyph(index))
             key = str(rid)
             if key in present:
                 # Only what changed: two dozen racers x 11 columns at 10 Hz add up.
@@ -180,13 +180,19 @@ class ParamTable(DataTable[Cell]):
         if changed:
             self._apply_sort()
 
-    def _cells(self, spec: RacerSpec, stats: RacerStats | None) -> list[Cell]:
+    def forget_drawn(self) -> None:
+        """Draw every cell again on the next refresh (the theme changed the colours)."""
+        self._drawn_version = -1
+        self._shown = {key: [Cell("", None)] * len(COLUMNS) for key in self._shown}
+
+    def _cells(self, spec: RacerSpec, stats: RacerStats | None, glyph: str) -> list[Cell]:
         others = {k: v for k, v in spec.hparams.items() if k != "lr"}
         hparams = fmt.flavor_tag(spec.flavor) + fmt.key_hparams(
             others, limit=3, optimizer=spec.optimizer
         )
         lr = spec.hparams.get("lr")
-        name = Text.assemble(("█ ", spec.colour), spec.name)
+        colour = fmt.readable(spec.colour, self.app.theme_variables.get("background", "#000000"))
+        name = Text.assemble((f"{glyph} ", colour), spec.name)
         status = stats.status if stats is not None else "running"
         status_rank = float(STATUS_ORDER.index(status)) if status in STATUS_ORDER else None
         badge = Cell(fmt.badge_text(status, self.app.theme_variables), status_rank)

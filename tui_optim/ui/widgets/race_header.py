@@ -1,4 +1,4 @@
-"""The race header: scenario title, progress, fingerprint, elapsed time and race state."""
+"""The race header: scenario title, progress, fingerprint, elapsed time, pace and state."""
 
 from __future__ import annotations
 
@@ -26,16 +26,36 @@ def progress_bar(fraction: float | None, width: int = BAR_WIDTH) -> str:
     return "█" * filled + "░" * (width - filled)
 
 
+def pace_label(pace: float | None) -> str:
+    """``"max"``, ``"20 st/s"``: the race's pace as the header shows it."""
+    if pace is None:
+        return "max"
+    return f"{pace:g} st/s"
+
+
 class RaceHeader(Static):
-    """One or two lines: what is racing, how far it got, and whether it is running."""
+    """One line: what is racing, how far it got, its pace and whether it is running.
+
+    The line never wraps: on a narrow terminal the least needed parts go first (the
+    fingerprint, the progress bar, the epoch, the clock), then the title is shortened.
+    """
 
     def __init__(self, *, test_mode: bool = False, id: str | None = None) -> None:
         super().__init__(id=id)
         self.test_mode = test_mode
         self.scenario_label = ""
-        self._lines = 0
+        #: Steps per second the race is held to (None: as fast as it goes).
+        self.pace: float | None = None
+        #: Replay: the step shown and the last step (None: live).
+        self.replay: tuple[int, int] | None = None
+        self._model: RaceModel | None = None
+
+    def on_resize(self) -> None:
+        if self._model is not None:  # what fits changed; a finished race sends no update
+            self.refresh_from(self._model)
 
     def refresh_from(self, model: RaceModel) -> None:
+        self._model = model
         started = model.started
         if model.engine_error is not None:
             state = "stopped"
@@ -43,31 +63,58 @@ class RaceHeader(Static):
             state = "starting"
         else:
             state = model.state
-        title = escape(started.title) if started is not None else escape(self.scenario_label)
-        parts = [f"[b]{title}[/]"]
+        title = started.title if started is not None else self.scenario_label
+        narrow = narrow_header(self)
+        # (markup, drop order: higher goes first when the line is too long)
+        parts: list[tuple[str, int]] = []
         if started is not None:
             total_epochs = started.total_epochs
             epochs = f"epoch {model.epoch:.2f}" + (f"/{total_epochs}" if total_epochs else "")
             total_steps = model.total_steps
             steps = f"step {model.step}" + (f"/{total_steps}" if total_steps else "")
-            narrow = narrow_header(self)
+            parts.append((epochs, 3))
+            parts.append((steps, 0))
             bar = progress_bar(model.progress, BAR_WIDTH // 2 if narrow else BAR_WIDTH)
-            parts.append(f"{epochs} · {steps}")
             if bar:
-                parts.append(f"[$accent]{bar}[/]")
+                parts.append((f"[$accent]{bar}[/]", 4))
             fingerprint = started.fingerprint[: 6 if narrow else 12]
-            parts.append(f"[$foreground-muted]fp {escape(fingerprint)}[/]")
+            parts.append((f"[$foreground-muted]fp {escape(fingerprint)}[/]", 5))
             elapsed = fmt.DASH if self.test_mode else _clock(model.seconds)
-            parts.append(f"⏱ {elapsed}")
-        parts.append(fmt.race_state_badge(state))
+            parts.append((f"⏱ {elapsed}", 2))
+            if self.replay is None:
+                parts.append((f"[$foreground-muted]pace[/] {pace_label(self.pace)}", 1))
+        if self.replay is not None:
+            shown, last = self.replay
+            parts.append((f"[bold $warning]⏪ replay {shown}/{last}[/] ←→", 0))
+        else:
+            parts.append((fmt.race_state_badge(state), 0))
         if model.engine_error is not None:
-            parts.append(f"[$error]{escape(model.engine_error)} — press r to restart[/]")
-        content = Content.from_markup((" " if narrow_header(self) else "  ").join(parts))
-        # A layout pass costs the whole screen; the header needs one only when its text
-        # wraps onto a different number of lines (it updates ten times a second).
-        lines = -(-content.cell_length // max(1, self.content_region.width))
-        self.update(content, layout=lines != self._lines)
-        self._lines = lines
+            parts.append((f"[$error]{escape(model.engine_error)} — press r to restart[/]", 0))
+        # One line always (see the stylesheet): no layout pass for ten updates a second.
+        self.update(fit_line(title, parts, self.content_region.width, narrow), layout=False)
+
+
+def fit_line(title: str, parts: list[tuple[str, int]], width: int, narrow: bool) -> Content:
+    """``title`` and ``parts`` on one line of ``width`` cells: parts with the highest drop
+    order go first, then the title is cut with an ellipsis."""
+    separator = " " if narrow else "  "
+    kept = list(parts)
+
+    def line(head: str) -> Content:
+        return Content.from_markup(separator.join([head, *(markup for markup, _ in kept)]))
+
+    head = f"[b]{escape(title)}[/]"
+    if width <= 0:
+        return line(head)
+    while line(head).cell_length > width and any(order > 0 for _, order in kept):
+        drop = max(range(len(kept)), key=lambda index: kept[index][1])
+        del kept[drop]
+    rest = line("").cell_length
+    room = width - rest
+    if len(title) > room:
+        cut = title[: max(0, room - 1)] + "…" if room > 1 else ""
+        head = f"[b]{escape(cut)}[/]"
+    return line(head)
 
 
 def narrow_header(header: RaceHeader) -> bool:

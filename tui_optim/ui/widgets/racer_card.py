@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
 from textual.app import ComposeResult
+from textual.color import Color
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.markup import escape
@@ -26,12 +28,24 @@ SPARK_POINTS = 120
 
 
 def loss_spark_data(model: RaceModel, racer: int) -> list[float]:
-    """The racer's recent losses on a log10 scale (finite values only), for a sparkline."""
+    """The racer's whole loss history on a log10 scale, averaged into SPARK_POINTS buckets
+    (finite, positive values only): the descent over decades, not the noise of the tail."""
     history = model.histories.get(racer)
     if history is None:
         return []
-    loss = history.arrays()["loss"][-SPARK_POINTS:]
-    return [math.log10(v) for v in loss.tolist() if math.isfinite(v) and v > 0]
+    loss = history.arrays()["loss"]
+    loss = loss[np.isfinite(loss) & (loss > 0)]
+    if loss.size == 0:
+        return []
+    logs = np.log10(loss)
+    if logs.size <= SPARK_POINTS:
+        return [float(v) for v in logs.tolist()]
+    edges = np.linspace(0, logs.size, SPARK_POINTS + 1).astype(int)
+    return [float(v) for v in (np.add.reduceat(logs, edges[:-1]) / np.diff(edges)).tolist()]
+
+
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values)
 
 
 class RacerCard(Widget):
@@ -45,10 +59,11 @@ class RacerCard(Widget):
     RacerCard { height: auto; }
     """
 
-    def __init__(self, spec: RacerSpec, *, test_mode: bool = False) -> None:
+    def __init__(self, spec: RacerSpec, *, glyph: str = "█", test_mode: bool = False) -> None:
         # No id: after a restart the old cards are still being removed when new ones mount.
         super().__init__(classes="racer-card")
         self.spec = spec
+        self.glyph = glyph
         self.test_mode = test_mode
         self._drawn_version = -1
         self._ready = False
@@ -62,7 +77,11 @@ class RacerCard(Widget):
         yield Static(classes="card-hparams")
         with Horizontal(classes="card-bottom"):
             yield Sparkline(
-                [], classes="card-spark", max_color=self.spec.colour, min_color=self.spec.colour
+                [],
+                classes="card-spark",
+                max_color=self.spec.colour,
+                min_color=self.spec.colour,
+                summary_function=_mean,  # a column is its points' mean (default: max)
             )
             yield Static(classes="card-figures")
 
@@ -90,10 +109,26 @@ class RacerCard(Widget):
         self.set_class(compact, "-compact")
         self._drawn_version = -1  # the speed moves between the figures and the border
         self._shown.pop("badge", None)  # drawn on one-line cards only
-        # The border colour is per racer, so it is set here rather than in the stylesheet.
-        self.styles.border = ("none", self.spec.colour) if compact else ("round", self.spec.colour)
+        self.apply_colour()
         if self._ready:  # a finished race sends no more updates to redraw it
             self.refresh_from(self.app.model)  # type: ignore[attr-defined]
+
+    @property
+    def colour(self) -> str:
+        """The racer's colour, adjusted to stay legible on the theme's background."""
+        background = self.app.theme_variables.get("background", "#000000")
+        return fmt.readable(self.spec.colour, background)
+
+    def apply_colour(self) -> None:
+        """Border and name in the racer's colour for the current theme."""
+        # The border colour is per racer, so it is set here rather than in the stylesheet.
+        compact = self.has_class("-compact")
+        self.styles.border = ("none", self.colour) if compact else ("round", self.colour)
+        self.styles.border_title_color = self.colour
+        if self._ready:
+            self._draw_static()
+            sparkline = self.query_one(Sparkline)
+            sparkline.min_color = sparkline.max_color = Color.parse(self.colour)
 
     def on_click(self) -> None:
         self.post_message(RacerSelected(self.spec.id))
@@ -107,9 +142,9 @@ class RacerCard(Widget):
             self._drawn_version = -1
 
     def _draw_static(self) -> None:
-        name = f"{fmt.swatch(self.spec.colour)} [b]{escape(self.spec.name)}[/]"
+        name = f"[{self.colour}]{self.glyph}[/] [b]{escape(self.spec.name)}[/]"
         self.query_one(".card-name", Static).update(name)
-        self.border_title = f"[b]{escape(self.spec.name)}[/]"
+        self.border_title = f"{self.glyph} [b]{escape(self.spec.name)}[/]"
         optimizer = self.spec.optimizer
         key = fmt.key_hparams(self.spec.hparams, optimizer=optimizer)
         hparams = f"{escape(fmt.flavored(optimizer, self.spec.flavor))} {escape(key)}"

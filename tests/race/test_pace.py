@@ -1,0 +1,111 @@
+"""The race's pace: at most N steps per second of race time, set live; start paused."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import time
+
+import pytest
+
+from tui_optim.race.messages import Pause, Resume, SetPace, Snapshot
+from tui_optim.race.process import RaceProcess
+from tui_optim.race.race import Race
+from tui_optim.scenario import load_scenario
+
+
+def peaks(steps: int = 400) -> object:
+    return dataclasses.replace(load_scenario("peaks_zoo"), steps=steps)
+
+
+def run_for(race: Race, seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end and race.state == "running":
+        race.advance(0.01)
+        time.sleep(min(0.01, race.wait_seconds()))
+
+
+def test_pace_caps_the_steps_per_second() -> None:
+    race = Race(peaks(), pace=20.0)
+    started = race.clock()
+    run_for(race, 0.5)
+    elapsed = race.clock() - started
+    assert 1 <= race.progress_step() <= 20.0 * elapsed + 1
+    race.advance(0.01)  # caught up with the pace: the next step is not due yet
+    assert 0.0 < race.wait_seconds() <= 1 / 20 + 1e-6
+
+
+def test_set_pace_none_runs_at_full_speed() -> None:
+    race = Race(peaks(), pace=2.0)
+    race.handle(SetPace(None))
+    end = time.perf_counter() + 20  # a loaded machine may need more than one slice
+    while race.state == "running" and time.perf_counter() < end:
+        race.advance(0.2)
+        assert race.wait_seconds() == 0.0  # never held back
+    assert race.state == "finished" and race.progress_step() == 400
+    assert race.wait_seconds() == 0.0
+
+
+def test_pace_rejects_non_positive_values() -> None:
+    race = Race(peaks())
+    [reply] = race.handle(SetPace(0.0))
+    assert "pace must be a positive number" in reply.message
+
+
+def test_paused_start_and_pauses_do_not_count_as_pace_time() -> None:
+    race = Race(peaks(), pace=10.0, paused=True)
+    assert race.state == "paused"
+    race.advance(0.1)
+    assert race.progress_step() == 0
+    time.sleep(0.3)  # paused: this time allows no steps
+    race.handle(Resume())
+    race.advance(0.05)
+    assert race.progress_step() <= 1
+    race.handle(Pause())
+    assert race.wait_seconds() == 0.0
+
+
+def test_mlp_race_at_a_pace_keeps_groups_aligned() -> None:
+    scenario = dataclasses.replace(load_scenario("batch_modes"), epochs=3)
+    race = Race(scenario, pace=50.0)
+    run_for(race, 0.3)
+    progress = [g.progress for g in race.groups.values()]
+    spe = race.primary.steps_per_epoch
+    assert race.progress_step() <= 50 * race.clock() + 1
+    assert max(progress) - min(progress) <= 1.0 + 1.0 / spe
+
+
+def test_engine_process_starts_at_the_given_pace() -> None:
+    process = RaceProcess(peaks(), pace=5.0)
+    process.start()
+    try:
+        steps: list[int] = []
+        end = time.monotonic() + 1.2
+        while time.monotonic() < end:
+            steps += [m.step for m in process.poll(0.05) if isinstance(m, Snapshot)]
+        assert steps and 1 <= steps[-1] <= 8
+        # the trail comes step by step: no snapshot jumps more than one step at 5/s
+        assert all(b - a <= 1 for a, b in itertools.pairwise(steps))
+        process.send(SetPace(None))
+        end = time.monotonic() + 5
+        while time.monotonic() < end and (not steps or steps[-1] < 400):
+            steps += [m.step for m in process.poll(0.05) if isinstance(m, Snapshot)]
+        assert steps[-1] == 400
+    finally:
+        process.close()
+
+
+@pytest.mark.parametrize("paused", [True, False])
+def test_engine_process_can_start_paused(paused: bool) -> None:
+    process = RaceProcess(peaks(10), paused=paused)
+    process.start()
+    try:
+        states: list[str] = []
+        end = time.monotonic() + 3
+        while time.monotonic() < end and "finished" not in states and len(states) < 3:
+            states += [m.state for m in process.poll(0.1) if isinstance(m, Snapshot)]
+        assert states[0] == ("paused" if paused else "running") or states[-1] == "finished"
+        if paused:
+            assert "finished" not in states
+    finally:
+        process.close()
