@@ -34,6 +34,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -180,11 +181,11 @@ def fit_trend(values: list[float]) -> Trend:
     return Trend(slope * (n - 1), noise, t, mean)
 
 
-def reversals(moves: list[float] | list[np.ndarray]) -> tuple[int, int]:
+def reversals(moves: Sequence[float | np.ndarray]) -> tuple[int, int]:
     """How many successive pairs of moves point in opposite directions, and of how many."""
     count = total = 0
     for a, b in itertools.pairwise(moves):
-        product = a * b if isinstance(a, float) else float(np.dot(a, b))
+        product = float(np.dot(a, b))
         if product == 0:
             continue
         total += 1

@@ -146,8 +146,8 @@ class Racer:
             positions = np.array(self.pending_positions, dtype=np.float64).reshape(-1, 2)
         self.pending.clear()
         self.pending_positions.clear()
-        columns = [points[:, i].copy() for i in range(width)]
-        return HistoryChunk(*columns, position=positions)
+        columns = {name: points[:, i].copy() for i, name in enumerate(POINT_FIELDS)}
+        return HistoryChunk(**columns, position=positions)
 
 
 class Recorder:
