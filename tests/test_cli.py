@@ -97,8 +97,8 @@ def test_the_leaderboard_never_cuts_a_number(tmp_path: Path, terminal_columns: i
     racers = json.loads((tmp_path / "out.json").read_text())["racers"]
     lines = [line for line in screen.splitlines() if re.match(r"│ \d ", line)]
     assert len(lines) == len(racers)
-    best = {f"{racer['best_loss']:.4g}" for racer in racers}
-    assert best <= {cell.strip() for line in lines for cell in line.split("│")}
+    final = {f"{racer['final']['loss']:.4g}" for racer in racers}
+    assert final <= {cell.strip() for line in lines for cell in line.split("│")}
     if terminal_columns is None:
         assert "…" not in screen and all(f" {racer['name']} " in screen for racer in racers)
         listing = run("list", "optimizers")

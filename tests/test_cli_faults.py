@@ -46,12 +46,13 @@ def start(*args: str, cwd: Path, **kwargs: object) -> subprocess.Popen[str]:
 
 
 def wait_for_progress(process: subprocess.Popen[str], timeout: float = 30.0) -> None:
-    """Until the run prints a progress line past step 0 (every racer has recorded points)."""
+    """Until the run prints a progress line past step 0 that shows losses (every racer has
+    recorded points: losses are evaluated on the recorder's cadence, not every step)."""
     assert process.stdout is not None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         line = process.stdout.readline()
-        match = re.match(r"epoch [\d.]+ step (\d+):", line)
+        match = re.match(r"epoch [\d.]+ step (\d+): \S", line)
         if match and int(match.group(1)) > 0:
             return
         if not line and process.poll() is not None:

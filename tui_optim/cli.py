@@ -71,6 +71,11 @@ def build_command_parsers() -> dict[str, argparse.ArgumentParser]:
         help="engine processes (default: one per 4 racers, at most one per core)",
     )
     run.add_argument("--quiet", action="store_true", help="print only the leaderboard")
+    run.add_argument(
+        "--rank-by",
+        help="what the leaderboard ranks by (default: the scenario's rank_by, else the "
+        "final validation loss if there is a validation split, else the final training loss)",
+    )
     sweep = Parser(
         prog="tui-optim sweep",
         description="Run a [sweep] scenario: every optimizer at every learning rate and seed.",
@@ -498,7 +503,11 @@ def command_run(options: argparse.Namespace) -> int:
         )
     try:
         scenario = with_overrides(
-            scenario, epochs=options.epochs, steps=options.steps, seed=options.seed
+            scenario,
+            epochs=options.epochs,
+            steps=options.steps,
+            seed=options.seed,
+            rank_by=options.rank_by,
         )
     except ScenarioError as error:
         raise UsageError(str(error)) from None
@@ -671,9 +680,7 @@ class Progress:
 
         rows = leaderboard(record)[:3]
         return "  ".join(
-            f"{printable(row.name)} {row.best_loss:.3g}"
-            for row in rows
-            if row.best_loss is not None
+            f"{printable(row.name)} {row.loss:.3g}" for row in rows if row.loss is not None
         )
 
     def close(self) -> None:
@@ -688,30 +695,30 @@ def print_leaderboard(record: Any) -> None:
 
     from tui_optim.engine.errors import printable
     from tui_optim.engine.optimizers import flavored
-    from tui_optim.results.export import leaderboard
+    from tui_optim.results.export import RANK_LABELS, leaderboard, rank_key
 
     started = record.started
     rows = leaderboard(record)
+    key = rank_key(record)
     # Time series: how far ahead each racer predicts says more than the validation loss.
     with_horizon = any(row.horizon is not None for row in rows)
+    with_validation = any(row.val_loss is not None for row in rows)
+    repeats = max((row.runs for row in rows), default=1)
     # Names are the user's text: shown as written (no Rich markup), control characters
     # escaped (an ESC in a racer's name must not reach the terminal).
+    title = f"{printable(started.title)} (seed {started.seed}, fingerprint {started.fingerprint})"
     table = Table(
-        title=Text(
-            f"{printable(started.title)} (seed {started.seed}, fingerprint {started.fingerprint})"
-        ),
+        title=Text(f"{title}\nranked by {RANK_LABELS[key]}; losses are final, on the whole set"),
         title_justify="left",
     )
-    for column in (
-        "#",
-        "racer",
-        "optimizer",
-        "status",
-        "to target",
-        "best loss",
-        "final loss",
-        "horizon (steps)" if with_horizon else "val acc",
-    ):
+    columns = ["#", "racer", "optimizer", "status", "to target", "loss"]
+    if repeats > 1:
+        columns.append("reached")
+    if with_validation:
+        columns += ["val loss", "val acc"]
+    if with_horizon:
+        columns.append("horizon (steps)")
+    for column in columns:
         words = column in ("racer", "optimizer", "status", "to target")
         # A terminal too narrow for the table wraps the wordy columns, never a number.
         table.add_column(column, justify="left" if words else "right", no_wrap=not words)
@@ -727,20 +734,26 @@ def print_leaderboard(record: Any) -> None:
             target = f"{row.steps_to_target:.0f} steps / {row.epochs_to_target:.3g} ep"
             if row.grad_evals_to_target not in (None, row.steps_to_target):
                 target += f" / {row.grad_evals_to_target:.0f} grad evals"
-        table.add_row(
+        cells = [
             "DNF" if row.rank is None else str(row.rank),
             Text(printable(row.name) + (f" (x{row.runs})" if row.runs > 1 else "")),
             flavored(row.optimizer, row.flavor),
             row.status,
             target,
-            number(row.best_loss, row.best_loss_std),
-            number(row.final_loss, row.final_loss_std),
-            number(row.horizon, row.horizon_std)
-            if with_horizon
-            else "-"
-            if row.val_accuracy is None
-            else f"{row.val_accuracy:.1%}",
-        )
+            number(row.loss, row.loss_std),
+        ]
+        if repeats > 1:
+            cells.append(f"{row.reached_target}/{row.runs}")
+        if with_validation:
+            accuracy = "-"
+            if row.val_accuracy is not None:
+                accuracy = f"{row.val_accuracy:.1%}"
+                if row.val_accuracy_std is not None:
+                    accuracy += f" ± {row.val_accuracy_std:.1%}"
+            cells += [number(row.val_loss, row.val_loss_std), accuracy]
+        if with_horizon:
+            cells.append(number(row.horizon, row.horizon_std))
+        table.add_row(*cells)
     print_table(table)
 
 

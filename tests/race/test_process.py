@@ -97,7 +97,7 @@ def test_two_processes_give_the_same_race_as_one(engine) -> None:
     assert one.started.fingerprint == two.started.fingerprint
     assert sorted(one.specs) == sorted(two.specs)
     for rid, stats in one.stats.items():
-        assert two.stats[rid].epoch_loss == stats.epoch_loss  # bit for bit
+        assert two.stats[rid].loss == stats.loss  # bit for bit
 
 
 def test_the_race_is_at_step_0_until_every_child_has_reported(engine) -> None:
@@ -161,8 +161,8 @@ def test_a_restart_across_two_processes_starts_before_it_streams(engine) -> None
     for message in messages:
         again.apply(message)
     assert again.state == "finished"
-    assert {rid: s.epoch_loss for rid, s in again.stats.items()} == {
-        rid: s.epoch_loss for rid, s in first.stats.items()
+    assert {rid: s.loss for rid, s in again.stats.items()} == {
+        rid: s.loss for rid, s in first.stats.items()
     }
 
 

@@ -11,6 +11,7 @@ import pytest
 from tui_optim.engine.data import DataSpec
 from tui_optim.engine.init import load_weights
 from tui_optim.engine.optimizers import OPTIMIZERS
+from tui_optim.engine.surfaces import get_surface
 from tui_optim.race.messages import (
     AddRacer,
     CommandRejected,
@@ -108,7 +109,7 @@ def test_snapshots_stream_history_and_epochs() -> None:
         chunk = stats.new_points
         assert len(chunk.step) >= 3  # at least every epoch end
         assert np.all(np.diff(chunk.step) > 0)
-        assert math.isfinite(stats.epoch_loss) and stats.val_loss is not None
+        assert math.isfinite(stats.loss) and stats.val_loss is not None
         assert 0.0 <= (stats.val_accuracy or 0.0) <= 1.0
         assert len(stats.layers) == 2 and stats.layers[0].weight_norm > 0
     assert all(len(s.new_points.step) == 0 for s in race.snapshot().racers)  # taken once
@@ -293,11 +294,14 @@ def test_surface_race_records_positions() -> None:
     snapshot = race.snapshot()
     first = snapshot.racers[0].new_points
     assert first.position is not None and first.position.shape == (10, 2)
-    np.testing.assert_allclose(first.position[0], (-0.35, -0.67))
-    second = snapshot.racers[1].new_points
-    np.testing.assert_allclose(second.position[0], (0.3, 1.3))
+    # a point is where the racer is after its step, with f there
+    surface = get_surface("peaks")
+    for stats, start in zip(snapshot.racers, [(-0.35, -0.67), (0.3, 1.3)], strict=True):
+        start_row = np.array([start])
+        after = start_row - 0.03 * surface.gradient(start_row)
+        np.testing.assert_allclose(stats.new_points.position[0], after[0])
+        assert stats.new_points.loss[0] == surface.value(after)[0]
     # the plain gradient-descent rule, by hand
-    from tui_optim.engine.surfaces import get_surface
 
     surface = get_surface("peaks")
     point = np.array([[-0.35, -0.67]])
@@ -357,6 +361,9 @@ def test_schedule_free_reports_loss_and_exports_weights_at_its_evaluation_point(
 
 
 def test_schedule_free_validation_figures_are_at_its_evaluation_point() -> None:
+    """The whole-training-set loss (and accuracy) and the validation figures of a
+    schedule-free racer are evaluated at its evaluation point, the others' at their
+    weights."""
     configs = [racer("sf", "schedule_free_adamw", lr=0.05), racer("adam", "adam", lr=0.01)]
     race = Race(iris_scenario(configs, epochs=2))
     run_to_end(race)
@@ -366,10 +373,14 @@ def test_schedule_free_validation_figures_are_at_its_evaluation_point() -> None:
         found = next(r for r in race.racers.values() if r.spec.name == name)
         weights = race.current_params(found)[None].copy()
         assert found.val_loss == pytest.approx(problem.evaluate(weights, "val").loss[0], rel=1e-12)
+        train = problem.evaluate(weights, "train")
+        assert found.loss == pytest.approx(train.loss[0], rel=1e-12)
+        assert found.accuracy == pytest.approx(train.accuracy[0], rel=1e-12)
     sf = next(r for r in race.racers.values() if r.spec.name == "sf")
     group = race._group_of(sf)
     raw = group.params[group.row_of(sf)][None].copy()
     assert sf.val_loss != pytest.approx(problem.evaluate(raw, "val").loss[0], rel=1e-6)
+    assert sf.loss != pytest.approx(problem.evaluate(raw, "train").loss[0], rel=1e-6)
 
 
 def test_a_failing_row_is_isolated_from_the_rest_of_its_block(monkeypatch) -> None:

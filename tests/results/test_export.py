@@ -20,8 +20,7 @@ def raced(racers: list[RacerConfig], epochs: int = 30, **changes: object) -> Rac
         racers=tuple(racers),
         epochs=epochs,
         grid=None,
-        target_loss=0.4,
-        **changes,
+        **{"target_loss": 0.4, **changes},
     )
     race = Race(scenario)
     record = RaceRecord()
@@ -50,8 +49,8 @@ def test_leaderboard_ranks_by_time_to_target_with_dnf_last() -> None:
 def test_repeats_are_mean_and_std() -> None:
     record = raced([racer("adam", "adam", 0.01)], epochs=5, repeats=3)
     (row,) = leaderboard(record)
-    assert row.runs == 3 and row.best_loss is not None and row.best_loss_std is not None
-    assert row.best_loss_std > 0  # three seeds, three different races
+    assert row.runs == 3 and row.loss is not None and row.loss_std is not None
+    assert row.loss_std > 0  # three seeds, three different races
 
 
 def test_json_is_valid_and_complete(tmp_path: Path) -> None:
@@ -76,3 +75,41 @@ def test_csv_has_a_row_per_racer_and_point(tmp_path: Path) -> None:
     points = sum(len(h) for h in record.histories.values())
     assert len(rows) == points and {r["racer"] for r in rows} == {"a", "b"}
     assert rows[0].keys() >= {"step", "epoch", "seconds", "loss", "val_loss", "grad_norm"}
+
+
+def test_csv_has_optimizer_hyperparameters_repeat_and_seed_columns(tmp_path: Path) -> None:
+    record = raced([racer("a", "adam", 0.01), racer("b", "sgd", 0.1)], epochs=3, repeats=2)
+    path = tmp_path / "race.csv"
+    write_csv(record, path)
+    rows = list(csv.DictReader(path.open()))
+    assert rows[0].keys() >= {"optimizer", "repeat", "seed", "lr", "beta1", "momentum"}
+    adam = next(r for r in rows if r["racer"] == "a" and r["repeat"] == "1")
+    assert adam["lr"] == "0.01" and adam["beta1"] == "0.9" and adam["momentum"] == ""
+    assert {r["seed"] for r in rows} == {"42", "43"}
+    assert all(r["loss"] and r["batch_loss"] for r in rows)
+
+
+def test_json_aggregates_each_configuration_over_its_seeds() -> None:
+    record = raced([racer("adam", "adam", 0.05)], epochs=20, repeats=3)
+    (entry,) = results_document(record)["aggregates"]
+    assert entry["runs"] == 3 and entry["seeds"] == [42, 43, 44]
+    assert entry["loss"]["mean"] is not None and entry["loss"]["std"] > 0
+    reached = {r["seed"] for r in results_document(record)["racers"] if r["time_to_target"]}
+    assert set(entry["seeds_reaching_target"]) == reached
+
+
+def test_the_default_ranking_is_the_final_validation_loss() -> None:
+    # the racer with the lowest best mini-batch loss is not the one that generalises best
+    record = raced(
+        [racer("sgd", "sgd", 0.1), racer("adam", "adam", 0.1), racer("slow", "sgd", 0.001)],
+        epochs=200,
+        target_loss=None,
+    )
+    rows = leaderboard(record)
+    val = [row.val_loss for row in rows]
+    assert val == sorted(val)
+    by_loss = leaderboard(record, rank_by="loss")
+    assert [row.loss for row in by_loss] == sorted(row.loss for row in by_loss)
+    by_accuracy = leaderboard(record, rank_by="val_accuracy")
+    accuracy = [row.val_accuracy for row in by_accuracy]
+    assert accuracy == sorted(accuracy, reverse=True)

@@ -56,8 +56,8 @@ def test_record_at_a_step_is_the_race_then() -> None:
         cut = view.histories[rid].arrays()
         assert cut["step"].tolist() == [1.0, 2.0, 3.0, 4.0]
         assert view.stats[rid].loss == full["loss"][3]
-        # where the racer stood after 4 steps: where its 5th step started
-        assert view.stats[rid].position == tuple(full["position"][4])
+        # where the racer stood after 4 steps: where its 4th point was evaluated
+        assert view.stats[rid].position == tuple(full["position"][3])
     assert all(event.step <= 4 for event in view.events)
     assert record_at(record, 10).stats == record.stats
     assert record_at(record, 4).version != record_at(record, 4).version

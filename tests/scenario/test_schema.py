@@ -19,6 +19,7 @@ from tui_optim.scenario import (
     template,
 )
 from tui_optim.scenario.schema import (
+    CLAIM,
     DATA,
     MODEL,
     RACER,
@@ -210,7 +211,7 @@ def test_a_flag_and_its_file_key_report_the_same_problem(key: str, value: str) -
 
 def test_every_declared_key_is_in_the_template() -> None:
     text = template()
-    for table in (TOP, DATA, MODEL, SURFACE, RACER):
+    for table in (TOP, DATA, MODEL, SURFACE, RACER, CLAIM):
         for option in table.options:
             assert re.search(rf"\b{option.key}\b\s*=|\[\[?{option.key}\]", text), option.key
 
@@ -266,3 +267,74 @@ def test_hyperparameters_are_checked_in_the_models_dtype(
     error = error_of(text)
     assert f"race.toml:9: {expected}" in str(error)
     parse_scenario(text.replace('"float32"', '"float64"'), Path("race.toml"))  # fits float64
+
+
+VERDICT_SCENARIO = """title = "t"
+steps = 10
+rank_by = "loss"
+look_for = "  what to see  "
+
+[surface]
+function = "peaks"
+
+[[racer]]
+optimizer = "sgd"
+name = "SGD"
+
+[[racer]]
+optimizer = "adam"
+name = "Adam"
+
+[[claim]]
+racer = "Adam"
+status = "converged"
+beats = "SGD"
+"""
+
+
+def test_rank_by_look_for_and_claims_are_read_from_the_schema() -> None:
+    scenario = parse_scenario(VERDICT_SCENARIO, name="race")
+    assert scenario.rank_by == "loss" and scenario.look_for == "what to see"
+    assert [(c.racer, c.status, c.before, c.beats) for c in scenario.claims] == [
+        ("Adam", "converged", None, "SGD")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('rank_by = "loss"', 'rank_by = "best"', r"race\.toml:3: rank_by: unknown ranking 'best'"),
+        (
+            'look_for = "  what to see  "',
+            "look_for = 3",
+            r"race\.toml:4: look_for: must be a string",
+        ),
+        (
+            'status = "converged"',
+            'status = "won"',
+            r"race\.toml:19: claim\[1\]\.status: unknown status",
+        ),
+        (
+            'beats = "SGD"',
+            'beats = "sgd"',
+            r"race\.toml:20: claim\[1\]\.beats: unknown racer 'sgd'",
+        ),
+        (
+            'status = "converged"',
+            'stat = "converged"',
+            r"race\.toml:19: claim\[1\]\.stat: unknown key",
+        ),
+        ('racer = "Adam"\nstatus', "status", r"race\.toml:17: claim\[1\]\.racer: missing"),
+    ],
+)
+def test_a_bad_verdict_key_is_one_located_line(old: str, new: str, message: str) -> None:
+    text = VERDICT_SCENARIO.replace(old, new)
+    with pytest.raises(ScenarioError, match=message) as error:
+        parse_scenario(text, name="race")
+    assert "\n" not in str(error.value)
+
+
+def test_rank_by_on_the_command_line_goes_through_the_same_option() -> None:
+    with pytest.raises(ScenarioError, match=r"--rank-by: unknown ranking 'best'"):
+        read_text(TOP.option("rank_by"), "best", "--rank-by")
+    assert read_text(TOP.option("rank_by"), "val_accuracy", "--rank-by") == "val_accuracy"

@@ -200,7 +200,7 @@ async def test_a_loss_of_exactly_zero_keeps_the_log_axis_and_is_left_out() -> No
             last_step += 1
             point = [np.array([value]) for value in (last_step, 3.0, 0.1, loss)]
             nan = np.array([np.nan])
-            history.extend(HistoryChunk(*point, nan, nan, nan, nan, point[0]))
+            history.extend(HistoryChunk(*point, nan, nan, nan, nan, nan, nan, point[0]))
             app.model.version += 1
             screen.redraw()
 

@@ -33,9 +33,10 @@ def finished(name: str, flavor: str | None = "torch") -> RaceRecord:
 
 
 def path_of(record: RaceRecord, racer: int) -> np.ndarray:
-    stats = record.stats[racer]
-    points = record.histories[racer].arrays()["position"]
-    return np.vstack([points, [stats.position]])
+    """The start, then the position after each step (where each point was evaluated)."""
+    from tui_optim.ui.screens.surface import racer_path
+
+    return racer_path(record, racer)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("name", ["peaks_zoo", "peaks_learning_rates"])

@@ -63,7 +63,7 @@ async def test_grid_view_has_a_cell_per_racer_in_the_exercise_layout() -> None:
         cells = list(app.screen.query(".grid-cell"))
         assert len(cells) == 24
         first = str(app.screen.query_one("#cell-0-0", Static).render())
-        assert "loss" in first and any(block in first for block in "▁▂▃▄▅▆▇█")
+        assert "train" in first and any(block in first for block in "▁▂▃▄▅▆▇█")
         heads = " ".join(str(w.render()) for w in app.screen.query(".grid-head"))
         assert "lr 0.1" in heads and "nadam" in heads
 
@@ -85,7 +85,7 @@ async def test_a_racer_without_a_cell_does_not_stop_the_grid_drawing_the_others(
             cell.update("")
         screen.draw(app.model)
         await pilot.pause()
-        assert "loss" in str(screen.query_one("#cell-0-0", Static).render())
+        assert "train" in str(screen.query_one("#cell-0-0", Static).render())
 
 
 async def test_leaderboard_ranks_every_racer() -> None:

@@ -414,10 +414,12 @@ def test_card_sparkline_shows_the_whole_descent_on_a_log_scale() -> None:
                 epoch=steps,
                 seconds=steps,
                 loss=loss[part],
+                batch_loss=nan,
                 val_loss=nan,
                 accuracy=nan,
                 grad_norm=nan,
                 update_ratio=nan,
+                sharpness=nan,
                 grad_evals=steps,
                 position=np.zeros((500, 2)),
             )
@@ -519,4 +521,4 @@ async def test_leaderboard_fits_80_columns() -> None:
         board = app.screen.query_one("#board", DataTable)
         assert board.virtual_size.width <= 80
         labels = [str(column.label) for column in board.columns.values()]
-        assert "final loss" in labels and "to target" in labels
+        assert "train loss" in labels and "to target" in labels

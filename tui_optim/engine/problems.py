@@ -6,6 +6,7 @@ engine never asks which kind it has.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -26,6 +27,12 @@ Split = Literal["train", "val"]
 HORIZON_TOLERANCE = 0.1
 #: Prediction horizon: start points averaged over.
 HORIZON_STARTS = 8
+#: Sharpness of an MLP: examples of the fixed probe batch its Hessian is taken on.
+SHARPNESS_PROBE = 256
+#: Sharpness of an MLP: evaluations between two estimates.
+SHARPNESS_EVERY = 25
+#: Sharpness of an MLP: power iterations per estimate (warm-started from the last vector).
+SHARPNESS_ITERATIONS = 3
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,16 @@ class Problem(Protocol):
     n_train: int
     has_validation: bool
     is_classification: bool
+    #: Known minima (global first); empty when none is known (every MLP).
+    minima: tuple[tuple[float, float], ...]
+    #: True when the loss has no lower bound (a racer may run away to -inf).
+    unbounded_below: bool
+    #: Evaluations between two sharpness estimates (1 where it is cheap and exact).
+    sharpness_every: int
+    #: A length that says what "far" means in parameter space (a surface's window
+    #: diagonal); None when there is no such scale.
+    length_scale: float | None
+
     @property
     def has_horizon(self) -> bool:
         """Whether :meth:`horizon` applies (a windowed time series)."""
@@ -73,6 +90,43 @@ class Problem(Protocol):
 
     def horizon(self, params: np.ndarray) -> np.ndarray: ...
 
+    def sharpness(
+        self, params: np.ndarray, vectors: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+def power_iteration(
+    gradient: Callable[[np.ndarray], np.ndarray],
+    params: np.ndarray,
+    vectors: np.ndarray | None,
+    iterations: int,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top Hessian eigenvalue per row of ``params`` (R, P) and its eigenvector (R, P).
+
+    Power iteration on Hessian-vector products by forward differences of the gradient,
+    ``H v ~ (g(w + e v) - g(w)) / e`` with ``e = sqrt(machine eps) * max(1, |w|)``: one
+    gradient per iteration. ``vectors`` (the previous estimate's) warm-starts it; the
+    eigenvalue is the Rayleigh quotient ``v . H v`` of the last vector, so it keeps its
+    sign (the top eigenvalue in magnitude; negative on a concave direction).
+    """
+    work = np.asarray(params, dtype=np.float64)
+    if vectors is None or vectors.shape != work.shape:
+        vectors = np.random.default_rng(seed).standard_normal(work.shape)
+    v = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-300)
+    epsilon = np.sqrt(np.finfo(params.dtype).eps) * np.maximum(
+        1.0, np.linalg.norm(work, axis=1, keepdims=True)
+    )
+    base = gradient(params).astype(np.float64)
+    value = np.zeros(len(work))
+    for _ in range(max(1, iterations)):
+        shifted = (work + epsilon * v).astype(params.dtype)
+        product = (gradient(shifted).astype(np.float64) - base) / epsilon
+        value = np.einsum("ij,ij->i", v, product)
+        norm = np.linalg.norm(product, axis=1, keepdims=True)
+        v = np.where(norm > 0, product / np.maximum(norm, 1e-300), v)
+    return np.where(np.isfinite(value), value, np.nan), v
+
 
 class MLPProblem:
     """An :class:`MLP` trained on a :class:`Dataset` (already encoded and scaled)."""
@@ -86,6 +140,14 @@ class MLPProblem:
         self.n_train = self.data.n_train
         self.has_validation = self.data.n_val > 0
         self.is_classification = self.data.task == "classification"
+        self.minima: tuple[tuple[float, float], ...] = ()
+        self.unbounded_below = False
+        self.length_scale: float | None = None
+        self.sharpness_every = SHARPNESS_EVERY
+        probe = np.arange(self.n_train)
+        if self.n_train > SHARPNESS_PROBE:
+            probe = np.sort(np.random.default_rng(0).permutation(self.n_train)[:SHARPNESS_PROBE])
+        self._probe = probe
 
     def initial_params(self, seed: int) -> np.ndarray:
         return initial_params(self.mlp, self.init, seed)
@@ -158,6 +220,26 @@ class MLPProblem:
                 windows[..., -1] = predicted
         return horizon.mean(axis=1)
 
+    def sharpness(
+        self, params: np.ndarray, vectors: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top eigenvalue of the training loss's Hessian per racer (R,), and its vector.
+
+        Power iteration (:func:`power_iteration`, :data:`SHARPNESS_ITERATIONS` steps) on a
+        fixed probe batch of at most :data:`SHARPNESS_PROBE` training examples, the same
+        every time so successive estimates are comparable.
+        """
+        x = self.data.X_train[self._probe]
+        y = self.data.Y_train[self._probe]
+        iterations = SHARPNESS_ITERATIONS if vectors is not None else 2 * SHARPNESS_ITERATIONS
+
+        def gradient(at: np.ndarray) -> np.ndarray:
+            out = np.empty_like(at)
+            self.mlp.loss_and_grad(at, x, y, out)
+            return out
+
+        return power_iteration(gradient, params, vectors, iterations)
+
     def predict_labels(self, outputs: np.ndarray) -> np.ndarray:
         """Class indices (R, B) from output activations (R, B, out)."""
         if outputs.shape[2] == 1:
@@ -186,6 +268,7 @@ class SurfaceProblem:
     has_validation = False
     is_classification = False
     has_horizon = False
+    sharpness_every = 1
 
     def __init__(
         self,
@@ -196,6 +279,10 @@ class SurfaceProblem:
         self.surface = surface
         self.start = tuple(surface.default_start if start is None else start)
         self.dtype = np.dtype(dtype)
+        self.minima = surface.minima
+        self.unbounded_below = surface.unbounded_below
+        xmin, xmax, ymin, ymax = surface.bounds
+        self.length_scale: float | None = float(np.hypot(xmax - xmin, ymax - ymin))
 
     def initial_params(self, seed: int) -> np.ndarray:
         return np.array(self.start, dtype=self.dtype)
@@ -218,3 +305,11 @@ class SurfaceProblem:
 
     def horizon(self, params: np.ndarray) -> np.ndarray:
         raise TypeError("a surface has no prediction horizon")
+
+    def sharpness(
+        self, params: np.ndarray, vectors: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The exact largest eigenvalue of the 2 x 2 Hessian per row, and its vector (the
+        curvature that limits a gradient step's stability)."""
+        values, vectors_out = np.linalg.eigh(self.surface.hessian(params))
+        return values[:, -1], vectors_out[:, :, -1]

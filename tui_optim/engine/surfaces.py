@@ -29,6 +29,8 @@ class Surface:
     minima: tuple[tuple[float, float], ...]
     _value: Field
     _gradient: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+    #: True when f has no lower bound (a racer can run away to -inf).
+    unbounded_below: bool = False
 
     def value(self, params: np.ndarray) -> np.ndarray:
         """f at each row of ``params`` (R, 2) -> (R,), in the input's dtype."""
@@ -44,6 +46,19 @@ class Surface:
         out[:, 0] = dx
         out[:, 1] = dy
         return out
+
+    def hessian(self, params: np.ndarray) -> np.ndarray:
+        """The 2 x 2 Hessian at each row (R, 2, 2), by central differences of the analytic
+        gradient (step 1e-5 x max(1, |w|): error ~1e-10 relative on these smooth functions)."""
+        points = np.asarray(params, dtype=np.float64)
+        out = np.empty((len(points), 2, 2))
+        for axis in range(2):
+            step = 1e-5 * np.maximum(1.0, np.abs(points[:, axis]))
+            ahead, behind = points.copy(), points.copy()
+            ahead[:, axis] += step
+            behind[:, axis] -= step
+            out[:, :, axis] = (self.gradient(ahead) - self.gradient(behind)) / (2 * step)[:, None]
+        return 0.5 * (out + out.transpose(0, 2, 1))
 
     def grid(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
         """Values on the grid ``xs`` x ``ys``, shaped (len(ys), len(xs)) for drawing."""
@@ -213,6 +228,7 @@ SURFACES: dict[str, Surface] = {
             (),
             _saddle,
             _saddle_gradient,
+            unbounded_below=True,
         ),
         Surface(
             "ill_conditioned",

@@ -1,18 +1,32 @@
-"""Diagnosis: turn a racer's metric stream into status changes with plain-language reasons.
+"""Diagnosis: turn a racer's measurements into status changes with reasons in numbers.
 
-The race feeds a :class:`HealthMonitor` one :class:`Observation` per epoch (per step on a
-2-D surface). Thresholds are relative to the racer's own losses, because losses range from
-1e-8 to 1e3 across problems. A new status must hold for a few observations before it is
-reported (no flicker), except "diverged" and "error", which are final and immediate.
+The recorder feeds a :class:`HealthMonitor` one :class:`Observation` per evaluation point:
+the loss on the whole training set at the current weights (never a mini-batch's), the
+last gradient, the step, the loss's sharpness when it was estimated, and the loss of the
+best racer. Which rules apply depends on what the problem knows (:class:`Landscape`): a
+problem with a geometry (a 2-D surface: a length scale, maybe known minima) is judged by
+where the racer is and how it moves; any other by the trend of its loss against the noise
+of that loss.
 
     running      none of the below
-    converged    below the target loss; or, with no target, a plateau at a good level
-    stalled      no meaningful improvement over the window while not good, or vanishing steps
-    oscillating  the loss goes up and down without net progress
-    diverging    the loss (or the gradient) growing fast
+    converged    below the target loss; with no target, settled (point problems: a tiny
+                 gradient and f stopped changing), and not behind the best racer
+    stalled      no progress beyond the noise while behind the best racer or the target
+                 (point problems: hardly moving although the gradient is not small)
+    oscillating  the loss goes up and down without net progress (point problems: the steps
+                 reverse direction); explained by the curvature when the optimizer has a
+                 stability threshold ("sharpness 48 > 2/lr = 20")
+    diverging    the loss rises beyond its noise, grows tenfold, runs away to -inf on a
+                 function unbounded below, or the racer left the basin of its best point
     diverged     non-finite values, or the loss far above its best (final)
     error        the optimizer's update raised (final)
     finished     still running when the race used up its epochs or steps (see :meth:`finish`)
+
+Hysteresis: a new status must be what the rules say for :attr:`HealthSettings.confirm`
+observations in a row before it is reported, and going back to the status held before the
+current one takes a whole window, so a racer never alternates A -> B -> A -> B. "diverged",
+"error" and reaching the target are facts and are reported at once; "converged" holds
+unless the racer starts diverging.
 """
 
 from __future__ import annotations
@@ -20,7 +34,10 @@ from __future__ import annotations
 import itertools
 import math
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from tui_optim.race.messages import Status
 
@@ -44,17 +61,32 @@ def format_apart(value: float, reference: float) -> str:
     return shown
 
 
+def format_point(point: tuple[float, float] | np.ndarray) -> str:
+    return f"({point[0]:.3f}, {point[1]:.3f})"
+
+
 @dataclass(frozen=True, slots=True)
 class Observation:
+    """One evaluation point of one racer."""
+
     step: int
     epoch: float
     seconds: float
-    loss: float
+    loss: float  # on the whole training set at the current weights
+    batch_loss: float = math.nan
     val_loss: float = math.nan
     grad_norm: float = math.nan
     update_norm: float = math.nan
     param_norm: float = math.nan
     effective_step: float = math.nan
+    #: The parameters, for problems with a geometry (a surface's point).
+    position: tuple[float, float] | None = None
+    #: Top Hessian eigenvalue at the last estimate (NaN: not estimated yet).
+    sharpness: float = math.nan
+    #: The optimizer's stability threshold and its formula ("2/lr"), if it has one.
+    stability: tuple[float, str] | None = None
+    #: The lowest current loss among the race's racers (NaN: not known).
+    leader_loss: float = math.nan
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,68 +96,155 @@ class Verdict:
 
 
 @dataclass(frozen=True)
-class HealthSettings:
-    """Thresholds of the diagnosis (all relative, so they hold across problems)."""
+class Landscape:
+    """What the problem knows about its loss (from the Problem, see engine.problems)."""
 
-    #: Observations a trend is judged over (epochs, for MLPs).
+    minima: tuple[tuple[float, float], ...] = ()
+    unbounded_below: bool = False
+    #: What "far" means in parameter space; None for problems without a geometry.
+    length_scale: float | None = None
+
+
+@dataclass(frozen=True)
+class HealthSettings:
+    """Thresholds of the diagnosis (relative, so they hold across problems)."""
+
+    #: Observations a trend is judged over.
     window: int = 20
-    #: Consecutive observations a new status must hold before it is reported.
-    confirm: int = 3
-    #: Relative loss improvement over the window below which the racer is not progressing.
-    stall_improvement: float = 0.01
-    #: |update| / |weights| below which steps have vanished.
-    vanishing_update: float = 1e-7
+    #: Consecutive judgements a new status must hold before it is reported.
+    confirm: int = 5
+    #: Judge every this many observations (the others only feed the window).
+    classify_every: int = 1
+    #: |t| of the loss's trend (slope over its standard error) that counts as a real trend.
+    significant: float = 3.0
+    #: A significant rise of the loss by this fraction over the window: diverging.
+    rising_fraction: float = 0.1
     #: Loss above best * this (and above 10 x the initial loss): diverged.
     diverge_factor: float = 1e3
-    #: Loss growth over the recent window that counts as diverging.
+    #: Loss growth over the window that counts as diverging.
     growth_factor: float = 10.0
-    #: Fraction of sign changes of successive loss differences that counts as oscillating.
-    oscillation_fraction: float = 0.7
-    #: Hysteresis: a diagnosis holds until the evidence is this much weaker than what made
-    #: it (a racer near a threshold must not flap between two badges every few epochs).
-    release_factor: float = 3.0
-    #: Hysteresis for oscillating: it holds while this fraction of the moves still flip.
-    oscillation_release: float = 0.45
-    #: Mean |loss change| per epoch, relative to the loss, below which up-and-down moves are
-    #: noise on a flat loss (a stall), not an oscillation.
-    oscillation_amplitude: float = 0.01
-    #: With no target loss, a loss below this fraction of the initial one is "good".
+    #: Residual noise of the loss, relative to its level, from which up-and-down is an
+    #: oscillation rather than rounding.
+    oscillation_noise: float = 0.05
+    #: Fraction of successive moves that must reverse for an oscillation.
+    oscillation_fraction: float = 0.6
+    #: Behind the reference (best racer or target) by more than this fraction: behind.
+    behind_fraction: float = 0.1
+    #: Progress over the window below this fraction of the level is tiny.
+    tiny_progress: float = 0.001
+    #: Stalled when closing the gap at the present pace would take more windows than this.
+    stall_windows: float = 100.0
+    #: Settled: the loss changed by less than this fraction of its level over the window.
+    settled_fraction: float = 0.005
+    #: With no target, a loss below this fraction of the initial one is "good".
     good_fraction: float = 0.05
+    #: Point problems: converged when |gradient| is below this fraction of the first one...
+    tiny_gradient: float = 1e-3
+    #: ... and f changed by less than this fraction of its range over the window.
+    still_fraction: float = 1e-7
+    #: Point problems: stalled when the racer moved less than this fraction of the length
+    #: scale over the window while the gradient is not tiny.
+    still_motion: float = 1e-4
+    #: Point problems: left the basin when this fraction of the length scale away from the
+    #: best point, with f well above the best.
+    basin_fraction: float = 0.1
+    #: Functions unbounded below: f below -this x max(1, |f0|) and falling is a runaway.
+    runaway_factor: float = 1e3
+
+
+@dataclass(frozen=True)
+class Trend:
+    """Least-squares line through a window of losses."""
+
+    change: float  # fitted change from the first to the last point
+    noise: float  # standard deviation of the residuals
+    t: float  # slope / its standard error (inf when the fit is exact)
+    level: float  # mean of the window
+
+
+def fit_trend(values: list[float]) -> Trend:
+    """The least-squares line through ``values`` (plain Python: windows are ~20 points,
+    where NumPy's per-call cost would dominate)."""
+    n = len(values)
+    middle = (n - 1) / 2
+    mean = math.fsum(values) / n
+    sxx = sum((i - middle) ** 2 for i in range(n))
+    slope = sum((i - middle) * (v - mean) for i, v in enumerate(values)) / sxx
+    residual = sum((v - mean - slope * (i - middle)) ** 2 for i, v in enumerate(values))
+    noise = math.sqrt(residual / max(n - 2, 1))
+    error = noise / math.sqrt(sxx)
+    scale = max(abs(mean), 1e-300)
+    if error <= 1e-12 * scale:
+        t = 0.0 if abs(slope) <= 1e-14 * scale else math.copysign(math.inf, slope)
+    else:
+        t = slope / error
+    return Trend(slope * (n - 1), noise, t, mean)
+
+
+def reversals(moves: Sequence[float | np.ndarray]) -> tuple[int, int]:
+    """How many successive pairs of moves point in opposite directions, and of how many."""
+    count = total = 0
+    for a, b in itertools.pairwise(moves):
+        product = float(np.dot(a, b))
+        if product == 0:
+            continue
+        total += 1
+        count += product < 0
+    return count, total
+
+
+@dataclass
+class _Memory:
+    """What a monitor keeps between observations."""
+
+    recent: deque[Observation]
+    initial: Observation | None = None
+    best: float = math.inf
+    best_position: tuple[float, float] | None = None
+    best_epoch: float = 0.0
+    first_effective_step: float = math.nan
+    #: The last loss level that was a meaningful improvement, and when (stalls are "since").
+    plateau_level: float | None = None
+    plateau_epoch: float = 0.0
+    statuses: list[Status] = field(default_factory=lambda: ["running"])
+    #: Observations taken, and the observation count at each reported change.
+    count: int = 0
+    changes: list[int] = field(default_factory=list)
 
 
 class HealthMonitor:
-    """The status of one racer, updated by :meth:`observe` (see the module docstring)."""
+    """The status of one racer, updated by :meth:`observe` (see the module docstring).
+
+    ``shrinking_step``: the optimizer's reason its step only shrinks (a stall's likely
+    cause), from the optimizer class; ``landscape``: what the problem knows.
+    """
 
     def __init__(
         self,
-        optimizer: str,
         target_loss: float | None,
         *,
-        window: int | None = None,
+        landscape: Landscape | None = None,
+        shrinking_step: str | None = None,
+        unit: str = "epoch",
         settings: HealthSettings | None = None,
     ):
-        self.optimizer = optimizer
         self.target_loss = target_loss
+        self.landscape = landscape or Landscape()
+        self.shrinking_step = shrinking_step
+        self.unit = unit
         self.settings = settings or HealthSettings()
-        if window is not None:
-            self.settings = HealthSettings(**{**self.settings.__dict__, "window": window})
         self.reset()
 
     def reset(self) -> None:
         """Forget the past (after a restart or a hyperparameter change)."""
         self.status: Status = "running"
-        self.initial: float | None = None
-        self.first_grad_norm: float | None = None
-        self.first_effective_step: float | None = None
-        self.best = math.inf
-        #: The last loss level that was a meaningful improvement, and the epoch it was reached
-        #: (a stall is reported "since" then).
-        self.plateau_level: float | None = None
-        self.plateau_start: float | None = None
-        self.recent: deque[Observation] = deque(maxlen=self.settings.window)
+        self.memory = _Memory(deque(maxlen=self.settings.window))
         self._candidate: Status = "running"
         self._candidate_count = 0
-        self._candidate_since: Observation | None = None
+
+    @property
+    def best(self) -> float:
+        return self.memory.best
 
     # ---------------------------------------------------------------- events
     def non_finite(self, step: int, epoch: float, seconds: float, what: str) -> Verdict:
@@ -151,7 +270,7 @@ class HealthMonitor:
         self.status = "finished"
         reason = (
             f"finished at epoch {epoch:g} (step {step}): loss {format_number(loss)}, "
-            f"best {format_number(self.best)}"
+            f"best {format_number(self.memory.best)}"
         )
         if self.target_loss is not None:
             reason += f", target {format_number(self.target_loss)} not reached"
@@ -163,160 +282,304 @@ class HealthMonitor:
             return None
         if not math.isfinite(obs.loss):
             return self.non_finite(obs.step, obs.epoch, obs.seconds, "the loss")
-        if self.initial is None:
-            self.initial = obs.loss
-            self.first_grad_norm = obs.grad_norm
-            self.first_effective_step = obs.effective_step
-        self.recent.append(obs)
-        self.best = min(self.best, obs.loss)
-        if self.plateau_level is None or obs.loss < self.plateau_level * (
-            1 - self.settings.stall_improvement
-        ):
-            self.plateau_level, self.plateau_start = obs.loss, obs.epoch
+        memory = self.memory
+        if memory.initial is None:
+            memory.initial = obs
+            memory.first_effective_step = obs.effective_step
+        memory.recent.append(obs)
+        memory.count += 1
+        if obs.loss < memory.best:
+            memory.best, memory.best_epoch = obs.loss, obs.epoch
+            memory.best_position = obs.position
+        level = memory.plateau_level
+        if level is None or obs.loss < level - 0.01 * max(abs(level), 1e-12):
+            memory.plateau_level, memory.plateau_epoch = obs.loss, obs.epoch
+        target = self.target_loss
+        reached = target is not None and obs.loss <= target
+        if memory.count % self.settings.classify_every and not reached:
+            return None
         status, reason = self._classify(obs)
-        if status == "diverged" or (status == "converged" and self.target_loss is not None):
+        target_met = status == "converged" and reason.startswith("converged: the loss")
+        if status == "diverged" or target_met:
             return self._switch(status, reason)
         if status != self._candidate:
-            self._candidate, self._candidate_count, self._candidate_since = status, 0, obs
+            self._candidate, self._candidate_count = status, 0
         self._candidate_count += 1
-        # Stalled and oscillating both say "no progress", and a flat, noisy loss sits near
-        # the line between them: changing one for the other takes a whole window of
-        # evidence, not the few observations any other change takes.
-        sideways = {status, self.status} == {"stalled", "oscillating"}
-        needed = self.settings.window if sideways else self.settings.confirm
-        if status != self.status and self._candidate_count >= needed:
-            if self.status == "converged" and status != "diverging":
-                # Still converged: a racer that keeps improving slowly, or jitters with its
-                # batches at the bottom of the valley, has not lost anything.
-                return None
-            return self._switch(status, reason)
-        return None
+        if status == self.status:
+            return None
+        # Going back to the status held before the current one takes a whole window, and
+        # twice as long for every earlier return: a racer on the line between two
+        # diagnoses settles on one instead of alternating.
+        returns = sum(
+            1
+            for before, after in itertools.pairwise(memory.statuses[:-1])
+            if {before, after} == {self.status, status}
+        )
+        returning = len(memory.statuses) >= 2 and memory.statuses[-2] == status
+        if returning and returns and status != "diverging":
+            return None  # A -> B -> A happened once; A -> B -> A -> B never does
+        windows = self.settings.window // self.settings.classify_every
+        needed = windows * 2**returns if returning else self.settings.confirm
+        # Every change in the last few windows doubles the evidence the next one needs.
+        horizon = memory.count - 5 * self.settings.window
+        needed *= 2 ** sum(1 for when in memory.changes if when > horizon)
+        if self._candidate_count < needed:
+            return None
+        if self.status == "converged" and status != "diverging":
+            # Converged holds: a racer that keeps improving slowly, or jitters at the
+            # bottom of its valley, has not lost anything.
+            return None
+        return self._switch(status, reason)
 
     def _switch(self, status: Status, reason: str) -> Verdict | None:
         if status == self.status:
             return None
         self.status = status
+        self.memory.statuses.append(status)
+        self.memory.changes.append(self.memory.count)
         return Verdict(status, reason)
 
     # ---------------------------------------------------------------- rules
+    def _where(self, obs: Observation) -> str:
+        if self.unit == "step":
+            return f"at step {obs.step}"
+        return f"at epoch {obs.epoch:g}"
+
+    def _span(self, count: int) -> str:
+        if self.unit == "step":
+            return f"the last {count} steps"
+        recent = list(self.memory.recent)[-count:]
+        return f"epochs {recent[0].epoch:g}-{recent[-1].epoch:g}"
+
     def _classify(self, obs: Observation) -> tuple[Status, str]:
         s = self.settings
-        initial = self.initial if self.initial is not None else obs.loss
-        where = f"at epoch {obs.epoch:g}"
-        scale = max(abs(self.best), 1e-12)
-        if obs.loss - self.best > s.diverge_factor * scale and obs.loss > 10 * abs(initial):
+        memory = self.memory
+        assert memory.initial is not None
+        initial = memory.initial.loss
+        scale = max(abs(memory.best), 1e-12)
+        if obs.loss - memory.best > s.diverge_factor * scale and obs.loss > 10 * abs(initial):
             return "diverged", (
-                f"diverged {where}: the loss {format_number(obs.loss)} is over "
-                f"{s.diverge_factor:g} times its best {format_number(self.best)}"
+                f"diverged {self._where(obs)}: the loss {format_number(obs.loss)} is over "
+                f"{s.diverge_factor:g} times its best {format_number(memory.best)}"
             )
-        losses = [o.loss for o in self.recent]
         target = self.target_loss
         if target is not None and obs.loss <= target:
             return "converged", (
-                f"converged {where} (step {obs.step}): the loss "
-                f"{format_apart(obs.loss, target)} is below the target {format_number(target)}"
+                f"converged: the loss {format_apart(obs.loss, target)} is below the target "
+                f"{format_number(target)} {self._where(obs)} (step {obs.step})"
             )
+        losses = [o.loss for o in memory.recent]
+        runaway = self._runaway(obs, losses)
+        if runaway is not None:
+            return "diverging", runaway
         if len(losses) >= 5:
             low = min(losses[:-1])
             rising = sum(b > a for a, b in itertools.pairwise(losses))
-            if (
-                obs.loss > s.growth_factor * max(low, 1e-12)
-                and low > 0
-                and rising >= (len(losses) - 1) / 2
-            ):
+            if low > 0 and obs.loss > s.growth_factor * low and rising >= (len(losses) - 1) / 2:
                 return "diverging", (
-                    f"diverging {where}: the loss grew {format_number(obs.loss / low)}x "
-                    f"over the last {len(losses)} epochs" + self._lr_hint()
+                    f"diverging {self._where(obs)}: the loss grew from {format_number(low)} to "
+                    f"{format_number(obs.loss)} over {self._span(len(losses))}"
+                    + self._curvature(obs, "")
                 )
-            first_grad = self.recent[0].grad_norm
-            if (
-                math.isfinite(first_grad)
-                and first_grad > 0
-                and obs.grad_norm > 100 * first_grad
-                and obs.loss > losses[0]
-            ):
-                return "diverging", (
-                    f"diverging {where}: the gradient norm grew "
-                    f"{format_number(obs.grad_norm / first_grad)}x while the loss rose"
-                    + self._lr_hint()
-                )
-        if len(losses) < s.window:
-            return "running", f"running again {where}" if self.status != "running" else ""
-        # Net progress as the older half's mean against the recent half's: robust to noise
-        # and to a zig-zag, which single end points are not.
-        middle = len(losses) // 2
-        older, newer = sum(losses[:middle]) / middle, sum(losses[middle:]) / (len(losses) - middle)
-        improvement = (older - newer) / max(abs(older), 1e-12)
-        good = target is None and initial > 0 and obs.loss <= s.good_fraction * initial
-        if good and improvement < s.stall_improvement:
-            return "converged", (
-                f"converged {where}: the loss settled at {format_number(obs.loss)} "
-                f"({format_number(obs.loss / initial)} of its initial value)"
+        if len(losses) < s.window // 2:
+            return self._running(obs, "")
+        if self.landscape.length_scale is not None and obs.position is not None:
+            return self._classify_point(obs)
+        return self._classify_trend(obs)
+
+    def _runaway(self, obs: Observation, losses: list[float]) -> str | None:
+        """On a function unbounded below: f far below its start and still falling."""
+        if not self.landscape.unbounded_below or len(losses) < 2:
+            return None
+        assert self.memory.initial is not None
+        floor = -self.settings.runaway_factor * max(1.0, abs(self.memory.initial.loss))
+        if obs.loss < floor and obs.loss < losses[0]:
+            return (
+                f"diverging {self._where(obs)}: f = {format_number(obs.loss)} and falling "
+                f"(from {format_number(losses[0])} {len(losses) - 1} {self.unit}s before); "
+                "the function has no minimum, the racer runs away to -inf"
             )
-        steps = [b - a for a, b in itertools.pairwise(losses)]
-        flips = sum((a > 0) != (b > 0) for a, b in itertools.pairwise(steps) if a and b)
-        flipping = s.oscillation_release if self.status == "oscillating" else s.oscillation_fraction
-        amplitude = sum(abs(d) for d in steps) / len(steps) / max(abs(newer), 1e-12)
+        return None
+
+    def _curvature(self, obs: Observation, fallback: str) -> str:
+        """ "; sharpness 48 > 2/lr = 20" when the curvature explains an instability."""
+        if obs.stability is None or not math.isfinite(obs.sharpness):
+            return fallback
+        limit, formula = obs.stability
+        if obs.sharpness > limit:
+            return (
+                f"; sharpness {format_number(obs.sharpness)} > {formula} = "
+                f"{format_number(limit)}: the step is too large for this curvature"
+            )
+        return fallback
+
+    def _running(self, obs: Observation, evidence: str) -> tuple[Status, str]:
+        if self.status in ("running", "finished"):
+            return "running", ""
+        return "running", f"running again {self._where(obs)}" + (
+            f": {evidence}" if evidence else ""
+        )
+
+    # ------------------------------------------------------------ trend problems
+    def _classify_trend(self, obs: Observation) -> tuple[Status, str]:
+        s = self.settings
+        memory = self.memory
+        assert memory.initial is not None
+        recent = list(memory.recent)
+        losses = [o.loss for o in recent]
+        trend = fit_trend(losses)
+        level = max(abs(trend.level), 1e-12)
+        span = f"over {self._span(len(losses))}"
+        figures = (
+            f"the loss {format_number(obs.loss)} changed by {format_number(trend.change)} "
+            f"{span} (noise {format_number(trend.noise)})"
+        )
+        if trend.t > s.significant and trend.change > s.rising_fraction * level:
+            return "diverging", (
+                f"diverging {self._where(obs)}: the loss rose from "
+                f"{format_number(losses[0])} to {format_number(obs.loss)} {span}, "
+                f"{format_number(trend.change / max(trend.noise, 1e-300))} times its noise"
+                + self._curvature(obs, "")
+            )
+        moves = [b - a for a, b in itertools.pairwise(losses)]
+        flips, pairs = reversals(moves)
+        falling = trend.t < -s.significant and -trend.change > 2 * trend.noise
+        unstable = (
+            obs.stability is not None
+            and math.isfinite(obs.sharpness)
+            and obs.sharpness > obs.stability[0]
+        )
         if (
-            flips >= flipping * (len(steps) - 1)
-            and amplitude >= s.oscillation_amplitude
-            and improvement < 5 * s.stall_improvement
+            pairs
+            and flips >= s.oscillation_fraction * pairs
+            and trend.noise >= s.oscillation_noise * level
+            and (not falling or unstable)
         ):
             return "oscillating", (
-                f"oscillating {where}: the loss went up and down in {flips} of the last "
-                f"{len(steps) - 1} epochs without net progress" + self._lr_hint()
+                f"oscillating {self._where(obs)}: the loss went up and down in {flips} of "
+                f"{pairs} moves (noise {format_number(trend.noise)} around "
+                f"{format_number(trend.level)}) and changed by {format_number(trend.change)} "
+                f"{span}" + self._curvature(obs, "")
             )
-        ratio = obs.update_norm / obs.param_norm if obs.param_norm > 0 else math.nan
-        vanishing = math.isfinite(ratio) and ratio < s.vanishing_update
-        stall_below = s.stall_improvement * (s.release_factor if self.status == "stalled" else 1)
-        if vanishing or (improvement < stall_below and not good):
-            since = self.plateau_start if self.plateau_start is not None else obs.epoch
-            return "stalled", f"stalled since epoch {since:g}: {self._stall_why(obs, ratio)}"
-        return "running", (
-            f"running again {where}: the loss fell {format_number(100 * improvement)}% "
-            f"over the last {len(losses)} epochs"
-            if self.status in ("stalled", "oscillating") and improvement > 0
-            else f"running again {where}"
-        )
+        reference, who = self._reference(obs)
+        gap = obs.loss - reference if math.isfinite(reference) else 0.0
+        behind = gap > s.behind_fraction * max(abs(reference), 1e-12) + 2 * trend.noise
+        progress = max(0.0, -trend.change)
+        settled = not falling or progress < s.settled_fraction * level
+        # stalled: progress within the noise (or a tiny fraction of the level) AND too
+        # slow to close the gap to the reference; a smooth steady fall is still running
+        tiny = not falling or progress < s.tiny_progress * level
+        slow = progress * s.stall_windows < gap
+        if behind and tiny and slow:
+            since = memory.plateau_epoch if self.unit == "epoch" else obs.step
+            when = f"epoch {since:g}" if self.unit == "epoch" else f"step {since}"
+            why = (
+                f"stalled since {when}: {figures}, {format_number(gap)} above {who} "
+                f"({format_number(reference)})"
+            )
+            return "stalled", why + self._stall_cause(obs)
+        if settled and trend.t < s.significant and trend.noise <= 0.1 * level:
+            initial = memory.initial.loss
+            good = not behind or (initial > 0 and obs.loss <= s.good_fraction * initial)
+            if good and self.target_loss is None:
+                return "converged", (
+                    f"converged {self._where(obs)}: the loss settled at "
+                    f"{format_number(obs.loss)}: it changed by {format_number(trend.change)} "
+                    f"{span} (noise {format_number(trend.noise)})"
+                    + (f", {who} {format_number(reference)}" if math.isfinite(reference) else "")
+                )
+        return self._running(obs, figures if falling else "")
 
-    def _lr_hint(self) -> str:
-        return "; the learning rate may be too high"
+    def _reference(self, obs: Observation) -> tuple[float, str]:
+        """What a racer's progress is measured against: the target, else the best racer."""
+        if self.target_loss is not None:
+            return self.target_loss, "the target"
+        return obs.leader_loss, "the best racer"
 
-    def _stall_why(self, obs: Observation, ratio: float) -> str:
-        step = format_number(obs.effective_step)
-        name = self.optimizer
-        first_step = self.first_effective_step
+    def _stall_cause(self, obs: Observation) -> str:
+        first = self.memory.first_effective_step
         if (
-            name == "adagrad"
-            and first_step is not None
-            and math.isfinite(first_step)
-            and obs.effective_step < 0.5 * first_step
+            self.shrinking_step is not None
+            and math.isfinite(first)
+            and obs.effective_step < 0.5 * first
         ):
             return (
-                f"Adagrad's effective step fell to {step} (from {format_number(first_step)}) "
-                "as squared gradients accumulated"
+                f"; {self.shrinking_step} (effective step {format_number(obs.effective_step)}, "
+                f"from {format_number(first)})"
             )
-        if name == "rprop":
-            return f"Rprop's step sizes shrank to {step}"
-        if math.isfinite(ratio) and ratio < self.settings.vanishing_update:
+        if obs.param_norm > 0 and obs.update_norm / obs.param_norm < 1e-6:
             return (
-                f"updates are {format_number(ratio)} of the weights "
-                "(a learning rate too small for this problem?)"
+                f"; updates are {format_number(obs.update_norm / obs.param_norm)} of the "
+                "weights (a learning rate too small?)"
             )
-        first = self.first_grad_norm
-        if first and math.isfinite(first) and obs.grad_norm < 1e-3 * first:
-            return (
-                f"the gradient norm fell to {format_number(obs.grad_norm)} "
-                "(a plateau, or saturated units)"
+        return ""
+
+    # ------------------------------------------------------------ point problems
+    def _classify_point(self, obs: Observation) -> tuple[Status, str]:
+        s = self.settings
+        memory = self.memory
+        assert memory.initial is not None and obs.position is not None
+        length = self.landscape.length_scale or 1.0
+        recent = list(memory.recent)
+        points = [np.asarray(o.position, dtype=np.float64) for o in recent if o.position]
+        here = points[-1]
+        losses = [o.loss for o in recent]
+        f_range = max(abs(memory.initial.loss - memory.best), abs(memory.best), 1e-12)
+        change = losses[-1] - losses[0]
+        first_grad = memory.initial.grad_norm
+        tiny = s.tiny_gradient * first_grad if math.isfinite(first_grad) else 0.0
+        moved = float(np.linalg.norm(points[-1] - points[0]))
+        span = f"the last {len(losses) - 1} steps"
+        lately = losses[-s.confirm :]
+        still = abs(lately[-1] - lately[0])
+        if obs.grad_norm <= tiny and still <= s.still_fraction * f_range:
+            return "converged", (
+                f"converged {self._where(obs)} at {format_point(here)}"
+                f"{self._minimum_text(here)}: |gradient| {format_number(obs.grad_norm)}, f = "
+                f"{format_number(obs.loss)} changed by {format_number(still)} in the last "
+                f"{len(lately) - 1} steps"
             )
-        pct = format_number(100 * self.settings.stall_improvement)
-        window = len(self.recent)
-        if name in ("adam", "amsgrad", "adamw", "adamax", "nadam", "radam", "textbook_adam"):
-            return (
-                f"on a plateau: the loss {format_number(obs.loss)} improved by less than "
-                f"{pct}% over the last {window} epochs"
+        best_at = memory.best_position
+        if best_at is not None:
+            away = float(np.linalg.norm(here - np.asarray(best_at)))
+            if away > s.basin_fraction * length and obs.loss - memory.best > 0.1 * f_range:
+                return "diverging", (
+                    f"diverging {self._where(obs)}: left the basin of its best point: f = "
+                    f"{format_number(obs.loss)} at {format_point(here)}, {format_number(away)} "
+                    f"from its best f = {format_number(memory.best)} at {format_point(best_at)}"
+                )
+        moves = [b - a for a, b in itertools.pairwise(points)]
+        flips, pairs = reversals(moves)
+        fall = -change
+        if pairs and flips >= s.oscillation_fraction * pairs:
+            unstable = self._curvature(obs, "")
+            # to enter, hardly any net progress; to stay, less than a quarter of the level
+            allowed = 0.25 if self.status == "oscillating" else 0.01
+            slow = fall < allowed * max(abs(losses[0] - memory.best), abs(obs.loss), 1e-12)
+            if unstable or slow:
+                return "oscillating", (
+                    f"oscillating {self._where(obs)}: the steps reversed direction in {flips} "
+                    f"of {pairs} moves while f went from {format_number(losses[0])} to "
+                    f"{format_number(obs.loss)} (|gradient| {format_number(obs.grad_norm)})"
+                    + unstable
+                )
+        if moved < s.still_motion * length and obs.grad_norm > tiny:
+            return "stalled", (
+                f"stalled {self._where(obs)}: moved {format_number(moved)} in {span} although "
+                f"|gradient| is {format_number(obs.grad_norm)}; f = {format_number(obs.loss)}"
+                + self._stall_cause(obs)
             )
-        return (
-            f"the loss {format_number(obs.loss)} improved by less than {pct}% over the last "
-            f"{window} epochs (effective step {step})"
-        )
+        return self._running(obs, f"f fell by {format_number(fall)} in {span}" if fall > 0 else "")
+
+    def _minimum_text(self, here: np.ndarray) -> str:
+        minima = self.landscape.minima
+        if not minima:
+            return ""
+        distances = [float(np.linalg.norm(here - np.asarray(m))) for m in minima]
+        nearest = int(np.argmin(distances))
+        length = self.landscape.length_scale or 1.0
+        if distances[nearest] > 0.01 * length:
+            return ", not at a known minimum"
+        if nearest == 0:
+            return f", the global minimum ({format_number(distances[0])} away)"
+        return f", a local minimum (the global one is at {format_point(minima[0])})"

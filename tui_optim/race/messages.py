@@ -73,16 +73,23 @@ class LayerStats:
 
 @dataclass(frozen=True, slots=True)
 class HistoryChunk:
-    """Points recorded since the previous snapshot (parallel arrays, possibly empty)."""
+    """Points recorded since the previous snapshot (parallel arrays, possibly empty).
+
+    A point is taken at each evaluation of the full training set (see
+    :mod:`tui_optim.race.recorder`): ``loss`` is that loss at the weights of the point,
+    ``batch_loss`` the mean loss of the mini-batches stepped on since the previous point.
+    """
 
     step: np.ndarray
     epoch: np.ndarray
     seconds: np.ndarray
-    loss: np.ndarray
+    loss: np.ndarray  # on the whole training set, at the point's weights
+    batch_loss: np.ndarray  # mean mini-batch loss since the previous point
     val_loss: np.ndarray  # NaN where not measured
-    accuracy: np.ndarray  # NaN where not measured / not classification
-    grad_norm: np.ndarray
+    accuracy: np.ndarray  # on the whole training set; NaN where not classification
+    grad_norm: np.ndarray  # of the last mini-batch gradient
     update_ratio: np.ndarray
+    sharpness: np.ndarray  # top Hessian eigenvalue; NaN where not measured
     grad_evals: np.ndarray  # gradient evaluations so far (one per step, more for L-BFGS, SAM)
     position: np.ndarray | None = None  # (n, 2) for surfaces
 
@@ -96,12 +103,14 @@ class RacerStats:
     reason: str
     step: int
     epoch: float
-    loss: float  # last batch loss
-    epoch_loss: float  # mean training loss over the last completed epoch (NaN before)
+    #: The loss on the whole training set at the weights of the last evaluation (NaN before
+    #: the first): the one loss every view, the ranking and the diagnosis use.
+    loss: float
+    batch_loss: float  # the loss of the last mini-batch stepped on
     val_loss: float | None
-    accuracy: float | None
+    accuracy: float | None  # on the whole training set, with ``loss``
     val_accuracy: float | None
-    best_loss: float
+    best_loss: float  # the lowest ``loss`` evaluated so far
     grad_norm: float
     update_norm: float
     update_ratio: float
@@ -115,6 +124,10 @@ class RacerStats:
     new_points: HistoryChunk
     #: Time series: mean steps predicted ahead on validation before drifting off (or None).
     horizon: float | None = None
+    #: Top eigenvalue of the training loss's Hessian at the last estimate (None before).
+    sharpness: float | None = None
+    #: The curvature above which this racer's optimizer is unstable (None: no fixed one).
+    stability_limit: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +155,10 @@ class RaceStarted:
     total_steps: int | None
     target_loss: float | None
     repeats: int = 1
+    #: What the leaderboard ranks by (None: validation loss if there is a split, else loss).
+    rank_by: str | None = None
+    #: The scenario's "what to look for" text (empty when it has none).
+    notes: str = ""
     grid: tuple[tuple[str, tuple[object, ...]], tuple[str | None, tuple[object, ...]]] | None = None
 
 

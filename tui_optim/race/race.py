@@ -24,7 +24,7 @@ import re
 import secrets
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +37,13 @@ from tui_optim.engine.optimizers.base import Closure
 from tui_optim.engine.problems import MLPProblem, Problem, SurfaceProblem
 from tui_optim.engine.schedules import Schedule, make_schedule
 from tui_optim.engine.surfaces import get_surface
-from tui_optim.race.diagnosis import HealthMonitor, Observation, Verdict
+from tui_optim.race.diagnosis import Verdict
 from tui_optim.race.messages import (
     AddRacer,
     Command,
     CommandRejected,
     Event,
     ForkRacer,
-    HistoryChunk,
     LayerStats,
     Pause,
     ProblemInfo,
@@ -60,11 +59,16 @@ from tui_optim.race.messages import (
     SetHparam,
     SetPace,
     Snapshot,
-    Status,
     StepEpoch,
     Stop,
-    TimeToTarget,
     WeightsSaved,
+)
+from tui_optim.race.recorder import (
+    HORIZON_EVERY_EPOCHS,
+    TERMINAL,
+    Racer,
+    Recorder,
+    evaluation_interval,
 )
 from tui_optim.scenario import RacerConfig, Scenario, default_racer_name
 
@@ -87,13 +91,6 @@ PALETTE = (
     "#17becf",
     "#bcbd22",
 )
-#: History points recorded per epoch (epoch ends always are). A step count, not a clock, so
-#: the same race records the same points on any machine (reproducible exports, stable
-#: snapshots); memory stays bounded by the history's decimation.
-RECORDS_PER_EPOCH = 16
-#: Time series: the prediction horizon is measured every this many epochs and at the end.
-HORIZON_EVERY_EPOCHS = 10
-TERMINAL: tuple[Status, ...] = ("diverged", "error")
 
 
 #: Longest slug: a weight file name (slug, "-seed<n>", ".npz") stays far below 255 bytes.
@@ -135,65 +132,6 @@ def weight_file_stem(slug: str, seed: int, repeats: int) -> str:
 def _row_norms(array: np.ndarray) -> np.ndarray:
     """L2 norm of each row of an (R, n) array, in float64."""
     return np.sqrt(np.einsum("ij,ij->i", array, array, dtype=np.float64))
-
-
-# ------------------------------------------------------------------------------ racers
-@dataclass(eq=False)  # identity: racers are found in lists by `is`
-class Racer:
-    """One racer's configuration and running figures (the race's bookkeeping)."""
-
-    spec: RacerSpec
-    hparams: dict[str, Any]
-    schedule: Schedule | None
-    batch_size: int | None  # None: the scenario's
-    monitor: HealthMonitor
-    status: Status = "running"
-    reason: str = ""
-    steps: int = 0
-    epoch: float = 0.0
-    seconds: float = 0.0
-    grad_evals: int = 0  # gradient evaluations (L-BFGS and SAM make several per step)
-    loss: float = math.nan
-    epoch_loss: float = math.nan
-    val_loss: float | None = None
-    accuracy: float | None = None
-    val_accuracy: float | None = None
-    best_loss: float = math.inf
-    grad_norm: float = math.nan
-    update_norm: float = math.nan
-    update_ratio: float = math.nan
-    effective_step: float = math.nan
-    position: tuple[float, float] | None = None
-    horizon: float | None = None  # time series: steps predicted ahead (see MLPProblem.horizon)
-    time_to_target: TimeToTarget | None = None
-    layers: tuple[LayerStats, ...] = ()
-    #: Parameters of a racer that left its group (diverged or failed), for export.
-    frozen_params: np.ndarray | None = None
-    pending: list[tuple[float, ...]] = field(default_factory=list)
-    pending_positions: list[tuple[float, float]] = field(default_factory=list)
-
-    @property
-    def id(self) -> int:
-        return self.spec.id
-
-    @property
-    def terminal(self) -> bool:
-        return self.status in TERMINAL
-
-    def take_points(self, with_position: bool) -> HistoryChunk:
-        """The history points recorded since the last call, as parallel arrays."""
-        points = np.array(self.pending, dtype=np.float64).reshape(-1, 9)
-        positions = None
-        if with_position:
-            positions = np.array(self.pending_positions, dtype=np.float64).reshape(-1, 2)
-        self.pending.clear()
-        self.pending_positions.clear()
-        step, epoch, seconds, loss, val_loss, accuracy, grad_norm, ratio, evals = (
-            points[:, i].copy() for i in range(9)
-        )
-        return HistoryChunk(
-            step, epoch, seconds, loss, val_loss, accuracy, grad_norm, ratio, evals, positions
-        )
 
 
 @dataclass
@@ -257,9 +195,10 @@ class Group:
         #: Gradient evaluations per row (one per step, more for L-BFGS and SAM).
         self.grad_evals = np.zeros(0, dtype=np.int64)
         self.loss_count = 0
-        self.epoch_sum = np.zeros(0)
-        self.epoch_count = 0
-        self.record_every = max(1, self.steps_per_epoch // RECORDS_PER_EPOCH)
+        #: Steps between two evaluations (history points); a step count, not a clock, so
+        #: the same race records the same points on any machine.
+        self.eval_every = evaluation_interval(self.steps_per_epoch, total_steps, problem.n_train)
+        self.evaluations = 0
 
     # ---------------------------------------------------------------- membership
     @property
@@ -285,7 +224,6 @@ class Group:
             raise RuntimeError("row without a block")
         saved["params"] = self.params[row].copy()
         saved["loss_sum"] = float(self.loss_sum[row])
-        saved["epoch_sum"] = float(self.epoch_sum[row])
         saved["grad_evals"] = int(self.grad_evals[row])
         return saved
 
@@ -307,7 +245,6 @@ class Group:
         self.last_update = np.zeros_like(self.params)
         self.effective = np.zeros_like(self.params)
         self.loss_sum = np.array([saved.get("loss_sum", 0.0) for _, saved in ordered])
-        self.epoch_sum = np.array([saved.get("epoch_sum", 0.0) for _, saved in ordered])
         self.grad_evals = np.array(
             [saved.get("grad_evals", 0) for _, saved in ordered], dtype=np.int64
         )
@@ -390,8 +327,6 @@ class Group:
             self.position = 0
         self.loss_sum += losses
         self.loss_count += 1
-        self.epoch_sum += losses
-        self.epoch_count += 1
         return losses
 
     def closure(self, block: Block, batch: np.ndarray | None, count: bool = True) -> Closure:
@@ -505,6 +440,7 @@ class Race:
         self.pause_at_epoch: float | None = None
         self.next_id = 100_000 * (self.subset[0] + 1)
         self.initial: dict[int, np.ndarray] = {}
+        self.recorder = Recorder(self.problem, self.scenario.target_loss, self.with_position)
         scenario = self.scenario
         # Computed from the whole scenario, so the processes of a split race agree.
         self.initial_slugs = race_slugs(scenario)
@@ -590,8 +526,8 @@ class Race:
             seed=repeat_seed,
             flavor=cls.flavor,
         )
-        target = self.scenario.target_loss
-        racer = Racer(spec, dict(hparams), schedule, batch_size, HealthMonitor(cls.name, target))
+        monitor = self.recorder.monitor(cls)
+        racer = Racer(spec, dict(hparams), schedule, batch_size, monitor)
         self.racers[rid] = racer
         group = self._group_for(repeat_seed, batch_size)
         entries = [(r, group.saved_state(r)) for r in group.racers]
@@ -687,6 +623,8 @@ class Race:
             total_steps=scenario.steps,
             target_loss=scenario.target_loss,
             repeats=scenario.repeats,
+            rank_by=scenario.rank_by,
+            notes=scenario.look_for,
             grid=grid,
         )
 
@@ -776,8 +714,7 @@ class Race:
     def _finish(self) -> None:
         self._set_state("finished")
         for racer in self.racers.values():
-            loss = racer.epoch_loss if math.isfinite(racer.epoch_loss) else racer.loss
-            verdict = racer.monitor.finish(racer.steps, racer.epoch, loss)
+            verdict = racer.monitor.finish(racer.steps, racer.epoch, racer.loss)
             if verdict is not None:
                 self._apply_verdict(racer, verdict, racer.steps, racer.epoch, racer.seconds)
 
@@ -785,9 +722,8 @@ class Race:
         spe = group.steps_per_epoch
         perf_counter = time.perf_counter
         while not group.finished:
-            epoch_end = group.position == spe - 1
             last = group.step + 1 >= group.total_steps
-            record = epoch_end or last or (group.position + 1) % group.record_every == 0
+            record = last or (group.step + 1) % group.eval_every == 0
             try:
                 losses = group.step_once(record)
             except Exception as error:
@@ -799,7 +735,7 @@ class Race:
                     return
                 continue
             if record:
-                self._record(group, losses, epoch_end or group.step % spe == 0)
+                self._record(group, losses)
                 if not group.racers:
                     return
             if self.pause_at_epoch is not None and group.progress >= self.pause_at_epoch - 1e-9:
@@ -812,95 +748,19 @@ class Race:
                 return
 
     # ---------------------------------------------------------------- measurements
-    def _record(self, group: Group, losses: np.ndarray, epoch_end: bool) -> None:
-        """Record one history point for every racer of ``group`` (after its step)."""
-        seconds = self.clock()
-        figures = group.measure()
-        mean_loss = group.loss_sum / max(group.loss_count, 1)
-        group.loss_sum[:] = 0.0
-        group.loss_count = 0
-        val_loss = val_acc = train_acc = horizon = None
-        epoch_loss = None
-        if epoch_end:
-            epoch_loss = group.epoch_sum / max(group.epoch_count, 1)
-            group.epoch_sum[:] = 0.0
-            group.epoch_count = 0
-            params = group.evaluation_params()
-            if self.problem.has_validation:
-                evaluation = self.problem.evaluate(params, "val")
-                val_loss, val_acc = evaluation.loss, evaluation.accuracy
-            if self.problem.is_classification:
-                train_acc = self.problem.evaluate(params, "train").accuracy
-            if self.problem.has_horizon and (
-                round(group.progress) % HORIZON_EVERY_EPOCHS == 0 or group.step >= group.total_steps
-            ):
-                horizon = self.problem.horizon(params)
-        epoch = group.progress
-        step = group.step
-        target = self.scenario.target_loss
-        verdicts: list[tuple[Racer, Verdict]] = []
+    def _record(self, group: Group, losses: np.ndarray) -> None:
+        """Evaluate every racer of ``group`` after its step (see :mod:`recorder`)."""
         for row, racer in enumerate(group.racers):
-            racer.steps = step
-            racer.epoch = epoch
-            racer.seconds = seconds
-            racer.grad_evals = int(group.grad_evals[row])
-            racer.loss = float(losses[row])
-            loss_here = float(mean_loss[row])
-            racer.grad_norm = float(figures["grad_norm"][row])
-            racer.update_norm = float(figures["update_norm"][row])
-            racer.update_ratio = float(figures["update_ratio"][row])
-            racer.effective_step = float(figures["effective_step"][row])
-            if self.with_position:
-                x, y = group.before[row]
-                racer.position = (float(group.params[row, 0]), float(group.params[row, 1]))
-                # The loss belongs to the point before this step: plot it there.
-                racer.pending_positions.append((float(x), float(y)))
-            racer.best_loss = min(racer.best_loss, loss_here)
-            row_val = math.nan if val_loss is None else float(val_loss[row])
-            if val_loss is not None:
-                racer.val_loss = row_val
-            if val_acc is not None:
-                racer.val_accuracy = float(val_acc[row])
-            if horizon is not None:
-                racer.horizon = float(horizon[row])
-            accuracy = math.nan
-            if train_acc is not None:
-                racer.accuracy = accuracy = float(train_acc[row])
-            racer.pending.append(
-                (
-                    step,
-                    epoch,
-                    seconds,
-                    loss_here,
-                    row_val,
-                    accuracy,
-                    racer.grad_norm,
-                    racer.update_ratio,
-                    racer.grad_evals,
-                )
-            )
-            if epoch_loss is None:
-                continue
-            racer.epoch_loss = float(epoch_loss[row])
-            if target is not None and racer.time_to_target is None and racer.epoch_loss <= target:
-                racer.time_to_target = TimeToTarget(step, epoch, seconds, racer.grad_evals)
-            verdict = racer.monitor.observe(
-                Observation(
-                    step=step,
-                    epoch=epoch,
-                    seconds=seconds,
-                    loss=racer.epoch_loss,
-                    val_loss=row_val,
-                    grad_norm=racer.grad_norm,
-                    update_norm=racer.update_norm,
-                    param_norm=float(figures["param_norm"][row]),
-                    effective_step=racer.effective_step,
-                )
-            )
-            if verdict is not None:
-                verdicts.append((racer, verdict))
+            racer.batch_loss = float(losses[row])
+        epochs = group.progress
+        due = group.step >= group.total_steps or math.floor(
+            epochs / HORIZON_EVERY_EPOCHS
+        ) > math.floor(
+            (group.step - group.eval_every) / group.steps_per_epoch / HORIZON_EVERY_EPOCHS
+        )
+        verdicts = self.recorder.record(group, self.clock(), due)
         for racer, verdict in verdicts:
-            self._apply_verdict(racer, verdict, step, epoch, seconds)
+            self._apply_verdict(racer, verdict, group.step, group.progress, racer.seconds)
 
     def _apply_verdict(
         self, racer: Racer, verdict: Verdict, step: int, epoch: float, seconds: float
@@ -927,7 +787,7 @@ class Race:
         bad = [racer for row, racer in enumerate(group.racers) if not np.isfinite(losses[row])]
         for racer in bad:
             row = group.row_of(racer)
-            racer.loss = float(losses[row])
+            racer.batch_loss = float(losses[row])
             what = "the loss"
             groups = self.problem.groups()
             for part in groups:
@@ -1028,6 +888,7 @@ class Race:
         stats = []
         for racer in self.racers.values():
             steps_per_s = racer.steps / racer.seconds if racer.seconds > 0 else 0.0
+            stability = racer.stability()
             stats.append(
                 RacerStats(
                     id=racer.id,
@@ -1036,7 +897,7 @@ class Race:
                     step=racer.steps,
                     epoch=racer.epoch,
                     loss=racer.loss,
-                    epoch_loss=racer.epoch_loss,
+                    batch_loss=racer.batch_loss,
                     val_loss=racer.val_loss,
                     accuracy=racer.accuracy,
                     val_accuracy=racer.val_accuracy,
@@ -1053,6 +914,8 @@ class Race:
                     layers=racer.layers,
                     new_points=racer.take_points(self.with_position),
                     horizon=racer.horizon,
+                    sharpness=racer.sharpness,
+                    stability_limit=None if stability is None else stability[0],
                 )
             )
         primary = self.primary
@@ -1186,6 +1049,7 @@ class Race:
         else:
             group.rebuild([(r, group.saved_state(r)) for r in group.racers if r is not racer])
         del self.racers[racer.id]
+        self.recorder.forget(racer.id)
 
     def _fork(self, command: ForkRacer) -> None:
         parent = self.racers[command.racer]
@@ -1217,7 +1081,7 @@ class Race:
             "seconds",
             "grad_evals",
             "best_loss",
-            "epoch_loss",
+            "batch_loss",
             "loss",
         ):
             setattr(child, attribute, getattr(parent, attribute))

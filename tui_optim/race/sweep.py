@@ -188,7 +188,8 @@ def run_block(
         racer_spec = RacerSpec(
             position, entry.name, "", entry.optimizer, hparams, "#000000", flavor=entry.flavor
         )
-        racer = Racer(racer_spec, hparams, None, None, HealthMonitor(entry.optimizer, None))
+        # A sweep judges runs by their figures, not by badges: the monitor is never fed.
+        racer = Racer(racer_spec, hparams, None, None, HealthMonitor(None))
         entries.append((racer, {"params": start.copy()}))
     group.rebuild(entries)
     return _train(scenario, block, group, steps, progress)
@@ -211,6 +212,9 @@ def _train(
     faults: dict[int, tuple[Status, str, int]] = {}
     target = scenario.target_loss
     rows = np.array([racer.id for racer in group.racers])  # block position of each row
+    # Mini-batch losses of the epoch under way, per block position.
+    epoch_sum = np.zeros(count)
+    epoch_steps = 0
     next_end = 0
     last_report = time.monotonic()
     with np.errstate(all="ignore"):
@@ -222,6 +226,8 @@ def _train(
                 for position in rows:
                     faults[int(position)] = ("error", message, group.step)
                 break
+            epoch_sum[rows] += losses
+            epoch_steps += 1
             if not math.isfinite(float(losses.sum())):
                 bad = ~np.isfinite(losses)
                 reason = f"diverged at step {group.step}: the loss became NaN or inf"
@@ -229,9 +235,9 @@ def _train(
                 if not group.racers:
                     break
             if group.position == 0:  # an epoch ended
-                mean = group.epoch_sum / group.epoch_count
-                group.epoch_sum[:] = 0.0
-                group.epoch_count = 0
+                mean = epoch_sum[rows] / epoch_steps
+                epoch_sum[:] = 0.0
+                epoch_steps = 0
                 if group.step == group.steps_per_epoch:
                     initial[rows] = mean
                 # The race's rule: far above its best and its start is diverged for good.

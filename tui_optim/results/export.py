@@ -1,6 +1,8 @@
 """Race results as JSON and CSV, and the leaderboard, all computed from a RaceRecord.
 
-JSON (``tui-optim run ... --json FILE``, or ctrl+e in the app)::
+Every ``loss`` is the loss on the whole training set at the racer's weights (evaluated on
+the recorder's cadence); ``batch_loss`` the mean loss of the mini-batches stepped on since
+the previous point. JSON (``tui-optim run ... --json FILE``, or ctrl+e in the app)::
 
     {
       "scenario": "iris_grid",          # built-in name or file stem
@@ -9,6 +11,7 @@ JSON (``tui-optim run ... --json FILE``, or ctrl+e in the app)::
       "fingerprint": "3f2a9c01d4",      # everything that determines the race (same => same race)
       "problem": "MLP 4-8-3 selu/softmax, cross_entropy on iris (120 train, 30 val, ...)",
       "target_loss": 0.1 | null,
+      "rank_by": "val_loss",            # what the leaderboard ranks by
       "racers": [
         {
           "name": "adam lr=0.01", "slug": "adam-lr-0.01", "optimizer": "adam",
@@ -17,30 +20,39 @@ JSON (``tui-optim run ... --json FILE``, or ctrl+e in the app)::
           "seed": 42, "repeat": 0,
           "status": "converged",
           "events": [{"step": 120, "epoch": 30.0, "status": "converged", "reason": "..."}],
-          "final": {"loss": ..., "val_loss": ..., "accuracy": ..., "val_accuracy": ...,
+          "final": {"loss": ..., "batch_loss": ..., "val_loss": ..., "accuracy": ...,
+                    "val_accuracy": ..., "sharpness": ...,
                     "horizon": ...},     # steps predicted ahead (time series), else null
-          "best_loss": 0.051,
+          "best_loss": 0.051,           # lowest whole-training-set loss evaluated
           "grad_evals": 400,             # gradient evaluations (L-BFGS, SAM: > steps)
           "time_to_target": {"steps": 96, "epochs": 24.0, "seconds": 0.41,
                              "grad_evals": 96} | null,
           "history": {"step": [...], "epoch": [...], "seconds": [...], "loss": [...],
-                      "val_loss": [...], "accuracy": [...], "grad_norm": [...],
-                      "grad_evals": [...],
+                      "batch_loss": [...], "val_loss": [...], "accuracy": [...],
+                      "grad_norm": [...], "sharpness": [...], "grad_evals": [...],
                       "update_ratio": [...],
-                      "position": [[w0, w1], ...]},   # surfaces: the point before each step
+                      "position": [[w0, w1], ...]},   # surfaces: where each point was evaluated
           "id": 3, "colour": "#4e79a7", "schedule": null, "start": null, "parent": null,
           "position": [w0, w1] | null    # surfaces: where the racer ended
         }, ...
       ],
+      "aggregates": [                   # one per racer configuration (name) over its seeds
+        {"name": "adam lr=0.01", "optimizer": "adam", "hparams": {...}, "runs": 3,
+         "seeds": [42, 43, 44], "seeds_reaching_target": [42, 44],
+         "loss": {"mean": ..., "std": ...}, "val_loss": {...}, "accuracy": {...},
+         "val_accuracy": {...}, "steps_to_target": {...}}
+      ],
       "replay": {...}   # what `tui-optim replay FILE` needs to show the race again
     }
 
-Numbers that do not apply (validation without a validation split, accuracy in regression)
-and non-finite values are ``null``. ``history`` is the recorded, bounded history (old
-points decimated keeping extremes). CSV: one row per racer and recorded point, columns
-``racer, slug, optimizer, flavor, seed, step, epoch, seconds, loss, val_loss, accuracy,
-grad_norm, grad_evals``.
-Both are written atomically (a temporary file renamed over the target).
+Numbers that do not apply (validation without a validation split, accuracy in regression,
+a standard deviation of one run) and non-finite values are ``null``. ``history`` is the
+recorded, bounded history (thinned keeping every part's shape, see results.history).
+CSV: one row per racer and recorded point, columns ``racer, slug, optimizer, flavor,
+repeat, seed``, then one column per hyperparameter of any racer (empty where a racer's
+optimizer has no such hyperparameter), then ``step, epoch, seconds, loss, batch_loss,
+val_loss, accuracy, grad_norm, sharpness, grad_evals``. Both are written atomically (a
+temporary file renamed over the target).
 """
 
 from __future__ import annotations
@@ -49,7 +61,7 @@ import csv
 import json
 import math
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,13 +73,23 @@ HISTORY_FIELDS = (
     "epoch",
     "seconds",
     "loss",
+    "batch_loss",
     "val_loss",
     "accuracy",
     "grad_norm",
+    "sharpness",
     "grad_evals",
 )
-CSV_COLUMNS = ("racer", "slug", "optimizer", "flavor", "seed", *HISTORY_FIELDS)
+RACER_COLUMNS = ("racer", "slug", "optimizer", "flavor", "repeat", "seed")
 DNF = ("diverged", "error")
+#: What the leaderboard can rank by (the scenario's ``rank_by``, ``--rank-by``).
+RANK_BY = ("val_loss", "val_accuracy", "loss", "time_to_target")
+RANK_LABELS = {
+    "val_loss": "final validation loss",
+    "val_accuracy": "final validation accuracy",
+    "loss": "final training loss (whole training set)",
+    "time_to_target": "steps to the target loss, then final training loss",
+}
 
 
 def _clean(value: Any) -> Any:
@@ -117,10 +139,12 @@ def results_document(record: RaceRecord) -> dict[str, Any]:
                 "status": record.status(rid),
                 "events": events.get(rid, []),
                 "final": {
-                    "loss": _clean(_final_loss(stats)),
+                    "loss": _clean(stats.loss if stats else None),
+                    "batch_loss": _clean(stats.batch_loss if stats else None),
                     "val_loss": _clean(stats.val_loss if stats else None),
                     "accuracy": _clean(stats.accuracy if stats else None),
                     "val_accuracy": _clean(stats.val_accuracy if stats else None),
+                    "sharpness": _clean(stats.sharpness if stats else None),
                     "horizon": _clean(stats.horizon if stats else None),
                 },
                 "best_loss": _clean(stats.best_loss if stats else None),
@@ -165,7 +189,9 @@ def results_document(record: RaceRecord) -> dict[str, Any]:
         "fingerprint": started.fingerprint,
         "problem": started.problem.description,
         "target_loss": _clean(started.target_loss),
+        "rank_by": rank_key(record),
         "racers": racers,
+        "aggregates": aggregates(record),
         "replay": {
             "kind": problem.kind,
             "is_classification": problem.is_classification,
@@ -194,10 +220,55 @@ def results_document(record: RaceRecord) -> dict[str, Any]:
     }
 
 
-def _final_loss(stats: Any) -> float | None:
-    if stats is None:
-        return None
-    return stats.epoch_loss if math.isfinite(stats.epoch_loss) else stats.loss
+def _spread(values: list[float | None]) -> dict[str, float | None]:
+    mean, std = _mean_std(values)
+    return {"mean": _clean(mean), "std": _clean(std)}
+
+
+def aggregates(record: RaceRecord) -> list[dict[str, Any]]:
+    """One entry per racer configuration (racers sharing a name across repeats): mean and
+    standard deviation of the final figures over its seeds, and the seeds that reached the
+    target loss."""
+    out = []
+    for name, ids in _configurations(record).items():
+        spec = record.specs[ids[0]]
+        stats = [record.stats.get(rid) for rid in ids]
+        done = [s for s in stats if s is not None]
+
+        def figures(key: str, done: list[Any] = done) -> list[float | None]:
+            return [getattr(s, key) for s in done]
+
+        reached = [
+            record.specs[rid].seed
+            for rid, s in zip(ids, stats, strict=True)
+            if s is not None and s.time_to_target is not None
+        ]
+        out.append(
+            {
+                "name": name,
+                "optimizer": spec.optimizer,
+                "flavor": spec.flavor,
+                "hparams": {k: _clean(v) for k, v in spec.hparams.items()},
+                "runs": len(ids),
+                "seeds": [record.specs[rid].seed for rid in ids],
+                "seeds_reaching_target": reached,
+                "loss": _spread(figures("loss")),
+                "val_loss": _spread(figures("val_loss")),
+                "accuracy": _spread(figures("accuracy")),
+                "val_accuracy": _spread(figures("val_accuracy")),
+                "steps_to_target": _spread(
+                    [s.time_to_target.steps for s in done if s.time_to_target is not None]
+                ),
+            }
+        )
+    return out
+
+
+def _configurations(record: RaceRecord) -> dict[str, list[int]]:
+    groups: dict[str, list[int]] = {}
+    for rid, spec in record.specs.items():
+        groups.setdefault(spec.name, []).append(rid)
+    return groups
 
 
 def write_json(record: RaceRecord, path: Path) -> None:
@@ -212,24 +283,39 @@ def write_csv(record: RaceRecord, path: Path) -> None:
         raise ValueError("the race has not started yet: nothing to export")
     with atomic_write(Path(path), newline="") as stream:
         writer = csv.writer(stream)
-        writer.writerow(CSV_COLUMNS)
+        hparams: list[str] = []
+        for spec in record.specs.values():
+            hparams += [key for key in spec.hparams if key not in hparams]
+        writer.writerow([*RACER_COLUMNS, *hparams, *HISTORY_FIELDS])
         for rid, spec in record.specs.items():
             history = record.histories.get(rid)
             if history is None:
                 continue
             arrays = history.arrays()
+            racer = [spec.name, spec.slug, spec.optimizer, spec.flavor, spec.repeat, spec.seed]
+            racer += [_cell(spec.hparams.get(key)) for key in hparams]
             columns = [arrays[name].tolist() for name in HISTORY_FIELDS]
             for values in zip(*columns, strict=True):
                 cells = ["" if not math.isfinite(v) else f"{v:.10g}" for v in values]
-                writer.writerow(
-                    [spec.name, spec.slug, spec.optimizer, spec.flavor, spec.seed, *cells]
-                )
+                writer.writerow([*racer, *cells])
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f"{value:.10g}" if isinstance(value, float) else str(value)
 
 
 # ------------------------------------------------------------------------------ leaderboard
 @dataclass(frozen=True)
 class LeaderRow:
-    """One line of the leaderboard: a racer, or the mean over its repeats (``runs`` > 1)."""
+    """One line of the leaderboard: a racer, or the mean over its repeats (``runs`` > 1).
+
+    Every figure is a final one (at the race's end, or now): ``loss`` on the whole training
+    set, ``val_loss`` and ``val_accuracy`` on the validation split; ``*_std`` their standard
+    deviation over the repeats (None with one run)."""
 
     rank: int | None  # None: DNF
     name: str
@@ -241,10 +327,10 @@ class LeaderRow:
     epochs_to_target: float | None
     seconds_to_target: float | None
     grad_evals_to_target: float | None
-    best_loss: float | None
-    best_loss_std: float | None
-    final_loss: float | None
-    final_loss_std: float | None
+    loss: float | None
+    loss_std: float | None
+    val_loss: float | None
+    val_loss_std: float | None
     val_accuracy: float | None
     val_accuracy_std: float | None
     reached_target: int  # runs that reached the target loss
@@ -266,16 +352,23 @@ def _mean_std(values: list[float | None]) -> tuple[float | None, float | None]:
     return statistics.fmean(finite), statistics.stdev(finite)
 
 
-def leaderboard(record: RaceRecord) -> list[LeaderRow]:
-    """Racers ranked by steps to the target loss, then best loss; DNF (diverged) last.
+def rank_key(record: RaceRecord, rank_by: str | None = None) -> str:
+    """What the leaderboard ranks by: ``rank_by``, else the scenario's, else the final
+    validation loss when there is a validation split, else the final training loss."""
+    chosen = rank_by or (record.started.rank_by if record.started is not None else None)
+    if chosen is not None:
+        return chosen
+    has_validation = any(s.val_loss is not None for s in record.stats.values())
+    return "val_loss" if has_validation else "loss"
 
-    Racers that share a name across repeats are one row with mean and standard deviation.
-    """
-    groups: dict[str, list[int]] = {}
-    for rid, spec in record.specs.items():
-        groups.setdefault(spec.name, []).append(rid)
+
+def leaderboard(record: RaceRecord, rank_by: str | None = None) -> list[LeaderRow]:
+    """Racers ranked by :func:`rank_key` (ties and missing values by the training loss);
+    DNF (diverged or failed in every run) last. Racers that share a name across repeats
+    are one row with mean and standard deviation."""
+    key = rank_key(record, rank_by)
     rows = []
-    for name, ids in groups.items():
+    for name, ids in _configurations(record).items():
         spec = record.specs[ids[0]]
         stats = [record.stats.get(rid) for rid in ids]
         statuses = [record.status(rid) for rid in ids]
@@ -285,39 +378,30 @@ def leaderboard(record: RaceRecord) -> list[LeaderRow]:
             if s is not None and status not in DNF
         ]
         reached = [s.time_to_target for s in alive if s.time_to_target is not None]
-        best, best_std = _mean_std([s.best_loss for s in alive])
-        final, final_std = _mean_std([_final_loss(s) for s in alive])
-        accuracy, accuracy_std = _mean_std(
-            [s.val_accuracy for s in alive if s.val_accuracy is not None]
-        )
-        horizon, horizon_std = _mean_std([s.horizon for s in alive if s.horizon is not None])
-        all_dnf = not alive
-        status = statuses[0] if len(set(statuses)) == 1 else "mixed"
+        every = bool(reached) and len(reached) == len(alive)
+        loss, loss_std = _mean_std([s.loss for s in alive])
+        val_loss, val_loss_std = _mean_std([s.val_loss for s in alive])
+        accuracy, accuracy_std = _mean_std([s.val_accuracy for s in alive])
+        horizon, horizon_std = _mean_std([s.horizon for s in alive])
         rows.append(
             LeaderRow(
-                rank=None if all_dnf else 0,
+                rank=None if not alive else 0,
                 name=name,
                 optimizer=spec.optimizer,
-                status=status,
+                status=statuses[0] if len(set(statuses)) == 1 else "mixed",
                 runs=len(ids),
                 finished_runs=len(alive),
                 # a mean time to target only when every surviving run got there
-                steps_to_target=_mean_std([t.steps for t in reached])[0]
-                if reached and len(reached) == len(alive)
-                else None,
-                epochs_to_target=_mean_std([t.epochs for t in reached])[0]
-                if reached and len(reached) == len(alive)
-                else None,
-                seconds_to_target=_mean_std([t.seconds for t in reached])[0]
-                if reached and len(reached) == len(alive)
-                else None,
+                steps_to_target=_mean_std([t.steps for t in reached])[0] if every else None,
+                epochs_to_target=_mean_std([t.epochs for t in reached])[0] if every else None,
+                seconds_to_target=_mean_std([t.seconds for t in reached])[0] if every else None,
                 grad_evals_to_target=_mean_std([t.grad_evals for t in reached])[0]
-                if reached and len(reached) == len(alive)
+                if every
                 else None,
-                best_loss=best,
-                best_loss_std=best_std,
-                final_loss=final,
-                final_loss_std=final_std,
+                loss=loss,
+                loss_std=loss_std,
+                val_loss=val_loss,
+                val_loss_std=val_loss_std,
                 val_accuracy=accuracy,
                 val_accuracy_std=accuracy_std,
                 reached_target=len(reached),
@@ -327,22 +411,29 @@ def leaderboard(record: RaceRecord) -> list[LeaderRow]:
             )
         )
 
+    def missing_last(value: float | None, sign: float = 1.0) -> float:
+        return math.inf if value is None or not math.isfinite(value) else sign * value
+
     def order(row: LeaderRow) -> tuple[float, ...]:
-        return (
-            1.0 if row.dnf else 0.0,
-            math.inf if row.steps_to_target is None else row.steps_to_target,
-            math.inf if row.best_loss is None else row.best_loss,
-        )
+        tie = missing_last(row.loss)
+        if key == "val_loss":
+            first = missing_last(row.val_loss)
+        elif key == "val_accuracy":
+            first = missing_last(row.val_accuracy, -1.0)
+        elif key == "time_to_target":
+            first = missing_last(row.steps_to_target)
+        else:
+            first = tie
+        return (1.0 if row.dnf else 0.0, first, tie)
 
     rows.sort(key=order)
     ranked = []
     rank = 0
     for row in rows:
-        if row.dnf:
-            ranked.append(row)
-            continue
-        rank += 1
-        ranked.append(_with_rank(row, rank))
+        if not row.dnf:
+            rank += 1
+            row = replace(row, rank=rank)
+        ranked.append(row)
     return ranked
 
 
@@ -387,7 +478,7 @@ def grid_table(record: RaceRecord) -> tuple[list[str], list[str], list[list[Grid
                 line.append(None)
                 continue
             alive = [s for s in stats if s.status not in DNF]
-            losses = [v for v in (_final_loss(s) for s in alive) if v is not None]
+            losses = [s.loss for s in alive if s.loss is not None]
             losses = [v for v in losses if math.isfinite(v)]
             accuracies = [s.val_accuracy for s in alive if s.val_accuracy is not None]
             status = stats[0].status if len({s.status for s in stats}) == 1 else "mixed"

@@ -1,10 +1,10 @@
 """Bounded metric histories, and the downsampling and smoothing the charts use.
 
 A :class:`History` holds at most ``capacity`` points in preallocated arrays. When it is
-full, the older half is decimated: neighbouring points are merged in pairs that keep, in
-turn, their lower and their higher loss, so both the valleys and the spikes of the old part
-survive, and the first point and the global minimum and maximum always do. Recent points
-stay at full resolution, so an hour-long race keeps a fixed memory and a sharp recent past.
+full it keeps three quarters of them, chosen so every part of the race keeps its shape:
+half spaced evenly in log(step) (the beginning, where races are decided, keeps as many
+points per decade as the end) and half spaced evenly in step (a uniform floor over the
+whole race); the first and last points and the lowest and highest loss always stay.
 """
 
 from __future__ import annotations
@@ -14,23 +14,14 @@ import math
 import numpy as np
 
 from tui_optim.race.messages import HistoryChunk
+from tui_optim.race.recorder import POINT_FIELDS
 
-FIELDS = (
-    "step",
-    "epoch",
-    "seconds",
-    "loss",
-    "val_loss",
-    "accuracy",
-    "grad_norm",
-    "update_ratio",
-    "grad_evals",
-)
+FIELDS = POINT_FIELDS
 
 
 class History:
-    """Points (step, epoch, seconds, loss, val_loss, accuracy, grad_norm, update_ratio,
-    grad_evals[, position]) of one racer, oldest first, in at most ``capacity`` rows."""
+    """Points (the :data:`FIELDS` and, for surfaces, the position) of one racer, oldest
+    first, in at most ``capacity`` rows."""
 
     def __init__(self, capacity: int, with_position: bool = False):
         if capacity < 8:
@@ -44,24 +35,11 @@ class History:
     def __len__(self) -> int:
         return self._size
 
-    def append(
-        self,
-        step: float,
-        epoch: float,
-        seconds: float,
-        loss: float,
-        val_loss: float = math.nan,
-        accuracy: float = math.nan,
-        grad_norm: float = math.nan,
-        update_ratio: float = math.nan,
-        grad_evals: float = math.nan,
-        position: tuple[float, float] | None = None,
-    ) -> None:
-        """Add one point."""
+    def append(self, position: tuple[float, float] | None = None, **values: float) -> None:
+        """Add one point (the :data:`FIELDS` by name; missing ones are NaN)."""
         if self._size == self.capacity:
             self._decimate()
-        row = (step, epoch, seconds, loss, val_loss, accuracy, grad_norm, update_ratio, grad_evals)
-        self._data[self._size] = row
+        self._data[self._size] = [values.get(name, math.nan) for name in FIELDS]
         if self._position is not None:
             self._position[self._size] = position if position is not None else (math.nan,) * 2
         self._size += 1
@@ -101,32 +79,8 @@ class History:
         return out
 
     def _decimate(self) -> None:
-        """Halve the older half: pairs keep their min and max loss alternately.
-
-        The first point is kept as it is; a pair holding the global minimum or maximum of
-        loss keeps that point whatever its turn.
-        """
-        half = (self._size // 2) & ~1  # an even count of old points, after the first
-        if half < 4:
-            return
-        old = np.arange(1, 1 + half)
-        loss = self._data[old, FIELDS.index("loss")]
-        pairs = loss.reshape(-1, 2)
-        safe = np.where(np.isfinite(pairs), pairs, np.inf)
-        lowest = np.argmin(safe, axis=1)
-        highest = np.argmax(np.where(np.isfinite(pairs), pairs, -np.inf), axis=1)
-        choose_high = (np.arange(len(pairs)) % 2).astype(bool)
-        pick = np.where(choose_high, highest, lowest)
-        mask = np.zeros((len(pairs), 2), dtype=bool)
-        mask[np.arange(len(pairs)), pick] = True
-        all_loss = self._data[: self._size, FIELDS.index("loss")]
-        if np.isfinite(all_loss).any():
-            finite_loss = np.where(np.isfinite(all_loss), all_loss, np.nan)
-            for extreme in (int(np.nanargmin(finite_loss)), int(np.nanargmax(finite_loss))):
-                if 1 <= extreme <= half:  # in the old half: keep it whatever its pair's turn
-                    mask[(extreme - 1) // 2, (extreme - 1) % 2] = True
-        kept = old[mask.reshape(-1)]
-        keep = np.concatenate([[0], kept, np.arange(1 + half, self._size)])
+        """Keep about three quarters of the points: see the module docstring."""
+        keep = keep_shape(self._data[: self._size], (3 * self.capacity) // 4)
         count = len(keep)
         self._data[:count] = self._data[keep]
         self._data[count : self._size] = math.nan
@@ -134,6 +88,34 @@ class History:
             self._position[:count] = self._position[keep]
             self._position[count : self._size] = math.nan
         self._size = count
+
+
+def keep_shape(points: np.ndarray, budget: int) -> np.ndarray:
+    """Indices (sorted) of at most about ``budget`` rows of ``points`` (columns as
+    :data:`FIELDS`) that keep the race's shape: nearest to ``budget / 2`` targets spaced
+    evenly in log(step) and ``budget / 2`` spaced evenly in step, with the first, the last
+    and the rows of the lowest and highest loss."""
+    count = len(points)
+    if count <= budget:
+        return np.arange(count)
+    steps = points[:, FIELDS.index("step")]
+    first, last = float(steps[0]), float(steps[-1])
+    half = max(budget // 2, 2)
+    uniform = np.linspace(first, last, half)
+    logarithmic = np.expm1(np.linspace(np.log1p(max(first, 0.0)), np.log1p(max(last, 0.0)), half))
+    targets = np.concatenate([uniform, logarithmic])
+    right = np.clip(np.searchsorted(steps, targets), 1, count - 1)
+    left = right - 1
+    nearest = np.where(targets - steps[left] <= steps[right] - targets, left, right)
+    loss = points[:, FIELDS.index("loss")]
+    extremes: list[int] = [0, count - 1]
+    if np.isfinite(loss).any():
+        finite = np.where(np.isfinite(loss), loss, np.nan)
+        extremes += [int(np.nanargmin(finite)), int(np.nanargmax(finite))]
+    keep = np.unique(np.concatenate([nearest, extremes]))
+    if len(keep) >= count:  # targets too close together to thin: halve evenly instead
+        keep = np.unique(np.concatenate([np.arange(0, count, 2), extremes]))
+    return keep
 
 
 def downsample_minmax(x: np.ndarray, y: np.ndarray, buckets: int) -> tuple[np.ndarray, np.ndarray]:

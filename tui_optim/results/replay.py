@@ -148,6 +148,10 @@ def _final_stats(rid: int, racer: dict[str, Any], columns: dict[str, np.ndarray]
         racer.get("reason", ""),
         last,
         loss=_number(loss) if loss is not None else last["loss"],
+        batch_loss=_number(final["batch_loss"])
+        if final.get("batch_loss") is not None
+        else last["batch_loss"],
+        sharpness=final.get("sharpness"),
         best=_number(racer.get("best_loss")),
         val_loss=final.get("val_loss"),
         accuracy=final.get("accuracy"),
@@ -165,6 +169,12 @@ def _final_stats(rid: int, racer: dict[str, Any], columns: dict[str, np.ndarray]
     )
 
 
+def _last_finite(values: np.ndarray) -> float | None:
+    """The latest measured value of a sparse series (sharpness), or None."""
+    finite = values[np.isfinite(values)]
+    return float(finite[-1]) if finite.size else None
+
+
 def _stats(
     rid: int,
     status: Any,
@@ -172,6 +182,8 @@ def _stats(
     last: dict[str, float],
     *,
     loss: float,
+    batch_loss: float,
+    sharpness: float | None,
     best: float,
     val_loss: float | None,
     accuracy: float | None,
@@ -188,7 +200,7 @@ def _stats(
         step=int(last["step"]) if math.isfinite(last["step"]) else 0,
         epoch=last["epoch"],
         loss=loss,
-        epoch_loss=math.nan,
+        batch_loss=batch_loss,
         val_loss=val_loss,
         accuracy=accuracy,
         val_accuracy=val_accuracy,
@@ -205,6 +217,7 @@ def _stats(
         layers=(),
         new_points=empty,
         horizon=horizon,
+        sharpness=sharpness,
     )
 
 
@@ -246,13 +259,9 @@ def record_at(record: RaceRecord, step: int) -> RaceRecord:
             columns = {name: arrays[name][:count].copy() for name in FIELDS}
             positions = arrays["position"][:count].copy() if "position" in arrays else None
             cut.extend(HistoryChunk(**columns, position=positions))
-        if "position" in arrays:
-            if count < len(arrays["step"]):  # where the next recorded step started from
-                x, y = arrays["position"][count].tolist()
-                position_after = (float(x), float(y))
-            else:
-                stats = record.stats.get(rid)
-                position_after = stats.position if stats is not None else None
+        if "position" in arrays and count:  # a point's position is where it was evaluated
+            x, y = arrays["position"][count - 1].tolist()
+            position_after = (float(x), float(y))
         view.histories[rid] = cut
         original = record.stats.get(rid)
         if final and original is not None:
@@ -273,6 +282,8 @@ def record_at(record: RaceRecord, step: int) -> RaceRecord:
             latest.reason if latest is not None else "",
             last,
             loss=last["loss"],
+            batch_loss=last["batch_loss"],
+            sharpness=_last_finite(arrays["sharpness"][:count]),
             best=float(finite.min()) if finite.size else math.nan,
             val_loss=None if math.isnan(last["val_loss"]) else last["val_loss"],
             accuracy=None if math.isnan(last["accuracy"]) else last["accuracy"],

@@ -11,6 +11,7 @@ from tui_optim.scenario.budget import MEMORY_BUDGET_BYTES
 from tui_optim.scenario.parser import (
     DEFAULT_SCENARIO,
     DISPLAY_ORDER,
+    Claim,
     GridSpec,
     ModelSpec,
     RacerConfig,
@@ -42,6 +43,7 @@ __all__ = [
     "MAX_REPEATS",
     "MAX_STEPS",
     "MEMORY_BUDGET_BYTES",
+    "Claim",
     "GridSpec",
     "ModelSpec",
     "RacerConfig",

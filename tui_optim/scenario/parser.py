@@ -10,6 +10,7 @@ allowed. Scenario files are data: nothing in them is executed or unpickled; path
 The keys (``tui-optim new FILE`` writes the commented ``template.toml``)::
 
     title, description, seed, epochs | steps, target_loss, repeats, flavor ("torch"|"keras")
+    rank_by, look_for
     [data]     source, path, target, columns, rows, encoding, scale, validation,
                batch_size (int or "full"), shuffle, and the source's options (samples, noise...)
     [model]    layers, hidden, output, loss, init (initializer name or .npz path), dtype
@@ -17,6 +18,7 @@ The keys (``tui-optim new FILE`` writes the commented ``template.toml``)::
     [[racer]]  optimizer, flavor, name, start, schedule, colour, batch_size, hyperparameters...
     [grid]     lists whose cartesian product makes racers (rows x columns), shared values
     [sweep]    optimizer, lr, seeds, metric: learning-rate sweeps (see scenario/sweep.py)
+    [[claim]]  racer, status, before, beats   (what the race shows; the tests check them)
 
 ``flavor`` says whose update rules and defaults a racer follows: torch.optim's ("torch", the
 default) or Keras 3's ("keras"); the top-level key sets it for every racer and grid cell.
@@ -42,6 +44,7 @@ from tui_optim.engine.errors import UnknownNameError, suggest
 from tui_optim.engine.optimizers import FLAVORS, HyperparameterError, Optimizer, get_optimizer
 from tui_optim.scenario import budget
 from tui_optim.scenario.schema import (
+    CLAIM,
     DATA,
     GRID_EXCLUDED,
     MAX_HEADLESS_RACES,
@@ -131,6 +134,17 @@ class GridSpec:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """One ``[[claim]]``: ``racer`` ends with ``status``, reaches the target ``before``
+    another racer, or ends with a lower training loss than the racer it ``beats``."""
+
+    racer: str
+    status: str | None = None
+    before: str | None = None
+    beats: str | None = None
+
+
+@dataclass(frozen=True)
 class Scenario:
     title: str
     description: str
@@ -160,6 +174,12 @@ class Scenario:
     #: A sweep's tuned race: each racer's probability of winning, by name (the
     #: leaderboard's P(win) column); None for any other race.
     p_win: Mapping[str, float] | None = None
+    #: What the leaderboard ranks by (None: validation loss if there is a split, else loss).
+    rank_by: str | None = None
+    #: "What to look for": shown in the app.
+    look_for: str = ""
+    #: What the scenario claims about its race, checked by the tests on its headless run.
+    claims: tuple[Claim, ...] = ()
 
 
 def default_racer_name(optimizer: str, hparams: Mapping[str, Any], flavor: str = "torch") -> str:
@@ -209,8 +229,8 @@ class _Lines:
 
         def place(key: str) -> Place:
             line = self.lines.get((table, index, key)) or self.lines.get((table, index, ""))
-            if table == "racer":
-                path = f"racer[{index + 1}]" + (f".{key}" if key else "")
+            if table in ("racer", "claim"):
+                path = f"{table}[{index + 1}]" + (f".{key}" if key else "")
             else:
                 path = ".".join(part for part in (table, key) if part)
             return Place(self.label, line, path)
@@ -327,6 +347,7 @@ def parse_scenario(
         )
     if data is not None and model is not None and data_values is not None:
         _check_budget(data, data_values, model, len(racers) * repeats, lines)
+    racers = _unique_names(racers)
     return Scenario(
         title=title or "scenario",
         description=top["description"] or "",
@@ -335,7 +356,7 @@ def parse_scenario(
         steps=steps,
         target_loss=top["target_loss"],
         repeats=repeats,
-        racers=tuple(_unique_names(racers)),
+        racers=tuple(racers),
         data=data,
         batch_size=batch_size,
         shuffle=shuffle,
@@ -346,7 +367,38 @@ def parse_scenario(
         name=name or (source.stem if source else ""),
         flavor=flavor,
         pace=top["pace"],
+        rank_by=top["rank_by"],
+        look_for=(top["look_for"] or "").strip(),
+        claims=_claims(top["claim"], lines, context, [racer.name for racer in racers]),
     )
+
+
+def _claims(
+    tables: list[Any], lines: _Lines, context: Context, names: list[str]
+) -> tuple[Claim, ...]:
+    """The ``[[claim]]`` tables; the racers they name must be the scenario's."""
+    claims = []
+    for index, table in enumerate(tables):
+        place = lines.placer("claim", index)
+        if not isinstance(table, dict):
+            raise ScenarioError("must be a table", place(""))
+        values = read_table(CLAIM, table, place, context)
+        for key in ("racer", "before", "beats"):
+            name = values[key]
+            if name is not None and name not in names:
+                allowed = ", ".join(names)
+                raise values.fail(
+                    key, f"unknown racer {name!r}{suggest(name, names)}; allowed: {allowed}"
+                )
+        claims.append(
+            Claim(
+                values["racer"],
+                status=values["status"],
+                before=values["before"],
+                beats=values["beats"],
+            )
+        )
+    return tuple(claims)
 
 
 def _data(table: dict[str, Any], lines: _Lines, context: Context) -> tuple[DataSpec, Values]:
@@ -626,16 +678,23 @@ def _unique_names(racers: list[RacerConfig]) -> list[RacerConfig]:
 
 
 def with_overrides(
-    scenario: Scenario, *, epochs: str | None, steps: str | None, seed: str | None
+    scenario: Scenario,
+    *,
+    epochs: str | None,
+    steps: str | None,
+    seed: str | None,
+    rank_by: str | None = None,
 ) -> Scenario:
-    """The scenario with command-line ``--epochs``, ``--steps`` or ``--seed`` (their text):
-    read by the same options as the file's keys, so the same limits and messages apply."""
+    """The scenario with command-line ``--epochs``, ``--steps``, ``--seed`` or ``--rank-by``
+    (their text): read by the same options as the file's keys, so the same limits and
+    messages apply."""
     if epochs is not None and steps is not None:
         raise ScenarioError("--epochs and --steps: give one (the race is measured in one)")
     changes: dict[str, Any] = {}
-    for key, text in (("epochs", epochs), ("steps", steps), ("seed", seed)):
+    given = (("epochs", epochs), ("steps", steps), ("seed", seed), ("rank_by", rank_by))
+    for key, text in given:
         if text is not None:
-            changes[key] = read_text(TOP.option(key), text, f"--{key}")
+            changes[key] = read_text(TOP.option(key), text, f"--{key.replace('_', '-')}")
     if "epochs" in changes:
         changes["steps"] = None
     elif "steps" in changes:

@@ -12,18 +12,18 @@ same limits and messages, with the flag as their place.
 
 Adding a key
 ------------
-One declaration in its table below. A top-level ``rank_by`` with two allowed values::
+One declaration in its table below. A top-level ``palette`` with two allowed values::
 
-    Option("rank_by", Choice(("best_loss", "final_loss")), default="best_loss",
-           help="what orders the leaderboard")
+    Option("palette", Choice(("tab10", "mono")), default="tab10",
+           help="the racers' colours")
 
-in ``TOP`` (``flavor`` is such a key). The parser reads every declared key of a table into a
-:class:`Values` (a dict of converted values with their places), so the value arrives as
-``top["rank_by"]``: give :class:`~tui_optim.scenario.parser.Scenario` a field and pass it
-in ``parse_scenario``. A racer key goes in ``RACER``; a ``[grid]`` then takes it too, as a
-shared value or as an axis, and checks it the same way. A cross-key rule (this needs that)
-is checked in the parser with ``values.fail(key, problem)``, which places the error on that
-key's line. A key with a command-line flag reads the flag's text with
+in ``TOP`` (``flavor`` and ``rank_by`` are such keys). The parser reads every declared key
+of a table into a :class:`Values` (a dict of converted values with their places), so the
+value arrives as ``top["palette"]``: give :class:`~tui_optim.scenario.parser.Scenario` a
+field and pass it in ``parse_scenario``. A racer key goes in ``RACER``; a ``[grid]`` then
+takes it too, as a shared value or as an axis, and checks it the same way. A cross-key rule
+(this needs that) is checked in the parser with ``values.fail(key, problem)``, which places
+the error on that key's line. A key with a command-line flag reads the flag's text with
 ``read_text(TOP.option(key), text, "--key")`` (see ``parser.with_overrides``). A new kind of
 value is a small class with ``convert(value, context)`` that returns the converted value or
 raises :class:`Invalid` with the problem. A new table (``[sweep]``) is a :class:`Table` of
@@ -445,11 +445,13 @@ class Subtable:
 
 @dataclass(frozen=True)
 class Subtables:
-    """``[[racer]]`` tables: a list of tables."""
+    """``[[racer]]`` (or ``[[claim]]``...) tables: a list of tables."""
+
+    table: str = "racer"
 
     def convert(self, value: Any, context: Context) -> list[Any]:
         if not isinstance(value, list):
-            raise Invalid("racers are [[racer]] tables")
+            raise Invalid(f"{self.table}s are [[{self.table}]] tables")
         return value
 
 
@@ -625,6 +627,20 @@ def read_text(option: Option, text: str, flag: str) -> Any:
 
 
 # ------------------------------------------------------------------------------ the tables
+#: What a leaderboard can rank by (``rank_by``, ``run --rank-by``).
+RANK_BY = ("val_loss", "val_accuracy", "loss", "time_to_target")
+#: The badges a ``[[claim]]`` may name.
+CLAIM_STATUSES = (
+    "running",
+    "converged",
+    "stalled",
+    "oscillating",
+    "diverging",
+    "diverged",
+    "error",
+    "finished",
+)
+
 def _flavors() -> tuple[str, ...]:
     from tui_optim.engine.optimizers import FLAVORS
 
@@ -672,6 +688,32 @@ TOP = Table(
         Option("racer", Subtables(), default=[], help="[[racer]]: one optimizer each"),
         Option("grid", Subtable(), help="[grid]: racers from lists of values"),
         Option("sweep", Subtable(), help="[sweep]: learning-rate sweeps instead of racers"),
+        Option(
+            "rank_by",
+            Choice(RANK_BY, "ranking"),
+            help="what orders the leaderboard (default: val_loss with a validation split, "
+            "else loss)",
+        ),
+        Option("look_for", Text(), default="", help="what to look for: shown in the app"),
+        Option(
+            "claim",
+            Subtables("claim"),
+            default=[],
+            help="[[claim]]: what the race shows, checked by the tests",
+        ),
+    ),
+)
+
+#: One ``[[claim]]``: ``racer`` ends with ``status``, reaches the target ``before`` another
+#: racer, or ends with a lower training loss than the racer it ``beats`` (the racer names are
+#: checked against the scenario's racers by the parser).
+CLAIM = Table(
+    "claim",
+    (
+        Option("racer", Text(), required="missing: every claim names its racer"),
+        Option("status", Choice(CLAIM_STATUSES, "status"), help="the racer's final badge"),
+        Option("before", Text(), help="a racer it reaches the target before"),
+        Option("beats", Text(), help="a racer whose final training loss it beats"),
     ),
 )
 

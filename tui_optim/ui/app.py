@@ -157,6 +157,7 @@ class TuiOptimApp(App[int]):
         Binding("o", "open_scenario", "Open", tooltip="open another scenario"),
         Binding("t", "toggle_theme", "Theme", show=False, tooltip="light or dark theme"),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="this help"),
+        Binding("w", "look_for", "Look for", show=False, tooltip="what to look for in this race"),
         Binding("q", "quit", "Quit", tooltip="quit (stops the engine)"),
         # Scrubbing (a replay, or the live race while paused): ahead of the widgets' keys.
         Binding(
@@ -740,6 +741,11 @@ class TuiOptimApp(App[int]):
         if isinstance(self.screen, screen_class):
             return
         self.push_screen(screen_class())
+
+    def action_look_for(self) -> None:
+        started = self.model.started
+        notes = started.notes if started is not None else ""
+        self.notify(notes or "this scenario says nothing", title="What to look for", timeout=30)
 
     def action_help(self) -> None:
         from tui_optim.ui.screens.help import HelpScreen

@@ -35,6 +35,7 @@ class Adagrad(Optimizer):
 
     name = "adagrad"
     summary = "Adagrad: lr / sqrt(sum of squared gradients); steps shrink forever (torch)"
+    shrinking_step = "Adagrad's step only shrinks: its sum of squared gradients only grows"
     hparams: ClassVar[tuple[HParam, ...]] = (
         lr_param(0.01),
         HParam("lr_decay", 0.0, "lr_t = lr / (1 + (t - 1) * lr_decay)", low=0.0),

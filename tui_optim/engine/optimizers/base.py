@@ -154,6 +154,18 @@ def weight_decay_param(default: float = 0.0, decoupled: bool = False) -> HParam:
 BETAS = {"betas": ("beta1", "beta2")}
 
 
+def momentum_threshold(lr: float, momentum: float, nesterov: bool) -> tuple[float, str]:
+    """Stability threshold of gradient descent with heavy-ball or Nesterov momentum on a
+    quadratic: ``(2 + 2 m) / lr`` (heavy ball; ``2/lr`` for m = 0) and
+    ``(2 + 2 m) / ((1 + 2 m) lr)`` (Nesterov), Cohen et al. (2021), appendix."""
+    if momentum <= 0:
+        return 2.0 / lr, "2/lr"
+    if nesterov:
+        formula = f"(2+2*{momentum:g})/((1+2*{momentum:g})*lr)"
+        return (2 + 2 * momentum) / ((1 + 2 * momentum) * lr), formula
+    return (2 + 2 * momentum) / lr, f"(2+2*{momentum:g})/lr"
+
+
 def lerp_(
     target: np.ndarray,
     end: np.ndarray,
@@ -204,6 +216,18 @@ class Optimizer:
     #: True for methods that only make sense with the full-batch gradient (Rprop, L-BFGS):
     #: a scenario that gives such a racer mini-batches is refused.
     full_batch_only: ClassVar[bool] = False
+    #: Why this family's effective step can only shrink, for a diagnosis of a stall (None:
+    #: its steps can grow again).
+    shrinking_step: ClassVar[str | None] = None
+
+    @classmethod
+    def stability_threshold(cls, hparams: Mapping[str, Any]) -> tuple[float, str] | None:
+        """The largest loss curvature (top Hessian eigenvalue) at which this rule, with these
+        hyperparameters, is stable on a quadratic, and the formula as text (``"2/lr"``);
+        None for rules without a fixed threshold (adaptive methods rescale per weight).
+        Above it the loss oscillates or diverges (Cohen et al., "Gradient Descent on Neural
+        Networks Typically Occurs at the Edge of Stability", ICLR 2021)."""
+        return None
     #: True for methods that evaluate the gradient again within a step (L-BFGS, SAM): the
     #: race passes them a :data:`Closure` as ``step``'s third argument.
     needs_closure: bool = False

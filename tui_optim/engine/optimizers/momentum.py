@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 
-from tui_optim.engine.optimizers.base import HParam, Optimizer, lr_param
+from tui_optim.engine.optimizers.base import HParam, Optimizer, lr_param, momentum_threshold
 
 GAMMA_PARAMS: tuple[HParam, ...] = (
     HParam(
@@ -95,6 +96,11 @@ class Momentum(Optimizer):
     name = "momentum"
     summary = "course momentum v = gamma*v - lr*g, w += v; gamma may rise from 0.5 towards 0.99"
     hparams: ClassVar[tuple[HParam, ...]] = (lr_param(0.01), *GAMMA_PARAMS)
+
+    @classmethod
+    def stability_threshold(cls, hparams: Mapping[str, Any]) -> tuple[float, str] | None:
+        # gamma is where a rising momentum ends up: the threshold that matters late on
+        return momentum_threshold(float(hparams["lr"]), float(hparams["gamma"]), False)
 
     def init_state(self, params: np.ndarray) -> None:
         super().init_state(params)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 
-from tui_optim.engine.optimizers.base import HParam, Optimizer, lr_param
+from tui_optim.engine.optimizers.base import HParam, Optimizer, lr_param, momentum_threshold
 from tui_optim.engine.optimizers.momentum import GAMMA_PARAMS, advance_velocity, gamma_at
 
 
@@ -41,6 +42,11 @@ class Nesterov(Optimizer):
     name = "nesterov"
     summary = "course Nesterov: gradient at the look-ahead w + gamma*v, one gradient per step"
     hparams: ClassVar[tuple[HParam, ...]] = (lr_param(0.01), *GAMMA_PARAMS)
+
+    @classmethod
+    def stability_threshold(cls, hparams: Mapping[str, Any]) -> tuple[float, str] | None:
+        # gamma is where a rising momentum ends up: the threshold that matters late on
+        return momentum_threshold(float(hparams["lr"]), float(hparams["gamma"]), True)
 
     def init_state(self, params: np.ndarray) -> None:
         super().init_state(params)

@@ -12,6 +12,7 @@ from tui_optim.engine.optimizers.base import (
     HyperparameterError,
     Optimizer,
     lr_param,
+    momentum_threshold,
     weight_decay_param,
 )
 
@@ -52,6 +53,11 @@ class SGD(Optimizer):
                 f"sgd.nesterov needs momentum > 0 and dampening 0, got "
                 f"momentum={values['momentum']!r}, dampening={values['dampening']!r}"
             )
+
+    @classmethod
+    def stability_threshold(cls, hparams: Mapping[str, Any]) -> tuple[float, str] | None:
+        momentum = float(hparams["momentum"]) * (1.0 - float(hparams["dampening"]))
+        return momentum_threshold(float(hparams["lr"]), momentum, bool(hparams["nesterov"]))
 
     def init_state(self, params: np.ndarray) -> None:
         super().init_state(params)

@@ -5,8 +5,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.markup import escape
@@ -17,6 +18,7 @@ from tui_optim.ui.screens.view import SizedStatic, ViewScreen
 from tui_optim.ui.widgets.spark import spark
 
 if TYPE_CHECKING:
+    from tui_optim.race.messages import RacerStats
     from tui_optim.ui.state import RaceModel
 
 LAYER_COLUMNS = ("layer", "|W|", "|grad|", "|update|/|W|", "effective step", "optimizer state")
@@ -32,6 +34,7 @@ class DetailScreen(ViewScreen):
             with Horizontal(id="detail-sparks"):
                 yield SizedStatic(id="spark-grad", classes="detail-spark")
                 yield SizedStatic(id="spark-update", classes="detail-spark")
+                yield SizedStatic(id="spark-sharpness", classes="detail-spark")
             yield Static(id="detail-hparams")
         yield Footer()
 
@@ -39,6 +42,7 @@ class DetailScreen(ViewScreen):
         self.query_one("#layers", DataTable).add_columns(*LAYER_COLUMNS)
         self.query_one("#spark-grad").border_title = "gradient norm (log)"
         self.query_one("#spark-update").border_title = "|update| / |weights| (log)"
+        self.query_one("#spark-sharpness").border_title = "sharpness (top Hessian eigenvalue)"
         super().on_mount()
 
     def draw(self, model: RaceModel) -> None:
@@ -54,8 +58,8 @@ class DetailScreen(ViewScreen):
         figures = ""
         if stats is not None:
             figures = (
-                f"  step {stats.step}  epoch {stats.epoch:.1f}  loss {fmt.num(stats.loss)}"
-                f"  best {fmt.num(stats.best_loss)}"
+                f"  step {stats.step}  epoch {stats.epoch:.1f}  train loss {fmt.num(stats.loss)}"
+                f"  best {fmt.num(stats.best_loss)}  batch loss {fmt.num(stats.batch_loss)}"
             )
             if stats.val_loss is not None:
                 figures += f"  val loss {fmt.num(stats.val_loss)}"
@@ -89,6 +93,7 @@ class DetailScreen(ViewScreen):
             widget.update(
                 f"[{spec.colour}]{spark(values, max(widget.size.width - 4, 8))}[/]\nnow {last}"
             )
+        self._draw_sharpness(spec.colour, arrays.get("sharpness"), arrays.get("step"), stats)
         hparams = "  ".join(f"{k}={fmt.hparam_value(v)}" for k, v in spec.hparams.items())
         schedule = f"  schedule {escape(spec.schedule)}" if spec.schedule else ""
         parent = ""
@@ -99,3 +104,34 @@ class DetailScreen(ViewScreen):
             "[$foreground-muted]e edit them live, f fork this racer with a change, "
             "escape back[/]"
         )
+
+    def _draw_sharpness(
+        self, colour: str, values: Any, steps: Any, stats: RacerStats | None
+    ) -> None:
+        """The sharpness over time against the optimizer's stability threshold: the
+        sparkline's points above the threshold in the error colour, the threshold in
+        numbers (no fixed threshold for adaptive methods)."""
+        widget = self.query_one("#spark-sharpness", Static)
+        if values is None or steps is None:
+            widget.update(fmt.DASH)
+            return
+        known = np.isfinite(values)
+        values, steps = np.asarray(values)[known], np.asarray(steps)[known]
+        limit = stats.stability_limit if stats is not None else None
+        width = max(widget.size.width - 4, 8)
+        line = spark(values, width)
+        if limit is not None and len(values):
+            above = values > limit
+            cells = np.array_split(above, len(line)) if len(line) else []
+            line = "".join(
+                f"[$error]{ch}[/]" if len(cell) and cell.any() else f"[{colour}]{ch}[/]"
+                for ch, cell in zip(line, cells, strict=False)
+            )
+            shown = f"now {fmt.num(float(values[-1]))}, stable below {fmt.num(limit)}"
+            if above.any():
+                shown += f"; above it at step {int(steps[np.argmax(above)])}"
+        else:
+            line = f"[{colour}]{line}[/]"
+            last = fmt.num(float(values[-1])) if len(values) else fmt.DASH
+            shown = f"now {last}; no fixed threshold for this optimizer"
+        widget.update(f"{line}\n{shown}")

@@ -1,4 +1,5 @@
-"""The leaderboard: racers ranked by time to the target loss, DNF for the diverged.
+"""The leaderboard: racers ranked by the scenario's ``rank_by`` (by default the final
+validation loss, or the final training loss without a validation split), DNF last.
 
 Repeats (the same racer over several seeds) are one row with mean ± standard deviation.
 The ranking is the engine's (:func:`tui_optim.results.export.leaderboard`), the same the
@@ -26,8 +27,8 @@ COLUMNS = (
     "steps to target",
     "epochs",
     "seconds",
-    "best loss",
-    "final loss",
+    "train loss",
+    "val loss",
     "val acc",
 )
 #: The last column of a time series race: steps predicted ahead instead of accuracy.
@@ -35,7 +36,7 @@ HORIZON_COLUMNS = (*COLUMNS[:-1], "horizon (steps)")
 #: Below this width the time to target is one column and the status a symbol, so that no
 #: column is cut off at 80 columns.
 COMPACT_BELOW = 110
-COMPACT_COLUMNS = ("#", "racer", "", "to target", "best loss", "final loss", "val acc")
+COMPACT_COLUMNS = ("#", "racer", "", "to target", "train loss", "val loss", "val acc")
 COMPACT_HORIZON_COLUMNS = (*COMPACT_COLUMNS[:-1], "ahead")
 
 
@@ -56,14 +57,15 @@ class LeaderboardScreen(ViewScreen):
         super().on_mount()
 
     def draw(self, model: RaceModel) -> None:
-        from tui_optim.results.export import leaderboard
+        from tui_optim.results.export import RANK_LABELS, leaderboard, rank_key
 
         started = model.started
         target = fmt.num(started.target_loss) if started and started.target_loss else "none"
         title = escape(started.title) if started else ""
+        ranked = RANK_LABELS[rank_key(model)]
         self.query_one("#board-title", Static).update(
-            f"[b]{title}[/]  [$foreground-muted]target loss {target}; ranked by steps to "
-            "the target, then best loss; DNF = diverged or failed[/]"
+            f"[b]{title}[/]  [$foreground-muted]target loss {target}; ranked by {ranked}; "
+            "losses final, on the whole set; DNF = diverged or failed[/]"
         )
         table = self.query_one(DataTable)
         table.clear()
@@ -87,7 +89,7 @@ class LeaderboardScreen(ViewScreen):
             table.clear(columns=True)
             table.add_columns(*columns)
         for row in rows:
-            runs = f" (×{row.runs})" if row.runs > 1 else ""
+            runs = f" (×{row.runs}, {row.reached_target} at target)" if row.runs > 1 else ""
             steps = "-" if row.steps_to_target is None else f"{row.steps_to_target:.0f}"
             if row.grad_evals_to_target not in (None, row.steps_to_target):
                 steps += f" ({row.grad_evals_to_target:.0f} grad evals)"
@@ -104,8 +106,8 @@ class LeaderboardScreen(ViewScreen):
                     row.name + runs,
                     fmt.badge_text(row.status, self.app.theme_variables, short=True),
                     target,
-                    with_spread(row.best_loss, row.best_loss_std),
-                    with_spread(row.final_loss, row.final_loss_std),
+                    with_spread(row.loss, row.loss_std),
+                    with_spread(row.val_loss, row.val_loss_std),
                     last,
                     *extra,
                 )
@@ -117,8 +119,8 @@ class LeaderboardScreen(ViewScreen):
                 steps,
                 epochs,
                 fmt.DASH if seconds_hidden else seconds,
-                with_spread(row.best_loss, row.best_loss_std),
-                with_spread(row.final_loss, row.final_loss_std),
+                with_spread(row.loss, row.loss_std),
+                with_spread(row.val_loss, row.val_loss_std),
                 last,
                 *extra,
             )

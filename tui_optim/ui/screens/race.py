@@ -73,7 +73,7 @@ class RaceScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#cards").border_title = "racers"
-        self.query_one("#chart").border_title = "loss"
+        self.query_one("#chart").border_title = "training loss (whole training set)"
         self.query_one("#table").border_title = "parameters"
         self.query_one("#events").border_title = "events"
         self.query_one(RaceHeader).scenario_label = self.app.scenario_label

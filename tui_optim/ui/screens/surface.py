@@ -78,7 +78,8 @@ def shade(values: np.ndarray) -> np.ndarray:
 
 
 def racer_path(model: RaceModel, racer: int) -> np.ndarray:
-    """The racer's points so far, ``(k + 1, 2)``: the start, then after each step."""
+    """The racer's points so far, ``(k + 1, 2)``: the start, then after each step (a
+    history point's position is where it was evaluated, after its step)."""
     history = model.histories.get(racer)
     points = np.empty((0, 2))
     if history is not None:
@@ -86,9 +87,26 @@ def racer_path(model: RaceModel, racer: int) -> np.ndarray:
         if "position" in arrays:
             points = arrays["position"]
     stats = model.stats.get(racer)
-    if stats is not None and stats.position is not None:
-        points = np.vstack([points, [stats.position]])
+    position = stats.position if stats is not None else None
+    if position is not None and (not len(points) or tuple(points[-1]) != tuple(position)):
+        points = np.vstack([points, [position]])
+    start = _start_of(model, racer)
+    if start is not None:
+        points = np.vstack([[start], points])
     return points[np.isfinite(points).all(axis=1)]
+
+
+def _start_of(model: RaceModel, racer: int) -> tuple[float, float] | None:
+    """Where the racer started: its own start, else its surface's default."""
+    from tui_optim.engine.surfaces import get_surface
+
+    spec = model.specs.get(racer)
+    if spec is not None and spec.start is not None:
+        return spec.start
+    started = model.started
+    if started is None or started.problem.surface is None:
+        return None
+    return get_surface(started.problem.surface).default_start
 
 
 class SurfacePlot(SizedStatic):

@@ -200,9 +200,9 @@ class RacerCard(Widget):
     def _figures(self, stats: RacerStats | None, speed: str | None) -> str:
         """Loss, accuracy (and horizon); ``speed`` too when given (one-line cards)."""
         if stats is None:
-            return f"loss {fmt.DASH}"
+            return f"train {fmt.DASH}"
         accuracy = stats.val_accuracy if stats.val_accuracy is not None else stats.accuracy
-        parts = [f"loss [b]{fmt.num(stats.loss)}[/]"]
+        parts = [f"train [b]{fmt.num(stats.loss)}[/]"]
         if accuracy is not None:
             parts.append(f"acc {fmt.pct(accuracy)}")
         if stats.horizon is not None:

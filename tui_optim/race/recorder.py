@@ -1,0 +1,295 @@
+"""Recording: when a race measures its racers, what it keeps, and the diagnosis it feeds.
+
+Every group is evaluated on a cadence (:func:`evaluation_interval`): once an epoch, more
+often when the race has fewer epochs than :data:`MIN_POINTS`. An evaluation is one
+lockstep forward pass of all the group's rows over the whole training set (and the
+validation set), so each racer's ``loss`` is the loss at its current weights (at its
+optimizer's evaluation point, ``Optimizer.evaluation_params``: schedule-free methods report
+and export the weights they average, not those they take gradients at), never a
+mini-batch's; the mini-batch losses in between are averaged into ``batch_loss``. Every
+``problem.sharpness_every`` evaluations the problem also estimates the loss's top Hessian
+eigenvalue. Each evaluation is one history point and one observation of the racer's
+:class:`~tui_optim.race.diagnosis.HealthMonitor`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tui_optim.engine.optimizers import Optimizer, get_optimizer
+from tui_optim.engine.problems import Problem
+from tui_optim.engine.schedules import Schedule
+from tui_optim.race.diagnosis import (
+    HealthMonitor,
+    HealthSettings,
+    Landscape,
+    Observation,
+    Verdict,
+)
+from tui_optim.race.messages import (
+    HistoryChunk,
+    LayerStats,
+    RacerSpec,
+    Status,
+    TimeToTarget,
+)
+
+if TYPE_CHECKING:
+    from tui_optim.race.race import Group
+
+#: Fewest history points (and evaluations) a race of known length records.
+MIN_POINTS = 200
+#: Diagnosis of loss trends: judged every 4th evaluation (a window still holds the last 20
+#: points), which keeps its cost a few percent of a race of small networks.
+TREND_SETTINGS = HealthSettings(classify_every=4, confirm=2)
+#: Training sets larger than this are evaluated at most once an epoch.
+LARGE_TRAINING_SET = 1000
+#: Time series: the prediction horizon is measured every this many epochs and at the end.
+HORIZON_EVERY_EPOCHS = 10
+TERMINAL: tuple[Status, ...] = ("diverged", "error")
+#: The columns of a history point, in :class:`HistoryChunk` order.
+POINT_FIELDS = (
+    "step",
+    "epoch",
+    "seconds",
+    "loss",
+    "batch_loss",
+    "val_loss",
+    "accuracy",
+    "grad_norm",
+    "update_ratio",
+    "sharpness",
+    "grad_evals",
+)
+
+
+def evaluation_interval(steps_per_epoch: int, total_steps: int, n_train: int) -> int:
+    """Steps between two evaluations: about :data:`MIN_POINTS` per race, at epoch ends
+    when an epoch is shorter than that spacing; for a large training set (over
+    :data:`LARGE_TRAINING_SET` examples, where a forward pass over all of it costs many
+    steps) once an epoch."""
+    if total_steps <= 0 or n_train > LARGE_TRAINING_SET:
+        return max(1, steps_per_epoch)
+    interval = max(1, total_steps // MIN_POINTS)
+    if interval >= steps_per_epoch:  # whole epochs: points at epoch ends
+        return interval // steps_per_epoch * steps_per_epoch
+    return interval
+
+
+def landscape_of(problem: Problem) -> Landscape:
+    return Landscape(problem.minima, problem.unbounded_below, problem.length_scale)
+
+
+@dataclass(eq=False)  # identity: racers are found in lists by `is`
+class Racer:
+    """One racer's configuration and running figures (the race's bookkeeping)."""
+
+    spec: RacerSpec
+    hparams: dict[str, Any]
+    schedule: Schedule | None
+    batch_size: int | None  # None: the scenario's
+    monitor: HealthMonitor
+    status: Status = "running"
+    reason: str = ""
+    steps: int = 0
+    epoch: float = 0.0
+    seconds: float = 0.0
+    grad_evals: int = 0  # gradient evaluations (L-BFGS and SAM make several per step)
+    loss: float = math.nan  # whole training set, at the last evaluation
+    batch_loss: float = math.nan  # the last mini-batch's
+    val_loss: float | None = None
+    accuracy: float | None = None
+    val_accuracy: float | None = None
+    best_loss: float = math.inf
+    grad_norm: float = math.nan
+    update_norm: float = math.nan
+    update_ratio: float = math.nan
+    effective_step: float = math.nan
+    sharpness: float | None = None
+    #: The last sharpness estimate's eigenvector (warm start of the next one).
+    curvature_vector: np.ndarray | None = None
+    position: tuple[float, float] | None = None
+    horizon: float | None = None  # time series: steps predicted ahead (see MLPProblem.horizon)
+    time_to_target: TimeToTarget | None = None
+    layers: tuple[LayerStats, ...] = ()
+    #: Parameters of a racer that left its group (diverged or failed), for export.
+    frozen_params: np.ndarray | None = None
+    pending: list[tuple[float, ...]] = field(default_factory=list)
+    pending_positions: list[tuple[float, float]] = field(default_factory=list)
+
+    @property
+    def id(self) -> int:
+        return self.spec.id
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    def stability(self) -> tuple[float, str] | None:
+        """The optimizer's stability threshold at this racer's present learning rate."""
+        hparams = dict(self.hparams)
+        if self.schedule is not None and "lr" in hparams:
+            hparams["lr"] = float(hparams["lr"]) * self.schedule.factor(max(self.steps, 1))
+        return get_optimizer(self.spec.optimizer, self.spec.flavor).stability_threshold(hparams)
+
+    def take_points(self, with_position: bool) -> HistoryChunk:
+        """The history points recorded since the last call, as parallel arrays."""
+        width = len(POINT_FIELDS)
+        points = np.array(self.pending, dtype=np.float64).reshape(-1, width)
+        positions = None
+        if with_position:
+            positions = np.array(self.pending_positions, dtype=np.float64).reshape(-1, 2)
+        self.pending.clear()
+        self.pending_positions.clear()
+        columns = {name: points[:, i].copy() for i, name in enumerate(POINT_FIELDS)}
+        return HistoryChunk(**columns, position=positions)
+
+
+class Recorder:
+    """Evaluates groups on their cadence, records history points and runs the diagnosis.
+
+    ``evaluation_seconds`` adds up the time of the whole-training-set evaluations,
+    ``diagnosis_seconds`` that of the sharpness estimates and the monitors, so a benchmark
+    can compare them with the whole race's (validation and recording are not counted: a
+    race measured them before it had either).
+    """
+
+    def __init__(self, problem: Problem, target_loss: float | None, with_position: bool):
+        self.problem = problem
+        self.target_loss = target_loss
+        self.with_position = with_position
+        self.landscape = landscape_of(problem)
+        self.evaluation_seconds = 0.0
+        self.diagnosis_seconds = 0.0
+        #: racer id -> its latest loss, for "how far from the best racer".
+        self.latest: dict[int, float] = {}
+
+    def monitor(self, optimizer: type[Optimizer]) -> HealthMonitor:
+        """A fresh monitor for a racer of ``optimizer`` (its class, in its flavor)."""
+        return HealthMonitor(
+            self.target_loss,
+            landscape=self.landscape,
+            shrinking_step=optimizer.shrinking_step,
+            unit="step" if self.landscape.length_scale is not None else "epoch",
+            settings=None if self.landscape.length_scale is not None else TREND_SETTINGS,
+        )
+
+    def forget(self, racer_id: int) -> None:
+        self.latest.pop(racer_id, None)
+
+    def record(
+        self, group: Group, seconds: float, horizon_due: bool
+    ) -> list[tuple[Racer, Verdict]]:
+        """Evaluate ``group`` at its current weights (after the step just taken; each row at
+        its optimizer's evaluation point), record one history point per racer and observe
+        it; returns the status changes."""
+        clock = time.perf_counter()
+        problem = self.problem
+        params = group.evaluation_params()
+        train = problem.evaluate(params, "train")
+        self.evaluation_seconds += time.perf_counter() - clock
+        val_loss = val_accuracy = horizon = None
+        if problem.has_validation:
+            evaluation = problem.evaluate(params, "val")
+            val_loss, val_accuracy = evaluation.loss, evaluation.accuracy
+        if problem.has_horizon and horizon_due:
+            horizon = problem.horizon(params)
+        sharpness = None
+        clock = time.perf_counter()
+        # not at the first evaluations: the curvature of the initial weights explains nothing
+        if (group.evaluations + 1) % problem.sharpness_every == 0:
+            # only where it explains something: rows whose optimizer has a threshold
+            rows = [row for row, r in enumerate(group.racers) if r.stability() is not None]
+            if rows:
+                vectors = [group.racers[row].curvature_vector for row in rows]
+                start = None if any(v is None for v in vectors) else np.stack(vectors)  # type: ignore[arg-type]
+                values, new_vectors = problem.sharpness(params[rows], start)
+                sharpness = np.full(len(group.racers), np.nan)
+                sharpness[rows] = values
+                for index, row in enumerate(rows):
+                    group.racers[row].curvature_vector = new_vectors[index]
+        group.evaluations += 1
+        self.diagnosis_seconds += time.perf_counter() - clock
+
+        figures = group.measure()
+        batch_mean = group.loss_sum / max(group.loss_count, 1)
+        group.loss_sum[:] = 0.0
+        group.loss_count = 0
+        step, epoch = group.step, group.progress
+        target = self.target_loss
+        for row, racer in enumerate(group.racers):
+            racer.loss = float(train.loss[row])
+            self.latest[racer.id] = racer.loss
+        finite = [v for v in self.latest.values() if math.isfinite(v)]
+        leader = min(finite) if finite else math.nan
+        verdicts: list[tuple[Racer, Verdict]] = []
+        for row, racer in enumerate(group.racers):
+            racer.steps, racer.epoch, racer.seconds = step, epoch, seconds
+            racer.grad_evals = int(group.grad_evals[row])
+            racer.grad_norm = float(figures["grad_norm"][row])
+            racer.update_norm = float(figures["update_norm"][row])
+            racer.update_ratio = float(figures["update_ratio"][row])
+            racer.effective_step = float(figures["effective_step"][row])
+            if math.isfinite(racer.loss):
+                racer.best_loss = min(racer.best_loss, racer.loss)
+            if self.with_position:
+                racer.position = (float(params[row, 0]), float(params[row, 1]))
+                racer.pending_positions.append(racer.position)
+            row_val = math.nan if val_loss is None else float(val_loss[row])
+            if val_loss is not None:
+                racer.val_loss = row_val
+            if val_accuracy is not None:
+                racer.val_accuracy = float(val_accuracy[row])
+            if horizon is not None:
+                racer.horizon = float(horizon[row])
+            accuracy = math.nan
+            if train.accuracy is not None:
+                racer.accuracy = accuracy = float(train.accuracy[row])
+            if sharpness is not None:
+                value = float(sharpness[row])
+                racer.sharpness = value if math.isfinite(value) else None
+            racer.pending.append(
+                (
+                    step,
+                    epoch,
+                    seconds,
+                    racer.loss,
+                    float(batch_mean[row]),
+                    row_val,
+                    accuracy,
+                    racer.grad_norm,
+                    racer.update_ratio,
+                    math.nan if sharpness is None else float(sharpness[row]),
+                    racer.grad_evals,
+                )
+            )
+            if target is not None and racer.time_to_target is None and racer.loss <= target:
+                racer.time_to_target = TimeToTarget(step, epoch, seconds, racer.grad_evals)
+            clock = time.perf_counter()
+            verdict = racer.monitor.observe(
+                Observation(
+                    step=step,
+                    epoch=epoch,
+                    seconds=seconds,
+                    loss=racer.loss,
+                    batch_loss=float(batch_mean[row]),
+                    val_loss=row_val,
+                    grad_norm=racer.grad_norm,
+                    update_norm=racer.update_norm,
+                    param_norm=float(figures["param_norm"][row]),
+                    effective_step=racer.effective_step,
+                    position=racer.position,
+                    sharpness=math.nan if racer.sharpness is None else racer.sharpness,
+                    stability=racer.stability(),
+                    leader_loss=leader,
+                )
+            )
+            self.diagnosis_seconds += time.perf_counter() - clock
+            if verdict is not None:
+                verdicts.append((racer, verdict))
+        return verdicts
