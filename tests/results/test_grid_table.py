@@ -32,7 +32,7 @@ def test_the_grid_table_has_a_cell_per_racer_and_exports(tmp_path: Path) -> None
     by_name = {spec.name: record.stats[rid] for rid, spec in record.specs.items()}
     adam = cells[3][0]
     assert adam is not None
-    assert adam.final_loss == by_name["adam lr=0.1"].epoch_loss
+    assert adam.final_loss == by_name["adam lr=0.1"].loss
     assert adam.val_accuracy == by_name["adam lr=0.1"].val_accuracy
     path = tmp_path / "grid.csv"
     write_grid_table(record, path)

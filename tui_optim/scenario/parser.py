@@ -326,6 +326,7 @@ def parse_scenario(
             name=name or (source.stem if source else ""),
             flavor=flavor,
             sweep=sweep,
+            look_for=(top["look_for"] or "").strip(),
         )
     grid = None
     if top["grid"] is not None:
