@@ -71,7 +71,9 @@ async def test_outside_test_mode_the_race_screen_catches_up_with_the_model() -> 
         assert chart_pid is not None and psutil.pid_exists(chart_pid)
         assert "loss (log) vs step" in str(chart.render())
     assert not psutil.pid_exists(chart_pid)
-    assert psutil.Process().children(recursive=True) == []
+    # The engine child was told to close; on a loaded machine it may take a moment to go.
+    _, alive = psutil.wait_procs(psutil.Process().children(recursive=True), timeout=10)
+    assert alive == []
 
 
 def test_the_chart_process_draws_what_the_app_would_and_yields_the_cpus() -> None:

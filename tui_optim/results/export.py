@@ -83,12 +83,12 @@ HISTORY_FIELDS = (
 RACER_COLUMNS = ("racer", "slug", "optimizer", "flavor", "repeat", "seed")
 DNF = ("diverged", "error")
 #: What the leaderboard can rank by (the scenario's ``rank_by``, ``--rank-by``).
-RANK_BY = ("val_loss", "val_accuracy", "loss", "time_to_target")
 RANK_LABELS = {
     "val_loss": "final validation loss",
     "val_accuracy": "final validation accuracy",
     "loss": "final training loss (whole training set)",
     "time_to_target": "steps to the target loss, then final training loss",
+    "grad_evals_to_target": "gradient evaluations to the target loss, then final training loss",
 }
 
 
@@ -422,6 +422,8 @@ def leaderboard(record: RaceRecord, rank_by: str | None = None) -> list[LeaderRo
             first = missing_last(row.val_accuracy, -1.0)
         elif key == "time_to_target":
             first = missing_last(row.steps_to_target)
+        elif key == "grad_evals_to_target":
+            first = missing_last(row.grad_evals_to_target)
         else:
             first = tie
         return (1.0 if row.dnf else 0.0, first, tie)

@@ -628,7 +628,7 @@ def read_text(option: Option, text: str, flag: str) -> Any:
 
 # ------------------------------------------------------------------------------ the tables
 #: What a leaderboard can rank by (``rank_by``, ``run --rank-by``).
-RANK_BY = ("val_loss", "val_accuracy", "loss", "time_to_target")
+RANK_BY = ("val_loss", "val_accuracy", "loss", "time_to_target", "grad_evals_to_target")
 #: The badges a ``[[claim]]`` may name.
 CLAIM_STATUSES = (
     "running",
