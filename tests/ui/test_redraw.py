@@ -57,6 +57,9 @@ async def test_now_runs_even_inside_the_period() -> None:
 async def test_outside_test_mode_the_race_screen_catches_up_with_the_model() -> None:
     """Real rates (throttled cards and table, chart built by its own process): once the
     race finished, every widget shows the final model; quitting stops the chart process."""
+    # Children of earlier tests in this worker (multiprocessing's resource tracker after a
+    # Dask cluster, say) are not this app's.
+    before = {child.pid for child in psutil.Process().children(recursive=True)}
     app = TuiOptimApp(short_scenario("iris_grid", epochs=6), test_mode=False)
     async with app.run_test(size=(160, 50)) as pilot:
         await settle(pilot)
@@ -72,7 +75,8 @@ async def test_outside_test_mode_the_race_screen_catches_up_with_the_model() -> 
         assert "loss (log) vs step" in str(chart.render())
     assert not psutil.pid_exists(chart_pid)
     # The engine child was told to close; on a loaded machine it may take a moment to go.
-    _, alive = psutil.wait_procs(psutil.Process().children(recursive=True), timeout=10)
+    ours = [c for c in psutil.Process().children(recursive=True) if c.pid not in before]
+    _, alive = psutil.wait_procs(ours, timeout=10)
     assert alive == []
 
 
