@@ -288,7 +288,12 @@ async def test_add_racer_form_fills_defaults_for_each_optimizer() -> None:
 async def test_form_fields_are_reached_with_tab_and_race_keys_type_into_them() -> None:
     app = make_app(epochs=400)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: bool(app.model.specs), what="racers")
+        # Running, as the engine reported it: a space before that has nothing to pause.
+        await wait_until(
+            pilot,
+            lambda: bool(app.model.specs) and app.model.state == "running",
+            what="the race running",
+        )
         await pilot.press("space")
         await wait_until(pilot, lambda: app.model.state == "paused", what="paused")
         step = app.model.step
