@@ -522,9 +522,9 @@ async def test_quit_leaves_no_child_processes() -> None:
 
 
 async def test_resize_to_40x12_and_back_during_a_race() -> None:
-    app = make_app(epochs=400)
+    app = make_app(epochs=4000)  # long enough to still be running while it is resized
     async with app.run_test(size=(160, 50)) as pilot:
-        await wait_until(pilot, lambda: app.model.state == "running", what="running")
+        await wait_until(pilot, lambda: app.model.snapshot_count > 0, what="the race")
         for size in ((80, 24), (40, 12), (200, 60), (160, 50)):
             await pilot.resize_terminal(*size)
             await pilot.pause(0.3)
