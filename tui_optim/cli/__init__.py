@@ -55,7 +55,34 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--paused", action="store_true", help="start the race paused (space starts it)"
     )
+    add_cluster_arguments(parser, "a sweep scenario's blocks of runs")
     return parser
+
+
+def add_cluster_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--scheduler``, ``--workers``, ``--dashboard`` and ``--connect-timeout``: where
+    ``what`` runs when a Dask cluster does the work."""
+    parser.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help=f"run {what} on this Dask cluster (needs the [dask] extra)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help=f"run {what} on a local Dask cluster of N worker processes (on 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--dashboard", action="store_true", help="with --workers: serve Dask's dashboard"
+    )
+    parser.add_argument(
+        "--connect-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="with --scheduler or --workers: how long to wait for the scheduler and its "
+        "first worker (default 10)",
+    )
 
 
 def build_command_parsers() -> dict[str, argparse.ArgumentParser]:
@@ -72,9 +99,12 @@ def build_command_parsers() -> dict[str, argparse.ArgumentParser]:
     run.add_argument(
         "--processes",
         type=int,
-        help="engine processes (default: one per 4 racers, at most one per core)",
+        help="engine processes (default: one per 4 racers, at most one per core); with "
+        "--scheduler or --workers: the parts the racers are cut into, each one task "
+        "(default: one per 4 racers, at most one per worker)",
     )
     run.add_argument("--quiet", action="store_true", help="print only the leaderboard")
+    add_cluster_arguments(run, "the racers, in parts")
     run.add_argument(
         "--rank-by",
         help="what the leaderboard ranks by (default: the scenario's rank_by, else the "
@@ -93,19 +123,7 @@ def build_command_parsers() -> dict[str, argparse.ArgumentParser]:
         type=int,
         help="worker processes (default: one per core for a large sweep, else 1)",
     )
-    sweep.add_argument(
-        "--scheduler",
-        metavar="tcp://HOST:PORT",
-        help="run the blocks on this Dask cluster (needs the [dask] extra)",
-    )
-    sweep.add_argument(
-        "--workers",
-        type=int,
-        help="run the blocks on a local Dask cluster of N worker processes (on 127.0.0.1)",
-    )
-    sweep.add_argument(
-        "--dashboard", action="store_true", help="with --workers: serve Dask's dashboard"
-    )
+    add_cluster_arguments(sweep, "the blocks of runs")
     sweep.add_argument(
         "--race",
         action="store_true",

@@ -7,6 +7,7 @@ import argparse
 import contextlib
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -256,15 +257,92 @@ def write_exports(
 
 def cluster_request(options: argparse.Namespace) -> ClusterRequest | None:
     """The Dask cluster the options ask for, or None (local processes)."""
+    timeout = options.connect_timeout
     if options.scheduler is None and options.workers is None:
         if options.dashboard:
             raise UsageError("--dashboard goes with --workers (a local Dask cluster)")
+        if timeout is not None:
+            raise UsageError("--connect-timeout goes with --scheduler or --workers")
         return None
-    from tui_optim.race.cluster import INSTALL_HINT, ClusterRequest, dask_available
+    from tui_optim.race.cluster import (
+        CONNECT_TIMEOUT,
+        INSTALL_HINT,
+        ClusterRequest,
+        dask_available,
+    )
 
     if not dask_available():
         raise UsageError(f"--scheduler and --workers need Dask: {INSTALL_HINT}")
     try:
-        return ClusterRequest(options.scheduler, options.workers, options.dashboard)
+        return ClusterRequest(
+            options.scheduler,
+            options.workers,
+            options.dashboard,
+            CONNECT_TIMEOUT if timeout is None else timeout,
+        )
     except ValueError as error:
         raise UsageError(str(error)) from None
+
+
+class CountProgress:
+    """Things done (a sweep's runs, a race's racers), rate and ETA on stderr: a Rich bar on
+    a terminal, a line every ~2 s when piped, nothing with --quiet."""
+
+    def __init__(self, title: str, total: int, unit: str, quiet: bool):
+        self.title, self.total, self.unit, self.quiet = title, total, unit, quiet
+        self.tty = sys.stderr.isatty()
+        self.started = time.monotonic()
+        self.last_line = 0.0
+        self.rich: Any = None
+        self.task: Any = None
+
+    def update(self, done: float, now: bool = False) -> None:
+        """Show ``done``; piped, at most a line every ~2 s unless ``now`` (a caller whose
+        updates are few: each is worth a line)."""
+        if self.quiet:
+            return
+        if self.tty:
+            if self.rich is None:
+                from rich.console import Console
+                from rich.progress import (
+                    BarColumn,
+                    MofNCompleteColumn,
+                    Progress,
+                    TextColumn,
+                    TimeRemainingColumn,
+                )
+
+                self.rich = Progress(
+                    TextColumn("[bold]{task.description}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TextColumn(f"{self.unit}  " + "{task.fields[rate]}"),
+                    TextColumn("ETA"),
+                    TimeRemainingColumn(),
+                    console=Console(stderr=True),
+                )
+                self.rich.start()
+                self.task = self.rich.add_task(self.title, total=self.total, rate="")
+            self.rich.update(self.task, completed=int(done), rate=self._rate(done))
+            return
+        clock = time.monotonic()
+        if now or clock - self.last_line >= 2.0:
+            self.last_line = clock
+            print(f"{self.line(done)}", file=sys.stderr, flush=True)
+
+    def _rate(self, done: float) -> str:
+        elapsed = time.monotonic() - self.started
+        return f"{done / elapsed:,.1f} {self.unit}/s" if elapsed > 0 and done > 0 else ""
+
+    def line(self, done: float) -> str:
+        """``"412/1,080 runs  310.2 runs/s  ETA 2s"`` (with the unit ``runs``)."""
+        elapsed = time.monotonic() - self.started
+        eta = "?"
+        if done > 0 and elapsed > 0:
+            eta = f"{(self.total - done) * elapsed / done:.0f}s"
+        return f"{int(done):,}/{self.total:,} {self.unit}  {self._rate(done)}  ETA {eta}"
+
+    def close(self) -> None:
+        if self.rich is not None:
+            self.rich.stop()
+            self.rich = None

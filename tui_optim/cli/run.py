@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tui_optim.cli.common import (
+    CountProgress,
     Interrupted,
     StopSignals,
     UsageError,
     check_outputs,
     check_processes,
+    cluster_request,
     load,
     print_table,
     say,
@@ -25,6 +27,7 @@ from tui_optim.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from tui_optim.race.cluster import ClusterRequest
     from tui_optim.scenario import Scenario
 
 
@@ -66,13 +69,23 @@ def command_run(options: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     check_outputs(options, scenario)
     check_processes(options.processes)
+    options.cluster = cluster_request(options)
+    if options.cluster is not None and options.weights is not None:
+        raise UsageError(
+            "--weights goes without --scheduler and --workers (the weights would stay on "
+            "the workers)"
+        )
     return run_headless(scenario, options)
 
 
 def run_headless(scenario: Scenario, options: argparse.Namespace) -> int:
     """Race ``scenario`` without the app (``options``: run's json, csv, weights, processes,
-    quiet; outputs already checked); prints the leaderboard. 0; 1 after a fault (the
-    results so far written); 128 + the signal when stopped by SIGINT, SIGTERM or SIGHUP."""
+    quiet, and ``cluster``, a ClusterRequest or None; outputs already checked); prints the
+    leaderboard. 0; 1 after a fault (the results so far written); 128 + the signal when
+    stopped by SIGINT, SIGTERM or SIGHUP."""
+    cluster = getattr(options, "cluster", None)
+    if cluster is not None:
+        return run_on_cluster(scenario, options, cluster)
     from tui_optim.race.messages import EngineFailed, Stop
     from tui_optim.race.process import RaceProcess
     from tui_optim.results.record import RaceRecord
@@ -119,6 +132,77 @@ def run_headless(scenario: Scenario, options: argparse.Namespace) -> int:
     for failure in failures:
         say(f"tui-optim: {failure}")
     if signals.first is not None:
+        return 128 + signals.first
+    return 1 if failures else 0
+
+
+def run_on_cluster(
+    scenario: Scenario, options: argparse.Namespace, cluster: ClusterRequest
+) -> int:
+    """:func:`run_headless` on a Dask cluster: the racers are cut into parts
+    (:mod:`tui_optim.race.parts`), each raced to the end by one task; the leaderboard and
+    exports hold the parts finished when the run ends (all of them, unless it was stopped
+    or lost its scheduler)."""
+    import functools
+
+    from tui_optim.engine.errors import printable
+    from tui_optim.race.cluster import ClusterError, DaskPool
+    from tui_optim.race.parts import RacePart, merged_messages, run_race_part
+    from tui_optim.race.process import one_line
+    from tui_optim.results.record import RaceRecord
+    from tui_optim.scenario import ScenarioError
+
+    racers = len(scenario.racers) * max(1, scenario.repeats)
+    parts: dict[int, RacePart] = {}
+    progress = CountProgress(printable(scenario.title), racers, "racers", quiet=options.quiet)
+    failures: list[str] = []
+    pool: DaskPool | None = None
+    done = 0
+    with StopSignals() as signals:
+        try:
+            try:
+                pool = DaskPool(cluster)
+            except ClusterError as error:
+                raise UsageError(str(error)) from None
+            # As many parts as engine processes on as many cores: the same split, so the
+            # same results as the local run (a verdict compares a racer with the others of
+            # its part, as with the engine processes).
+            count = options.processes or default_processes(scenario, pool.thread_count)
+            count = min(count, racers)
+            unit = functools.partial(run_race_part, scenario, count)
+            progress.update(0, now=True)
+            try:
+                for index, part in pool.map_unordered(unit, range(count)):
+                    parts[index] = part
+                    done += len(part.started.racers)
+                    progress.update(done, now=True)
+            except Interrupted:
+                pass  # the parts finished so far are written below
+            except ClusterError as error:
+                failures.append(str(error))
+            except ScenarioError as error:
+                raise UsageError(str(error)) from None
+            except Exception as error:
+                failures.append(f"engine error: {one_line(error)}")
+        finally:
+            signals.hold()
+            progress.close()
+            if pool is not None:
+                pool.close()
+        record = RaceRecord()
+        for message in merged_messages(parts):
+            record.apply(message)
+        if record.started is not None:
+            failures += write_exports(record, options.json, options.csv)
+            try:
+                print_leaderboard(record)
+            except OSError as error:
+                stdout_failed(error)
+                failures.append(f"cannot print the leaderboard ({error.strerror or error})")
+    for failure in failures:
+        say(f"tui-optim: {failure}")
+    if signals.first is not None:
+        say(f"interrupted: {done:,} of {racers:,} racers done")
         return 128 + signals.first
     return 1 if failures else 0
 

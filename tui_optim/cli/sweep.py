@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
-import time
 from typing import TYPE_CHECKING, Any
 
 from tui_optim.cli.common import (
+    CountProgress,
     Interrupted,
     StopSignals,
     UsageError,
@@ -25,6 +24,7 @@ from tui_optim.cli.common import (
 from tui_optim.cli.run import run_headless
 
 if TYPE_CHECKING:
+    from tui_optim.race.cluster import ClusterRequest
     from tui_optim.scenario import Scenario
 
 
@@ -67,7 +67,9 @@ def command_sweep(options: argparse.Namespace) -> int:
         scenario, len(blocks), os.cpu_count() or 1
     )
     runner = SweepRunner(scenario, blocks, processes, cluster)
-    progress = SweepProgress(printable(scenario.title), scenario.sweep.runs, quiet=options.quiet)
+    progress = CountProgress(
+        printable(scenario.title), scenario.sweep.runs, "runs", quiet=options.quiet
+    )
     failures: list[str] = []
     with StopSignals() as signals:
         try:
@@ -102,7 +104,7 @@ def command_sweep(options: argparse.Namespace) -> int:
     if failures:
         return 1
     if options.race:
-        return race_tuned(record, quiet=options.quiet)
+        return race_tuned(record, quiet=options.quiet, cluster=runner.cluster)
     return 0
 
 
@@ -225,68 +227,6 @@ class SweepRunner:
             self.dask.close()
 
 
-class SweepProgress:
-    """Runs done, rate and ETA on stderr: a Rich bar on a terminal, a line every ~2 s when
-    piped, nothing with --quiet."""
-
-    def __init__(self, title: str, total: int, quiet: bool):
-        self.title, self.total, self.quiet = title, total, quiet
-        self.tty = sys.stderr.isatty()
-        self.started = time.monotonic()
-        self.last_line = 0.0
-        self.rich: Any = None
-        self.task: Any = None
-
-    def update(self, done: float) -> None:
-        if self.quiet:
-            return
-        if self.tty:
-            if self.rich is None:
-                from rich.console import Console
-                from rich.progress import (
-                    BarColumn,
-                    MofNCompleteColumn,
-                    Progress,
-                    TextColumn,
-                    TimeRemainingColumn,
-                )
-
-                self.rich = Progress(
-                    TextColumn("[bold]{task.description}"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TextColumn("runs  {task.fields[rate]}"),
-                    TextColumn("ETA"),
-                    TimeRemainingColumn(),
-                    console=Console(stderr=True),
-                )
-                self.rich.start()
-                self.task = self.rich.add_task(self.title, total=self.total, rate="")
-            self.rich.update(self.task, completed=int(done), rate=self._rate(done))
-            return
-        now = time.monotonic()
-        if now - self.last_line >= 2.0:
-            self.last_line = now
-            print(f"{self.line(done)}", file=sys.stderr, flush=True)
-
-    def _rate(self, done: float) -> str:
-        elapsed = time.monotonic() - self.started
-        return f"{done / elapsed:,.1f} runs/s" if elapsed > 0 and done > 0 else ""
-
-    def line(self, done: float) -> str:
-        """``"412/1,080 runs  310.2 runs/s  ETA 2s"``."""
-        elapsed = time.monotonic() - self.started
-        eta = "?"
-        if done > 0 and elapsed > 0:
-            eta = f"{(self.total - done) * elapsed / done:.0f}s"
-        return f"{int(done):,}/{self.total:,} runs  {self._rate(done)}  ETA {eta}"
-
-    def close(self) -> None:
-        if self.rich is not None:
-            self.rich.stop()
-            self.rich = None
-
-
 def print_sweep(record: Any) -> None:
     """The table per optimizer, then the verdict. Names and the title are Text (no Rich
     markup), their control characters escaped, as in the leaderboard."""
@@ -342,16 +282,19 @@ def _metric_text(value: float, metric: str) -> str:
     return f"{value:.4g}"
 
 
-def race_tuned(record: Any, quiet: bool) -> int:
-    """Race every optimizer at its tuned learning rate over the sweep's seeds (headless),
-    then print each one's P(win) from the sweep's paired bootstrap."""
+def race_tuned(record: Any, quiet: bool, cluster: ClusterRequest | None = None) -> int:
+    """Race every optimizer at its tuned learning rate over the sweep's seeds (headless;
+    on ``cluster`` when given), then print each one's P(win) from the sweep's paired
+    bootstrap."""
     from tui_optim.engine.errors import printable
 
     scenario = record.tuned_race()
     if not scenario.racers:
         say("no optimizer has a usable learning rate: nothing to race")
         return 0
-    options = argparse.Namespace(json=None, csv=None, weights=None, processes=None, quiet=quiet)
+    options = argparse.Namespace(
+        json=None, csv=None, weights=None, processes=None, quiet=quiet, cluster=cluster
+    )
     code = run_headless(scenario, options)
     wins = record.comparison()["p_win"]
     if wins:
