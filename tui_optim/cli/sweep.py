@@ -155,12 +155,12 @@ class SweepRunner:
 
         from tui_optim.race.cluster import ClusterError
         from tui_optim.race.race import build_problem
-        from tui_optim.race.sweep import fingerprint, run_block
+        from tui_optim.race.sweep import fingerprint, run_block_here
 
         problem, _ = build_problem(self.scenario)
         self.record.fingerprint = fingerprint(self.scenario, problem)
         try:
-            unit = functools.partial(run_block, self.scenario)
+            unit = functools.partial(run_block_here, self.scenario)
             for _, result in self.dask.map_unordered(unit, self.blocks):
                 self.record.add(result)
                 yield self.record.done

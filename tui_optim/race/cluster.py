@@ -197,9 +197,13 @@ class DaskPool:
                 )
 
     def map_unordered(
-        self, function: Callable[[Any], Any], items: Iterable[Any]
+        self,
+        function: Callable[[Any], Any],
+        items: Iterable[Any],
+        stop: Callable[[], bool] | None = None,
     ) -> Iterator[tuple[int, Any]]:
-        """``(index, function(item))`` for every item, in the order tasks finish.
+        """``(index, function(item))`` for every item, in the order tasks finish; ends
+        early (the tasks left cancelled) once ``stop()`` is true.
 
         Polls rather than blocks: when the scheduler dies, Dask's futures stay pending
         forever, so the client's own state is what tells that the run cannot finish."""
@@ -211,6 +215,10 @@ class DaskPool:
         delivered = 0
         try:
             while not finished.is_empty():
+                if stop is not None and stop():
+                    with contextlib.suppress(Exception):
+                        self.client.cancel(futures)
+                    return
                 if not finished.has_ready():
                     if self.client.status not in ("running", "connecting"):
                         raise ClusterError(f"lost the Dask scheduler at {self.address}")
