@@ -190,7 +190,7 @@ def same_file(a: Path, b: Path) -> bool:
 def check_outputs(options: argparse.Namespace, scenario: Scenario) -> None:
     """Refuse, before the race starts, outputs that cannot be written or that would
     overwrite an input of the race or another output."""
-    from tui_optim.race.race import race_slugs, weight_file_stem
+    from tui_optim.race.weights import race_slugs, weight_file_stem
 
     check_output(options.json)
     check_output(options.csv)
