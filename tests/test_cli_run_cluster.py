@@ -1,7 +1,11 @@
 """`tui-optim run` on Dask: the racers cut into parts, each raced to the end by one task on a
 real cluster. The same results as the engine processes; Ctrl+C and a lost scheduler keep
 the parts finished so far. One LocalCluster serves the module (the command reaches it with
---scheduler); the lost-scheduler test starts its own `dask scheduler`."""
+--scheduler); the lost-scheduler test starts its own `dask scheduler`.
+
+The race has one seed: with several, a verdict's "the best racer" figure depends on how far
+the other seed's group had got when it was given, which differs from run to run whoever
+runs the race (engine processes included)."""
 
 from __future__ import annotations
 
@@ -24,7 +28,6 @@ SCENARIO = """\
 title = "a race for clusters"
 seed = 5
 epochs = {epochs}
-repeats = 2
 
 [data]
 source = "iris"
@@ -39,7 +42,7 @@ output = "softmax"
 loss = "cross_entropy"
 
 [grid]
-optimizer = ["sgd", "adam"]
+optimizer = ["sgd", "adam", "rmsprop", "adagrad"]
 lr = [3.0, 0.1, 0.01, 0.001]
 """
 #: What a run's exports hold that is a measure of time, not a result.
