@@ -157,7 +157,7 @@ def run_on_cluster(
     progress = CountProgress(printable(scenario.title), racers, "racers", quiet=options.quiet)
     failures: list[str] = []
     pool: DaskPool | None = None
-    done = 0
+    done = count = 0
     with StopSignals() as signals:
         try:
             try:
@@ -190,7 +190,7 @@ def run_on_cluster(
             if pool is not None:
                 pool.close()
         record = RaceRecord()
-        for message in merged_messages(parts):
+        for message in merged_messages(parts, count):
             record.apply(message)
         if record.started is not None:
             failures += write_exports(record, options.json, options.csv)

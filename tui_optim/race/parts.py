@@ -49,14 +49,14 @@ def run_race_part(scenario: Scenario, count: int, index: int) -> RacePart:
     return RacePart(index, started, tuple(snapshots))
 
 
-def merged_messages(parts: Mapping[int, RacePart]) -> list[Any]:
-    """One race's messages from the parts finished so far (none: no messages).
+def merged_messages(parts: Mapping[int, RacePart], count: int) -> list[Any]:
+    """One race's messages from the parts of ``count`` finished so far (none: no messages).
 
     The RaceStarted lists every finished part's racers in id order; each part's snapshots
     follow without their events, then one last snapshot gives the race's state (finished
-    when every part is, the least advanced part's step and epoch) and all the events in
-    the order the race met them (by epoch, then racer), as one engine would have sent
-    them."""
+    when all ``count`` parts are, else stopped; the least advanced part's step and epoch)
+    and all the events in the order the race met them (by epoch, then racer), as one
+    engine would have sent them."""
     if not parts:
         return []
     ordered = [parts[index] for index in sorted(parts)]
@@ -73,7 +73,8 @@ def merged_messages(parts: Mapping[int, RacePart]) -> list[Any]:
     if not finals:
         return messages
     states = {snapshot.state for snapshot in finals}
-    state: RaceState = "finished" if states == {"finished"} else "stopped"
+    whole = len(parts) == count and states == {"finished"}
+    state: RaceState = "finished" if whole else "stopped"
     events.sort(key=lambda event: (event.epoch, event.step, event.racer))
     messages.append(
         Snapshot(
