@@ -161,7 +161,8 @@ def test_flags_that_cannot_work_are_one_line_and_exit_2(
 ) -> None:
     scenario = sweep_file(tmp_path, epochs=5)
     out = tmp_path / "nothing.json"
-    assert main(["sweep", str(scenario), "--json", str(out), "--quiet", *flags]) == 2
+    # Without --quiet: no progress line comes before the error.
+    assert main(["sweep", str(scenario), "--json", str(out), *flags]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and message in lines[0]
     assert not out.exists()

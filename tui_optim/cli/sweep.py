@@ -109,31 +109,34 @@ def command_sweep(options: argparse.Namespace) -> int:
 
 
 class SweepRunner:
-    """Runs a sweep's blocks here (1 process) or in worker processes, filling a record."""
+    """Runs a sweep's blocks here (1 process), in worker processes or on a Dask cluster,
+    filling a record."""
 
     def __init__(
-        self, scenario: Scenario, blocks: list[Any], processes: int, cluster: Any = None
+        self,
+        scenario: Scenario,
+        blocks: list[Any],
+        processes: int,
+        cluster: ClusterRequest | None = None,
     ):
         from tui_optim.results.sweep import SweepRecord
 
         self.scenario = scenario
         self.blocks = blocks
         self.processes = processes
-        #: A ClusterRequest: the blocks go to Dask instead of local processes.
+        #: Where the blocks go instead of local processes (None: local processes).
         self.cluster = cluster
         self.record = SweepRecord(scenario)
         self.failure: str | None = None
         self.pool: Any = None
-        self.dask: Any = None
 
     def start(self) -> None:
+        """Start the workers (or the cluster) without waiting for them."""
         if self.cluster is not None:
-            from tui_optim.race.cluster import ClusterError, DaskPool
+            from tui_optim.race.sweep import ClusterSweep
 
-            try:
-                self.dask = DaskPool(self.cluster)
-            except ClusterError as error:
-                raise UsageError(str(error)) from None
+            self.pool = ClusterSweep(self.scenario, self.blocks, self.cluster)
+            self.pool.start()
         elif self.processes > 1:
             from tui_optim.race.sweep import SweepProcesses
 
@@ -141,31 +144,12 @@ class SweepRunner:
             self.pool.start()
 
     def run(self) -> Any:
-        """Yields the runs done so far (fractional while blocks are under way)."""
-        if self.dask is not None:
-            yield from self._run_dask()
-        elif self.pool is None:
+        """Yields the runs done so far (fractional while blocks are under way); a cluster
+        that cannot be used is a UsageError."""
+        if self.pool is None:
             yield from self._run_here()
         else:
             yield from self._run_pool()
-
-    def _run_dask(self) -> Any:
-        """Each block is one Dask task; results stream back as tasks finish."""
-        import functools
-
-        from tui_optim.race.cluster import ClusterError
-        from tui_optim.race.race import build_problem
-        from tui_optim.race.sweep import fingerprint, run_block_here
-
-        problem, _ = build_problem(self.scenario)
-        self.record.fingerprint = fingerprint(self.scenario, problem)
-        try:
-            unit = functools.partial(run_block_here, self.scenario)
-            for _, result in self.dask.map_unordered(unit, self.blocks):
-                self.record.add(result)
-                yield self.record.done
-        except ClusterError as error:
-            self.failure = str(error)
 
     def _run_here(self) -> Any:
         from tui_optim.race.race import build_problem
@@ -196,10 +180,12 @@ class SweepRunner:
         partial: dict[int, float] = {}
         finished = 0
         total_steps: int | None = None
+        ready = False
         while finished < len(self.blocks):
             for message in self.pool.poll(0.1):
                 if isinstance(message, WorkerReady):
                     self.record.fingerprint = message.fingerprint
+                    ready = True
                 elif isinstance(message, BlockProgress):
                     if total_steps is None:
                         total_steps = self._steps()
@@ -209,9 +195,12 @@ class SweepRunner:
                     partial.pop(message.block, None)
                     finished += 1
                 elif isinstance(message, WorkerFailed):
+                    if message.unusable:
+                        raise UsageError(message.message)
                     self.failure = message.message
                     return
-            yield self.record.done + sum(partial.values())
+            if ready:  # no progress bar before a cluster that may be unreachable answers
+                yield self.record.done + sum(partial.values())
 
     def _steps(self) -> int:
         from tui_optim.race.race import build_problem
@@ -223,8 +212,6 @@ class SweepRunner:
     def close(self) -> None:
         if self.pool is not None:
             self.pool.close()
-        if self.dask is not None:
-            self.dask.close()
 
 
 def print_sweep(record: Any) -> None:

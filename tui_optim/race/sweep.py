@@ -380,6 +380,9 @@ class BlockProgress:
 @dataclass(frozen=True)
 class WorkerFailed:
     message: str
+    #: The cluster could not be used at all (unreachable, no workers, another version):
+    #: a user error rather than a fault.
+    unusable: bool = False
 
 
 _CLOSE = "close"
@@ -482,16 +485,13 @@ class ClusterSweep:
         from tui_optim.race.cluster import ClusterError, DaskPool
 
         try:
-            problem, info = build_problem(self.scenario)
-            self._messages.put(WorkerReady(fingerprint(self.scenario, problem), info.description))
             pool = DaskPool(self.cluster)
         except ClusterError as error:
-            self._messages.put(WorkerFailed(str(error)))
-            return
-        except Exception as error:
-            self._messages.put(WorkerFailed(one_line(error)))
+            self._messages.put(WorkerFailed(str(error), unusable=True))
             return
         try:
+            problem, info = build_problem(self.scenario)
+            self._messages.put(WorkerReady(fingerprint(self.scenario, problem), info.description))
             unit = functools.partial(run_block_here, self.scenario)
             for _, result in pool.map_unordered(unit, self.blocks, stop=self._stop.is_set):
                 self._messages.put(result)
