@@ -15,6 +15,11 @@ The same bits on two commits is then a plain diff:
     python scripts/headless_digests.py > after.txt       # on the other
     diff before.txt after.txt
 
+Every scenario runs in one engine process (``--processes 1``): with several, the order in
+which their events reach the export (``replay.events``) depends on timing, so the JSON of a
+many-racer race differs from run to run although every number in it is the same.
+``--processes N`` runs them as a user's machine would, for a look at that path.
+
 ``--epochs N`` / ``--steps N`` cap every race (both commits must use the same cap); sweeps
 have no such override and always run in full. Without a cap all twenty built-ins take a few
 minutes on two cores. Names given on the command line restrict the run to those scenarios.
@@ -87,11 +92,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("names", nargs="*", help="built-in scenarios (default: all)")
     parser.add_argument("--epochs", type=int, help="cap every race at N epochs")
     parser.add_argument("--steps", type=int, help="cap every race at N steps")
-    parser.add_argument("--processes", type=int, help="engine processes per run")
+    parser.add_argument("--processes", type=int, default=1, help="engine processes (1)")
     args = parser.parse_args(argv)
     caps = [] if args.epochs is None else ["--epochs", str(args.epochs)]
     caps += [] if args.steps is None else ["--steps", str(args.steps)]
-    processes = [] if args.processes is None else ["--processes", str(args.processes)]
+    processes = ["--processes", str(args.processes)]
     failed = 0
     with tempfile.TemporaryDirectory(prefix="tui-optim-digests-") as tmp:
         for name in args.names or list(builtin_scenarios()):
