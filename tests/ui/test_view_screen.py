@@ -1,16 +1,18 @@
 """ViewScreen and the app's messages, on a bare Textual app (no engine, no race screen).
 
 A view draws the model on mount, after a ModelUpdated (bursts collapse and redraws are
-throttled to VIEW_HZ), when a SizedStatic resizes, and closes on escape.
+throttled), when a SizedStatic resizes, and closes on escape.
 """
 
 from __future__ import annotations
 
 from textual.app import App, ComposeResult
+from textual.pilot import Pilot
 
 from tui_optim.results.record import RaceRecord
 from tui_optim.ui.messages import ContentResized, ModelUpdated, RacerSelected
-from tui_optim.ui.screens.view import VIEW_HZ, SizedStatic, ViewScreen
+from tui_optim.ui.screens.view import SizedStatic, ViewScreen
+from tui_optim.ui.testing import wait_until
 
 
 class CountingView(ViewScreen):
@@ -28,6 +30,15 @@ class CountingView(ViewScreen):
 
     def draw(self, model: RaceRecord) -> None:
         self.drawn.append(model.version)
+
+
+async def mounted_view(pilot: Pilot[None]) -> CountingView:
+    """The view once it is on screen and its mount and layout draws are done."""
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, CountingView), 10, "the view")
+    view = pilot.app.screen
+    assert isinstance(view, CountingView)
+    await wait_until(pilot, lambda: bool(view.drawn) and view.shows_latest(), 10, "the draws")
+    return view
 
 
 class ViewHost(App[None]):
@@ -48,28 +59,24 @@ class ViewHost(App[None]):
 async def test_a_view_draws_on_mount_and_after_the_model_changed() -> None:
     app = ViewHost()
     async with app.run_test() as pilot:
-        await pilot.pause(1.5 / VIEW_HZ)  # mount and layout's own (throttled) draws are done
-        view = app.screen
-        assert isinstance(view, CountingView)
-        assert view.drawn and view.drawn[-1] == app.model.version and view.shows_latest()
+        view = await mounted_view(pilot)
+        assert view.drawn and view.drawn[-1] == app.model.version
         app.model.version += 1
         assert not view.shows_latest()
         view.post_message(ModelUpdated(app.model.version))
-        await pilot.pause(2.5 / VIEW_HZ)  # past a throttle period
-        assert view.drawn[-1] == app.model.version and view.shows_latest()
+        await wait_until(pilot, view.shows_latest, 10, "the redraw")
+        assert view.drawn[-1] == app.model.version
 
 
 async def test_a_burst_of_updates_is_handled_once_and_drawn_once() -> None:
     app = ViewHost()
     async with app.run_test() as pilot:
-        await pilot.pause(1.5 / VIEW_HZ)
-        view = app.screen
-        assert isinstance(view, CountingView)
+        view = await mounted_view(pilot)
         drawn = len(view.drawn)
         for _ in range(10):
             app.model.version += 1
             view.post_message(ModelUpdated(app.model.version))
-        await pilot.pause(2.5 / VIEW_HZ)
+        await wait_until(pilot, view.shows_latest, 10, "the redraw")
         assert view.updates == [app.model.version]  # the queued nine were replaced
         assert view.drawn[drawn:] == [app.model.version]
 
@@ -77,13 +84,11 @@ async def test_a_burst_of_updates_is_handled_once_and_drawn_once() -> None:
 async def test_a_resized_sized_static_redraws_its_screen_and_stops_there() -> None:
     app = ViewHost()
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(1.5 / VIEW_HZ)
-        view = app.screen
-        assert isinstance(view, CountingView)
+        view = await mounted_view(pilot)
         drawn = len(view.drawn)
         view.query_one("#cell", SizedStatic).styles.width = 30  # the widget alone resizes
-        await pilot.pause(2.5 / VIEW_HZ)
-        assert len(view.drawn) > drawn  # drawn again, to the widget's new size
+        await wait_until(pilot, lambda: len(view.drawn) > drawn, 10, "the redraw")
+        await pilot.pause()
         assert app.content_resized == 0  # the screen handled it: it goes no further
 
 
