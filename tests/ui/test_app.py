@@ -526,11 +526,12 @@ async def test_resize_to_40x12_and_back_during_a_race() -> None:
     app = make_app(epochs=4000)  # long enough to still be running while it is resized
     async with app.run_test(size=(160, 50)) as pilot:
         await wait_until(pilot, lambda: app.model.snapshot_count > 0, what="the race")
+        chart = app.screen.query_one(LossChart)
         for size in ((80, 24), (40, 12), (200, 60), (160, 50)):
             await pilot.resize_terminal(*size)
-            await pilot.pause(0.3)
+            await wait_until(pilot, lambda s=size: app.screen.size == s, what=f"a {size} screen")
+            await pilot.pause()  # a frame laid out at that size
             assert app.size == size
             assert isinstance(app.screen, RaceScreen)
-        chart = app.screen.query_one(LossChart)
-        assert chart.size.width > 40  # the layout recovered
+        await wait_until(pilot, lambda: chart.size.width > 40, what="the layout to recover")
         await pilot.press("q")
