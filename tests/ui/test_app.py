@@ -196,13 +196,15 @@ async def test_view_keys_open_a_view_or_say_why_not(key: str) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press(key)
-        await pilot.pause(0.2)
+
         # Either a view screen is on top, or the user was told why not (never a crash).
-        assert not isinstance(app.screen, RaceScreen) or app._notifications  # type: ignore[attr-defined]
+        def answered() -> bool:
+            return not isinstance(app.screen, RaceScreen) or bool(app._notifications)  # type: ignore[attr-defined]
+
+        await wait_until(pilot, answered, 10, f"an answer to {key}")
         if not isinstance(app.screen, RaceScreen):
             await pilot.press("escape")
-            await pilot.pause(0.1)
-            assert isinstance(app.screen, RaceScreen)
+            await wait_until(pilot, lambda: isinstance(app.screen, RaceScreen), 10, "escape")
 
 
 async def test_help_lists_every_key_and_every_optimizer_rule() -> None:
