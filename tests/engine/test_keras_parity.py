@@ -4,32 +4,23 @@ scripts/make_keras_fixtures.py, torch backend, float64; Keras itself is not need
 from __future__ import annotations
 
 import numpy as np
+import parity
 import pytest
-from parity import (
-    assert_runs_move,
-    assert_within_tolerance,
-    cases_of,
-    fixture_mlp,
-    load_fixture,
-    mlp_tensors,
-    relative_error,
-    replay,
-)
 
 from tui_optim.engine.optimizers import KERAS_EQUIVALENTS, get_optimizer
 from tui_optim.engine.optimizers.base import Optimizer
 from tui_optim.engine.surfaces import get_surface
 
-ARRAYS = load_fixture("keras_parity.npz")
-CASES, PEAKS = cases_of(ARRAYS), cases_of(ARRAYS, "peaks_cases")
+ARRAYS = parity.load_fixture("keras_parity.npz")
+CASES, PEAKS = parity.cases_of(ARRAYS), parity.cases_of(ARRAYS, "peaks_cases")
 CASE_IDS = [case["case"] for case in CASES]
-MLP_NET = fixture_mlp(ARRAYS)
+MLP_NET = parity.fixture_mlp(ARRAYS)
 
 
 def _optimizer(name: str, hparams: dict, n_params: int) -> Optimizer:
     optimizer = get_optimizer(name, flavor="keras")([hparams], np.float64)
     if n_params == MLP_NET.n_params:
-        optimizer.tensors = mlp_tensors(MLP_NET)
+        optimizer.tensors = parity.mlp_tensors(MLP_NET)
     return optimizer
 
 
@@ -40,7 +31,7 @@ def _replay(case: dict, use_keras_grads: bool) -> list[float]:
     def gradient(params: np.ndarray, grads: np.ndarray) -> None:
         MLP_NET.loss_and_grad(params, ARRAYS["x"], ARRAYS["y"], grads)
 
-    return replay(ARRAYS, case["case"], optimizer, gradient, use_keras_grads)
+    return parity.replay(ARRAYS, case["case"], optimizer, gradient, use_keras_grads)
 
 
 def test_fixture_covers_every_keras_optimizer() -> None:
@@ -52,12 +43,12 @@ def test_fixture_covers_every_keras_optimizer() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_matches_keras_with_keras_gradients(case: dict) -> None:
-    assert_within_tolerance(_replay(case, use_keras_grads=True))
+    parity.assert_within_tolerance(_replay(case, use_keras_grads=True))
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_matches_keras_with_our_mlp(case: dict) -> None:
-    assert_within_tolerance(_replay(case, use_keras_grads=False))
+    parity.assert_within_tolerance(_replay(case, use_keras_grads=False))
 
 
 CLIPPED = [
@@ -80,7 +71,7 @@ def test_the_clipping_cases_clip(case: dict) -> None:
 
 
 def test_the_runs_move_far_from_the_start() -> None:
-    assert_runs_move(ARRAYS, CASE_IDS)
+    parity.assert_runs_move(ARRAYS, CASE_IDS)
 
 
 @pytest.mark.parametrize("racer", PEAKS, ids=[racer["racer"] for racer in PEAKS])
@@ -93,7 +84,7 @@ def test_peaks_zoo_lands_where_keras_does(racer: dict) -> None:
     optimizer.init_state(params)
     for _ in range(reference.shape[0] - 1):
         optimizer.step(params, surface.gradient(params))
-    assert_within_tolerance([relative_error(params[0], reference[-1])])
+    parity.assert_within_tolerance([parity.relative_error(params[0], reference[-1])])
 
 
 def test_keras_rmsprop_on_peaks_ends_on_the_global_minimum() -> None:

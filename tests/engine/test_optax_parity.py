@@ -9,15 +9,8 @@ import math
 from typing import Any
 
 import numpy as np
+import parity
 import pytest
-from parity import (
-    assert_runs_move,
-    assert_within_tolerance,
-    cases_of,
-    fixture_mlp,
-    load_fixture,
-    replay,
-)
 
 from tui_optim.engine.data import Dataset
 from tui_optim.engine.optimizers import (
@@ -28,8 +21,8 @@ from tui_optim.engine.optimizers import (
 )
 from tui_optim.engine.problems import MLPProblem
 
-ARRAYS = load_fixture("optax_parity.npz")
-CASES = cases_of(ARRAYS)
+ARRAYS = parity.load_fixture("optax_parity.npz")
+CASES = parity.cases_of(ARRAYS)
 CASE_IDS = [case["case"] for case in CASES]
 SIGNATURES: dict[str, dict[str, Any]] = json.loads(str(ARRAYS["signatures"]))
 
@@ -67,7 +60,7 @@ def _problem() -> MLPProblem:
         feature_names=("a", "b", "c", "d"),
         encoding="onehot",
     )
-    return MLPProblem(fixture_mlp(ARRAYS), data)
+    return MLPProblem(parity.fixture_mlp(ARRAYS), data)
 
 
 PROBLEM = _problem()
@@ -82,7 +75,7 @@ def _replay(case: dict, use_optax_grads: bool) -> list[float]:
     def gradient(params: np.ndarray, grads: np.ndarray) -> None:
         PROBLEM.loss_and_grad(params, None, grads)
 
-    return replay(ARRAYS, case["case"], optimizer, gradient, use_optax_grads)
+    return parity.replay(ARRAYS, case["case"], optimizer, gradient, use_optax_grads)
 
 
 def test_fixture_covers_every_optax_optimizer() -> None:
@@ -130,16 +123,16 @@ def test_prodigy_beta3_follows_beta2_unless_given() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_matches_optax_with_optax_gradients(case: dict) -> None:
-    assert_within_tolerance(_replay(case, use_optax_grads=True))
+    parity.assert_within_tolerance(_replay(case, use_optax_grads=True))
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_matches_optax_with_our_mlp(case: dict) -> None:
-    assert_within_tolerance(_replay(case, use_optax_grads=False))
+    parity.assert_within_tolerance(_replay(case, use_optax_grads=False))
 
 
 def test_the_runs_move_far_from_the_start() -> None:
-    assert_runs_move(ARRAYS, CASE_IDS)
+    parity.assert_runs_move(ARRAYS, CASE_IDS)
 
 
 def test_tensors_out_of_column_order_give_the_same_steps() -> None:

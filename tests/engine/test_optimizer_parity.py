@@ -4,22 +4,15 @@ scripts/make_optimizer_fixtures.py; torch itself is not needed here)."""
 from __future__ import annotations
 
 import numpy as np
+import parity
 import pytest
-from parity import (
-    assert_runs_move,
-    assert_within_tolerance,
-    cases_of,
-    fixture_mlp,
-    load_fixture,
-    replay,
-)
 
 from tui_optim.engine.optimizers import OPTIMIZERS, TORCH_EQUIVALENTS, get_optimizer
 
-ARRAYS = load_fixture("optimizer_parity.npz")
-CASES = cases_of(ARRAYS)
+ARRAYS = parity.load_fixture("optimizer_parity.npz")
+CASES = parity.cases_of(ARRAYS)
 CASE_IDS = [case["case"] for case in CASES]
-MLP_NET = fixture_mlp(ARRAYS)
+MLP_NET = parity.fixture_mlp(ARRAYS)
 
 
 def _replay(case: dict, use_torch_grads: bool) -> list[float]:
@@ -29,7 +22,7 @@ def _replay(case: dict, use_torch_grads: bool) -> list[float]:
     def gradient(params: np.ndarray, grads: np.ndarray) -> None:
         MLP_NET.loss_and_grad(params, ARRAYS["x"], ARRAYS["y"], grads)
 
-    return replay(ARRAYS, case["case"], optimizer, gradient, use_torch_grads)
+    return parity.replay(ARRAYS, case["case"], optimizer, gradient, use_torch_grads)
 
 
 def test_fixture_covers_every_torch_optimizer() -> None:
@@ -41,13 +34,13 @@ def test_fixture_covers_every_torch_optimizer() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_matches_torch_with_torch_gradients(case: dict) -> None:
-    assert_within_tolerance(_replay(case, use_torch_grads=True))
+    parity.assert_within_tolerance(_replay(case, use_torch_grads=True))
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_matches_torch_with_our_mlp(case: dict) -> None:
-    assert_within_tolerance(_replay(case, use_torch_grads=False))
+    parity.assert_within_tolerance(_replay(case, use_torch_grads=False))
 
 
 def test_the_runs_move_far_from_the_start() -> None:
-    assert_runs_move(ARRAYS, CASE_IDS)
+    parity.assert_runs_move(ARRAYS, CASE_IDS)

@@ -5,25 +5,17 @@ torch itself is not needed here)."""
 from __future__ import annotations
 
 import numpy as np
+import parity
 import pytest
-from parity import (
-    assert_runs_move,
-    assert_within_tolerance,
-    cases_of,
-    fixture_mlp,
-    load_fixture,
-    mlp_tensors,
-    relative_error,
-)
 
 from tui_optim.engine.optimizers import TORCH_EQUIVALENTS, get_optimizer
 from tui_optim.engine.optimizers.muon import newton_schulz, to_bfloat16
 
-ARRAYS = load_fixture("torch_newer_parity.npz")
-CASES = cases_of(ARRAYS)
+ARRAYS = parity.load_fixture("torch_newer_parity.npz")
+CASES = parity.cases_of(ARRAYS)
 CASE_IDS = [case["case"] for case in CASES]
-MLP_443 = fixture_mlp(ARRAYS)
-TENSORS = mlp_tensors(MLP_443)
+MLP_443 = parity.fixture_mlp(ARRAYS)
+TENSORS = parity.mlp_tensors(MLP_443)
 
 
 def _replay(case: dict, use_torch_grads: bool) -> tuple[list[float], list[int], object]:
@@ -57,13 +49,13 @@ def _replay(case: dict, use_torch_grads: bool) -> tuple[list[float], list[int], 
             optimizer.step(params, grads, closure, losses)
         else:
             optimizer.step(params, grads)
-        errors.append(relative_error(params[0], reference[step + 1]))
+        errors.append(parity.relative_error(params[0], reference[step + 1]))
         evaluations.append(int(counted[0]))
     return errors, evaluations, optimizer
 
 
 def test_fixtures_cover_every_torch_optimizer() -> None:
-    older = cases_of(load_fixture("optimizer_parity.npz"))
+    older = parity.cases_of(parity.load_fixture("optimizer_parity.npz"))
     covered = {case["optimizer"] for case in CASES + older}
     assert set(TORCH_EQUIVALENTS) <= covered
     assert {"lookahead", "sam"} <= covered
@@ -72,7 +64,7 @@ def test_fixtures_cover_every_torch_optimizer() -> None:
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_matches_torch_with_our_mlp(case: dict) -> None:
     errors, evaluations, _ = _replay(case, use_torch_grads=False)
-    assert_within_tolerance(errors)
+    parity.assert_within_tolerance(errors)
     assert evaluations == ARRAYS[f"{case['case']}/evals"].tolist()
 
 
@@ -81,7 +73,7 @@ def test_matches_torch_with_our_mlp(case: dict) -> None:
 )
 def test_matches_torch_with_torch_gradients(case: dict) -> None:
     errors, _, _ = _replay(case, use_torch_grads=True)
-    assert_within_tolerance(errors)
+    parity.assert_within_tolerance(errors)
 
 
 @pytest.mark.parametrize(
@@ -90,7 +82,7 @@ def test_matches_torch_with_torch_gradients(case: dict) -> None:
 def test_asgd_keeps_torchs_weight_average(case: dict) -> None:
     _, _, optimizer = _replay(case, use_torch_grads=True)
     average = optimizer.state["ax"][0]  # type: ignore[attr-defined]
-    assert_within_tolerance([relative_error(average, ARRAYS[f"{case['case']}/ax"])])
+    parity.assert_within_tolerance([parity.relative_error(average, ARRAYS[f"{case['case']}/ax"])])
 
 
 def test_closure_families_evaluate_more_than_once_per_step() -> None:
@@ -101,7 +93,7 @@ def test_closure_families_evaluate_more_than_once_per_step() -> None:
 
 
 def test_the_runs_move_far_from_the_start() -> None:
-    assert_runs_move(ARRAYS, CASE_IDS)
+    parity.assert_runs_move(ARRAYS, CASE_IDS)
 
 
 def test_bfloat16_rounding_is_to_nearest_even() -> None:

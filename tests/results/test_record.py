@@ -25,6 +25,16 @@ def race_of(name: str, **changes: object) -> Race:
     return Race(dataclasses.replace(load_scenario(name, check=False), **changes))
 
 
+def quickstart_under_way() -> tuple[Race, RaceRecord]:
+    """A quickstart race a few steps in, and a record of its start and first snapshot."""
+    race = race_of("quickstart", epochs=2)
+    record = RaceRecord()
+    record.apply(race.started())
+    race.advance(0.05)
+    record.apply(race.snapshot())
+    return race, record
+
+
 def test_before_the_engine_reports_nothing_is_known() -> None:
     record = RaceRecord()
     assert record.started is None and record.snapshot_count == 0
@@ -59,11 +69,7 @@ def test_a_whole_race_folds_into_the_record() -> None:
 
 
 def test_removing_a_racer_drops_its_data_and_keeps_the_others() -> None:
-    race = race_of("quickstart", epochs=2)
-    record = RaceRecord()
-    record.apply(race.started())
-    race.advance(0.05)
-    record.apply(race.snapshot())
+    race, record = quickstart_under_way()
     race.advance(0.05)
     in_flight = race.snapshot()  # sent before the removal, applied after it
     first, *rest = record.racer_ids()
@@ -78,11 +84,7 @@ def test_removing_a_racer_drops_its_data_and_keeps_the_others() -> None:
 
 
 def test_a_new_race_forgets_the_old_one_but_the_version_keeps_counting() -> None:
-    race = race_of("quickstart", epochs=1)
-    record = RaceRecord()
-    record.apply(race.started())
-    race.advance(0.05)
-    record.apply(race.snapshot())
+    race, record = quickstart_under_way()
     record.apply(CommandRejected("set", "no"))
     version = record.version
     record.apply(race.started())
