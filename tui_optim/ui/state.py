@@ -14,7 +14,7 @@ How views learn about changes (the one rule every screen follows):
 
 Screens reach the model as ``self.app.model`` (``TuiOptimApp.model``).
 
-Screens of UI-views (pushed by the app's g/v/enter/b keys, imported lazily):
+The view screens (pushed by the app's g/v/enter/b keys, imported lazily):
     tui_optim.ui.screens.detail.DetailScreen, surface.SurfaceScreen, grid.GridScreen,
     leaderboard.LeaderboardScreen. The app constructs them with no arguments. The racer a
     screen is about is ``self.app.selected_racer`` (a racer id, or None). To send a command

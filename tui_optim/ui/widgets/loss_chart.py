@@ -29,6 +29,7 @@ from textual_plotext import PlotextPlot
 
 from tui_optim.ui.chart_build import RGB, ChartPlan, Curve, draw_chart
 from tui_optim.ui.chart_process import ChartProcess
+from tui_optim.ui.plotext_private import plot_theme_name, theme_spec
 
 if TYPE_CHECKING:
     from tui_optim.ui.state import RaceModel
@@ -194,10 +195,8 @@ class LossChart(PlotextPlot):
         """Everything the drawing needs, read from the model now (on the event loop)."""
         width, height = self.size.width, self.size.height
         self._planned_version = self._model.version if self._model is not None else -1
-        from plotext._dict import themes
-
-        theme = self._get_plotext_theme_name(self.app.theme)
-        spec = themes.get(theme)
+        theme = plot_theme_name(self, self.app.theme)
+        spec = theme_spec(theme)
         if width < 10 or height < 4:
             return ChartPlan(width, height, theme, spec, [], [], "", False, too_small=True)
         # One min/max bucket per character column: its two points land on the column's two
