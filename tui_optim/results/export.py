@@ -61,11 +61,13 @@ import csv
 import json
 import math
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from tui_optim.engine.atomic import atomic_write
+from tui_optim.race.messages import Event
 from tui_optim.results.record import RaceRecord
 
 HISTORY_FIELDS = (
@@ -214,10 +216,17 @@ def results_document(record: RaceRecord) -> dict[str, Any]:
                     "status": event.status,
                     "reason": event.reason,
                 }
-                for event in record.events
+                for event in chronological(record.events)
             ],
         },
     }
+
+
+def chronological(events: Iterable[Event]) -> list[Event]:
+    """``events`` by epoch, then racer id: a race split over engine processes delivers
+    them in the order its processes happened to report, and an export must not depend on
+    that. (A racer lives in one process, so its own events keep their order.)"""
+    return sorted(events, key=lambda event: (event.epoch, event.step, event.racer))
 
 
 def _spread(values: list[float | None]) -> dict[str, float | None]:
