@@ -38,6 +38,7 @@ from tui_optim.race.commands import handle_command
 from tui_optim.race.diagnosis import Verdict
 from tui_optim.race.group import Group, row_norms
 from tui_optim.race.messages import (
+    TERMINAL_STATUSES,
     Command,
     Event,
     LayerStats,
@@ -50,7 +51,6 @@ from tui_optim.race.messages import (
 )
 from tui_optim.race.recorder import (
     HORIZON_EVERY_EPOCHS,
-    TERMINAL,
     Racer,
     Recorder,
 )
@@ -476,7 +476,7 @@ class Race:
         racer.status = verdict.status
         racer.reason = verdict.reason
         self.events.append(Event(racer.id, step, epoch, seconds, verdict.status, verdict.reason))
-        if verdict.status in TERMINAL:
+        if verdict.status in TERMINAL_STATUSES:
             self._freeze(racer)
 
     def _freeze(self, racer: Racer) -> None:

@@ -27,6 +27,7 @@ from textual.style import Style as VisualStyle
 from textual.visual import Visual
 from textual_plotext import PlotextPlot
 
+from tui_optim.race.messages import TERMINAL_STATUSES
 from tui_optim.ui.chart_build import RGB, ChartPlan, Curve, draw_chart
 from tui_optim.ui.chart_process import ChartProcess
 from tui_optim.ui.host import Hosted
@@ -285,7 +286,7 @@ class LossChart(Hosted, PlotextPlot):
         series = []
         for name, ids in groups.items():
             spec = model.specs[ids[0]]
-            diverged = any(model.status(r) in ("diverged", "error") for r in ids)
+            diverged = any(model.status(r) in TERMINAL_STATUSES for r in ids)
             arrays = [model.histories[r].arrays() for r in ids if r in model.histories]
             if not arrays:
                 continue
