@@ -206,7 +206,8 @@ class Recorder:
             rows = [row for row, r in enumerate(group.racers) if r.stability() is not None]
             if rows:
                 vectors = [group.racers[row].curvature_vector for row in rows]
-                start = None if any(v is None for v in vectors) else np.stack(vectors)  # type: ignore[arg-type]
+                known = [v for v in vectors if v is not None]
+                start = np.stack(known) if len(known) == len(vectors) else None
                 values, new_vectors = problem.sharpness(params[rows], start)
                 sharpness = np.full(len(group.racers), np.nan)
                 sharpness[rows] = values

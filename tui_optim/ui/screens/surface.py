@@ -115,8 +115,10 @@ class SurfacePlot(SizedStatic):
 
     DEFAULT_CSS = "SurfacePlot { width: 1fr; height: 1fr; }"
 
-    def __init__(self, surface_name: str, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self, surface_name: str, *, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(id=id, classes=classes)
         from tui_optim.engine.surfaces import get_surface
 
         self.surface = get_surface(surface_name)
@@ -355,8 +357,8 @@ class SurfaceScreen(ViewScreen):
             f"{MARKS['start']} start  {MARKS['line']} path{minimum}[/]"
         )
         legend = self._legend(model, selected)
-        if inspection is not None:
-            legend += "\n\n" + inspector_text(inspection, model.specs[selected])  # type: ignore[index]
+        if inspection is not None and selected is not None:
+            legend += "\n\n" + inspector_text(inspection, model.specs[selected])
         elif self.inspecting:
             legend += "\n\n[$warning]select a racer with a path ([ ])[/]"
         self.query_one("#surface-legend", Static).update(legend)

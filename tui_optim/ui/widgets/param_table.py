@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.widgets import DataTable
-from textual.widgets.data_table import RowDoesNotExist
+from textual.widgets.data_table import ColumnKey, RowDoesNotExist
 
 from tui_optim.ui import format as fmt
 from tui_optim.ui.host import Hosted
@@ -148,7 +148,7 @@ class ParamTable(Hosted, DataTable[Cell]):
             self.select_racer(selected)
         for key, label in COLUMNS:
             arrow = (" ▼" if self.sort_reverse else " ▲") if key == self.sort_column else ""
-            self.columns[key].label = Text(label + arrow)  # type: ignore[index]
+            self.columns[ColumnKey(key)].label = Text(label + arrow)
         self.refresh()
 
     # ------------------------------------------------------------------ data
