@@ -27,7 +27,12 @@ from tui_optim.engine.errors import printable
 from tui_optim.results.record import RaceRecord
 from tui_optim.results.replay import record_at, recorded_steps
 from tui_optim.ui import textual_fixes
-from tui_optim.ui.messages import EngineGone, EngineMessagesWaiting, ModelUpdated
+from tui_optim.ui.messages import (
+    EngineGone,
+    EngineMessagesWaiting,
+    ModelUpdated,
+    RaceStatusChanged,
+)
 from tui_optim.ui.state import RaceModel, displayable
 
 textual_fixes.apply()
@@ -500,13 +505,8 @@ class TuiOptimApp(App[int]):
             self._leave_scrub()  # resumed: the live race again
         elif self.scrub_step is not None:
             self._view = record_at(self.record, self.scrub_step)
-        if self.model.state != state:
-            # The answer to a key (pause, resume): shown now, not after the screen's queue
-            # of throttled redraws.
-            from tui_optim.ui.widgets.race_header import RaceHeader
-
-            for header in self.screen.query(RaceHeader):
-                header.refresh_from(self.model)
+        if self.model.state != state and self.screen_stack:
+            self.screen.post_message(RaceStatusChanged())
         self.notify_model()
 
     def on_engine_gone(self, message: EngineGone) -> None:
@@ -581,14 +581,12 @@ class TuiOptimApp(App[int]):
     def action_change_pace(self, faster: bool) -> None:
         """Step to the next faster or slower preset pace; the engine holds the race to it."""
         from tui_optim.race.messages import SetPace
-        from tui_optim.ui.widgets.race_header import RaceHeader, pace_label
+        from tui_optim.ui.widgets.race_header import pace_label
 
         pace = next_pace(self.pace, faster)
         if self.send_command(SetPace(pace)):
             self.pace = pace
-            for header in self.screen.query(RaceHeader):
-                header.pace = pace
-                header.refresh_from(self.model)
+            self.screen.post_message(RaceStatusChanged())
             self.notify(f"pace: {pace_label(pace)}", timeout=2)
 
     def action_restart(self, new_seed: bool = False) -> None:

@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Footer
 
 from tui_optim.ui import format as fmt
 from tui_optim.ui.host import HostedScreen
-from tui_optim.ui.messages import ModelUpdated, RacerSelected
+from tui_optim.ui.messages import ModelUpdated, RacerSelected, RaceStatusChanged
 from tui_optim.ui.throttle import Throttle
 from tui_optim.ui.widgets.event_log import EventLog
 from tui_optim.ui.widgets.loss_chart import LossChart
@@ -118,22 +118,28 @@ class RaceScreen(HostedScreen[None]):
     def on_model_updated(self, message: ModelUpdated) -> None:
         self.redraw()
 
+    def on_race_status_changed(self, message: RaceStatusChanged) -> None:
+        self._redraw_header()
+
     # ------------------------------------------------------------------ drawing
     def redraw(self) -> None:
         """Bring every widget up to date with the model (cards, table and chart throttled)."""
         model = self.host.model
         self._shown_version = model.version
         self._sync_cards()
-        header = self.query_one(RaceHeader)
-        header.pace = self.host.pace
-        header.replay = self.host.scrub_position
-        header.refresh_from(model)
+        self._redraw_header()
         self._mark_selected()
         # A paused or finished race changes no more: its last figures show at once, on
         # cards, table and chart alike, instead of at each one's next turn.
         settled = model.state != "running"
         self._figures_throttle.request(now=settled)
         self._chart_throttle.request(now=settled)
+
+    def _redraw_header(self) -> None:
+        header = self.query_one(RaceHeader)
+        header.pace = self.host.pace
+        header.replay = self.host.scrub_position
+        header.refresh_from(self.host.model)
 
     def shows_latest(self) -> bool:
         """True when every widget shows the model's current version and no redraw is due

@@ -86,6 +86,10 @@ class RacerCard(Hosted, Widget):
             yield Static(classes="card-figures")
 
     def on_mount(self) -> None:
+        if not self.children:
+            # Removed before it mounted (a restart in the same burst of keys): its children
+            # are gone already, and it is never drawn.
+            return
         self.set_compact(self.has_class("-compact"))
         self._ready = True
         self._draw_static()
