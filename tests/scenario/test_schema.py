@@ -347,5 +347,5 @@ def test_a_claim_may_name_exactly_the_statuses_a_racer_can_have() -> None:
     from tui_optim.race.messages import TERMINAL_STATUSES, Status
     from tui_optim.scenario.schema import CLAIM_STATUSES
 
-    assert CLAIM_STATUSES == get_args(Status)
+    assert get_args(Status) == CLAIM_STATUSES
     assert set(TERMINAL_STATUSES) <= set(CLAIM_STATUSES)
