@@ -217,7 +217,7 @@ async def test_help_lists_every_key_and_every_optimizer_rule() -> None:
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         text = "\n".join(str(s.render()) for s in app.screen.query(Static))
-        for binding in app.BINDINGS:
+        for binding in [*app.BINDINGS, *RaceScreen.BINDINGS]:
             assert binding.description in text  # type: ignore[union-attr]
         for name in OPTIMIZERS:
             assert name in text
@@ -229,9 +229,15 @@ async def test_command_palette_offers_every_key() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
+        assert isinstance(app.screen, RaceScreen)
         titles = [command.title for command in app.get_system_commands(app.screen)]
-        for binding in app.BINDINGS:
+        for binding in [*app.BINDINGS, *RaceScreen.BINDINGS]:
             assert any(binding.description in title for title in titles)  # type: ignore[union-attr]
+        # A screen's key runs on that screen: the race screen's "Log y" switches its chart.
+        chart = app.screen.query_one(LossChart)
+        log_y = next(c for c in app.get_system_commands(app.screen) if c.title == "Log y (l)")
+        await log_y.callback()
+        assert not chart.log_y
 
 
 # ---------------------------------------------------------------------- forms
