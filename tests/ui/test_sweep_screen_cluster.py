@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sweep_scenarios import iris_sweep
 
 pytest.importorskip("distributed")
 
@@ -19,27 +20,9 @@ from tui_optim.ui.app import TuiOptimApp
 from tui_optim.ui.screens.sweep import SweepScreen
 from tui_optim.ui.testing import sweep_finished
 
-SWEEP = """\
-title = "tiny on a cluster"
-seed = 1
-epochs = 3
-
-[data]
-source = "iris"
-scale = "standard"
-batch_size = 32
-
-[model]
-layers = [4, 4, 3]
-hidden = "selu"
-output = "softmax"
-loss = "cross_entropy"
-
-[sweep]
-optimizer = ["sgd", "adam"]
-lr = [0.01, 0.1]
-seeds = 3
-"""
+SWEEP = iris_sweep(
+    title="tiny on a cluster", epochs=3, optimizers='["sgd", "adam"]', lr="[0.01, 0.1]", seeds=3
+)
 
 
 @pytest.fixture(scope="module")
