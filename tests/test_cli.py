@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -267,11 +268,14 @@ def test_run_reports_data_that_does_not_fit_the_model_in_one_line(
 
 
 def test_a_headless_run_spreads_big_races_over_the_cores() -> None:
-    """One engine process per 4 racers, at most one per core (results do not depend on it:
-    tests/engine/test_runner.py checks 2 processes against 1 bit for bit)."""
+    """One engine process per 4 racers, at most one per core and one per lockstep group
+    (results do not depend on it: tests/race/test_process.py checks 2 processes against 1
+    bit for bit, verdicts included)."""
     eight = load_scenario("digits_grid_300")
     assert len(eight.racers) == 8
-    assert default_processes(eight, cores=2) == 2
-    assert default_processes(eight, cores=1) == 1
-    assert default_processes(load_scenario("iris_grid"), cores=64) == 6
+    assert default_processes(eight, cores=2) == 1  # one seed, one batch size: one group
+    seeds = dataclasses.replace(eight, repeats=3)
+    assert default_processes(seeds, cores=2) == 2
+    assert default_processes(seeds, cores=1) == 1
+    assert default_processes(seeds, cores=64) == 3
     assert default_processes(load_scenario("scratch_adam"), cores=8) == 1

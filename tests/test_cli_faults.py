@@ -147,13 +147,14 @@ def test_a_racer_name_too_long_for_a_file_name_still_saves_its_weights(tmp_path:
 
 def test_weight_files_are_unique_across_engine_processes(tmp_path: Path) -> None:
     names = ("Adam A", "adam-a", "adam_a", "ADAM/A", "adam a", "Adam  A!", "adam-a-2", "a")
-    (tmp_path / "clash.toml").write_text(SURFACE_RACE + racers(*names))
+    # Two seeds: two lockstep groups, one per engine process, each with every name.
+    (tmp_path / "clash.toml").write_text("repeats = 2\n" + SURFACE_RACE + racers(*names))
     result = run(
         "run", "clash.toml", "--processes", "2", "--weights", "w", "--csv", "out.csv", "--quiet",
         cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert len(list((tmp_path / "w").iterdir())) == len(names)
+    assert len(list((tmp_path / "w").iterdir())) == 2 * len(names)
     rows = (tmp_path / "out.csv").read_text().splitlines()[1:]
     slug_of = {}
     for row in rows:

@@ -20,9 +20,10 @@ def record_of(messages: list[object]) -> RaceRecord:
 
 
 def test_the_parts_merged_are_one_finished_race_and_a_part_alone_a_stopped_one() -> None:
-    scenario = dataclasses.replace(load_scenario("iris_grid"), epochs=3)
-    racers = len(scenario.racers)
+    scenario = dataclasses.replace(load_scenario("iris_grid"), epochs=3, repeats=3)
+    racers = len(scenario.racers) * 3
     parts = {index: run_race_part(scenario, 3, index) for index in range(3)}
+    # One lockstep group (one seed) per part.
     assert [len(part.started.racers) for part in parts.values()] == [racers // 3] * 3
     assert all(part.snapshots[-1].state == "finished" for part in parts.values())
 
@@ -42,6 +43,6 @@ def test_the_parts_merged_are_one_finished_race_and_a_part_alone_a_stopped_one()
         assert whole.histories[racer].arrays()["step"][-1] == steps  # points to the last step
 
     partial = record_of(merged_messages({1: parts[1]}, 3))
-    assert partial.racer_ids() == list(range(1, racers, 3))
+    assert partial.racer_ids() == list(range(racers // 3, 2 * racers // 3))
     assert partial.state == "stopped"
     assert record_of(merged_messages({}, 3)).started is None

@@ -28,8 +28,12 @@ from tui_optim.results.record import RaceRecord
 from tui_optim.scenario import load_scenario
 
 
-def short(name: str, epochs: int = 3):
+def short(name: str, epochs: int = 3, repeats: int | None = None):
+    """A built-in, shorter; ``repeats``: that many seeds (lockstep groups, which is what
+    engine processes split a race by)."""
     scenario = load_scenario(name)
+    if repeats is not None:
+        scenario = dataclasses.replace(scenario, repeats=repeats)
     if scenario.epochs is not None:
         return dataclasses.replace(scenario, epochs=epochs)
     return scenario
@@ -79,7 +83,7 @@ def test_a_race_runs_to_the_end_in_a_child_and_leaves_nothing(engine) -> None:
 
 def test_engine_processes_run_blas_on_one_thread(engine) -> None:
     """Two engine processes on a 2-core machine must not each start a BLAS thread per core."""
-    process = engine(short("iris_grid", epochs=2), processes=2)
+    process = engine(short("iris_grid", epochs=2, repeats=2), processes=2)
     for pid in process.pids:
         environment = psutil.Process(pid).environ()
         assert environment.get("OPENBLAS_NUM_THREADS") == os.environ.get(
@@ -88,7 +92,7 @@ def test_engine_processes_run_blas_on_one_thread(engine) -> None:
 
 
 def test_two_processes_give_the_same_race_as_one(engine) -> None:
-    scenario = short("iris_grid", epochs=4)
+    scenario = short("iris_grid", epochs=4, repeats=2)
     one = drive(engine(scenario), finished)
     two_process = engine(scenario, processes=2)
     assert len(two_process.pids) == 2
@@ -98,6 +102,14 @@ def test_two_processes_give_the_same_race_as_one(engine) -> None:
     assert sorted(one.specs) == sorted(two.specs)
     for rid, stats in one.stats.items():
         assert two.stats[rid].loss == stats.loss  # bit for bit
+        assert (two.stats[rid].status, two.stats[rid].reason) == (stats.status, stats.reason)
+
+
+def test_a_race_of_one_lockstep_group_is_not_split() -> None:
+    """A verdict compares a racer with the best of its group at the same step: a group split
+    over processes would give verdicts that depend on the split."""
+    process = RaceProcess(short("iris_grid", epochs=2), processes=2)
+    assert process.count == 1
 
 
 def test_the_race_is_at_step_0_until_every_child_has_reported(engine) -> None:
@@ -105,7 +117,7 @@ def test_the_race_is_at_step_0_until_every_child_has_reported(engine) -> None:
     0, however far the other has run. They say how far every racer is; Ctrl+C in headless
     mode trusts them to mean every racer has results. Real messages from a running child
     are fed to the merge of a two-child race, the second child silent after RaceStarted."""
-    source = engine(short("iris_grid", epochs=20))
+    source = engine(short("iris_grid", epochs=20, repeats=2))
     messages = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not any(
@@ -115,7 +127,7 @@ def test_the_race_is_at_step_0_until_every_child_has_reported(engine) -> None:
     started = next(m for m in messages if isinstance(m, RaceStarted))
     snapshots = [m for m in messages if isinstance(m, Snapshot)]
     assert snapshots and snapshots[-1].step > 50
-    merge = RaceProcess(short("iris_grid", epochs=20), processes=2)
+    merge = RaceProcess(short("iris_grid", epochs=20, repeats=2), processes=2)
     out: list[object] = []
     merge._receive(0, started, out)
     merge._receive(1, dataclasses.replace(started, racers=()), out)
@@ -143,7 +155,7 @@ def test_an_idle_race_sends_nothing(engine) -> None:
 def test_a_restart_across_two_processes_starts_before_it_streams(engine) -> None:
     """Children restart one after the other: the merged stream announces the new race
     before any of its snapshots, and the restarted race runs to the end again."""
-    scenario = short("iris_grid", epochs=4)
+    scenario = short("iris_grid", epochs=4, repeats=2)
     process = engine(scenario, processes=2)
     first = drive(process, finished)
     process.send(Restart())

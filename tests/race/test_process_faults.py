@@ -62,7 +62,7 @@ def test_an_eof_error_of_the_race_is_reported_not_taken_for_the_parent_leaving(
 
 
 def test_a_killed_engine_names_the_signal_and_keeps_the_first_cause() -> None:
-    scenario = dataclasses.replace(load_scenario("quickstart"), epochs=100_000)
+    scenario = dataclasses.replace(load_scenario("quickstart"), epochs=100_000, repeats=2)
     process = RaceProcess(scenario, processes=2)
     process.start()
     try:

@@ -37,10 +37,12 @@ RACERS_PER_PROCESS = 4
 
 def default_processes(scenario: Scenario, cores: int) -> int:
     """Engine processes for a headless run: one per RACERS_PER_PROCESS racers, at most one
-    per core. Results are identical whatever the number (the split is by racer, each
-    process steps its share in lockstep on the same batches)."""
+    per core and one per lockstep group. Results are identical whatever the number (the
+    split keeps lockstep groups whole, see :mod:`tui_optim.race.partition`)."""
+    from tui_optim.race.partition import group_count
+
     racers = len(scenario.racers) * max(1, scenario.repeats)
-    return max(1, min(cores, racers // RACERS_PER_PROCESS))
+    return max(1, min(cores, racers // RACERS_PER_PROCESS, group_count(scenario)))
 
 
 #: Seconds the engine gets to answer SaveWeights before the run gives up on the weights.
@@ -147,6 +149,7 @@ def run_on_cluster(
 
     from tui_optim.engine.errors import printable
     from tui_optim.race.cluster import ClusterError, DaskPool
+    from tui_optim.race.partition import group_count
     from tui_optim.race.parts import RacePart, merged_messages, run_race_part
     from tui_optim.race.process import one_line
     from tui_optim.results.record import RaceRecord
@@ -164,11 +167,10 @@ def run_on_cluster(
                 pool = DaskPool(cluster)
             except ClusterError as error:
                 raise UsageError(str(error)) from None
-            # As many parts as engine processes on as many cores: the same split, so the
-            # same results as the local run (a verdict compares a racer with the others of
-            # its part, as with the engine processes).
+            # Parts keep lockstep groups whole, as the engine processes do: the results do
+            # not depend on how many there are.
             count = options.processes or default_processes(scenario, pool.thread_count)
-            count = min(count, racers)
+            count = min(count, group_count(scenario))
             unit = functools.partial(run_race_part, scenario, count)
             progress.update(0, now=True)
             try:

@@ -1,9 +1,9 @@
 """A headless race cut into parts that each run to completion on their own (a Dask task).
 
-Part ``k`` of ``n`` holds the racers whose index over racers x repeats is ``k`` modulo
-``n``, as the engine processes of :class:`~tui_optim.race.process.RaceProcess` split a race;
-each part steps its racers in lockstep on the batches every part sees, so the figures do
-not depend on the number of parts. :func:`run_race_part` races one part and returns the
+Part ``k`` of ``n`` holds the lockstep groups whose ordinal is ``k`` modulo ``n``, as the
+engine processes of :class:`~tui_optim.race.process.RaceProcess` split a race
+(:mod:`tui_optim.race.partition`), so the figures and verdicts do not depend on the number
+of parts. :func:`run_race_part` races one part and returns the
 messages a watcher would have received from it (its :class:`RaceStarted` and snapshots);
 :func:`merged_messages` folds the parts finished so far into the messages of one race, so
 a :class:`~tui_optim.results.record.RaceRecord` fed them holds what the engine processes

@@ -36,6 +36,7 @@ from tui_optim.race.messages import (
     Snapshot,
     WeightsSaved,
 )
+from tui_optim.race.partition import group_count
 from tui_optim.scenario import Scenario
 
 #: Each engine process runs its BLAS on one thread: OpenBLAS would otherwise start a thread
@@ -202,7 +203,7 @@ class RaceProcess:
         pace: float | None = None,
         paused: bool = False,
     ):
-        count = max(1, min(int(processes), len(scenario.racers) * scenario.repeats or 1))
+        count = max(1, min(int(processes), group_count(scenario)))
         self.scenario = scenario
         #: Steps per second the race starts at (None: as fast as it goes), and whether it
         #: starts paused.

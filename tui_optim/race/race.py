@@ -49,6 +49,7 @@ from tui_optim.race.messages import (
     RaceState,
     Snapshot,
 )
+from tui_optim.race.partition import lockstep_groups
 from tui_optim.race.recorder import (
     HORIZON_EVERY_EPOCHS,
     Racer,
@@ -122,9 +123,10 @@ def build_problem(scenario: Scenario) -> tuple[Problem, ProblemInfo]:
 class Race:
     """A whole race, advanced by :meth:`advance` and steered by :meth:`handle`.
 
-    ``subset=(k, n)`` keeps only the racers whose index (over racers x repeats) is ``k``
-    modulo ``n``: the runner uses it to split a big race over ``n`` processes. Racer ids
-    stay those of the whole race, and new racers get ids ``>= 100_000 * (k + 1)``.
+    ``subset=(k, n)`` keeps only the racers whose lockstep group
+    (:func:`~tui_optim.race.partition.lockstep_groups`) is ``k`` modulo ``n``: the runner
+    uses it to split a big race over ``n`` processes. Racer ids stay those of the whole
+    race, and new racers get ids ``>= 100_000 * (k + 1)``.
     """
 
     def __init__(
@@ -159,11 +161,12 @@ class Race:
         scenario = self.scenario
         # Computed from the whole scenario, so the processes of a split race agree.
         self.initial_slugs = race_slugs(scenario)
+        groups = lockstep_groups(scenario)
         index = 0
         for repeat in range(scenario.repeats):
             repeat_seed = seed + repeat
             for position, config in enumerate(scenario.racers):
-                if index % self.subset[1] == self.subset[0]:
+                if groups[index] % self.subset[1] == self.subset[0]:
                     slug = self.initial_slugs[position]
                     self.place(config, position, repeat, repeat_seed, racer_id=index, slug=slug)
                 index += 1
