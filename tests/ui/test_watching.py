@@ -12,7 +12,13 @@ import pytest
 from textual.widgets import Static
 
 from tui_optim.race.messages import AddRacer, HistoryChunk
-from tui_optim.ui.app import TuiOptimApp, changes_since_start, default_pace, next_pace
+from tui_optim.ui.app import (
+    TuiOptimApp,
+    changes_since_start,
+    default_pace,
+    next_pace,
+    paced_by_the_engine,
+)
 from tui_optim.ui.screens.export import ConfirmScreen, ExportScreen
 from tui_optim.ui.screens.race import RaceScreen
 from tui_optim.ui.testing import caught_up, settle, short_scenario, wait_until
@@ -56,10 +62,34 @@ def test_default_pace_lets_a_surface_race_be_watched() -> None:
 
     assert default_pace(load_scenario("peaks_zoo")) == 2.0  # 10 steps: 5 s
     assert default_pace(load_scenario("rosenbrock")) == 100.0  # 2000 steps: 20 s
-    assert default_pace(load_scenario("quickstart")) is None  # MLP races: max
     paced = dataclasses.replace(load_scenario("quickstart"), pace=20.0)
     assert default_pace(paced) == 20.0
     assert default_pace(dataclasses.replace(paced, pace=math.inf)) is None
+
+
+def test_default_pace_makes_a_network_race_last_about_half_a_minute() -> None:
+    from tui_optim.race.race import Race
+    from tui_optim.scenario import load_scenario
+
+    quickstart = load_scenario("quickstart")
+    assert paced_by_the_engine(quickstart) and not paced_by_the_engine(load_scenario("saddle"))
+    assert default_pace(quickstart) is None  # the planned steps come with the engine's start
+    assert default_pace(quickstart, Race(quickstart).started()) == 500.0  # 15000 steps: 30 s
+    iris = load_scenario("iris_grid")
+    assert default_pace(iris, Race(iris).started()) == 50.0  # 1600 steps: 32 s
+
+
+async def test_a_network_race_starts_at_its_watch_pace_and_the_header_says_so() -> None:
+    app = TuiOptimApp(short_scenario("quickstart", epochs=30), test_mode=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.model.snapshot_count > 0, what="the race")
+        header = app.screen.query_one(RaceHeader)
+        assert app.pace == 10.0  # 300 steps in 30 s
+        await wait_until(pilot, lambda: "pace 10 st/s" in header_text(header), what="shown")
+        await pilot.pause(1.0)
+        assert 1 <= app.model.step <= 20  # held to 10 steps/s, not 300 steps at once
+        await pilot.press("greater_than_sign")
+        assert app.pace == 20.0 and "pace 20 st/s" in header_text(header)
 
 
 def test_pace_presets_step_both_ways() -> None:

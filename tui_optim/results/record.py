@@ -24,6 +24,7 @@ from tui_optim.race.messages import (
     Snapshot,
     WeightsSaved,
 )
+from tui_optim.race.pace import planned_steps
 from tui_optim.results.history import History
 
 #: Points each racer's history keeps (older points are decimated by History, keeping extremes).
@@ -108,13 +109,7 @@ class RaceRecord:
     @property
     def total_steps(self) -> int | None:
         """Planned number of steps of the whole race, if the scenario bounds it."""
-        if self.started is None:
-            return None
-        if self.started.total_steps is not None:
-            return self.started.total_steps
-        if self.started.total_epochs is not None:
-            return self.started.total_epochs * max(1, self.started.problem.steps_per_epoch)
-        return None
+        return None if self.started is None else planned_steps(self.started)
 
     @property
     def progress(self) -> float | None:

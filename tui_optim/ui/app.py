@@ -31,7 +31,7 @@ from tui_optim.ui.state import RaceModel, displayable
 textual_fixes.apply()
 
 if TYPE_CHECKING:
-    from tui_optim.race.messages import Command
+    from tui_optim.race.messages import Command, RaceStarted
     from tui_optim.race.process import RaceProcess
     from tui_optim.scenario import Scenario
     from tui_optim.ui.screens.export import ExportRequest
@@ -56,20 +56,48 @@ VIEWS: dict[str, tuple[str, str]] = {
 PACES: tuple[float | None, ...] = (1.0, 2.0, 5.0, 20.0, 100.0, 1000.0, None)
 #: A surface race starts at the fastest pace that still makes it last this long.
 WATCH_SECONDS = 4.0
+#: A network (MLP) race starts at the round pace that makes it last about this long.
+MLP_WATCH_SECONDS = 30.0
 
 
-def default_pace(scenario: Scenario) -> float | None:
-    """The pace a scenario starts at in the app: its ``pace`` key, else for a 2-D surface the
-    fastest preset at which it lasts WATCH_SECONDS (each step can be watched), else max."""
+def default_pace(scenario: Scenario, started: RaceStarted | None = None) -> float | None:
+    """The pace a scenario starts at in the app, in steps per second (None: no limit).
+
+    - Its ``pace`` key when it has one.
+    - A 2-D surface: the fastest preset at which it lasts WATCH_SECONDS. Each step is the
+      lesson there (the trail drawn step by step, the inspector), so a 10-step race takes
+      5 s at 2 steps/s.
+    - A network race: the round 1-2-5 pace (10, 20, 50, 100, 200, 500, ... steps/s) at which
+      its planned steps last about MLP_WATCH_SECONDS (20 to 50 s). Such a race is watched
+      for its shape (who leads, who stalls, who diverges) rather than step by step, as a
+      time-lapse is: so, as a time-lapse player does, the app fixes the time the whole race
+      takes on screen, whatever its length, and rounds the rate the way an oscilloscope's
+      timebase is rounded, so the header shows a plain figure; < and > then step through
+      the presets from there, and > up to "max" runs it as fast as the machine goes. The
+      planned steps depend on the data (examples per batch), which only the engine loads:
+      ``started`` is the engine's RaceStarted; before it arrives (None) the pace is unknown
+      and this returns None. The engine applies the same rule
+      (:func:`tui_optim.race.pace.pace_lasting`), so the header shows the pace it holds.
+
+    Test mode and headless runs (``tui-optim run``) never pace: see TuiOptimApp.
+    """
     if scenario.pace is not None:
         return None if math.isinf(scenario.pace) else scenario.pace
     if scenario.surface is None:
-        return None
+        from tui_optim.race.pace import pace_lasting
+
+        return None if started is None else pace_lasting(started, MLP_WATCH_SECONDS)
     steps = scenario.steps if scenario.steps is not None else scenario.epochs or 0
     for pace in reversed(PACES[:-1]):
         if pace is not None and steps / pace >= WATCH_SECONDS:
             return pace
     return PACES[0]
+
+
+def paced_by_the_engine(scenario: Scenario) -> bool:
+    """True when the scenario's default pace depends on its planned steps, which only the
+    engine knows (a network race without a ``pace`` key): see :func:`default_pace`."""
+    return scenario.pace is None and scenario.surface is None
 
 
 def next_pace(pace: float | None, faster: bool) -> float | None:
@@ -237,6 +265,9 @@ class TuiOptimApp(App[int]):
         self.test_mode = test_mode_from_env() if test_mode is None else test_mode
         self.pace_request = pace
         self.pace: float | None = None
+        #: The engine sets the starting pace from the race's planned steps; the app learns
+        #: it from the first RaceStarted (see default_pace).
+        self._pace_from_started = False
         self.start_paused = paused
         self.snapshot_hz = snapshot_hz
         #: What the engine reported (or the replayed file held).
@@ -371,15 +402,22 @@ class TuiOptimApp(App[int]):
         self._leave_scrub()
         self.selected_racer = None
         assert self.scenario is not None
+        watch_seconds = None
         if self.pace_request != "scenario":
             self.pace = self.pace_request
+        elif self.test_mode:
+            self.pace = None  # a test waits for no clock
         else:
-            self.pace = None if self.test_mode else default_pace(self.scenario)
+            self.pace = default_pace(self.scenario)
+            if paced_by_the_engine(self.scenario):
+                watch_seconds = MLP_WATCH_SECONDS
+        self._pace_from_started = watch_seconds is not None
         process = RaceProcess(
             self.scenario,
             processes=1,
             snapshot_hz=self.snapshot_hz,
             pace=self.pace,
+            watch_seconds=watch_seconds,
             paused=self.start_paused,
         )
         self.start_paused = False  # only the first race; a restart starts running
@@ -479,14 +517,26 @@ class TuiOptimApp(App[int]):
                 return
 
     def on_engine_messages_waiting(self, message: EngineMessagesWaiting) -> None:
-        from tui_optim.race.messages import CommandRejected, EngineFailed, WeightsSaved
+        from tui_optim.race.messages import (
+            CommandRejected,
+            EngineFailed,
+            RaceStarted,
+            WeightsSaved,
+        )
 
         with self._inbox_lock:
             batch, self._inbox = self._inbox, []
             self._inbox_posted = False
         state = self.record.state
+        pace = self.pace
         for item in map(displayable, batch):
             self.record.apply(item)
+            if isinstance(item, RaceStarted) and self._pace_from_started:
+                # The pace the engine set from the planned steps (a restart keeps the pace
+                # the race has: only the first RaceStarted sets it).
+                self._pace_from_started = False
+                if self.scenario is not None:
+                    self.pace = default_pace(self.scenario, item)
             if isinstance(item, CommandRejected):
                 self.notify(
                     item.message, title=f"{item.command} rejected", severity="error", markup=False
@@ -512,12 +562,13 @@ class TuiOptimApp(App[int]):
             self._leave_scrub()  # resumed: the live race again
         elif self.scrub_step is not None:
             self._view = record_at(self.record, self.scrub_step)
-        if self.model.state != state:
+        if self.model.state != state or self.pace != pace:
             # The answer to a key (pause, resume): shown now, not after the screen's queue
             # of throttled redraws.
             from tui_optim.ui.widgets.race_header import RaceHeader
 
             for header in self.screen.query(RaceHeader):
+                header.pace = self.pace
                 header.refresh_from(self.model)
         self.notify_model()
 
