@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -23,7 +24,6 @@ from textual.widgets import DataTable
 from textual.worker import get_current_worker
 
 from tui_optim.engine.errors import printable
-from tui_optim.results.replay import record_at, recorded_steps
 from tui_optim.ui import textual_fixes
 from tui_optim.ui.messages import EngineGone, EngineMessagesWaiting, ModelUpdated
 from tui_optim.ui.state import RaceModel, displayable
@@ -191,20 +191,21 @@ class TuiOptimApp(App[int]):
         Binding(
             "left",
             "scrub(-1)",
-            "Step back",
+            "Point back",
             key_display="←",
             priority=True,
             show=False,
-            tooltip="replay or paused race: one recorded step back",
+            tooltip="replay or paused race: back one recorded point (on a surface one step, on a"
+            " network one evaluation, every few steps; the header shows its step)",
         ),
         Binding(
             "right",
             "scrub(1)",
-            "Step on",
+            "Point on",
             key_display="→",
             priority=True,
             show=False,
-            tooltip="replay or paused race: one recorded step on",
+            tooltip="replay or paused race: on one recorded point",
         ),
         Binding(
             "shift+left",
@@ -212,7 +213,7 @@ class TuiOptimApp(App[int]):
             "10 back",
             show=False,
             priority=True,
-            tooltip="ten recorded steps back",
+            tooltip="ten recorded points back",
         ),
         Binding(
             "shift+right",
@@ -220,7 +221,7 @@ class TuiOptimApp(App[int]):
             "10 on",
             show=False,
             priority=True,
-            tooltip="ten recorded steps on",
+            tooltip="ten recorded points on",
         ),
         Binding(
             "home",
@@ -236,7 +237,7 @@ class TuiOptimApp(App[int]):
             "End",
             show=False,
             priority=True,
-            tooltip="the last recorded step (a paused race: live again)",
+            tooltip="the last recorded point (a paused race: live again)",
         ),
     ]
     #: The actions of the keys above, without arguments: they do nothing behind a dialog.
@@ -320,6 +321,8 @@ class TuiOptimApp(App[int]):
         return True
 
     def _scrub_to(self, step: int) -> None:
+        from tui_optim.results.replay import record_at
+
         self.scrub_step = step
         self._view = record_at(self.record, step)
         self.notify_model()
@@ -331,6 +334,8 @@ class TuiOptimApp(App[int]):
     def action_scrub(self, offset: int) -> None:
         """Move the shown step by ``offset`` recorded points (the live race: while paused or
         finished; past its last step it shows the live race again)."""
+        from tui_optim.results.replay import recorded_steps
+
         steps = recorded_steps(self.record)
         current = self.record.step if self.scrub_step is None else self.scrub_step
         index = max((i for i, s in enumerate(steps) if s <= current), default=0)
@@ -381,17 +386,23 @@ class TuiOptimApp(App[int]):
         self.scenario = scenario
         self.replaying = False
         self.title = f"tui-optim — {printable(scenario.title)}"
-        from tui_optim.ui.screens.sweep import SweepScreen
-
-        if isinstance(self.screen, SweepScreen):
+        if self._on_sweep_screen():
             self.pop_screen()  # its workers stop as it unmounts
         if scenario.sweep is not None:
+            from tui_optim.ui.screens.sweep import SweepScreen
+
             self.stop_engine()
             self.model.reset()
             self.push_screen(SweepScreen(scenario))
             return True
         self.start_engine()
         return True
+
+    def _on_sweep_screen(self) -> bool:
+        """True when the sweep screen is active. Its module (and the sweep runner it imports)
+        is loaded only for a sweep: the screen can be one only if the module was imported."""
+        sweep_module = sys.modules.get("tui_optim.ui.screens.sweep")
+        return sweep_module is not None and isinstance(self.screen, sweep_module.SweepScreen)
 
     def start_engine(self) -> None:
         """(Re)start the engine process for the current scenario."""
@@ -561,6 +572,8 @@ class TuiOptimApp(App[int]):
         if self.record.state == "running":
             self._leave_scrub()  # resumed: the live race again
         elif self.scrub_step is not None:
+            from tui_optim.results.replay import record_at
+
             self._view = record_at(self.record, self.scrub_step)
         if self.model.state != state or self.pace != pace:
             # The answer to a key (pause, resume): shown now, not after the screen's queue
@@ -608,11 +621,8 @@ class TuiOptimApp(App[int]):
         # Race keys must not fire behind a dialog (e.g. "d" while typing a name elsewhere).
         # Only ours: Textual's own app actions (tab's focus_next among them) work in dialogs.
         race_key = action in self.RACE_ACTIONS and action not in DIALOG_SAFE_ACTIONS
-        if race_key and action not in SWEEP_ACTIONS:
-            from tui_optim.ui.screens.sweep import SweepScreen
-
-            if isinstance(self.screen, SweepScreen):
-                return False  # a sweep has no racers to pause, edit or view: keys hidden
+        if race_key and action not in SWEEP_ACTIONS and self._on_sweep_screen():
+            return False  # a sweep has no racers to pause, edit or view: keys hidden
         if race_key and isinstance(self.screen, ModalScreen):
             return False
         if action in ("scrub", "scrub_to"):
