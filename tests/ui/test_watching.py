@@ -342,12 +342,12 @@ def test_marks_get_a_contrasting_backing() -> None:
 
 
 # ---------------------------------------------------------------------------- replay
-def exported(tmp_path: Path, name: str = "peaks_zoo") -> Path:
+def exported(tmp_path: Path, name: str = "peaks_zoo", epochs: int | None = None) -> Path:
     from tui_optim.race.race import Race
     from tui_optim.results.export import write_json
     from tui_optim.results.record import RaceRecord
 
-    race = Race(short_scenario(name))
+    race = Race(short_scenario(name, epochs=epochs))
     record = RaceRecord()
     record.apply(race.started())
     while race.state == "running":
@@ -384,6 +384,32 @@ async def test_replay_scrubs_every_view(tmp_path: Path) -> None:
         assert len(racer_path(app.model, rid)) == 2
         await pilot.press("space")  # nothing runs in a replay: a note, no engine
         assert app.process is None
+
+
+async def test_replay_shows_the_grid_and_the_last_layer_figures(tmp_path: Path) -> None:
+    from textual.widgets import DataTable
+
+    from tui_optim.ui.screens.detail import DetailScreen
+    from tui_optim.ui.screens.grid import GridScreen
+
+    app = TuiOptimApp(replay=exported(tmp_path, "iris_grid_20", epochs=3), test_mode=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await caught_up(pilot)
+        await pilot.press("g")
+        await caught_up(pilot)
+        assert isinstance(app.screen, GridScreen)
+        cell = str(app.screen.query_one("#cell-0-0", Static).render())
+        assert "train" in cell and "rows: optimizer" in screen_text(app)
+        await pilot.press("escape", "enter")
+        await caught_up(pilot)
+        assert isinstance(app.screen, DetailScreen)
+        assert app.screen.query_one("#layers", DataTable).row_count > 0
+        assert not app.screen.query_one("#layers-note").display
+        await pilot.press("left")
+        await caught_up(pilot)
+        assert app.screen.query_one("#layers", DataTable).row_count == 0
+        note = str(app.screen.query_one("#layers-note", Static).render())
+        assert "kept for the last step only" in note
 
 
 async def test_a_paused_live_race_scrubs_back_and_returns() -> None:
