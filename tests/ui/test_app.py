@@ -493,9 +493,9 @@ async def test_data_that_does_not_fit_the_model_shows_the_error_screen(tmp_path:
 
 
 async def test_engine_killed_mid_race_is_reported_and_restartable() -> None:
-    app = make_app(epochs=400)
+    app = make_app(epochs=400, paused=True)  # paused: its engine cannot finish before the kill
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.model.state == "running", what="running")
+        await wait_until(pilot, lambda: app.model.state == "paused", what="the race paused")
         engine = [p for p in children() if p.is_running()]
         assert engine, "the engine runs in a child process"
         for process in engine:
@@ -506,15 +506,19 @@ async def test_engine_killed_mid_race_is_reported_and_restartable() -> None:
         await pilot.press("space")  # commands to a dead engine: a message, no hang
         await pilot.press("r")
         await wait_until(pilot, lambda: app.model.engine_error is None, what="restarted")
-        await wait_until(pilot, lambda: app.model.state == "running", what="running again")
+        await wait_until(
+            pilot,
+            lambda: app.model.state in ("running", "paused", "finished"),
+            what="the new engine reporting",
+        )
         await pilot.press("q")
 
 
 async def test_quit_leaves_no_child_processes() -> None:
     before = {p.pid for p in children()}
-    app = make_app(epochs=400)
+    app = make_app(epochs=400, paused=True)  # paused: its engine is alive when counted
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.model.state == "running", what="running")
+        await wait_until(pilot, lambda: app.model.state == "paused", what="the race paused")
         assert {p.pid for p in children()} - before, "the engine runs in a child process"
         await pilot.press("q")
     leftover = [p for p in children() if p.pid not in before]

@@ -40,7 +40,7 @@ from tui_optim.race.messages import (
 )
 
 if TYPE_CHECKING:
-    from tui_optim.race.race import Group
+    from tui_optim.race.group import Group
 
 #: Fewest history points (and evaluations) a race of known length records.
 MIN_POINTS = 200
@@ -159,10 +159,9 @@ class Recorder:
     race measured them before it had either).
     """
 
-    def __init__(self, problem: Problem, target_loss: float | None, with_position: bool):
+    def __init__(self, problem: Problem, target_loss: float | None):
         self.problem = problem
         self.target_loss = target_loss
-        self.with_position = with_position
         self.landscape = landscape_of(problem)
         self.evaluation_seconds = 0.0
         self.diagnosis_seconds = 0.0
@@ -237,7 +236,7 @@ class Recorder:
             racer.effective_step = float(figures["effective_step"][row])
             if math.isfinite(racer.loss):
                 racer.best_loss = min(racer.best_loss, racer.loss)
-            if self.with_position:
+            if self.problem.tracks_position:
                 racer.position = (float(params[row, 0]), float(params[row, 1]))
                 racer.pending_positions.append(racer.position)
             row_val = math.nan if val_loss is None else float(val_loss[row])
