@@ -158,7 +158,7 @@ def test_command_line_paused_option() -> None:
 
 
 # ---------------------------------------------------------------------------- confirmations
-async def test_remove_asks_first_and_no_keeps_the_racer() -> None:
+async def test_remove_asks_first_and_u_brings_the_racer_back() -> None:
     app = quick_app(epochs=400)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.selected_racer is not None, what="a racer")
@@ -170,8 +170,22 @@ async def test_remove_asks_first_and_no_keeps_the_racer() -> None:
         await pilot.press("n")
         await pilot.pause(0.3)
         assert victim in app.model.specs and isinstance(app.screen, RaceScreen)
+        assert not footer_has(app, "Undo remove")  # nothing to undo yet
+        history = len(app.model.histories[victim].arrays()["step"])
         await pilot.press("d", "y")
         await wait_until(pilot, lambda: victim not in app.model.specs, what="removed")
+        await wait_until(pilot, lambda: footer_has(app, "Undo remove"), what="u in the footer")
+        await pilot.press("u")
+        await wait_until(pilot, lambda: victim in app.model.specs, what="brought back")
+        assert len(app.model.histories[victim].arrays()["step"]) == history  # its past too
+        assert app.model.stats[victim].step > 0
+        await wait_until(pilot, lambda: not footer_has(app, "Undo remove"), what="u gone")
+
+
+def footer_has(app: TuiOptimApp, description: str) -> bool:
+    from textual.widgets._footer import FooterKey
+
+    return any(key.description == description for key in app.screen.query(FooterKey))
 
 
 async def test_restart_asks_before_dropping_an_added_racer() -> None:

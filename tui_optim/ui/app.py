@@ -163,6 +163,12 @@ class TuiOptimApp(App[int]):
         Binding("R", "restart(True)", "New seed", show=False, tooltip="restart with a new seed"),
         Binding("a", "add_racer", "Add", tooltip="add a racer (optimizer and hyperparameters)"),
         Binding("d", "remove_racer", "Remove", show=False, tooltip="remove the selected racer"),
+        Binding(
+            "u",
+            "restore_racer",
+            "Undo remove",
+            tooltip="bring back the racer removed last, as it was (shown once one is removed)",
+        ),
         Binding("e", "edit_racer", "Edit", tooltip="edit the selected racer's hyperparameters"),
         Binding("f", "fork_racer", "Fork", tooltip="fork the selected racer with a change"),
         Binding("l", "toggle_log", "Log y", show=False, tooltip="loss axis: log or linear"),
@@ -540,6 +546,7 @@ class TuiOptimApp(App[int]):
             self._inbox_posted = False
         state = self.record.state
         pace = self.pace
+        departed = len(self.record.departed)
         for item in map(displayable, batch):
             self.record.apply(item)
             if isinstance(item, RaceStarted) and self._pace_from_started:
@@ -569,6 +576,8 @@ class TuiOptimApp(App[int]):
         if self.selected_racer not in self.model.specs:
             ids = self.model.racer_ids()
             self.selected_racer = ids[0] if ids else None
+        if len(self.record.departed) != departed:
+            self.refresh_bindings()  # u (undo remove) shows or goes
         if self.record.state == "running":
             self._leave_scrub()  # resumed: the live race again
         elif self.scrub_step is not None:
@@ -625,6 +634,8 @@ class TuiOptimApp(App[int]):
             return False  # a sweep has no racers to pause, edit or view: keys hidden
         if race_key and isinstance(self.screen, ModalScreen):
             return False
+        if action == "restore_racer":
+            return bool(self.record.departed)  # in the footer once a racer is removed
         if action in ("scrub", "scrub_to"):
             # False, not None: the keys then go on to the widgets. A live race's table keeps
             # its arrows (to scroll its columns); a replay's arrows always scrub.
@@ -705,7 +716,7 @@ class TuiOptimApp(App[int]):
         self.push_screen(AddRacerScreen(flavor=flavor), self._send_if_command)
 
     def action_remove_racer(self) -> None:
-        """Remove the selected racer, after a yes (it cannot be brought back)."""
+        """Remove the selected racer, after a yes (``u`` brings it back)."""
         from tui_optim.ui.screens.export import ConfirmScreen
 
         spec = self._selected_spec()
@@ -716,10 +727,22 @@ class TuiOptimApp(App[int]):
             from tui_optim.race.messages import RemoveRacer
 
             if yes and self.send_command(RemoveRacer(spec.id)):
-                self.notify(f"removing {spec.name}")
+                self.notify(f"removing {spec.name} (u brings it back)")
 
-        question = f"Remove {spec.name} from the race? Its history goes with it."
+        question = f"Remove {spec.name} from the race? u brings it back, with its history."
         self.push_screen(ConfirmScreen(question, "Remove"), answered)
+
+    def action_restore_racer(self) -> None:
+        """Bring back the racer removed last, with its weights, optimizer state and history
+        (the engine kept them; it sat out the steps taken meanwhile)."""
+        from tui_optim.race.messages import RestoreRacer
+
+        if not self.record.departed:
+            self.notify("no removed racer to bring back", severity="warning")
+            return
+        spec = self.record.departed[next(reversed(self.record.departed))][0]
+        if self.send_command(RestoreRacer()):
+            self.notify(f"bringing back {spec.name}")
 
     def action_edit_racer(self) -> None:
         from tui_optim.ui.screens.edit import EditScreen
