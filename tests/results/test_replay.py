@@ -94,3 +94,14 @@ def test_export_round_trip_keeps_the_grid_and_the_last_layer_figures(tmp_path: P
         assert again.specs[rid].grid_position == spec.grid_position
         layers = record.stats[rid].layers
         assert layers and again.stats[rid].layers == layers
+
+
+def test_scrubbing_reaches_the_last_step_between_two_points() -> None:
+    from tui_optim.results.replay import scrub_target
+
+    record = watched("peaks_zoo")
+    assert scrub_target(record, 10, -1) == 9 and scrub_target(record, 0, -1) == 0
+    record.step = 12  # paused two steps after the last evaluation
+    assert scrub_target(record, 12, -1) == 10
+    assert scrub_target(record, 9, 1) == 10 and scrub_target(record, 10, 1) == 12
+    assert scrub_target(record, 3, 10**9) == 12 and scrub_target(record, 3, -(10**9)) == 0

@@ -260,6 +260,17 @@ def recorded_steps(record: RaceRecord) -> list[int]:
     return sorted(steps)
 
 
+def scrub_target(record: RaceRecord, current: int, offset: int) -> int:
+    """The step ``offset`` recorded points from ``current``; the record's own last step
+    counts as a point (a race paused or ended between two evaluations): moving on past the
+    last point reaches it."""
+    steps = recorded_steps(record)
+    if record.step > steps[-1]:
+        steps.append(record.step)
+    index = max((i for i, s in enumerate(steps) if s <= current), default=0)
+    return steps[min(len(steps) - 1, max(0, index + offset))]
+
+
 def record_at(record: RaceRecord, step: int) -> RaceRecord:
     """``record`` as it was after ``step`` steps: histories up to there, each racer's last
     figures, the statuses and events up to there. A step at or past the record's own gives

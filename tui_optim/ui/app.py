@@ -340,13 +340,10 @@ class TuiOptimApp(App[int]):
     def action_scrub(self, offset: int) -> None:
         """Move the shown step by ``offset`` recorded points (the live race: while paused or
         finished; past its last step it shows the live race again)."""
-        from tui_optim.results.replay import recorded_steps
+        from tui_optim.results.replay import scrub_target
 
-        steps = recorded_steps(self.record)
         current = self.record.step if self.scrub_step is None else self.scrub_step
-        index = max((i for i, s in enumerate(steps) if s <= current), default=0)
-        index = min(len(steps) - 1, max(0, index + offset))
-        target = steps[index]
+        target = scrub_target(self.record, current, offset)
         if target >= self.record.step and not self.replaying:
             self._leave_scrub()
             self.notify_model()
