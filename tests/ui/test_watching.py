@@ -134,16 +134,19 @@ async def test_paused_start_waits_for_space() -> None:
         assert app.model.state == "finished" and app.model.step == 10
 
 
-@pytest.mark.parametrize("width", [60, 80, 160])
-async def test_header_is_one_line_at_any_width(width: int) -> None:
+async def test_header_is_one_line_at_any_width() -> None:
     app = quick_app()
-    async with app.run_test(size=(width, 24)) as pilot:
+    async with app.run_test(size=(160, 24)) as pilot:
         await settle(pilot)
         header = app.screen.query_one(RaceHeader)
-        text = header_text(header)
-        assert "\n" not in text and len(text) <= width
-        assert "step" in text and "finished" in text
-        assert "pace max" in text or width < 80
+        for width in (160, 80, 60):
+            await pilot.resize_terminal(width, 24)
+            await wait_until(pilot, lambda w=width: header.outer_size.width == w, what="resized")
+            await pilot.pause()
+            text = header_text(header)
+            assert "\n" not in text and len(text) <= width
+            assert "step" in text and "finished" in text
+            assert "pace max" in text or width < 80
 
 
 def header_text(header: RaceHeader) -> str:
@@ -168,8 +171,8 @@ async def test_remove_asks_first_and_u_brings_the_racer_back() -> None:
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked")
         assert "Remove" in str(app.screen.query_one("#dialog-title", Static).render())
         await pilot.press("n")
-        await pilot.pause(0.3)
-        assert victim in app.model.specs and isinstance(app.screen, RaceScreen)
+        await wait_until(pilot, lambda: isinstance(app.screen, RaceScreen), what="answered")
+        assert victim in app.model.specs
         assert not footer_has(app, "Undo remove")  # nothing to undo yet
         history = len(app.model.histories[victim].arrays()["step"])
         await pilot.press("d", "y")
@@ -200,7 +203,7 @@ async def test_restart_asks_before_dropping_an_added_racer() -> None:
         question = str(app.screen.query_one("#dialog-title", Static).render())
         assert "1 added or forked racer" in question
         await pilot.press("n")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: isinstance(app.screen, RaceScreen), what="answered")
         assert len(app.model.specs) == 7
         await pilot.press("R", "y")
         await wait_until(pilot, lambda: len(app.model.specs) == 6, what="restarted")
@@ -232,7 +235,7 @@ def test_changes_since_start_names_edits() -> None:
 
 
 # ---------------------------------------------------------------------------- export, shots
-async def test_enter_in_the_export_list_exports_the_highlighted_format(
+async def test_enter_in_the_export_list_exports_and_screenshot_names_are_plain_slugs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
@@ -245,15 +248,6 @@ async def test_enter_in_the_export_list_exports_the_highlighted_format(
         await pilot.press("down", "enter")  # the second format: CSV
         await wait_until(pilot, lambda: (tmp_path / "quickstart.csv").exists(), what="csv")
         assert isinstance(app.screen, RaceScreen)
-
-
-async def test_screenshot_names_are_plain_slugs(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    app = quick_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
         await pilot.press("ctrl+s")
         await pilot.pause()
         await pilot.press("ctrl+s")
@@ -288,7 +282,7 @@ def screen_text(app: TuiOptimApp) -> str:
     return "\n".join(str(w.render()) for w in app.screen.query(StaticWidget))
 
 
-async def test_surface_paths_have_glyphs_the_view_fits_and_zoom_centres_on_the_racer() -> None:
+async def test_surface_paths_have_glyphs_the_view_fits_zoom_centres_and_the_inspector() -> None:
     from tui_optim.ui.format import GLYPHS
     from tui_optim.ui.screens.surface import SurfacePlot, SurfaceScreen, racer_path
 
@@ -322,6 +316,16 @@ async def test_surface_paths_have_glyphs_the_view_fits_and_zoom_centres_on_the_r
         await pilot.press("z")
         await caught_up(pilot)
         assert plot.fitting and plot.view[1] - plot.view[0] < (bx1 - bx0) / 2
+        # the step inspector: the selected racer's step, then the next racers'
+        await pilot.press("i")
+        await caught_up(pilot)
+        text = screen_text(app)
+        assert "step 10 → 11" in text and "∇f" in text and "eff. lr" in text
+        await pilot.press("right_square_bracket", "right_square_bracket")  # SGD -> RMSprop
+        await caught_up(pilot)
+        assert app.model.specs[app.selected_racer].name == "RMSprop"
+        text = screen_text(app)
+        assert "step 10 → 11 RMSprop" in text and "eff. lr" in text
 
 
 async def test_saddle_shows_no_known_minimum() -> None:
@@ -333,19 +337,15 @@ async def test_saddle_shows_no_known_minimum() -> None:
         assert "known minimum" not in screen_text(app)
 
 
-async def test_inspector_shows_the_selected_racers_step() -> None:
-    app = quick_app("peaks_zoo")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("v", "i")
-        await caught_up(pilot)
-        text = screen_text(app)
-        assert "step 10 → 11" in text and "∇f" in text and "eff. lr" in text
-        await pilot.press("right_square_bracket", "right_square_bracket")  # SGD -> RMSprop
-        await caught_up(pilot)
-        assert app.model.specs[app.selected_racer].name == "RMSprop"
-        text = screen_text(app)
-        assert "step 10 → 11 RMSprop" in text and "eff. lr" in text
+def test_without_colour_the_heatmap_is_drawn_in_shades() -> None:
+    from tui_optim.ui.screens.surface import SHADES, shades
+
+    ramp = np.linspace(0, 255, 40).astype(np.uint8)  # dark to bright, left to right
+    rgb = np.repeat(np.repeat(ramp[None, :, None], 3, axis=2), 6, axis=0)  # 3 cell rows
+    rows = shades(rgb)
+    assert len(rows) == 3 and all(len(row) == 40 for row in rows)
+    assert rows[0][0] == SHADES[0] and rows[0][-1] == SHADES[-1]
+    assert set(rows[0]) == set(SHADES) and list(rows[0]) == sorted(rows[0], key=SHADES.index)
 
 
 def test_marks_get_a_contrasting_backing() -> None:
@@ -373,16 +373,15 @@ def exported(tmp_path: Path, name: str = "peaks_zoo", epochs: int | None = None)
 
 
 async def test_replay_scrubs_every_view(tmp_path: Path) -> None:
-    from tui_optim.ui.screens.surface import racer_path
+    from tui_optim.ui.screens.surface import SurfaceScreen, racer_path
 
     app = TuiOptimApp(replay=exported(tmp_path), test_mode=True)
     async with app.run_test(size=SIZE) as pilot:
-        await caught_up(pilot)
         header = app.screen.query_one(RaceHeader)
-        assert "replay 10/10" in header_text(header)
+        await wait_until(pilot, lambda: "replay 10/10" in header_text(header), what="shown")
         await pilot.press("left", "left", "left")
-        await caught_up(pilot)
-        assert app.model.step == 7 and "replay 7/10" in header_text(header)
+        await wait_until(pilot, lambda: "replay 7/10" in header_text(header), what="scrubbed")
+        assert app.model.step == 7
         rid = app.selected_racer
         assert len(racer_path(app.model, rid)) == 8  # the start and 7 steps
         loss = app.model.histories[rid].arrays()["loss"][-1]
@@ -392,9 +391,8 @@ async def test_replay_scrubs_every_view(tmp_path: Path) -> None:
         await pilot.press("shift+right")
         assert app.model.step == 10
         await pilot.press("v")
-        await caught_up(pilot)
+        await wait_until(pilot, lambda: isinstance(app.screen, SurfaceScreen), what="surface")
         await pilot.press("shift+left", "right")
-        await caught_up(pilot)
         assert len(racer_path(app.model, rid)) == 2
         await pilot.press("space")  # nothing runs in a replay: a note, no engine
         assert app.process is None
@@ -499,12 +497,20 @@ def test_card_sparkline_shows_the_whole_descent_on_a_log_scale() -> None:
     assert spark[0] > -0.1 and spark[-1] < -3.9  # the start and the end, in decades
 
 
-async def test_event_log_shows_status_and_reason_at_80_columns() -> None:
+async def test_at_80x24_tab_brings_every_panel_and_the_log_shows_status_and_reason() -> None:
     from tui_optim.ui.widgets.event_log import EventLog
 
     app = quick_app(epochs=30)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
+        screen_region = app.screen.region
+        for key, panel in (("tab", "#events"), ("shift+tab", "#table"), ("tab", "#events")):
+            await pilot.press(key)
+            widget = app.screen.query_one(panel)
+            await wait_until(pilot, lambda w=widget: app.focused is w, what=f"{panel} focused")
+            await pilot.pause()
+            region = widget.region
+            assert region.height > 2 and screen_region.contains_region(region), panel
         log = app.screen.query_one(EventLog)
         assert app.model.events
         lines = [strip.text for strip in log.lines]
@@ -564,20 +570,6 @@ async def test_no_color_draws_each_line_with_its_glyph(monkeypatch: pytest.Monke
         await settle(pilot)
         chart = str(app.screen.query_one(LossChart).render())
         assert sum(glyph in chart for glyph in GLYPHS[:6]) >= 5
-
-
-async def test_every_panel_comes_into_view_with_tab_at_80x24() -> None:
-    app = quick_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        screen_region = app.screen.region
-        for key, panel in (("tab", "#events"), ("shift+tab", "#table"), ("tab", "#events")):
-            await pilot.press(key)
-            await pilot.pause(0.1)
-            widget = app.screen.query_one(panel)
-            assert app.focused is widget
-            region = widget.region
-            assert region.height > 2 and screen_region.contains_region(region), panel
 
 
 async def test_leaderboard_fits_80_columns() -> None:
