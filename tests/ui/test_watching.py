@@ -162,11 +162,14 @@ def test_command_line_paused_option() -> None:
 
 # ---------------------------------------------------------------------------- confirmations
 async def test_remove_asks_first_and_u_brings_the_racer_back() -> None:
-    app = quick_app(epochs=400)
+    app = quick_app(epochs=400, paused=True)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.selected_racer is not None, what="a racer")
-        await pilot.press("space")
         victim = app.selected_racer
+        await pilot.press("space")  # a few evaluations: a history to bring back
+        await wait_until(pilot, lambda: app.model.step >= 60, what="some steps")
+        await pilot.press("space")
+        await wait_until(pilot, lambda: app.model.state == "paused", what="paused again")
         await pilot.press("d")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked")
         assert "Remove" in str(app.screen.query_one("#dialog-title", Static).render())
@@ -180,8 +183,8 @@ async def test_remove_asks_first_and_u_brings_the_racer_back() -> None:
         await wait_until(pilot, lambda: footer_has(app, "Undo remove"), what="u in the footer")
         await pilot.press("u")
         await wait_until(pilot, lambda: victim in app.model.specs, what="brought back")
+        assert history > 0 and app.model.stats[victim].step > 0
         assert len(app.model.histories[victim].arrays()["step"]) == history  # its past too
-        assert app.model.stats[victim].step > 0
         await wait_until(pilot, lambda: not footer_has(app, "Undo remove"), what="u gone")
 
 
@@ -192,10 +195,9 @@ def footer_has(app: TuiOptimApp, description: str) -> bool:
 
 
 async def test_restart_asks_before_dropping_an_added_racer() -> None:
-    app = quick_app(epochs=400)
+    app = quick_app(epochs=400, paused=True)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.model.snapshot_count > 0, what="the race")
-        await pilot.press("space")
         app.send_command(AddRacer("adam", {"lr": 0.01}, name="mine"))
         await wait_until(pilot, lambda: len(app.model.specs) == 7, what="added")
         await pilot.press("r")

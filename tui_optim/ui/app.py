@@ -201,8 +201,7 @@ class TuiOptimApp(App[int]):
             key_display="←",
             priority=True,
             show=False,
-            tooltip="replay or paused race: back one recorded point (on a surface one step, on a"
-            " network one evaluation, every few steps; the header shows its step)",
+            tooltip="replay or paused race: back one recorded point (the header shows its step)",
         ),
         Binding(
             "right",
