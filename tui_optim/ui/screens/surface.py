@@ -363,10 +363,12 @@ class SurfaceScreen(ViewScreen):
             f"{MARKS['start']} start  {MARKS['line']} path{minimum}[/]"
         )
         legend = self._legend(model, selected)
+        # The inspector first: on a short terminal the legend's rows would push it out of
+        # sight.
         if inspection is not None:
-            legend += "\n\n" + inspector_text(inspection, model.specs[selected])  # type: ignore[index]
+            legend = inspector_text(inspection, model.specs[selected]) + "\n\n" + legend  # type: ignore[index]
         elif self.inspecting:
-            legend += "\n\n[$warning]select a racer with a path ([ ])[/]"
+            legend = "[$warning]select a racer with a path ([ ])[/]\n\n" + legend
         self.query_one("#surface-legend", Static).update(legend)
 
     def _legend(self, model: RaceModel, selected: int | None) -> str:
