@@ -166,10 +166,14 @@ async def test_remove_asks_first_and_u_brings_the_racer_back() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.selected_racer is not None, what="a racer")
         victim = app.selected_racer
-        await pilot.press("space")  # a few evaluations: a history to bring back
-        await wait_until(pilot, lambda: app.model.step >= 60, what="some steps")
-        await pilot.press("space")
-        await wait_until(pilot, lambda: app.model.state == "paused", what="paused again")
+        for _ in range(3):  # three epochs, each ending paused: a history to bring back
+            before = app.model.step
+            await pilot.press("n")
+            await wait_until(
+                pilot,
+                lambda b=before: app.model.step > b and app.model.state == "paused",
+                what="an epoch",
+            )
         await pilot.press("d")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked")
         assert "Remove" in str(app.screen.query_one("#dialog-title", Static).render())
