@@ -39,9 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tui_optim.race.messages import Status
-
-FINAL: tuple[Status, ...] = ("diverged", "error")
+from tui_optim.race.messages import TERMINAL_STATUSES, Status
 
 
 def format_number(value: float) -> str:
@@ -278,7 +276,7 @@ class HealthMonitor:
 
     def observe(self, obs: Observation) -> Verdict | None:
         """Take one observation; return a verdict when the status changes."""
-        if self.status in FINAL:
+        if self.status in TERMINAL_STATUSES:
             return None
         if not math.isfinite(obs.loss):
             return self.non_finite(obs.step, obs.epoch, obs.seconds, "the loss")

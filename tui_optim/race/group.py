@@ -210,6 +210,7 @@ class Group:
             optimizer = block.optimizer
             if optimizer.needs_closure:
                 closure = self.closure(block, batch)
+                # A needs_closure family: its step takes the closure and losses too.
                 optimizer.step(  # type: ignore[call-arg]
                     block.params, block.grads, closure, losses[block.start : block.stop]
                 )

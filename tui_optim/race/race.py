@@ -38,6 +38,7 @@ from tui_optim.race.commands import handle_command
 from tui_optim.race.diagnosis import Verdict
 from tui_optim.race.group import Group, row_norms
 from tui_optim.race.messages import (
+    TERMINAL_STATUSES,
     Command,
     Event,
     LayerStats,
@@ -50,7 +51,6 @@ from tui_optim.race.messages import (
 )
 from tui_optim.race.recorder import (
     HORIZON_EVERY_EPOCHS,
-    TERMINAL,
     Racer,
     Recorder,
 )
@@ -88,12 +88,13 @@ def build_problem(scenario: Scenario) -> tuple[Problem, ProblemInfo]:
     if scenario.surface is not None:
         surface = get_surface(scenario.surface.function)
         surface_problem = SurfaceProblem(surface, scenario.surface.start)
+        x0, x1, y0, y1 = surface.bounds
         info = ProblemInfo(
             kind="surface",
             description=f"{surface.name}: {surface.summary}",
             is_classification=False,
             surface=surface.name,
-            bounds=tuple(float(b) for b in surface.bounds),  # type: ignore[arg-type]
+            bounds=(float(x0), float(x1), float(y0), float(y1)),
             minima=tuple((float(x), float(y)) for x, y in surface.minima),
             steps_per_epoch=1,
         )
@@ -479,7 +480,7 @@ class Race:
         racer.status = verdict.status
         racer.reason = verdict.reason
         self.events.append(Event(racer.id, step, epoch, seconds, verdict.status, verdict.reason))
-        if verdict.status in TERMINAL:
+        if verdict.status in TERMINAL_STATUSES:
             self._freeze(racer)
 
     def _freeze(self, racer: Racer) -> None:
@@ -546,6 +547,7 @@ class Race:
                         grads = np.empty_like(params)
                         losses = group.problem.loss_and_grad(params, batch, grads)
                         closure = group.closure(block, batch, count=False)
+                        # A needs_closure family: its step takes the closure and losses.
                         probe.step(params, grads, closure, losses)  # type: ignore[call-arg]
                     else:
                         probe.step(params, block.grads[offset : offset + 1].copy())

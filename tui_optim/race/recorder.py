@@ -32,6 +32,7 @@ from tui_optim.race.diagnosis import (
     Verdict,
 )
 from tui_optim.race.messages import (
+    TERMINAL_STATUSES,
     HistoryChunk,
     LayerStats,
     RacerSpec,
@@ -51,7 +52,6 @@ TREND_SETTINGS = HealthSettings(classify_every=4, confirm=2)
 LARGE_TRAINING_SET = 1000
 #: Time series: the prediction horizon is measured every this many epochs and at the end.
 HORIZON_EVERY_EPOCHS = 10
-TERMINAL: tuple[Status, ...] = ("diverged", "error")
 #: The columns of a history point, in :class:`HistoryChunk` order.
 POINT_FIELDS = (
     "step",
@@ -128,7 +128,7 @@ class Racer:
 
     @property
     def terminal(self) -> bool:
-        return self.status in TERMINAL
+        return self.status in TERMINAL_STATUSES
 
     def stability(self) -> tuple[float, str] | None:
         """The optimizer's stability threshold at this racer's present learning rate."""
@@ -206,7 +206,8 @@ class Recorder:
             rows = [row for row, r in enumerate(group.racers) if r.stability() is not None]
             if rows:
                 vectors = [group.racers[row].curvature_vector for row in rows]
-                start = None if any(v is None for v in vectors) else np.stack(vectors)  # type: ignore[arg-type]
+                known = [v for v in vectors if v is not None]
+                start = np.stack(known) if len(known) == len(vectors) else None
                 values, new_vectors = problem.sharpness(params[rows], start)
                 sharpness = np.full(len(group.racers), np.nan)
                 sharpness[rows] = values

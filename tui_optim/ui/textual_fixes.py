@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 
 _original_move_page = OptionList._move_page
 _original_watch_list_visible = CommandPalette._watch__list_visible
+# @work wraps the method (functools.wraps): the undecorated one is its __wrapped__, which the
+# type of a decorated method does not declare.
 _original_gather_commands = CommandPalette._gather_commands.__wrapped__  # type: ignore[attr-defined]
 
 
@@ -138,6 +140,7 @@ def _bindings_changed_when_keys_differ(self: Footer, screen: Screen[Any]) -> Non
 
 def apply() -> None:
     """Install the work-arounds (idempotent)."""
+    # Replacing Textual's methods is the point here (mypy's method-assign objects to it).
     Footer.bindings_changed = _bindings_changed_when_keys_differ  # type: ignore[method-assign]
     ResultCallback.__call__ = _call_result_callback_once  # type: ignore[method-assign]
     for name in _SELECT_METHODS:
