@@ -93,7 +93,7 @@ class DetailScreen(ViewScreen):
         )
         table = self.query_one("#layers", DataTable)
         table.clear()
-        note = layers_note(stats, self.app.scrub_position)
+        note = layers_note(stats, self.host.scrub_position)
         self.query_one("#layers-note", Static).update(note)
         self.query_one("#layers-note").display = bool(note)
         for layer in stats.layers if stats is not None else ():
