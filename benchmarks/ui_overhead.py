@@ -58,7 +58,7 @@ async def app_figures(scenario: Scenario, seconds: float, presses: int) -> tuple
     from tui_optim.ui.app import TuiOptimApp
     from tui_optim.ui.widgets.race_header import RaceHeader
 
-    app = TuiOptimApp(scenario)
+    app = TuiOptimApp(scenario, pace=None)  # max pace: what the app costs the race
     async with app.run_test(size=(160, 50)) as pilot:
         while not app.model.stats:
             await pilot.pause(0.05)

@@ -82,3 +82,20 @@ def test_cli_import_is_light() -> None:
     loaded = _modules_after_import("import tui_optim.cli")
     heavy = sorted(m for m in loaded if m.split(".")[0] in {"textual", "sklearn", "torch"})
     assert heavy == []
+
+
+def test_the_app_first_frame_does_without_the_engine_and_the_sweep_runner() -> None:
+    """The race screen draws before the scenario is parsed: importing it loads neither the
+    optimizer registry, the recorder, the race nor the sweep screen (they come later, when
+    used)."""
+    loaded = _modules_after_import("import tui_optim.ui.app\nimport tui_optim.ui.screens.race")
+    late = {
+        "tui_optim.engine.optimizers",
+        "tui_optim.race.recorder",
+        "tui_optim.race.race",
+        "tui_optim.results.replay",
+        "tui_optim.ui.screens.sweep",
+        "sklearn",
+        "scipy",
+    }
+    assert sorted(late & loaded) == []

@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import typing
 
+import numpy as np
+
 from tui_optim.race import messages as wire
 from tui_optim.race.commands import HANDLERS
 from tui_optim.race.race import Race
@@ -54,3 +56,22 @@ def test_a_fork_continues_from_its_parents_point_and_counters() -> None:
     child = next(r for r in race.racers.values() if r.spec.parent == parent.id)
     assert child.steps == parent.steps and child.hparams["lr"] == 0.5
     assert (race.current_params(child) == race.current_params(parent)).all()
+
+
+def test_a_removed_racer_comes_back_as_it_was() -> None:
+    race = peaks_race()
+    race.advance(0.05)
+    race.handle(wire.Pause())
+    racer = race.racers[next(iter(race.racers))]
+    params, steps = race.current_params(racer).copy(), racer.steps
+    state = race.group_of(racer).saved_state(racer)
+    race.handle(wire.RemoveRacer(racer.id))
+    assert racer.id not in race.racers
+    (answer,) = race.handle(wire.RestoreRacer())
+    assert isinstance(answer, wire.RacersChanged) and racer.id in {s.id for s in answer.racers}
+    back = race.racers[racer.id]
+    assert back.steps == steps and (race.current_params(back) == params).all()
+    again = race.group_of(back).saved_state(back)
+    np.testing.assert_equal(again, state)  # weights, optimizer state, loss sums, counters
+    (answer,) = race.handle(wire.RestoreRacer())  # nothing left to bring back
+    assert isinstance(answer, wire.CommandRejected) and "no removed racer" in answer.message

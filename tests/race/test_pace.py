@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from tui_optim.race.messages import Pause, Resume, SetPace, Snapshot
+from tui_optim.race.messages import Pause, RaceStarted, Resume, SetPace, Snapshot
+from tui_optim.race.pace import pace_lasting, round_pace
 from tui_optim.race.process import RaceProcess
 from tui_optim.race.race import Race
 from tui_optim.scenario import load_scenario
@@ -114,5 +115,41 @@ def test_engine_process_can_start_paused(paused: bool) -> None:
         assert states[0] == ("paused" if paused else "running") or states[-1] == "finished"
         if paused:
             assert "finished" not in states
+    finally:
+        process.close()
+
+
+def test_round_paces_are_1_2_5_numbers_nearest_on_a_log_scale() -> None:
+    assert [round_pace(v) for v in (0.3, 1.4, 1.7, 3.3, 7.5, 53.3, 333.0, 450.0)] == [
+        1.0,
+        1.0,
+        2.0,
+        5.0,
+        10.0,
+        50.0,
+        500.0,
+        500.0,
+    ]
+
+
+def test_engine_process_starts_at_the_pace_that_makes_the_race_last_the_given_time() -> None:
+    scenario = dataclasses.replace(load_scenario("quickstart"), epochs=30)  # 300 steps
+    process = RaceProcess(scenario, watch_seconds=30.0)
+    process.start()
+    try:
+        started: list[RaceStarted] = []
+        steps: list[int] = []
+        end = time.monotonic() + 60  # the child loads its data first (slow when loaded)
+        while not steps and time.monotonic() < end:
+            for message in process.poll(0.05):
+                if isinstance(message, RaceStarted):
+                    started.append(message)
+                elif isinstance(message, Snapshot):
+                    steps.append(message.step)
+        assert pace_lasting(started[0], 30.0) == 10.0
+        end = time.monotonic() + 1.0
+        while time.monotonic() < end:
+            steps += [m.step for m in process.poll(0.05) if isinstance(m, Snapshot)]
+        assert 1 <= steps[-1] <= 15  # 10 steps/s, not 300 steps in a second
     finally:
         process.close()

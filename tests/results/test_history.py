@@ -149,3 +149,10 @@ def test_ema_by_blocks_equals_the_recurrence_on_long_series() -> None:
             y[(u >= 0.05) & (u < 0.06)] = np.inf
             y[: min(n, 3)] = np.nan  # leading non-finite values stay
             np.testing.assert_allclose(ema(y, alpha), _ema_by_loop(y, alpha), rtol=1e-9)
+
+
+def test_history_fields_are_the_recorders_point_fields() -> None:
+    from tui_optim.race.recorder import POINT_FIELDS
+    from tui_optim.results.history import FIELDS
+
+    assert FIELDS == POINT_FIELDS

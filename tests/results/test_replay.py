@@ -75,3 +75,33 @@ def test_bad_files_are_one_line(tmp_path: Path) -> None:
     old.write_text(json.dumps({"racers": []}), encoding="utf-8")
     with pytest.raises(ReplayError, match="no replay section"):
         load_record(old)
+
+
+def test_export_round_trip_keeps_the_grid_and_the_last_layer_figures(tmp_path: Path) -> None:
+    import dataclasses
+
+    race = Race(dataclasses.replace(load_scenario("iris_grid_20"), epochs=2), pace=None)
+    record = RaceRecord()
+    record.apply(race.started())
+    while race.state == "running":
+        race.advance(0.05)
+        record.apply(race.snapshot())
+    path = tmp_path / "grid.json"
+    write_json(record, path)
+    again = load_record(path)
+    assert again.started.grid == record.started.grid and again.is_grid
+    for rid, spec in record.specs.items():
+        assert again.specs[rid].grid_position == spec.grid_position
+        layers = record.stats[rid].layers
+        assert layers and again.stats[rid].layers == layers
+
+
+def test_scrubbing_reaches_the_last_step_between_two_points() -> None:
+    from tui_optim.results.replay import scrub_target
+
+    record = watched("peaks_zoo")
+    assert scrub_target(record, 10, -1) == 9 and scrub_target(record, 0, -1) == 0
+    record.step = 12  # paused two steps after the last evaluation
+    assert scrub_target(record, 12, -1) == 10
+    assert scrub_target(record, 9, 1) == 10 and scrub_target(record, 10, 1) == 12
+    assert scrub_target(record, 3, 10**9) == 12 and scrub_target(record, 3, -(10**9)) == 0

@@ -6,6 +6,7 @@ second; engine processes are counted with psutil to prove quitting leaves none b
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import TypeVar
 
 import psutil
 import pytest
+from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static
 
@@ -217,6 +219,9 @@ async def test_help_lists_every_key_and_every_optimizer_rule() -> None:
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         text = "\n".join(str(s.render()) for s in app.screen.query(Static))
+        console = Console(width=200, file=io.StringIO(), record=True)
+        console.print(app.screen.query_one("#help-keys", Static).content)  # a table of keys
+        text += console.export_text()
         for binding in [*app.BINDINGS, *RaceScreen.BINDINGS]:
             assert binding.description in text  # type: ignore[union-attr]
         for name in OPTIMIZERS:

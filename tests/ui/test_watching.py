@@ -13,7 +13,13 @@ import pytest
 from textual.widgets import Static
 
 from tui_optim.race.messages import AddRacer, HistoryChunk
-from tui_optim.ui.app import TuiOptimApp, changes_since_start, default_pace, next_pace
+from tui_optim.ui.app import (
+    TuiOptimApp,
+    changes_since_start,
+    default_pace,
+    next_pace,
+    paced_by_the_engine,
+)
 from tui_optim.ui.screens.export import ConfirmScreen, ExportScreen
 from tui_optim.ui.screens.race import RaceScreen
 from tui_optim.ui.testing import caught_up, settle, short_scenario, wait_until
@@ -57,10 +63,37 @@ def test_default_pace_lets_a_surface_race_be_watched() -> None:
 
     assert default_pace(load_scenario("peaks_zoo")) == 2.0  # 10 steps: 5 s
     assert default_pace(load_scenario("rosenbrock")) == 100.0  # 2000 steps: 20 s
-    assert default_pace(load_scenario("quickstart")) is None  # MLP races: max
     paced = dataclasses.replace(load_scenario("quickstart"), pace=20.0)
     assert default_pace(paced) == 20.0
     assert default_pace(dataclasses.replace(paced, pace=math.inf)) is None
+
+
+def test_default_pace_makes_a_network_race_last_about_half_a_minute() -> None:
+    from tui_optim.race.race import Race
+    from tui_optim.scenario import load_scenario
+
+    quickstart = load_scenario("quickstart")
+    assert paced_by_the_engine(quickstart) and not paced_by_the_engine(load_scenario("saddle"))
+    assert default_pace(quickstart) is None  # the planned steps come with the engine's start
+    assert default_pace(quickstart, Race(quickstart).started()) == 500.0  # 15000 steps: 30 s
+    iris = load_scenario("iris_grid")
+    assert default_pace(iris, Race(iris).started()) == 50.0  # 1600 steps: 32 s
+
+
+async def test_a_network_race_starts_at_its_watch_pace_and_the_header_says_so() -> None:
+    app = TuiOptimApp(short_scenario("quickstart", epochs=30), test_mode=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.model.snapshot_count > 0, what="the race")
+        header = app.screen.query_one(RaceHeader)
+        assert app.pace == 10.0  # 300 steps in 30 s
+        await wait_until(pilot, lambda: "pace 10 st/s" in header_text(header), what="shown")
+        start, first = time.monotonic(), app.model.step
+        await pilot.pause(1.0)
+        steps, elapsed = app.model.step - first, time.monotonic() - start
+        assert steps <= 10 * elapsed + 2 and app.model.step < 300  # held to 10 steps/s
+        await pilot.press("greater_than_sign")
+        assert app.pace == 20.0
+        await wait_until(pilot, lambda: "pace 20 st/s" in header_text(header), what="faster")
 
 
 def test_pace_presets_step_both_ways() -> None:
@@ -107,16 +140,19 @@ async def test_paused_start_waits_for_space() -> None:
         assert app.model.state == "finished" and app.model.step == 10
 
 
-@pytest.mark.parametrize("width", [60, 80, 160])
-async def test_header_is_one_line_at_any_width(width: int) -> None:
+async def test_header_is_one_line_at_any_width() -> None:
     app = quick_app()
-    async with app.run_test(size=(width, 24)) as pilot:
+    async with app.run_test(size=(160, 24)) as pilot:
         await settle(pilot)
         header = app.screen.query_one(RaceHeader)
-        text = header_text(header)
-        assert "\n" not in text and len(text) <= width
-        assert "step" in text and "finished" in text
-        assert "pace max" in text or width < 80
+        for width in (160, 80, 60):
+            await pilot.resize_terminal(width, 24)
+            await wait_until(pilot, lambda w=width: header.outer_size.width == w, what="resized")
+            await pilot.pause()
+            text = header_text(header)
+            assert "\n" not in text and len(text) <= width
+            assert "step" in text and "finished" in text
+            assert "pace max" in text or width < 80
 
 
 def header_text(header: RaceHeader) -> str:
@@ -131,27 +167,47 @@ def test_command_line_paused_option() -> None:
 
 
 # ---------------------------------------------------------------------------- confirmations
-async def test_remove_asks_first_and_no_keeps_the_racer() -> None:
-    app = quick_app(epochs=400)
+async def test_remove_asks_first_and_u_brings_the_racer_back() -> None:
+    app = quick_app(epochs=400, paused=True)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.selected_racer is not None, what="a racer")
-        await pilot.press("space")
         victim = app.selected_racer
+        for _ in range(3):  # three epochs, each ending paused: a history to bring back
+            before = app.model.step
+            await pilot.press("n")
+            await wait_until(
+                pilot,
+                lambda b=before: app.model.step > b and app.model.state == "paused",
+                what="an epoch",
+            )
         await pilot.press("d")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked")
         assert "Remove" in str(app.screen.query_one("#dialog-title", Static).render())
         await pilot.press("n")
-        await pilot.pause(0.3)
-        assert victim in app.model.specs and isinstance(app.screen, RaceScreen)
+        await wait_until(pilot, lambda: isinstance(app.screen, RaceScreen), what="answered")
+        assert victim in app.model.specs
+        assert not footer_has(app, "Undo remove")  # nothing to undo yet
+        history = len(app.model.histories[victim].arrays()["step"])
         await pilot.press("d", "y")
         await wait_until(pilot, lambda: victim not in app.model.specs, what="removed")
+        await wait_until(pilot, lambda: footer_has(app, "Undo remove"), what="u in the footer")
+        await pilot.press("u")
+        await wait_until(pilot, lambda: victim in app.model.specs, what="brought back")
+        assert history > 0 and app.model.stats[victim].step > 0
+        assert len(app.model.histories[victim].arrays()["step"]) == history  # its past too
+        await wait_until(pilot, lambda: not footer_has(app, "Undo remove"), what="u gone")
+
+
+def footer_has(app: TuiOptimApp, description: str) -> bool:
+    from textual.widgets._footer import FooterKey
+
+    return any(key.description == description for key in app.screen.query(FooterKey))
 
 
 async def test_restart_asks_before_dropping_an_added_racer() -> None:
-    app = quick_app(epochs=400)
+    app = quick_app(epochs=400, paused=True)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.model.snapshot_count > 0, what="the race")
-        await pilot.press("space")
         app.send_command(AddRacer("adam", {"lr": 0.01}, name="mine"))
         await wait_until(pilot, lambda: len(app.model.specs) == 7, what="added")
         await pilot.press("r")
@@ -159,7 +215,7 @@ async def test_restart_asks_before_dropping_an_added_racer() -> None:
         question = str(app.screen.query_one("#dialog-title", Static).render())
         assert "1 added or forked racer" in question
         await pilot.press("n")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: isinstance(app.screen, RaceScreen), what="answered")
         assert len(app.model.specs) == 7
         await pilot.press("R", "y")
         await wait_until(pilot, lambda: len(app.model.specs) == 6, what="restarted")
@@ -191,7 +247,7 @@ def test_changes_since_start_names_edits() -> None:
 
 
 # ---------------------------------------------------------------------------- export, shots
-async def test_enter_in_the_export_list_exports_the_highlighted_format(
+async def test_enter_in_the_export_list_exports_and_screenshot_names_are_plain_slugs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
@@ -204,15 +260,6 @@ async def test_enter_in_the_export_list_exports_the_highlighted_format(
         await pilot.press("down", "enter")  # the second format: CSV
         await wait_until(pilot, lambda: (tmp_path / "quickstart.csv").exists(), what="csv")
         assert isinstance(app.screen, RaceScreen)
-
-
-async def test_screenshot_names_are_plain_slugs(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    app = quick_app()
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
         await pilot.press("ctrl+s")
         await pilot.pause()
         await pilot.press("ctrl+s")
@@ -247,7 +294,7 @@ def screen_text(app: TuiOptimApp) -> str:
     return "\n".join(str(w.render()) for w in app.screen.query(StaticWidget))
 
 
-async def test_surface_paths_have_glyphs_the_view_fits_and_zoom_centres_on_the_racer() -> None:
+async def test_surface_paths_have_glyphs_the_view_fits_zoom_centres_and_the_inspector() -> None:
     from tui_optim.ui.format import GLYPHS
     from tui_optim.ui.screens.surface import SurfacePlot, SurfaceScreen, racer_path
 
@@ -281,6 +328,16 @@ async def test_surface_paths_have_glyphs_the_view_fits_and_zoom_centres_on_the_r
         await pilot.press("z")
         await caught_up(pilot)
         assert plot.fitting and plot.view[1] - plot.view[0] < (bx1 - bx0) / 2
+        # the step inspector: the selected racer's step, then the next racers'
+        await pilot.press("i")
+        await caught_up(pilot)
+        text = screen_text(app)
+        assert "step 10 → 11" in text and "∇f" in text and "eff. lr" in text
+        await pilot.press("right_square_bracket", "right_square_bracket")  # SGD -> RMSprop
+        await caught_up(pilot)
+        assert app.model.specs[app.selected_racer].name == "RMSprop"
+        text = screen_text(app)
+        assert "step 10 → 11 RMSprop" in text and "eff. lr" in text
 
 
 async def test_saddle_shows_no_known_minimum() -> None:
@@ -292,19 +349,15 @@ async def test_saddle_shows_no_known_minimum() -> None:
         assert "known minimum" not in screen_text(app)
 
 
-async def test_inspector_shows_the_selected_racers_step() -> None:
-    app = quick_app("peaks_zoo")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await pilot.press("v", "i")
-        await caught_up(pilot)
-        text = screen_text(app)
-        assert "step 10 → 11" in text and "∇f" in text and "eff. lr" in text
-        await pilot.press("right_square_bracket", "right_square_bracket")  # SGD -> RMSprop
-        await caught_up(pilot)
-        assert app.model.specs[app.selected_racer].name == "RMSprop"
-        text = screen_text(app)
-        assert "step 10 → 11 RMSprop" in text and "eff. lr" in text
+def test_without_colour_the_heatmap_is_drawn_in_shades() -> None:
+    from tui_optim.ui.screens.surface import SHADES, shades
+
+    ramp = np.linspace(0, 255, 40).astype(np.uint8)  # dark to bright, left to right
+    rgb = np.repeat(np.repeat(ramp[None, :, None], 3, axis=2), 6, axis=0)  # 3 cell rows
+    rows = shades(rgb)
+    assert len(rows) == 3 and all(len(row) == 40 for row in rows)
+    assert rows[0][0] == SHADES[0] and rows[0][-1] == SHADES[-1]
+    assert set(rows[0]) == set(SHADES) and list(rows[0]) == sorted(rows[0], key=SHADES.index)
 
 
 def test_marks_get_a_contrasting_backing() -> None:
@@ -315,12 +368,12 @@ def test_marks_get_a_contrasting_backing() -> None:
 
 
 # ---------------------------------------------------------------------------- replay
-def exported(tmp_path: Path, name: str = "peaks_zoo") -> Path:
+def exported(tmp_path: Path, name: str = "peaks_zoo", epochs: int | None = None) -> Path:
     from tui_optim.race.race import Race
     from tui_optim.results.export import write_json
     from tui_optim.results.record import RaceRecord
 
-    race = Race(short_scenario(name))
+    race = Race(short_scenario(name, epochs=epochs))
     record = RaceRecord()
     record.apply(race.started())
     while race.state == "running":
@@ -332,16 +385,15 @@ def exported(tmp_path: Path, name: str = "peaks_zoo") -> Path:
 
 
 async def test_replay_scrubs_every_view(tmp_path: Path) -> None:
-    from tui_optim.ui.screens.surface import racer_path
+    from tui_optim.ui.screens.surface import SurfaceScreen, racer_path
 
     app = TuiOptimApp(replay=exported(tmp_path), test_mode=True)
     async with app.run_test(size=SIZE) as pilot:
-        await caught_up(pilot)
         header = app.screen.query_one(RaceHeader)
-        assert "replay 10/10" in header_text(header)
+        await wait_until(pilot, lambda: "replay 10/10" in header_text(header), what="shown")
         await pilot.press("left", "left", "left")
-        await caught_up(pilot)
-        assert app.model.step == 7 and "replay 7/10" in header_text(header)
+        await wait_until(pilot, lambda: "replay 7/10" in header_text(header), what="scrubbed")
+        assert app.model.step == 7
         rid = app.selected_racer
         assert len(racer_path(app.model, rid)) == 8  # the start and 7 steps
         loss = app.model.histories[rid].arrays()["loss"][-1]
@@ -351,12 +403,37 @@ async def test_replay_scrubs_every_view(tmp_path: Path) -> None:
         await pilot.press("shift+right")
         assert app.model.step == 10
         await pilot.press("v")
-        await caught_up(pilot)
+        await wait_until(pilot, lambda: isinstance(app.screen, SurfaceScreen), what="surface")
         await pilot.press("shift+left", "right")
-        await caught_up(pilot)
         assert len(racer_path(app.model, rid)) == 2
         await pilot.press("space")  # nothing runs in a replay: a note, no engine
         assert app.process is None
+
+
+async def test_replay_shows_the_grid_and_the_last_layer_figures(tmp_path: Path) -> None:
+    from textual.widgets import DataTable
+
+    from tui_optim.ui.screens.detail import DetailScreen
+    from tui_optim.ui.screens.grid import GridScreen
+
+    app = TuiOptimApp(replay=exported(tmp_path, "iris_grid_20", epochs=3), test_mode=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await caught_up(pilot)
+        await pilot.press("g")
+        await caught_up(pilot)
+        assert isinstance(app.screen, GridScreen)
+        cell = str(app.screen.query_one("#cell-0-0", Static).render())
+        assert "train" in cell and "rows: optimizer" in screen_text(app)
+        await pilot.press("escape", "enter")
+        await caught_up(pilot)
+        assert isinstance(app.screen, DetailScreen)
+        assert app.screen.query_one("#layers", DataTable).row_count > 0
+        assert not app.screen.query_one("#layers-note").display
+        await pilot.press("left")
+        await caught_up(pilot)
+        assert app.screen.query_one("#layers", DataTable).row_count == 0
+        note = str(app.screen.query_one("#layers-note", Static).render())
+        assert "kept for the last step only" in note
 
 
 async def test_a_paused_live_race_scrubs_back_and_returns() -> None:
@@ -432,12 +509,20 @@ def test_card_sparkline_shows_the_whole_descent_on_a_log_scale() -> None:
     assert spark[0] > -0.1 and spark[-1] < -3.9  # the start and the end, in decades
 
 
-async def test_event_log_shows_status_and_reason_at_80_columns() -> None:
+async def test_at_80x24_tab_brings_every_panel_and_the_log_shows_status_and_reason() -> None:
     from tui_optim.ui.widgets.event_log import EventLog
 
     app = quick_app(epochs=30)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
+        screen_region = app.screen.region
+        for key, panel in (("tab", "#events"), ("shift+tab", "#table"), ("tab", "#events")):
+            await pilot.press(key)
+            widget = app.screen.query_one(panel)
+            await wait_until(pilot, lambda w=widget: app.focused is w, what=f"{panel} focused")
+            await pilot.pause()
+            region = widget.region
+            assert region.height > 2 and screen_region.contains_region(region), panel
         log = app.screen.query_one(EventLog)
         assert app.model.events
         lines = [strip.text for strip in log.lines]
@@ -497,20 +582,6 @@ async def test_no_color_draws_each_line_with_its_glyph(monkeypatch: pytest.Monke
         await settle(pilot)
         chart = str(app.screen.query_one(LossChart).render())
         assert sum(glyph in chart for glyph in GLYPHS[:6]) >= 5
-
-
-async def test_every_panel_comes_into_view_with_tab_at_80x24() -> None:
-    app = quick_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        screen_region = app.screen.region
-        for key, panel in (("tab", "#events"), ("shift+tab", "#table"), ("tab", "#events")):
-            await pilot.press(key)
-            await pilot.pause(0.1)
-            widget = app.screen.query_one(panel)
-            assert app.focused is widget
-            region = widget.region
-            assert region.height > 2 and screen_region.contains_region(region), panel
 
 
 async def test_leaderboard_fits_80_columns() -> None:

@@ -24,6 +24,7 @@ from tui_optim.race.messages import (
     RacersChanged,
     RemoveRacer,
     Restart,
+    RestoreRacer,
     Resume,
     SaveWeights,
     SetHparam,
@@ -165,6 +166,12 @@ def _add_racer(race: Race, command: AddRacer) -> list[Any]:
 @_handles(RemoveRacer)
 def _remove_racer(race: Race, command: RemoveRacer) -> list[Any]:
     race.remove(race.racers[command.racer])
+    return [RacersChanged(race.specs())]
+
+
+@_handles(RestoreRacer)
+def _restore_racer(race: Race, command: RestoreRacer) -> list[Any]:
+    race.restore()
     return [RacersChanged(race.specs())]
 
 

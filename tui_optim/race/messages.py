@@ -262,6 +262,12 @@ class RemoveRacer:
 
 
 @dataclass(frozen=True, slots=True)
+class RestoreRacer:
+    """Bring back the racer removed last, as it was when removed: weights, optimizer state,
+    counters and status (it sat out the steps taken while it was out)."""
+
+
+@dataclass(frozen=True, slots=True)
 class ForkRacer:
     """Copy a racer's current parameters and optimizer state under a new name."""
 
@@ -293,6 +299,7 @@ Command = (
     | SetHparam
     | AddRacer
     | RemoveRacer
+    | RestoreRacer
     | ForkRacer
     | SaveWeights
 )

@@ -104,7 +104,9 @@ def _engine_main(
     options: dict[str, Any] | None = None,
 ) -> None:
     """The child's loop: run the race, answer commands, send snapshots at ``snapshot_hz``.
-    ``options``: ``pace`` (steps per second, None: no limit) and ``paused`` (start paused)."""
+    ``options``: ``pace`` (steps per second, None: no limit), ``watch_seconds`` (start at the
+    pace at which the race lasts about that long, :func:`~tui_optim.race.pace.pace_lasting`)
+    and ``paused`` (start paused)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _silence_terminal()
     try:
@@ -134,7 +136,12 @@ def _serve(
         conn.send(EngineFailed(str(error), invalid_scenario=True))
         return
     race = Race(scenario, subset, pace=options.get("pace"), paused=bool(options.get("paused")))
-    conn.send(race.started())
+    started = race.started()
+    if options.get("watch_seconds"):
+        from tui_optim.race.pace import pace_lasting
+
+        race.set_pace(pace_lasting(started, options["watch_seconds"]))
+    conn.send(started)
     conn.send(race.snapshot())
     period = 1.0 / hz
     last_sent = time.perf_counter()
@@ -201,13 +208,19 @@ class RaceProcess:
         snapshot_hz: float = 10.0,
         *,
         pace: float | None = None,
+        watch_seconds: float | None = None,
         paused: bool = False,
     ):
         count = max(1, min(int(processes), group_count(scenario)))
         self.scenario = scenario
-        #: Steps per second the race starts at (None: as fast as it goes), and whether it
-        #: starts paused.
-        self.options: dict[str, Any] = {"pace": pace, "paused": paused}
+        #: Steps per second the race starts at (None: as fast as it goes) or, when
+        #: ``watch_seconds`` is given, the pace at which the race lasts about that long (the
+        #: engine knows the steps once it loaded the data); and whether it starts paused.
+        self.options: dict[str, Any] = {
+            "pace": pace,
+            "watch_seconds": watch_seconds,
+            "paused": paused,
+        }
         self.count = count
         self.snapshot_hz = snapshot_hz
         self._children: list[subprocess.Popen[bytes]] = []

@@ -150,6 +150,9 @@ class Race:
         self.seed = seed
         self.state: RaceState = "running"
         self.racers: dict[int, Racer] = {}
+        #: Racers removed during the race, last removed last, each with its group row's
+        #: state (None: it had left its group, diverged or failed), for :meth:`restore`.
+        self.removed: list[tuple[Racer, dict[str, Any] | None]] = []
         self.groups: dict[tuple[int, int | None], Group] = {}
         self.events: list[Event] = []
         self.elapsed = 0.0
@@ -665,15 +668,31 @@ class Race:
         return self.next_id - 1
 
     def remove(self, racer: Racer) -> None:
-        """Take ``racer`` out of the race (its group is rebuilt without its row)."""
+        """Take ``racer`` out of the race (its group is rebuilt without its row); it is kept
+        for :meth:`restore`."""
+        saved = None
         try:
             group = self.group_of(racer)
         except KeyError:
             pass
         else:
+            saved = group.saved_state(racer)
             group.rebuild([(r, group.saved_state(r)) for r in group.racers if r is not racer])
         del self.racers[racer.id]
         self.recorder.forget(racer.id)
+        self.removed.append((racer, saved))
+
+    def restore(self) -> Racer:
+        """Put the racer removed last back as it was when removed (weights, optimizer
+        state, counters, status); ValueError when none was removed."""
+        if not self.removed:
+            raise ValueError("no removed racer to bring back")
+        racer, saved = self.removed.pop()
+        self.racers[racer.id] = racer
+        if saved is not None:
+            group = self._group_for(racer.spec.seed, racer.batch_size)
+            group.rebuild([*((r, group.saved_state(r)) for r in group.racers), (racer, saved)])
+        return racer
 
     def current_params(self, racer: Racer) -> np.ndarray:
         if racer.frozen_params is not None:

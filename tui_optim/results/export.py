@@ -33,6 +33,10 @@ the previous point. JSON (``tui-optim run ... --json FILE``, or ctrl+e in the ap
                       "update_ratio": [...],
                       "position": [[w0, w1], ...]},   # surfaces: where each point was evaluated
           "id": 3, "colour": "#4e79a7", "schedule": null, "start": null, "parent": null,
+          "grid_position": [row, column] | null,   # grid scenarios: the racer's cell
+          "layers": [{"name": "dense 1", "weight_norm": ..., "grad_norm": ...,
+                      "update_ratio": ..., "effective_step": ...,
+                      "state_norms": {"|m|": ...}}, ...],   # per layer, at the last step
           "position": [w0, w1] | null    # surfaces: where the racer ended
         }, ...
       ],
@@ -67,7 +71,7 @@ from pathlib import Path
 from typing import Any
 
 from tui_optim.engine.atomic import atomic_write
-from tui_optim.race.messages import TERMINAL_STATUSES, Event
+from tui_optim.race.messages import TERMINAL_STATUSES, Event, LayerStats
 from tui_optim.results.record import RaceRecord
 
 HISTORY_FIELDS = (
@@ -177,6 +181,10 @@ def results_document(record: RaceRecord) -> dict[str, Any]:
                 "start": None if spec.start is None else list(spec.start),
                 "parent": spec.parent,
                 "reason": stats.reason if stats else "",
+                "grid_position": None
+                if spec.grid_position is None
+                else list(spec.grid_position),
+                "layers": [_layer(layer) for layer in stats.layers] if stats else [],
                 "position": None
                 if stats is None or stats.position is None
                 else [_clean(v) for v in stats.position],
@@ -203,6 +211,9 @@ def results_document(record: RaceRecord) -> dict[str, Any]:
             "total_epochs": started.total_epochs,
             "total_steps": started.total_steps,
             "repeats": started.repeats,
+            "grid": None
+            if started.grid is None
+            else [[key, [_clean(v) for v in values]] for key, values in started.grid],
             "step": record.step,
             "epoch": _clean(record.epoch),
             "seconds": _clean(record.seconds),
@@ -218,6 +229,17 @@ def results_document(record: RaceRecord) -> dict[str, Any]:
                 for event in chronological(record.events)
             ],
         },
+    }
+
+
+def _layer(layer: LayerStats) -> dict[str, Any]:
+    return {
+        "name": layer.name,
+        "weight_norm": _clean(layer.weight_norm),
+        "grad_norm": _clean(layer.grad_norm),
+        "update_ratio": _clean(layer.update_ratio),
+        "effective_step": _clean(layer.effective_step),
+        "state_norms": {k: _clean(v) for k, v in layer.state_norms.items()},
     }
 
 

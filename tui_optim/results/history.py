@@ -9,14 +9,16 @@ whole race); the first and last points and the lowest and highest loss always st
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 
 from tui_optim.race.messages import HistoryChunk
-from tui_optim.race.recorder import POINT_FIELDS
 
-FIELDS = POINT_FIELDS
+#: The columns of a point, in HistoryChunk order (the recorder's POINT_FIELDS; read from the
+#: message, so the app need not import the recorder and with it every optimizer).
+FIELDS = tuple(f.name for f in dataclasses.fields(HistoryChunk) if f.name != "position")
 
 
 class History:

@@ -25,6 +25,7 @@ from tui_optim.race.messages import (
     Status,
     WeightsSaved,
 )
+from tui_optim.race.pace import planned_steps
 from tui_optim.results.history import History
 
 #: Points each racer's history keeps (older points are decimated by History, keeping extremes).
@@ -82,6 +83,9 @@ class RaceRecord:
         self.specs: dict[int, RacerSpec] = {}
         self.stats: dict[int, RacerStats] = {}
         self.histories: dict[int, History] = {}
+        #: Racers taken out of the race, last removed last: id -> (spec, history, last
+        #: stats), for when the engine brings one back (RestoreRacer) with its past.
+        self.departed: dict[int, tuple[RacerSpec, History, RacerStats | None]] = {}
         self.events: list[Event] = []
         self.event_count = 0  # events ever received in this race (events keeps the last ones)
         self.notices: list[Notice] = []
@@ -109,13 +113,7 @@ class RaceRecord:
     @property
     def total_steps(self) -> int | None:
         """Planned number of steps of the whole race, if the scenario bounds it."""
-        if self.started is None:
-            return None
-        if self.started.total_steps is not None:
-            return self.started.total_steps
-        if self.started.total_epochs is not None:
-            return self.started.total_epochs * max(1, self.started.problem.steps_per_epoch)
-        return None
+        return None if self.started is None else planned_steps(self.started)
 
     @property
     def progress(self) -> float | None:
@@ -170,6 +168,15 @@ class RaceRecord:
     def _set_racers(self, racers: tuple[RacerSpec, ...]) -> None:
         """Make ``racers`` the current racer list, keeping the data of those that stay."""
         keep = {spec.id for spec in racers}
+        for rid in self.specs.keys() - keep:
+            if rid in self.histories:
+                entry = (self.specs[rid], self.histories[rid], self.stats.get(rid))
+                self.departed[rid] = entry
+        for rid in keep & self.departed.keys() - self.specs.keys():
+            _, history, stats = self.departed.pop(rid)
+            self.histories[rid] = history
+            if stats is not None:
+                self.stats[rid] = stats
         self.specs = {spec.id: spec for spec in racers}
         self.stats = {rid: s for rid, s in self.stats.items() if rid in keep}
         with_position = self.is_surface

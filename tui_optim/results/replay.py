@@ -19,6 +19,7 @@ import numpy as np
 from tui_optim.race.messages import (
     Event,
     HistoryChunk,
+    LayerStats,
     ProblemInfo,
     RacerSpec,
     RacerStats,
@@ -74,6 +75,9 @@ def _record(document: dict[str, Any]) -> RaceRecord:
                 schedule=racer.get("schedule"),
                 start=None if racer.get("start") is None else tuple(racer["start"]),
                 parent=racer.get("parent"),
+                grid_position=None
+                if racer.get("grid_position") is None
+                else (int(racer["grid_position"][0]), int(racer["grid_position"][1])),
                 repeat=int(racer.get("repeat", 0)),
                 seed=int(racer.get("seed", 0)),
             )
@@ -98,6 +102,7 @@ def _record(document: dict[str, Any]) -> RaceRecord:
         total_steps=replay.get("total_steps"),
         target_loss=document.get("target_loss"),
         repeats=int(replay.get("repeats", 1)),
+        grid=_grid(replay.get("grid")),
     )
     record = RaceRecord()
     record.apply(started)
@@ -135,6 +140,30 @@ def _record(document: dict[str, Any]) -> RaceRecord:
     return record
 
 
+def _grid(
+    grid: Any,
+) -> tuple[tuple[str, tuple[object, ...]], tuple[str | None, tuple[object, ...]]] | None:
+    """A grid scenario's (row key, row values), (column key, column values), or None."""
+    if grid is None:
+        return None
+    (row_key, rows), (column_key, columns) = grid
+    return (str(row_key), tuple(rows)), (column_key, tuple(columns))
+
+
+def _layers(racer: dict[str, Any]) -> tuple[LayerStats, ...]:
+    return tuple(
+        LayerStats(
+            name=str(layer["name"]),
+            weight_norm=_number(layer["weight_norm"]),
+            grad_norm=_number(layer["grad_norm"]),
+            update_ratio=_number(layer["update_ratio"]),
+            effective_step=_number(layer["effective_step"]),
+            state_norms={k: _number(v) for k, v in layer.get("state_norms", {}).items()},
+        )
+        for layer in racer.get("layers", ())
+    )
+
+
 def _final_stats(rid: int, racer: dict[str, Any], columns: dict[str, np.ndarray]) -> RacerStats:
     final = racer.get("final", {})
     target = racer.get("time_to_target")
@@ -166,6 +195,7 @@ def _final_stats(rid: int, racer: dict[str, Any], columns: dict[str, np.ndarray]
             int(target.get("grad_evals", target["steps"])),
         ),
         position=None if racer.get("position") is None else tuple(racer["position"]),
+        layers=_layers(racer),
     )
 
 
@@ -191,6 +221,7 @@ def _stats(
     horizon: float | None,
     target: TimeToTarget | None,
     position: tuple[float, float] | None,
+    layers: tuple[LayerStats, ...] = (),
 ) -> RacerStats:
     empty = HistoryChunk(*(np.empty(0) for _ in FIELDS))
     return RacerStats(
@@ -214,7 +245,7 @@ def _stats(
         grad_evals=int(last["grad_evals"]) if math.isfinite(last["grad_evals"]) else 0,
         time_to_target=target,
         position=position,
-        layers=(),
+        layers=layers,
         new_points=empty,
         horizon=horizon,
         sharpness=sharpness,
@@ -227,6 +258,17 @@ def recorded_steps(record: RaceRecord) -> list[int]:
     for history in record.histories.values():
         steps.update(int(s) for s in history.arrays()["step"].tolist() if math.isfinite(s))
     return sorted(steps)
+
+
+def scrub_target(record: RaceRecord, current: int, offset: int) -> int:
+    """The step ``offset`` recorded points from ``current``; the record's own last step
+    counts as a point (a race paused or ended between two evaluations): moving on past the
+    last point reaches it."""
+    steps = recorded_steps(record)
+    if record.step > steps[-1]:
+        steps.append(record.step)
+    index = max((i for i, s in enumerate(steps) if s <= current), default=0)
+    return steps[min(len(steps) - 1, max(0, index + offset))]
 
 
 def record_at(record: RaceRecord, step: int) -> RaceRecord:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -25,7 +26,6 @@ from textual.worker import get_current_worker
 
 from tui_optim.engine.errors import printable
 from tui_optim.results.record import RaceRecord
-from tui_optim.results.replay import record_at, recorded_steps
 from tui_optim.ui import textual_fixes
 from tui_optim.ui.messages import (
     EngineGone,
@@ -38,7 +38,7 @@ from tui_optim.ui.state import RaceModel, displayable
 textual_fixes.apply()
 
 if TYPE_CHECKING:
-    from tui_optim.race.messages import Command
+    from tui_optim.race.messages import Command, RaceStarted
     from tui_optim.race.process import RaceProcess
     from tui_optim.scenario import Scenario
     from tui_optim.ui.screens.export import ExportRequest
@@ -55,20 +55,48 @@ SNAPSHOT_HZ = 10.0
 PACES: tuple[float | None, ...] = (1.0, 2.0, 5.0, 20.0, 100.0, 1000.0, None)
 #: A surface race starts at the fastest pace that still makes it last this long.
 WATCH_SECONDS = 4.0
+#: A network (MLP) race starts at the round pace that makes it last about this long.
+MLP_WATCH_SECONDS = 30.0
 
 
-def default_pace(scenario: Scenario) -> float | None:
-    """The pace a scenario starts at in the app: its ``pace`` key, else for a 2-D surface the
-    fastest preset at which it lasts WATCH_SECONDS (each step can be watched), else max."""
+def default_pace(scenario: Scenario, started: RaceStarted | None = None) -> float | None:
+    """The pace a scenario starts at in the app, in steps per second (None: no limit).
+
+    - Its ``pace`` key when it has one.
+    - A 2-D surface: the fastest preset at which it lasts WATCH_SECONDS. Each step is the
+      lesson there (the trail drawn step by step, the inspector), so a 10-step race takes
+      5 s at 2 steps/s.
+    - A network race: the round 1-2-5 pace (10, 20, 50, 100, 200, 500, ... steps/s) at which
+      its planned steps last about MLP_WATCH_SECONDS (20 to 50 s). Such a race is watched
+      for its shape (who leads, who stalls, who diverges) rather than step by step, as a
+      time-lapse is: so, as a time-lapse player does, the app fixes the time the whole race
+      takes on screen, whatever its length, and rounds the rate the way an oscilloscope's
+      timebase is rounded, so the header shows a plain figure; < and > then step through
+      the presets from there, and > up to "max" runs it as fast as the machine goes. The
+      planned steps depend on the data (examples per batch), which only the engine loads:
+      ``started`` is the engine's RaceStarted; before it arrives (None) the pace is unknown
+      and this returns None. The engine applies the same rule
+      (:func:`tui_optim.race.pace.pace_lasting`), so the header shows the pace it holds.
+
+    Test mode and headless runs (``tui-optim run``) never pace: see TuiOptimApp.
+    """
     if scenario.pace is not None:
         return None if math.isinf(scenario.pace) else scenario.pace
     if scenario.surface is None:
-        return None
+        from tui_optim.race.pace import pace_lasting
+
+        return None if started is None else pace_lasting(started, MLP_WATCH_SECONDS)
     steps = scenario.steps if scenario.steps is not None else scenario.epochs or 0
     for pace in reversed(PACES[:-1]):
         if pace is not None and steps / pace >= WATCH_SECONDS:
             return pace
     return PACES[0]
+
+
+def paced_by_the_engine(scenario: Scenario) -> bool:
+    """True when the scenario's default pace depends on its planned steps, which only the
+    engine knows (a network race without a ``pace`` key): see :func:`default_pace`."""
+    return scenario.pace is None and scenario.surface is None
 
 
 def next_pace(pace: float | None, faster: bool) -> float | None:
@@ -139,6 +167,12 @@ class TuiOptimApp(App[int]):
         Binding("R", "restart(True)", "New seed", show=False, tooltip="restart with a new seed"),
         Binding("a", "add_racer", "Add", tooltip="add a racer (optimizer and hyperparameters)"),
         Binding("d", "remove_racer", "Remove", show=False, tooltip="remove the selected racer"),
+        Binding(
+            "u",
+            "restore_racer",
+            "Undo remove",
+            tooltip="bring back the racer removed last, as it was (shown once one is removed)",
+        ),
         Binding("e", "edit_racer", "Edit", tooltip="edit the selected racer's hyperparameters"),
         Binding("f", "fork_racer", "Fork", tooltip="fork the selected racer with a change"),
         Binding("g", "show_grid", "Grid", tooltip="grid view (grid scenarios)"),
@@ -156,20 +190,20 @@ class TuiOptimApp(App[int]):
         Binding(
             "left",
             "scrub(-1)",
-            "Step back",
+            "Point back",
             key_display="←",
             priority=True,
             show=False,
-            tooltip="replay or paused race: one recorded step back",
+            tooltip="replay or paused race: back one recorded point (the header shows its step)",
         ),
         Binding(
             "right",
             "scrub(1)",
-            "Step on",
+            "Point on",
             key_display="→",
             priority=True,
             show=False,
-            tooltip="replay or paused race: one recorded step on",
+            tooltip="replay or paused race: on one recorded point",
         ),
         Binding(
             "shift+left",
@@ -177,7 +211,7 @@ class TuiOptimApp(App[int]):
             "10 back",
             show=False,
             priority=True,
-            tooltip="ten recorded steps back",
+            tooltip="ten recorded points back",
         ),
         Binding(
             "shift+right",
@@ -185,7 +219,7 @@ class TuiOptimApp(App[int]):
             "10 on",
             show=False,
             priority=True,
-            tooltip="ten recorded steps on",
+            tooltip="ten recorded points on",
         ),
         Binding(
             "home",
@@ -201,7 +235,7 @@ class TuiOptimApp(App[int]):
             "End",
             show=False,
             priority=True,
-            tooltip="the last recorded step (a paused race: live again)",
+            tooltip="the last recorded point (a paused race: live again)",
         ),
     ]
     #: The actions of the keys above, without arguments: they do nothing behind a dialog.
@@ -233,6 +267,9 @@ class TuiOptimApp(App[int]):
         self.test_mode = test_mode_from_env() if test_mode is None else test_mode
         self.pace_request = pace
         self.pace: float | None = None
+        #: The engine sets the starting pace from the race's planned steps; the app learns
+        #: it from the first RaceStarted (see default_pace).
+        self._pace_from_started = False
         self.start_paused = paused
         self.snapshot_hz = snapshot_hz
         #: What the engine reported (or the replayed file held).
@@ -285,6 +322,8 @@ class TuiOptimApp(App[int]):
         return True
 
     def _scrub_to(self, step: int) -> None:
+        from tui_optim.results.replay import record_at
+
         self.scrub_step = step
         self._view = record_at(self.record, step)
         self.notify_model()
@@ -296,11 +335,10 @@ class TuiOptimApp(App[int]):
     def action_scrub(self, offset: int) -> None:
         """Move the shown step by ``offset`` recorded points (the live race: while paused or
         finished; past its last step it shows the live race again)."""
-        steps = recorded_steps(self.record)
+        from tui_optim.results.replay import scrub_target
+
         current = self.record.step if self.scrub_step is None else self.scrub_step
-        index = max((i for i, s in enumerate(steps) if s <= current), default=0)
-        index = min(len(steps) - 1, max(0, index + offset))
-        target = steps[index]
+        target = scrub_target(self.record, current, offset)
         if target >= self.record.step and not self.replaying:
             self._leave_scrub()
             self.notify_model()
@@ -346,17 +384,23 @@ class TuiOptimApp(App[int]):
         self.scenario = scenario
         self.replaying = False
         self.title = f"tui-optim — {printable(scenario.title)}"
-        from tui_optim.ui.screens.sweep import SweepScreen
-
-        if isinstance(self.screen, SweepScreen):
+        if self._on_sweep_screen():
             self.pop_screen()  # its workers stop as it unmounts
         if scenario.sweep is not None:
+            from tui_optim.ui.screens.sweep import SweepScreen
+
             self.stop_engine()
             self.model.reset()
             self.push_screen(SweepScreen(scenario, cluster=self.cluster))
             return True
         self.start_engine()
         return True
+
+    def _on_sweep_screen(self) -> bool:
+        """True when the sweep screen is active. Its module (and the sweep runner it imports)
+        is loaded only for a sweep: the screen can be one only if the module was imported."""
+        sweep_module = sys.modules.get("tui_optim.ui.screens.sweep")
+        return sweep_module is not None and isinstance(self.screen, sweep_module.SweepScreen)
 
     def start_engine(self) -> None:
         """(Re)start the engine process for the current scenario."""
@@ -367,15 +411,22 @@ class TuiOptimApp(App[int]):
         self._leave_scrub()
         self.selected_racer = None
         assert self.scenario is not None
+        watch_seconds = None
         if self.pace_request != "scenario":
             self.pace = self.pace_request
+        elif self.test_mode:
+            self.pace = None  # a test waits for no clock
         else:
-            self.pace = None if self.test_mode else default_pace(self.scenario)
+            self.pace = default_pace(self.scenario)
+            if paced_by_the_engine(self.scenario):
+                watch_seconds = MLP_WATCH_SECONDS
+        self._pace_from_started = watch_seconds is not None
         process = RaceProcess(
             self.scenario,
             processes=1,
             snapshot_hz=self.snapshot_hz,
             pace=self.pace,
+            watch_seconds=watch_seconds,
             paused=self.start_paused,
         )
         self.start_paused = False  # only the first race; a restart starts running
@@ -475,14 +526,27 @@ class TuiOptimApp(App[int]):
                 return
 
     def on_engine_messages_waiting(self, message: EngineMessagesWaiting) -> None:
-        from tui_optim.race.messages import CommandRejected, EngineFailed, WeightsSaved
+        from tui_optim.race.messages import (
+            CommandRejected,
+            EngineFailed,
+            RaceStarted,
+            WeightsSaved,
+        )
 
         with self._inbox_lock:
             batch, self._inbox = self._inbox, []
             self._inbox_posted = False
         state = self.record.state
+        pace = self.pace
+        departed = len(self.record.departed)
         for item in map(displayable, batch):
             self.record.apply(item)
+            if isinstance(item, RaceStarted) and self._pace_from_started:
+                # The pace the engine set from the planned steps (a restart keeps the pace
+                # the race has: only the first RaceStarted sets it).
+                self._pace_from_started = False
+                if self.scenario is not None:
+                    self.pace = default_pace(self.scenario, item)
             if isinstance(item, CommandRejected):
                 self.notify(
                     item.message, title=f"{item.command} rejected", severity="error", markup=False
@@ -504,11 +568,15 @@ class TuiOptimApp(App[int]):
         if self.selected_racer not in self.model.specs:
             ids = self.model.racer_ids()
             self.selected_racer = ids[0] if ids else None
+        if len(self.record.departed) != departed:
+            self.refresh_bindings()  # u (undo remove) shows or goes
         if self.record.state == "running":
             self._leave_scrub()  # resumed: the live race again
         elif self.scrub_step is not None:
+            from tui_optim.results.replay import record_at
+
             self._view = record_at(self.record, self.scrub_step)
-        if self.model.state != state and self.screen_stack:
+        if (self.model.state != state or self.pace != pace) and self.screen_stack:
             self.screen.post_message(RaceStatusChanged())
         self.notify_model()
 
@@ -548,13 +616,12 @@ class TuiOptimApp(App[int]):
         # Race keys must not fire behind a dialog (e.g. "d" while typing a name elsewhere).
         # Only ours: Textual's own app actions (tab's focus_next among them) work in dialogs.
         race_key = action in self.RACE_ACTIONS and action not in DIALOG_SAFE_ACTIONS
-        if race_key and action not in SWEEP_ACTIONS:
-            from tui_optim.ui.screens.sweep import SweepScreen
-
-            if isinstance(self.screen, SweepScreen):
-                return False  # a sweep has no racers to pause, edit or view: keys hidden
+        if race_key and action not in SWEEP_ACTIONS and self._on_sweep_screen():
+            return False  # a sweep has no racers to pause, edit or view: keys hidden
         if race_key and isinstance(self.screen, ModalScreen):
             return False
+        if action == "restore_racer":
+            return bool(self.record.departed)  # in the footer once a racer is removed
         if action in ("scrub", "scrub_to"):
             # False, not None: the keys then go on to the widgets. A live race's table keeps
             # its arrows (to scroll its columns); a replay's arrows always scrub.
@@ -633,7 +700,7 @@ class TuiOptimApp(App[int]):
         self.push_screen(AddRacerScreen(flavor=flavor), self._send_if_command)
 
     def action_remove_racer(self) -> None:
-        """Remove the selected racer, after a yes (it cannot be brought back)."""
+        """Remove the selected racer, after a yes (``u`` brings it back)."""
         from tui_optim.ui.screens.export import ConfirmScreen
 
         spec = self._selected_spec()
@@ -644,10 +711,22 @@ class TuiOptimApp(App[int]):
             from tui_optim.race.messages import RemoveRacer
 
             if yes and self.send_command(RemoveRacer(spec.id)):
-                self.notify(f"removing {spec.name}")
+                self.notify(f"removing {spec.name} (u brings it back)")
 
-        question = f"Remove {spec.name} from the race? Its history goes with it."
+        question = f"Remove {spec.name} from the race? u brings it back, with its history."
         self.push_screen(ConfirmScreen(question, "Remove"), answered)
+
+    def action_restore_racer(self) -> None:
+        """Bring back the racer removed last, with its weights, optimizer state and history
+        (the engine kept them; it sat out the steps taken meanwhile)."""
+        from tui_optim.race.messages import RestoreRacer
+
+        if not self.record.departed:
+            self.notify("no removed racer to bring back", severity="warning")
+            return
+        spec = self.record.departed[next(reversed(self.record.departed))][0]
+        if self.send_command(RestoreRacer()):
+            self.notify(f"bringing back {spec.name}")
 
     def action_edit_racer(self) -> None:
         from tui_optim.ui.screens.edit import EditScreen

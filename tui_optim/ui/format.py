@@ -14,8 +14,15 @@ from rich.text import Text
 from textual.color import Color
 from textual.markup import escape
 
-# How widgets name an optimizer of a flavor ("adam (keras)"), the registry's own spelling.
-from tui_optim.engine.optimizers import flavored as flavored
+
+def flavored(name: str, flavor: str) -> str:
+    """How widgets name an optimizer of a flavor ("adam (keras)"): the registry's own
+    spelling, imported when first needed (the registry imports every optimizer, which the
+    first frame does without)."""
+    from tui_optim.engine.optimizers import flavored as registry_flavored
+
+    return registry_flavored(name, flavor)
+
 
 #: status -> (symbol, word, theme colour variable)
 BADGES: dict[str, tuple[str, str, str]] = {

@@ -18,6 +18,12 @@ A screen dismissed twice (Escape typed twice before the dialog is gone) called i
 callback twice, and the second ``future.set_result`` raised ``InvalidStateError``: the
 first result stands, the second is ignored.
 
+``Footer`` recomposes (removes, mounts and restyles every key) each time the screen's
+bindings may have changed (a mount, any focus change), even when the keys it shows are the
+same: a screen's start asked for five, a fifth of the first frame's work, and each tab
+between panels for one more. It recomposes when the keys it would show differ from those
+it shows, once for changes that come before the pending recompose runs.
+
 ``Select`` likewise queries its ``SelectCurrent`` child from key actions and watchers that
 can run while a dialog holding it is being dismissed; without the child there is nothing
 to update.
@@ -26,13 +32,17 @@ to update.
 from __future__ import annotations
 
 import functools
-from typing import Any
+import weakref
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.command import CommandPalette
 from textual.css.query import NoMatches
 from textual.screen import ResultCallback
-from textual.widgets import OptionList, Select
+from textual.widgets import Footer, OptionList, Select
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
 
 _original_move_page = OptionList._move_page
 _original_watch_list_visible = CommandPalette._watch__list_visible
@@ -90,9 +100,48 @@ def _call_result_callback_once(self: ResultCallback[Any], result: Any) -> None:
     _original_result_callback(self, result)
 
 
+#: Footers with a recompose scheduled and not yet run.
+_footers_recomposing: weakref.WeakSet[Footer] = weakref.WeakSet()
+#: What each footer shows: the keys it was last composed with.
+_footer_keys: weakref.WeakKeyDictionary[Footer, tuple[Any, ...]] = weakref.WeakKeyDictionary()
+
+
+def _shown_keys(footer: Footer) -> tuple[Any, ...]:
+    """The keys ``footer`` would show now (what its compose reads)."""
+    return (
+        footer.compact,
+        footer.show_command_palette,
+        tuple(
+            (binding.key, binding.key_display, binding.description, binding.group, enabled, tip)
+            for (_, binding, enabled, tip) in footer.screen.active_bindings.values()
+            if binding.show
+        ),
+    )
+
+
+def _bindings_changed_when_keys_differ(self: Footer, screen: Screen[Any]) -> None:
+    self._bindings_ready = True
+    if not screen.app.app_focus:
+        return
+    if not self.is_attached or screen is not self.screen or self in _footers_recomposing:
+        return
+    if _footer_keys.get(self) == _shown_keys(self):
+        return
+    _footers_recomposing.add(self)
+
+    async def recompose() -> None:
+        _footers_recomposing.discard(self)
+        if self.is_attached:
+            _footer_keys[self] = _shown_keys(self)
+            await self.recompose()
+
+    self.call_after_refresh(recompose)
+
+
 def apply() -> None:
     """Install the work-arounds (idempotent)."""
     # Replacing Textual's methods is the point here (mypy's method-assign objects to it).
+    Footer.bindings_changed = _bindings_changed_when_keys_differ  # type: ignore[method-assign]
     ResultCallback.__call__ = _call_result_callback_once  # type: ignore[method-assign]
     for name in _SELECT_METHODS:
         setattr(Select, name, _while_composed(name))

@@ -25,6 +25,18 @@ if TYPE_CHECKING:
 LAYER_COLUMNS = ("layer", "|W|", "|grad|", "|update|/|W|", "effective step", "optimizer state")
 
 
+def layers_note(stats: RacerStats | None, scrub: tuple[int, int] | None) -> str:
+    """One line where the layer figures are missing: a results file keeps them for the
+    race's last step only, and one written by an older version not at all. "" when there
+    is nothing to say (the figures show, or a live race has yet to send them)."""
+    if stats is None or stats.layers or scrub is None:
+        return ""
+    shown, last = scrub
+    if shown < last:
+        return f"layer figures: kept for the last step only (step {last}; End goes there)"
+    return "layer figures: not recorded in this results file"
+
+
 class DetailScreen(ViewScreen):
     """The selected racer (``host.selected_racer``)."""
 
@@ -37,6 +49,7 @@ class DetailScreen(ViewScreen):
         yield Static(id="detail-title")
         with Vertical(id="detail-body"):
             yield DataTable(id="layers", cursor_type="row", zebra_stripes=True)
+            yield Static(id="layers-note")
             with Horizontal(id="detail-sparks"):
                 yield SizedStatic(id="spark-grad", classes="detail-spark")
                 yield SizedStatic(id="spark-update", classes="detail-spark")
@@ -80,6 +93,9 @@ class DetailScreen(ViewScreen):
         )
         table = self.query_one("#layers", DataTable)
         table.clear()
+        note = layers_note(stats, self.host.scrub_position)
+        self.query_one("#layers-note", Static).update(note)
+        self.query_one("#layers-note").display = bool(note)
         for layer in stats.layers if stats is not None else ():
             state = "  ".join(f"{k} {fmt.num(v, 3)}" for k, v in layer.state_norms.items())
             table.add_row(

@@ -106,14 +106,16 @@ class GridScreen(ViewScreen):
                 cell = self.query_one(f"#cell-{i}-{j}", Static)
             except NoMatches:
                 continue  # not mounted yet, or a racer outside the grid: the others still draw
-            width = max(cell.size.width - 2, 8)
+            # The cell's own width (past its border and padding): a wider line wraps.
+            width = max(cell.content_size.width, 4)
             losses: np.ndarray | list[float] = histories.get(rid, [])
             stats = model.stats.get(rid)
             status = model.status(rid)
             loss = fmt.num(stats.loss if stats is not None else None)
+            label = "train " if len(f"x train {loss}") <= width else ""
             cell.update(
                 f"[{spec.colour}]{spark(losses, width, span=span)}[/]\n"
-                f"{fmt.badge(status, short=True)} train {loss}"
+                f"{fmt.badge(status, short=True)} {label}{loss}"
             )
             cell.tooltip = stats.reason if stats is not None and stats.reason else spec.name
 

@@ -6,6 +6,7 @@ import re
 import textwrap
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -80,20 +81,21 @@ def plain_doc(text: str, width: int = DOC_WIDTH) -> str:
     return "\n\n".join(paragraphs)
 
 
-def keys_text(bindings: list[BindingType]) -> Text:
-    """Every key with what it does, one per line."""
+def keys_text(bindings: list[BindingType]) -> Table:
+    """Every key with what it does, one per row; a description too long for the terminal
+    wraps within its own column, under itself."""
     rows = [
         (binding.key_display or binding.key, f"{binding.description}: {binding.tooltip}")
         for binding in bindings
         if isinstance(binding, Binding)
     ]
     rows.extend(EXTRA_KEYS)
-    width = max(len(key) for key, _ in rows) + 2
-    text = Text()
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
     for key, description in rows:
-        text.append(f"  {key:<{width}}", style="bold")
-        text.append(f"{description}\n")
-    return text
+        table.add_row(f"  {key}", description)
+    return table
 
 
 class HelpScreen(Screen[None]):

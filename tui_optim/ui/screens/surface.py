@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 GRADIENT = ((12, 20, 69), (30, 90, 140), (40, 160, 140), (150, 200, 80), (250, 230, 90))
 PAN = 0.1
 MARKS = {"start": "◇", "minimum": "✚", "line": "·"}
+#: The heatmap without colour (NO_COLOR): low to high, each a fifth of the view's cells.
+SHADES = " ░▒▓█"
 #: Inspector arrows: what, glyph colour, and the legend's name for it.
 ARROWS = {"gradient": "#ff6e6e", "update": "#ffffff", "momentum": "#6ee7ff"}
 #: Heads of an arrow by direction (counter-clockwise from east, in eighths of a turn).
@@ -50,6 +52,17 @@ MIN_FIT = 0.08
 
 
 glyph = fmt.racer_glyph
+
+
+def shades(rgb: np.ndarray) -> list[str]:
+    """The heatmap rows (``rgb``: 2 samples per cell row, as drawn with ``▀``) as shade
+    characters, for terminals without colour: each cell's brightness ranked in the view, so
+    the basins and ridges show whatever the range of values."""
+    brightness = rgb.astype(float) @ np.array([0.2126, 0.7152, 0.0722])
+    cells = (brightness[0::2] + brightness[1::2]) / 2
+    edges = np.quantile(cells, np.linspace(0, 1, len(SHADES) + 1)[1:-1])
+    levels = np.digitize(cells, edges)
+    return ["".join(SHADES[level] for level in row) for row in levels]
 
 
 def backing(colour: str) -> str:
@@ -230,12 +243,15 @@ class SurfacePlot(SizedStatic):
             for name, direction in arrows.items():
                 self._arrow(here, direction, ARROWS[name], width, height, put)
         text = Text(no_wrap=True, overflow="crop")
+        monochrome = shades(rgb) if fmt.colour_off() else None
         for row in range(height):
             upper, lower = rgb[2 * row], rgb[2 * row + 1]
             for column in range(width):
                 mark = marks.get((row, column))
                 bottom = "#{:02x}{:02x}{:02x}".format(*lower[column])
-                if mark is None:
+                if mark is None and monochrome is not None:
+                    text.append(monochrome[row][column])
+                elif mark is None:
                     top = "#{:02x}{:02x}{:02x}".format(*upper[column])
                     text.append("▀", Style(color=top, bgcolor=bottom))
                 else:
@@ -357,10 +373,12 @@ class SurfaceScreen(ViewScreen):
             f"{MARKS['start']} start  {MARKS['line']} path{minimum}[/]"
         )
         legend = self._legend(model, selected)
+        # The inspector first: on a short terminal the legend's rows would push it out of
+        # sight.
         if inspection is not None and selected is not None:
-            legend += "\n\n" + inspector_text(inspection, model.specs[selected])
+            legend = inspector_text(inspection, model.specs[selected]) + "\n\n" + legend
         elif self.inspecting:
-            legend += "\n\n[$warning]select a racer with a path ([ ])[/]"
+            legend = "[$warning]select a racer with a path ([ ])[/]\n\n" + legend
         self.query_one("#surface-legend", Static).update(legend)
 
     def _legend(self, model: RaceRecord, selected: int | None) -> str:

@@ -81,6 +81,12 @@ def _number_cell(value: float | None) -> Cell:
     return Cell(Text(fmt.num(value), justify="right"), value)
 
 
+def _lr_cell(lr: float | None) -> Cell:
+    """The learning rate as the scenario writes it (0.0001, 3e-05): it fits the column,
+    where the figures' 1.00e-04 was cut to a wrong 1.00e-0."""
+    return Cell(Text(fmt.DASH if lr is None else f"{lr:g}", justify="right"), lr)
+
+
 class ParamTable(Hosted, DataTable[Cell]):
     """Racers with their hyperparameters and live figures. Cursor row = selected racer."""
 
@@ -201,7 +207,7 @@ class ParamTable(Hosted, DataTable[Cell]):
             return [
                 Cell(name, spec.name),
                 Cell(spec.optimizer, spec.optimizer),
-                _number_cell(float(lr) if lr is not None else None),
+                _lr_cell(float(lr) if lr is not None else None),
                 Cell(hparams, None),
                 *[_number_cell(None) for _ in range(5)],
                 badge,
@@ -211,7 +217,7 @@ class ParamTable(Hosted, DataTable[Cell]):
         return [
             Cell(name, spec.name),
             Cell(spec.optimizer, spec.optimizer),
-            _number_cell(float(lr) if lr is not None else None),
+            _lr_cell(float(lr) if lr is not None else None),
             Cell(hparams, None),
             _number_cell(stats.loss),
             _number_cell(stats.best_loss),
