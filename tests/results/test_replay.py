@@ -105,3 +105,19 @@ def test_scrubbing_reaches_the_last_step_between_two_points() -> None:
     assert scrub_target(record, 12, -1) == 10
     assert scrub_target(record, 9, 1) == 10 and scrub_target(record, 10, 1) == 12
     assert scrub_target(record, 3, 10**9) == 12 and scrub_target(record, 3, -(10**9)) == 0
+
+
+def test_texts_of_a_results_file_reach_the_screen_printable(tmp_path: Path) -> None:
+    """A results file is input like a scenario: an escape sequence in a name, title or
+    reason is shown as its characters, never sent to the terminal."""
+    record = watched("peaks_zoo")
+    path = tmp_path / "race.json"
+    write_json(record, path)
+    document = json.loads(path.read_text())
+    document["title"] = "\x1b]0;owned\x07"
+    document["racers"][0]["name"] = "\x1b[2Jgone"
+    document["replay"]["events"][0]["reason"] = "\x1b[31mred"
+    path.write_text(json.dumps(document))
+    again = load_record(path)
+    texts = [again.started.title, again.started.racers[0].name, again.events[0].reason]
+    assert texts == ["\\x1b]0;owned\\x07", "\\x1b[2Jgone", "\\x1b[31mred"]

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from tui_optim.engine.errors import printable
 from tui_optim.race.messages import (
     Event,
     HistoryChunk,
@@ -66,7 +67,7 @@ def _record(document: dict[str, Any]) -> RaceRecord:
         specs.append(
             RacerSpec(
                 id=int(racer["id"]),
-                name=racer["name"],
+                name=printable(str(racer["name"])),
                 slug=racer["slug"],
                 optimizer=racer["optimizer"],
                 flavor=racer.get("flavor", "torch"),
@@ -84,7 +85,7 @@ def _record(document: dict[str, Any]) -> RaceRecord:
         )
     info = ProblemInfo(
         kind=replay["kind"],
-        description=document["problem"],
+        description=printable(str(document["problem"])),
         is_classification=bool(replay["is_classification"]),
         surface=replay.get("surface"),
         bounds=None if replay.get("bounds") is None else tuple(replay["bounds"]),
@@ -92,8 +93,8 @@ def _record(document: dict[str, Any]) -> RaceRecord:
         steps_per_epoch=int(replay.get("steps_per_epoch", 1)),
     )
     started = RaceStarted(
-        title=document["title"],
-        scenario=document["scenario"],
+        title=printable(str(document["title"])),
+        scenario=printable(str(document["scenario"])),
         seed=int(document["seed"]),
         fingerprint=document["fingerprint"],
         problem=info,
@@ -127,7 +128,7 @@ def _record(document: dict[str, Any]) -> RaceRecord:
             epoch=_number(e["epoch"]),
             seconds=_number(e.get("seconds")),
             status=e["status"],
-            reason=e["reason"],
+            reason=printable(str(e["reason"])),
         )
         for e in replay.get("events", [])
     ]
@@ -174,7 +175,7 @@ def _final_stats(rid: int, racer: dict[str, Any], columns: dict[str, np.ndarray]
     return _stats(
         rid,
         racer.get("status", "finished"),
-        racer.get("reason", ""),
+        printable(str(racer.get("reason", ""))),
         last,
         loss=_number(loss) if loss is not None else last["loss"],
         batch_loss=_number(final["batch_loss"])
