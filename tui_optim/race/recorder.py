@@ -121,6 +121,9 @@ class Racer:
     frozen_params: np.ndarray | None = None
     pending: list[tuple[float, ...]] = field(default_factory=list)
     pending_positions: list[tuple[float, float]] = field(default_factory=list)
+    #: stability() of the hyperparameter dict it was computed for (kept, so `is` is exact).
+    _stability: tuple[float, str] | None = field(default=None, repr=False)
+    _stability_of: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def id(self) -> int:
@@ -132,10 +135,15 @@ class Racer:
 
     def stability(self) -> tuple[float, str] | None:
         """The optimizer's stability threshold at this racer's present learning rate."""
+        if self.schedule is None and self._stability_of is self.hparams:
+            return self._stability  # unchanged hyperparameters (an edit replaces the dict)
         hparams = dict(self.hparams)
         if self.schedule is not None and "lr" in hparams:
             hparams["lr"] = float(hparams["lr"]) * self.schedule.factor(max(self.steps, 1))
-        return get_optimizer(self.spec.optimizer, self.spec.flavor).stability_threshold(hparams)
+        cls = get_optimizer(self.spec.optimizer, self.spec.flavor)
+        self._stability = cls.stability_threshold(hparams)
+        self._stability_of = self.hparams
+        return self._stability
 
     def take_points(self, with_position: bool) -> HistoryChunk:
         """The history points recorded since the last call, as parallel arrays."""
@@ -153,10 +161,11 @@ class Racer:
 class Recorder:
     """Evaluates groups on their cadence, records history points and runs the diagnosis.
 
-    ``evaluation_seconds`` adds up the time of the whole-training-set evaluations,
+    ``evaluation_seconds`` adds up the CPU time of the whole-training-set evaluations,
     ``diagnosis_seconds`` that of the sharpness estimates and the monitors, so a benchmark
-    can compare them with the whole race's (validation and recording are not counted: a
-    race measured them before it had either).
+    can compare them with the whole race's CPU time (validation and recording are not
+    counted: a race measured them before it had either). CPU time, not a wall clock: other
+    work on a shared machine then does not skew the ratio.
     """
 
     def __init__(self, problem: Problem, target_loss: float | None, with_position: bool):
@@ -188,11 +197,11 @@ class Recorder:
         """Evaluate ``group`` at its current weights (after the step just taken; each row at
         its optimizer's evaluation point), record one history point per racer and observe
         it; returns the status changes."""
-        clock = time.perf_counter()
+        clock = time.process_time()
         problem = self.problem
         params = group.evaluation_params()
         train = problem.evaluate(params, "train")
-        self.evaluation_seconds += time.perf_counter() - clock
+        self.evaluation_seconds += time.process_time() - clock
         val_loss = val_accuracy = horizon = None
         if problem.has_validation:
             evaluation = problem.evaluate(params, "val")
@@ -200,7 +209,7 @@ class Recorder:
         if problem.has_horizon and horizon_due:
             horizon = problem.horizon(params)
         sharpness = None
-        clock = time.perf_counter()
+        clock = time.process_time()
         # not at the first evaluations: the curvature of the initial weights explains nothing
         if (group.evaluations + 1) % problem.sharpness_every == 0:
             # only where it explains something: rows whose optimizer has a threshold
@@ -214,7 +223,7 @@ class Recorder:
                 for index, row in enumerate(rows):
                     group.racers[row].curvature_vector = new_vectors[index]
         group.evaluations += 1
-        self.diagnosis_seconds += time.perf_counter() - clock
+        self.diagnosis_seconds += time.process_time() - clock
 
         figures = group.measure()
         batch_mean = group.loss_sum / max(group.loss_count, 1)
@@ -270,7 +279,7 @@ class Recorder:
             )
             if target is not None and racer.time_to_target is None and racer.loss <= target:
                 racer.time_to_target = TimeToTarget(step, epoch, seconds, racer.grad_evals)
-            clock = time.perf_counter()
+            clock = time.process_time()
             verdict = racer.monitor.observe(
                 Observation(
                     step=step,
@@ -289,7 +298,7 @@ class Recorder:
                     leader_loss=leader,
                 )
             )
-            self.diagnosis_seconds += time.perf_counter() - clock
+            self.diagnosis_seconds += time.process_time() - clock
             if verdict is not None:
                 verdicts.append((racer, verdict))
         return verdicts
