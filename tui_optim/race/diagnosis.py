@@ -128,6 +128,9 @@ class HealthSettings:
     diverge_factor: float = 1e3
     #: Loss growth over the window that counts as diverging.
     growth_factor: float = 10.0
+    #: A rise smaller than this fraction of the initial loss is rounding, never a trend (a
+    #: loss at 1e-19 that "grows tenfold" to 1e-18 has not started to diverge).
+    negligible_fraction: float = 1e-9
     #: Residual noise of the loss, relative to its level, from which up-and-down is an
     #: oscillation rather than rounding.
     oscillation_noise: float = 0.05
@@ -381,7 +384,13 @@ class HealthMonitor:
         if len(losses) >= 5:
             low = min(losses[:-1])
             rising = sum(b > a for a, b in itertools.pairwise(losses))
-            if low > 0 and obs.loss > s.growth_factor * low and rising >= (len(losses) - 1) / 2:
+            negligible = s.negligible_fraction * abs(memory.initial.loss)
+            if (
+                low > 0
+                and obs.loss > s.growth_factor * low
+                and obs.loss - low > negligible
+                and rising >= (len(losses) - 1) / 2
+            ):
                 return "diverging", lambda: (
                     f"diverging {self._where(obs)}: the loss grew from {format_number(low)} to "
                     f"{format_number(obs.loss)} over {self._span(len(losses))}"
@@ -445,7 +454,12 @@ class HealthMonitor:
                 f"{span()} (noise {format_number(trend.noise)})"
             )
 
-        if trend.t > s.significant and trend.change > s.rising_fraction * level:
+        negligible = s.negligible_fraction * abs(memory.initial.loss)
+        if (
+            trend.t > s.significant
+            and trend.change > s.rising_fraction * level
+            and trend.change > negligible
+        ):
             return "diverging", lambda: (
                 f"diverging {self._where(obs)}: the loss rose from "
                 f"{format_number(losses[0])} to {format_number(obs.loss)} {span()}, "

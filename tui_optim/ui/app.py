@@ -31,7 +31,7 @@ from tui_optim.ui.state import RaceModel, displayable
 textual_fixes.apply()
 
 if TYPE_CHECKING:
-    from tui_optim.race.messages import Command
+    from tui_optim.race.messages import Command, RaceStarted
     from tui_optim.race.process import RaceProcess
     from tui_optim.scenario import Scenario
     from tui_optim.ui.screens.export import ExportRequest
@@ -43,6 +43,8 @@ POLL_SECONDS = 0.05
 EXIT_BAD_INPUT = 2
 #: Snapshots per second the engine streams to the app.
 SNAPSHOT_HZ = 10.0
+#: Seconds a race's "what to look for" notes show when it starts.
+NOTES_SECONDS = 12
 
 #: View screens written by UI-views: key of action_show_view -> (module, class).
 VIEWS: dict[str, tuple[str, str]] = {
@@ -239,6 +241,10 @@ class TuiOptimApp(App[int]):
         self.pace: float | None = None
         self.start_paused = paused
         self.snapshot_hz = snapshot_hz
+        #: Show the scenario's "what to look for" when its race starts (off in test mode,
+        #: where a toast that times out would make snapshots depend on the clock).
+        self.notes_at_start = not self.test_mode
+        self._notes_shown_for: tuple[str, str] | None = None
         #: What the engine reported (or the replayed file held).
         self.record = RaceModel()
         #: The record as it was at the scrubbed step (None: the record itself).
@@ -479,7 +485,12 @@ class TuiOptimApp(App[int]):
                 return
 
     def on_engine_messages_waiting(self, message: EngineMessagesWaiting) -> None:
-        from tui_optim.race.messages import CommandRejected, EngineFailed, WeightsSaved
+        from tui_optim.race.messages import (
+            CommandRejected,
+            EngineFailed,
+            RaceStarted,
+            WeightsSaved,
+        )
 
         with self._inbox_lock:
             batch, self._inbox = self._inbox, []
@@ -493,6 +504,8 @@ class TuiOptimApp(App[int]):
                 )
             elif isinstance(item, WeightsSaved):
                 self.notify(f"weights saved to {', '.join(item.paths)}", title="export")
+            elif isinstance(item, RaceStarted):
+                self._notes_at_start(item)
             elif isinstance(item, EngineFailed) and item.invalid_scenario:
                 from tui_optim.ui.screens.error import ErrorScreen
 
@@ -741,6 +754,19 @@ class TuiOptimApp(App[int]):
         if isinstance(self.screen, screen_class):
             return
         self.push_screen(screen_class())
+
+    def _notes_at_start(self, started: RaceStarted) -> None:
+        """The scenario's notes for :data:`NOTES_SECONDS`, once per scenario (a restart of
+        the same one does not show them again; `w` does)."""
+        shown_for = (started.scenario, started.title)
+        if not self.notes_at_start or not started.notes or shown_for == self._notes_shown_for:
+            return
+        self._notes_shown_for = shown_for
+        self.notify(
+            f"{started.notes}\n(w shows this again)",
+            title="What to look for",
+            timeout=NOTES_SECONDS,
+        )
 
     def action_look_for(self) -> None:
         started = self.model.started

@@ -103,7 +103,7 @@ class GridScreen(ViewScreen):
             loss = fmt.num(stats.loss if stats is not None else None)
             cell.update(
                 f"[{spec.colour}]{spark(losses, width, span=span)}[/]\n"
-                f"{fmt.badge(status, short=True)} train {loss}"
+                f"{fmt.badge(status, short=True)} {fmt.loss_name(model.is_surface)} {loss}"
             )
             cell.tooltip = stats.reason if stats is not None and stats.reason else spec.name
 

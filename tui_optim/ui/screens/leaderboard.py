@@ -63,9 +63,15 @@ class LeaderboardScreen(ViewScreen):
         target = fmt.num(started.target_loss) if started and started.target_loss else "none"
         title = escape(started.title) if started else ""
         ranked = RANK_LABELS[rank_key(model)]
+        what = "losses final, on the whole set"
+        if model.is_surface:
+            ranked = ranked.replace("training loss (whole training set)", "f").replace(
+                "training loss", "f"
+            )
+            what = "f final, at each racer's point"
         self.query_one("#board-title", Static).update(
             f"[b]{title}[/]  [$foreground-muted]target loss {target}; ranked by {ranked}; "
-            "losses final, on the whole set; DNF = diverged or failed[/]"
+            f"{what}; DNF = diverged or failed[/]"
         )
         table = self.query_one(DataTable)
         table.clear()
@@ -79,6 +85,8 @@ class LeaderboardScreen(ViewScreen):
             columns = COMPACT_HORIZON_COLUMNS if horizon else COMPACT_COLUMNS
         else:
             columns = HORIZON_COLUMNS if horizon else COLUMNS
+        if model.is_surface:
+            columns = tuple(fmt.loss_name(True) if c == "train loss" else c for c in columns)
         # A sweep's tuned race: each racer's P(win) from the sweep's paired bootstrap.
         scenario = self.app.scenario
         p_win = scenario.p_win if scenario is not None else None

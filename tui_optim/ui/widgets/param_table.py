@@ -90,6 +90,8 @@ class ParamTable(DataTable[Cell]):
         self.sort_reverse = False
         self._drawn_version = -1
         self._shown: dict[str, list[Cell]] = {}  # row key -> the cells on screen
+        #: column key -> header label (the loss columns say f on a surface race)
+        self.labels = dict(COLUMNS)
 
     def on_mount(self) -> None:
         for key, label in COLUMNS:
@@ -127,6 +129,14 @@ class ParamTable(DataTable[Cell]):
             self.sort_column, self.sort_reverse = column, False
         self._apply_sort()
 
+    def relabel(self, surface: bool) -> None:
+        """Name the loss columns for the race: f on a surface, the training loss otherwise."""
+        loss = fmt.loss_name(surface, long=True)
+        labels = {**dict(COLUMNS), "loss": loss, "best": f"best {fmt.loss_name(surface)}"}
+        if labels != self.labels:
+            self.labels = labels
+            self._apply_sort(force=True)
+
     def cycle_sort(self) -> str:
         """Sort by the next column (for the keyboard); returns its label."""
         keys = [key for key, _ in COLUMNS]
@@ -137,16 +147,19 @@ class ParamTable(DataTable[Cell]):
         )
         self.sort_column, self.sort_reverse = nxt, False
         self._apply_sort()
-        return dict(COLUMNS)[nxt]
+        return self.labels[nxt]
 
-    def _apply_sort(self) -> None:
-        if self.sort_column is None or self.row_count == 0:
+    def _apply_sort(self, force: bool = False) -> None:
+        if not force and (self.sort_column is None or self.row_count == 0):
             return
-        selected = self.selected_racer
-        self.sort(self.sort_column, key=lambda cell: cell.sort_key(), reverse=self.sort_reverse)
-        if selected is not None:
-            self.select_racer(selected)
-        for key, label in COLUMNS:
+        if self.sort_column is not None and self.row_count:
+            selected = self.selected_racer
+            self.sort(
+                self.sort_column, key=lambda cell: cell.sort_key(), reverse=self.sort_reverse
+            )
+            if selected is not None:
+                self.select_racer(selected)
+        for key, label in self.labels.items():
             arrow = (" ▼" if self.sort_reverse else " ▲") if key == self.sort_column else ""
             self.columns[key].label = Text(label + arrow)  # type: ignore[index]
         self.refresh()
@@ -157,6 +170,7 @@ class ParamTable(DataTable[Cell]):
         if model.version == self._drawn_version:
             return
         self._drawn_version = model.version
+        self.relabel(model.is_surface)
         wanted = [str(rid) for rid in model.racer_ids()]
         present = {key.value for key in self.rows if key.value is not None}
         for key in present - set(wanted):
