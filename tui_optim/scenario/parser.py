@@ -18,7 +18,8 @@ The keys (``tui-optim new FILE`` writes the commented ``template.toml``)::
     [[racer]]  optimizer, flavor, name, start, schedule, colour, batch_size, hyperparameters...
     [grid]     lists whose cartesian product makes racers (rows x columns), shared values
     [sweep]    optimizer, lr, seeds, metric: learning-rate sweeps (see scenario/sweep.py)
-    [[claim]]  racer, status, before, beats   (what the race shows; the tests check them)
+    [[claim]]  racer, status, before, beats, near, within, overfits, overfits_before,
+               horizon_at_most, at   (what the race shows; the tests check them)
 
 ``flavor`` says whose update rules and defaults a racer follows: torch.optim's ("torch", the
 default) or Keras 3's ("keras"); the top-level key sets it for every racer and grid cell.
@@ -135,13 +136,19 @@ class GridSpec:
 
 @dataclass(frozen=True)
 class Claim:
-    """One ``[[claim]]``: ``racer`` ends with ``status``, reaches the target ``before``
-    another racer, or ends with a lower training loss than the racer it ``beats``."""
+    """One ``[[claim]]`` (see ``schema.CLAIM`` for what each key says)."""
 
     racer: str
     status: str | None = None
     before: str | None = None
     beats: str | None = None
+    near: tuple[float, float] | None = None
+    within: float = 0.02
+    overfits: bool | None = None
+    overfits_before: str | None = None
+    horizon_at_most: float | None = None
+    #: The epoch (a surface race: the step) the claim is checked at; None: the end.
+    at: int | None = None
 
 
 @dataclass(frozen=True)
@@ -384,7 +391,7 @@ def _claims(
         if not isinstance(table, dict):
             raise ScenarioError("must be a table", place(""))
         values = read_table(CLAIM, table, place, context)
-        for key in ("racer", "before", "beats"):
+        for key in ("racer", "before", "beats", "overfits_before"):
             name = values[key]
             if name is not None and name not in names:
                 allowed = ", ".join(names)
@@ -397,6 +404,12 @@ def _claims(
                 status=values["status"],
                 before=values["before"],
                 beats=values["beats"],
+                near=values["near"],
+                within=values["within"],
+                overfits=values["overfits"],
+                overfits_before=values["overfits_before"],
+                horizon_at_most=values["horizon_at_most"],
+                at=values["at"],
             )
         )
     return tuple(claims)

@@ -99,6 +99,8 @@ class LeaderboardScreen(ViewScreen):
         for row in rows:
             runs = f" (×{row.runs}, {row.reached_target} at target)" if row.runs > 1 else ""
             steps = "-" if row.steps_to_target is None else f"{row.steps_to_target:.0f}"
+            if row.steps_to_target is not None and not row.target_exact:
+                steps = "≤" + steps  # the first evaluation at or below the target
             if row.grad_evals_to_target not in (None, row.steps_to_target):
                 steps += f" ({row.grad_evals_to_target:.0f} grad evals)"
             epochs = "-" if row.epochs_to_target is None else f"{row.epochs_to_target:.3g}"

@@ -239,7 +239,8 @@ class ParamTable(DataTable[Cell]):
         target = stats.time_to_target
         if target is None:
             return Cell(fmt.DASH, None)
-        steps = f"{target.steps} st"
+        # "≤": the first evaluation at or below the target, the crossing was not seen
+        steps = f"{'' if target.exact else '≤'}{target.steps} st"
         if target.grad_evals != target.steps:  # L-BFGS, SAM: more work than steps
             steps += f" {target.grad_evals} ev"
         if self.test_mode:
