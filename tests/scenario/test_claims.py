@@ -123,11 +123,18 @@ def holds(claim: Claim, run: Run) -> tuple[bool, str]:
 
 
 def flaps(statuses: list[str]) -> bool:
-    """A -> B -> A -> B anywhere in a racer's status changes."""
-    return any(
+    """A -> B -> A -> B anywhere in a racer's status changes, or a return to converged:
+    converged holds unless the racer starts diverging, so converged -> diverging ->
+    converged was a false alarm."""
+    alternates = any(
         a == c and b == d and a != b
         for a, b, c, d in zip(statuses, statuses[1:], statuses[2:], statuses[3:], strict=False)
     )
+    returns = any(
+        a == c == "converged" and b != a
+        for a, b, c in zip(statuses, statuses[1:], statuses[2:], strict=False)
+    )
+    return alternates or returns
 
 
 def test_every_built_in_race_makes_claims_unless_it_asks_questions() -> None:
@@ -143,6 +150,7 @@ def test_every_built_in_says_what_to_look_for() -> None:
 
 def test_flapping_is_a_return_and_a_second_leave() -> None:
     assert flaps(["oscillating", "running", "oscillating", "running"])
+    assert flaps(["converged", "diverging", "converged"])
     assert not flaps(["oscillating", "running", "oscillating"])
     assert not flaps(["oscillating", "running", "finished"])
 
