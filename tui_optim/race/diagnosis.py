@@ -276,10 +276,16 @@ class HealthMonitor:
         if self.status != "running":
             return None
         self.status = "finished"
-        reason = (
-            f"finished at epoch {epoch:g} (step {step}): loss {format_number(loss)}, "
-            f"best {format_number(self.memory.best)}"
-        )
+        if self.landscape.length_scale is not None:  # a surface: one step is one epoch
+            reason = (
+                f"finished at step {step}: f = {format_number(loss)}, "
+                f"best {format_number(self.memory.best)}"
+            )
+        else:
+            reason = (
+                f"finished at epoch {epoch:g} (step {step}): loss {format_number(loss)}, "
+                f"best {format_number(self.memory.best)}"
+            )
         if self.target_loss is not None:
             reason += f", target {format_number(self.target_loss)} not reached"
         return Verdict("finished", reason)
