@@ -187,7 +187,7 @@ class MLPProblem:
                 loss = part  # one pass: the mean as the loss computes it
             else:
                 loss += part * ((stop - start) / count)
-            if with_accuracy:
+            if labels is not None and with_accuracy:
                 correct += (self.predict_labels(outputs) == labels[start:stop]).sum(axis=1)
         accuracy = correct / count if with_accuracy else None
         return Evaluation(loss, accuracy)

@@ -193,7 +193,7 @@ def reversals(moves: Sequence[float | np.ndarray]) -> tuple[int, int]:
     """How many successive pairs of moves point in opposite directions, and of how many."""
     count = total = 0
     for a, b in itertools.pairwise(moves):
-        product = a * b if isinstance(a, float) else float(np.dot(a, b))
+        product = a * b if isinstance(a, float) and isinstance(b, float) else float(np.dot(a, b))
         if product == 0:
             continue
         total += 1

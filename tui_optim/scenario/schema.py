@@ -708,8 +708,10 @@ TOP = Table(
 #: another racer, ends with a lower loss than the racer it ``beats``, ends ``near`` a point
 #: (surfaces), overfits (its validation loss passes a minimum and ends above it while the
 #: training loss keeps falling), or predicts at most ``horizon_at_most`` steps ahead; ``at``
-#: checks the claim at that epoch (a surface: step) instead of the end. The racer names are
-#: checked against the scenario's racers by the parser.
+#: checks the claim at that epoch (a surface: step) instead of the end. In a sweep ``racer``
+#: is one of its optimizers, and the claims are about its tuned learning rate, the metric
+#: there, its width in decades, its diverged runs, and the sweep's verdict. The names are
+#: checked against the scenario's racers (a sweep's optimizers) by the parser.
 CLAIM = Table(
     "claim",
     (
@@ -727,6 +729,13 @@ CLAIM = Table(
         ),
         Option("horizon_at_most", Number(low=0.0), help="steps ahead it predicts, at most"),
         Option("at", Integer(low=1), help="the epoch (surfaces: step) the claim is checked at"),
+        # a sweep's claims: ``racer`` names one of its optimizers
+        Option("tuned_lr_between", Point(), help="[low, high] its tuned learning rate is in"),
+        Option("tuned_lr_above", Text(), help="an optimizer whose tuned learning rate is lower"),
+        Option("tuned_between", Point(), help="[low, high] its metric at the tuned rate is in"),
+        Option("wider_than", Text(), help="an optimizer with fewer decades within 10% of best"),
+        Option("diverges", Flag(), help="some of its runs diverge (at the top of the range)"),
+        Option("verdict", Text(), help="the sweep's verdict starts with this"),
     ),
 )
 
