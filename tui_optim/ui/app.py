@@ -758,19 +758,23 @@ class TuiOptimApp(App[int]):
     def _notes_at_start(self, started: RaceStarted) -> None:
         """The scenario's notes for :data:`NOTES_SECONDS`, once per scenario (a restart of
         the same one does not show them again; `w` does)."""
+        from tui_optim.ui import format as fmt
+
         shown_for = (started.scenario, started.title)
         if not self.notes_at_start or not started.notes or shown_for == self._notes_shown_for:
             return
         self._notes_shown_for = shown_for
         self.notify(
-            f"{started.notes}\n(w shows this again)",
+            f"{fmt.reflow(started.notes)}\n(w shows this again)",
             title="What to look for",
             timeout=NOTES_SECONDS,
         )
 
     def action_look_for(self) -> None:
         started = self.model.started
-        notes = started.notes if started is not None else ""
+        from tui_optim.ui import format as fmt
+
+        notes = fmt.reflow(started.notes) if started is not None else ""
         self.notify(notes or "this scenario says nothing", title="What to look for", timeout=30)
 
     def action_help(self) -> None:
