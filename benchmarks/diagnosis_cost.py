@@ -11,15 +11,17 @@ printed. The budget is 10% of the race.
 from __future__ import annotations
 
 import os
+import sys
+import time
 
-for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_name, "1")  # before NumPy loads its BLAS, as the engine process
+# One BLAS thread, as in the engine process (tui_optim.race.process); set before NumPy
+# loads its BLAS.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-import sys  # noqa: E402
-import time  # noqa: E402
-
-from tui_optim.race.race import Race  # noqa: E402
-from tui_optim.scenario import load_scenario  # noqa: E402
+from tui_optim.race.race import Race
+from tui_optim.scenario import load_scenario
 
 BUDGET = 0.10
 
