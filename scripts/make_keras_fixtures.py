@@ -42,7 +42,7 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 import keras
 import numpy as np
 import torch
-from sklearn.datasets import load_iris
+from make_optimizer_fixtures import iris_problem
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "keras_parity.npz"
 LAYERS = [4, 5, 3]
@@ -51,131 +51,81 @@ SEED = 11
 PEAKS_START = (-0.35, -0.67)
 PEAKS_STEPS = 10
 
+
+def same(ours: str, cls: str, **kwargs: Any) -> tuple[str, dict[str, Any], str, dict[str, Any]]:
+    """A case whose hyperparameters are the Keras call's arguments, in Keras' spellings (so
+    the aliases are exercised too)."""
+    return ours, dict(kwargs), cls, kwargs
+
+
 # case: (our keras-flavor optimizer, our hyperparameters, Keras class, Keras arguments).
-# Our hyperparameters use Keras' spellings, so the aliases are exercised too.
 CASES: dict[str, tuple[str, dict[str, Any], str, dict[str, Any]]] = {
-    "sgd": ("sgd", {"learning_rate": 0.2}, "SGD", {"learning_rate": 0.2}),
-    "sgd_momentum": (
-        "sgd",
-        {"learning_rate": 0.05, "momentum": 0.9},
-        "SGD",
-        {"learning_rate": 0.05, "momentum": 0.9},
+    "sgd": same("sgd", "SGD", learning_rate=0.2),
+    "sgd_momentum": same("sgd", "SGD", learning_rate=0.05, momentum=0.9),
+    "sgd_nesterov_wd": same(
+        "sgd", "SGD", learning_rate=0.05, momentum=0.8, nesterov=True, weight_decay=0.05
     ),
-    "sgd_nesterov_wd": (
-        "sgd",
-        {"learning_rate": 0.05, "momentum": 0.8, "nesterov": True, "weight_decay": 0.05},
-        "SGD",
-        {"learning_rate": 0.05, "momentum": 0.8, "nesterov": True, "weight_decay": 0.05},
+    "rmsprop": same("rmsprop", "RMSprop", learning_rate=0.01),
+    "rmsprop_centered_momentum_wd": same(
+        "rmsprop", "RMSprop", learning_rate=0.005, rho=0.8, momentum=0.5, centered=True,
+        weight_decay=0.05,
     ),
-    "rmsprop": ("rmsprop", {"learning_rate": 0.01}, "RMSprop", {"learning_rate": 0.01}),
-    "rmsprop_centered_momentum_wd": (
-        "rmsprop",
-        {"learning_rate": 0.005, "rho": 0.8, "momentum": 0.5, "centered": True,
-         "weight_decay": 0.05},
-        "RMSprop",
-        {"learning_rate": 0.005, "rho": 0.8, "momentum": 0.5, "centered": True,
-         "weight_decay": 0.05},
+    "adagrad": same("adagrad", "Adagrad", learning_rate=0.1),
+    "adagrad_zero_start_wd": same(
+        "adagrad", "Adagrad", learning_rate=0.1, initial_accumulator_value=0.0, epsilon=1e-6,
+        weight_decay=0.05,
     ),
-    "adagrad": ("adagrad", {"learning_rate": 0.1}, "Adagrad", {"learning_rate": 0.1}),
-    "adagrad_zero_start_wd": (
-        "adagrad",
-        {"learning_rate": 0.1, "initial_accumulator_value": 0.0, "epsilon": 1e-6,
-         "weight_decay": 0.05},
-        "Adagrad",
-        {"learning_rate": 0.1, "initial_accumulator_value": 0.0, "epsilon": 1e-6,
-         "weight_decay": 0.05},
+    "adadelta": same("adadelta", "Adadelta", learning_rate=1.0),
+    "adadelta_rho_wd": same(
+        "adadelta", "Adadelta", learning_rate=0.5, rho=0.9, epsilon=1e-6, weight_decay=0.05
     ),
-    "adadelta": ("adadelta", {"learning_rate": 1.0}, "Adadelta", {"learning_rate": 1.0}),
-    "adadelta_rho_wd": (
-        "adadelta",
-        {"learning_rate": 0.5, "rho": 0.9, "epsilon": 1e-6, "weight_decay": 0.05},
-        "Adadelta",
-        {"learning_rate": 0.5, "rho": 0.9, "epsilon": 1e-6, "weight_decay": 0.05},
+    "adam": same("adam", "Adam", learning_rate=0.01),
+    "adam_betas_wd": same(
+        "adam", "Adam", learning_rate=0.01, beta_1=0.8, beta_2=0.99, weight_decay=0.05
     ),
-    "adam": ("adam", {"learning_rate": 0.01}, "Adam", {"learning_rate": 0.01}),
-    "adam_betas_wd": (
-        "adam",
-        {"learning_rate": 0.01, "beta_1": 0.8, "beta_2": 0.99, "weight_decay": 0.05},
-        "Adam",
-        {"learning_rate": 0.01, "beta_1": 0.8, "beta_2": 0.99, "weight_decay": 0.05},
-    ),
+    # our amsgrad is Keras' Adam(amsgrad=True)
     "amsgrad": ("amsgrad", {"learning_rate": 0.01}, "Adam", {"learning_rate": 0.01,
                                                              "amsgrad": True}),
-    "adamw": ("adamw", {"learning_rate": 0.01}, "AdamW", {"learning_rate": 0.01}),
-    "adamw_amsgrad": (
-        "adamw",
-        {"learning_rate": 0.01, "weight_decay": 0.1, "amsgrad": True, "epsilon": 1e-5},
-        "AdamW",
-        {"learning_rate": 0.01, "weight_decay": 0.1, "amsgrad": True, "epsilon": 1e-5},
+    "adamw": same("adamw", "AdamW", learning_rate=0.01),
+    "adamw_amsgrad": same(
+        "adamw", "AdamW", learning_rate=0.01, weight_decay=0.1, amsgrad=True, epsilon=1e-5
     ),
-    "adamax": ("adamax", {"learning_rate": 0.02}, "Adamax", {"learning_rate": 0.02}),
-    "adamax_wd": (
-        "adamax",
-        {"learning_rate": 0.02, "beta_1": 0.8, "beta_2": 0.99, "weight_decay": 0.05},
-        "Adamax",
-        {"learning_rate": 0.02, "beta_1": 0.8, "beta_2": 0.99, "weight_decay": 0.05},
+    "adamax": same("adamax", "Adamax", learning_rate=0.02),
+    "adamax_wd": same(
+        "adamax", "Adamax", learning_rate=0.02, beta_1=0.8, beta_2=0.99, weight_decay=0.05
     ),
-    "nadam": ("nadam", {"learning_rate": 0.01}, "Nadam", {"learning_rate": 0.01}),
-    "nadam_wd": (
-        "nadam",
-        {"learning_rate": 0.01, "beta_2": 0.99, "epsilon": 1e-5, "weight_decay": 0.05},
-        "Nadam",
-        {"learning_rate": 0.01, "beta_2": 0.99, "epsilon": 1e-5, "weight_decay": 0.05},
+    "nadam": same("nadam", "Nadam", learning_rate=0.01),
+    "nadam_wd": same(
+        "nadam", "Nadam", learning_rate=0.01, beta_2=0.99, epsilon=1e-5, weight_decay=0.05
     ),
-    "lion": ("lion", {"learning_rate": 0.003}, "Lion", {"learning_rate": 0.003}),
-    "lion_wd": (
-        "lion",
-        {"learning_rate": 0.003, "beta_1": 0.95, "beta_2": 0.98, "weight_decay": 0.5},
-        "Lion",
-        {"learning_rate": 0.003, "beta_1": 0.95, "beta_2": 0.98, "weight_decay": 0.5},
+    "lion": same("lion", "Lion", learning_rate=0.003),
+    "lion_wd": same(
+        "lion", "Lion", learning_rate=0.003, beta_1=0.95, beta_2=0.98, weight_decay=0.5
     ),
-    "adafactor": ("adafactor", {"learning_rate": 0.05}, "Adafactor", {"learning_rate": 0.05}),
-    "adafactor_clip_wd": (
-        "adafactor",
-        {"learning_rate": 0.3, "beta_2_decay": -0.5, "epsilon_2": 0.01, "clip_threshold": 0.5,
-         "relative_step": False, "weight_decay": 0.05},
-        "Adafactor",
-        {"learning_rate": 0.3, "beta_2_decay": -0.5, "epsilon_2": 0.01, "clip_threshold": 0.5,
-         "relative_step": False, "weight_decay": 0.05},
+    "adafactor": same("adafactor", "Adafactor", learning_rate=0.05),
+    "adafactor_clip_wd": same(
+        "adafactor", "Adafactor", learning_rate=0.3, beta_2_decay=-0.5, epsilon_2=0.01,
+        clip_threshold=0.5, relative_step=False, weight_decay=0.05,
     ),
-    "lamb": ("lamb", {"learning_rate": 0.02}, "Lamb", {"learning_rate": 0.02}),
-    "lamb_wd": (
-        "lamb",
-        {"learning_rate": 0.02, "beta_1": 0.8, "beta_2": 0.99, "weight_decay": 0.05},
-        "Lamb",
-        {"learning_rate": 0.02, "beta_1": 0.8, "beta_2": 0.99, "weight_decay": 0.05},
+    "lamb": same("lamb", "Lamb", learning_rate=0.02),
+    "lamb_wd": same(
+        "lamb", "Lamb", learning_rate=0.02, beta_1=0.8, beta_2=0.99, weight_decay=0.05
     ),
-    "ftrl": ("ftrl", {"learning_rate": 0.2}, "Ftrl", {"learning_rate": 0.2}),
-    "ftrl_regularised": (
-        "ftrl",
-        {"learning_rate": 0.2, "learning_rate_power": -0.7, "initial_accumulator_value": 0.2,
-         "l1_regularization_strength": 0.002, "l2_regularization_strength": 0.01,
-         "l2_shrinkage_regularization_strength": 0.01, "beta": 0.5, "weight_decay": 0.05},
-        "Ftrl",
-        {"learning_rate": 0.2, "learning_rate_power": -0.7, "initial_accumulator_value": 0.2,
-         "l1_regularization_strength": 0.002, "l2_regularization_strength": 0.01,
-         "l2_shrinkage_regularization_strength": 0.01, "beta": 0.5, "weight_decay": 0.05},
+    "ftrl": same("ftrl", "Ftrl", learning_rate=0.2),
+    "ftrl_regularised": same(
+        "ftrl", "Ftrl", learning_rate=0.2, learning_rate_power=-0.7,
+        initial_accumulator_value=0.2, l1_regularization_strength=0.002,
+        l2_regularization_strength=0.01, l2_shrinkage_regularization_strength=0.01, beta=0.5,
+        weight_decay=0.05,
     ),
     # Keras' base-optimizer clipping: clipnorm per tensor, global_clipnorm, clipvalue.
-    "sgd_clipnorm": (
-        "sgd",
-        {"learning_rate": 0.2, "momentum": 0.5, "clipnorm": 0.1},
-        "SGD",
-        {"learning_rate": 0.2, "momentum": 0.5, "clipnorm": 0.1},
+    "sgd_clipnorm": same("sgd", "SGD", learning_rate=0.2, momentum=0.5, clipnorm=0.1),
+    "adam_global_clipnorm": same(
+        "adam", "Adam", learning_rate=0.01, global_clipnorm=0.3, weight_decay=0.05
     ),
-    "adam_global_clipnorm": (
-        "adam",
-        {"learning_rate": 0.01, "global_clipnorm": 0.3, "weight_decay": 0.05},
-        "Adam",
-        {"learning_rate": 0.01, "global_clipnorm": 0.3, "weight_decay": 0.05},
-    ),
-    "rmsprop_clipvalue": (
-        "rmsprop",
-        {"learning_rate": 0.01, "clipvalue": 0.05},
-        "RMSprop",
-        {"learning_rate": 0.01, "clipvalue": 0.05},
-    ),
-    "muon": ("muon", {"learning_rate": 0.02}, "Muon", {"learning_rate": 0.02}),
+    "rmsprop_clipvalue": same("rmsprop", "RMSprop", learning_rate=0.01, clipvalue=0.05),
+    "muon": same("muon", "Muon", learning_rate=0.02),
+    # Keras turns the RMS matching off with rms_rate=None; ours takes 0 for that
     "muon_plain_momentum": (
         "muon",
         {"learning_rate": 0.02, "momentum": 0.9, "nesterov": False, "ns_steps": 3,
@@ -207,21 +157,6 @@ def keep_float64(keep: bool) -> None:
     from keras.src.backend.common import dtypes
 
     dtypes.BIT64_TO_BIT32_DTYPE["float64"] = "float64" if keep else "float32"
-
-
-def problem() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Inputs (15, 4) standardised, one-hot targets (15, 3), initial flat params (P,)."""
-    iris = load_iris()
-    rows = np.arange(0, 150, 10)
-    x = iris.data[rows].astype(np.float64)
-    x = (x - x.mean(axis=0)) / x.std(axis=0)
-    y = np.eye(3)[iris.target[rows]]
-    rng = np.random.default_rng(SEED)
-    parts = []
-    for fan_in, fan_out in itertools.pairwise(LAYERS):
-        limit = np.sqrt(6.0 / (fan_in + fan_out))
-        parts += [rng.uniform(-limit, limit, fan_in * fan_out), rng.uniform(-0.1, 0.1, fan_out)]
-    return x, y, np.concatenate(parts)
 
 
 def model_from(flat: np.ndarray) -> keras.Model:
@@ -305,7 +240,7 @@ def main() -> None:
         raise SystemExit("run with KERAS_BACKEND=torch")
     keras.config.set_floatx("float64")
     torch.set_num_threads(1)
-    x, y, init = problem()
+    x, y, init = iris_problem(LAYERS, SEED)
     arrays: dict[str, np.ndarray] = {"x": x, "y": y, "init": init, "layers": np.array(LAYERS)}
     cases = []
     for case, (ours, hparams, cls, kwargs) in CASES.items():

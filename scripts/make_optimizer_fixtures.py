@@ -138,19 +138,26 @@ def schedule_factors(cls: str, kwargs: dict[str, Any], steps: int) -> np.ndarray
     return np.array(factors)
 
 
-def problem() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Inputs (15, 4) standardised, one-hot targets (15, 3), initial flat params (P,)."""
+def iris_problem(layers: list[int], seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Inputs (15, 4) standardised (every 10th iris row: 5 per class), one-hot targets
+    (15, 3), and initial flat params (P,) for ``layers`` in our layout: Glorot-uniform
+    weights, biases uniform in +-0.1, from ``seed``."""
     iris = load_iris()
     rows = np.arange(0, 150, 10)
     x = iris.data[rows].astype(np.float64)
     x = (x - x.mean(axis=0)) / x.std(axis=0)
     y = np.eye(3)[iris.target[rows]]
-    rng = np.random.default_rng(SEED)
+    rng = np.random.default_rng(seed)
     parts = []
-    for fan_in, fan_out in itertools.pairwise(LAYERS):
+    for fan_in, fan_out in itertools.pairwise(layers):
         limit = np.sqrt(6.0 / (fan_in + fan_out))
         parts += [rng.uniform(-limit, limit, fan_in * fan_out), rng.uniform(-0.1, 0.1, fan_out)]
     return x, y, np.concatenate(parts)
+
+
+def problem() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """This fixture's problem: :func:`iris_problem` for LAYERS and SEED."""
+    return iris_problem(LAYERS, SEED)
 
 
 def to_torch(flat: np.ndarray) -> list[nn.Linear]:

@@ -29,9 +29,51 @@ def run(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess
     )
 
 
-def test_help_works() -> None:
+# Every command and the options a user reaches for, as `tui-optim COMMAND --help` lists them.
+COMMAND_OPTIONS = {
+    "run": (
+        "--headless",
+        "--epochs",
+        "--steps",
+        "--seed",
+        "--json",
+        "--csv",
+        "--weights",
+        "--processes",
+        "--quiet",
+        "--rank-by",
+    ),
+    "sweep": ("--json", "--csv", "--quiet", "--processes", "--scheduler", "--workers", "--race"),
+    "list": ("scenarios", "optimizers", "datasets", "surfaces"),
+    "check": ("scenario",),
+    "new": ("file", "--force"),
+    "serve": ("scenario", "--host", "--port"),
+    "replay": ("results",),
+}
+
+
+def test_help_names_every_command_and_the_app_options() -> None:
     result = run("--help")
-    assert result.returncode == 0 and "tui-optim" in result.stdout
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: tui-optim")
+    for option in ("scenario", "--paused", "--help"):
+        assert option in result.stdout, option
+    named = re.search(r"Commands:([^(]*)\(", result.stdout)
+    assert named is not None, result.stdout
+    assert [c.strip() for c in named.group(1).split(",")] == list(COMMAND_OPTIONS)
+
+
+@pytest.mark.parametrize("command", COMMAND_OPTIONS)
+def test_each_command_help_lists_its_options(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"usage: tui-optim {command}"), text
+    for option in COMMAND_OPTIONS[command]:
+        assert re.search(rf"(?<![\w-]){re.escape(option)}\b", text), (command, option)
 
 
 def test_headless_run_writes_json_csv_and_loadable_weights(tmp_path: Path) -> None:

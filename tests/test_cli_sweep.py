@@ -13,38 +13,23 @@ import time
 from pathlib import Path
 
 import pytest
+from sweep_scenarios import iris_sweep
 
 from tui_optim.cli import main
-
-SWEEP = """\
-title = "cli sweep"
-seed = 7
-epochs = {epochs}
-
-[data]
-source = "iris"
-scale = "standard"
-validation = 0.2
-batch_size = 32
-
-[model]
-layers = [4, 5, 3]
-hidden = "selu"
-output = "softmax"
-loss = "cross_entropy"
-init = "lecun_normal"
-
-[sweep]
-optimizer = ["sgd", {{ optimizer = "sgd", momentum = 0.9, name = "SGD+mom" }}, "adam"]
-lr = {{ from = 0.001, to = 1.0, points = 4 }}
-seeds = 3
-{extra}
-"""
 
 
 def write(tmp_path: Path, epochs: int = 3, extra: str = "") -> Path:
     path = tmp_path / "sweep.toml"
-    path.write_text(SWEEP.format(epochs=epochs, extra=extra), encoding="utf-8")
+    text = iris_sweep(
+        title="cli sweep",
+        seed=7,
+        epochs=epochs,
+        optimizers='["sgd", { optimizer = "sgd", momentum = 0.9, name = "SGD+mom" }, "adam"]',
+        lr="{ from = 0.001, to = 1.0, points = 4 }",
+        seeds=3,
+        extra=extra,
+    )
+    path.write_text(text, encoding="utf-8")
     return path
 
 

@@ -15,37 +15,23 @@ from typing import Any
 
 import psutil
 import pytest
+from sweep_scenarios import iris_sweep
 
 pytest.importorskip("distributed")
 
-SCENARIO = """\
-title = "a sweep for clusters"
-seed = 3
-epochs = {epochs}
-
-[data]
-source = "iris"
-scale = "standard"
-validation = 0.2
-batch_size = 32
-
-[model]
-layers = [4, 8, 3]
-hidden = "selu"
-output = "softmax"
-loss = "cross_entropy"
-
-[sweep]
-optimizer = ["sgd", "adam"]
-lr = {{ from = 1e-3, to = 1.0, points = 8 }}
-seeds = 6
-metric = "final_loss"
-"""
-
-
 def sweep_file(tmp_path: Path, epochs: int) -> Path:
     path = tmp_path / f"sweep_{epochs}.toml"
-    path.write_text(SCENARIO.format(epochs=epochs))
+    text = iris_sweep(
+        title="a sweep for clusters",
+        epochs=epochs,
+        optimizers='["sgd", "adam"]',
+        lr="{ from = 1e-3, to = 1.0, points = 8 }",
+        seeds=6,
+        hidden=8,
+        init=None,
+        extra='metric = "final_loss"',
+    )
+    path.write_text(text)
     return path
 
 

@@ -457,7 +457,7 @@ def _same_file(a: Path, b: Path) -> bool:
 def _check_outputs(options: argparse.Namespace, scenario: Scenario) -> None:
     """Refuse, before the race starts, outputs that cannot be written or that would
     overwrite an input of the race or another output."""
-    from tui_optim.race.race import race_slugs, weight_file_stem
+    from tui_optim.race.weights import race_slugs, weight_file_stem
 
     _check_output(options.json)
     _check_output(options.csv)

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+import parity
 import pytest
 
 from tui_optim.engine.data import Dataset
-from tui_optim.engine.mlp import MLP
 from tui_optim.engine.optimizers import (
     OPTAX_EQUIVALENTS,
     OPTIMIZERS,
@@ -22,17 +21,8 @@ from tui_optim.engine.optimizers import (
 )
 from tui_optim.engine.problems import MLPProblem
 
-FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "optax_parity.npz"
-TOLERANCE = 1e-12
-
-
-def _load() -> tuple[dict[str, np.ndarray], list[dict]]:
-    with np.load(FIXTURE, allow_pickle=False) as data:
-        arrays = {key: data[key] for key in data.files}
-    return arrays, json.loads(str(arrays["cases"]))
-
-
-ARRAYS, CASES = _load()
+ARRAYS = parity.load_fixture("optax_parity.npz")
+CASES = parity.cases_of(ARRAYS)
 CASE_IDS = [case["case"] for case in CASES]
 SIGNATURES: dict[str, dict[str, Any]] = json.loads(str(ARRAYS["signatures"]))
 
@@ -57,13 +47,6 @@ NONE_MEANS = {
 
 def _problem() -> MLPProblem:
     x, y = ARRAYS["x"], ARRAYS["y"]
-    mlp = MLP(
-        layers=[int(n) for n in ARRAYS["layers"]],
-        hidden="tanh",
-        output="softmax",
-        loss="cross_entropy",
-        dtype=np.float64,
-    )
     data = Dataset(
         name="iris15",
         task="classification",
@@ -77,40 +60,22 @@ def _problem() -> MLPProblem:
         feature_names=("a", "b", "c", "d"),
         encoding="onehot",
     )
-    return MLPProblem(mlp, data)
+    return MLPProblem(parity.fixture_mlp(ARRAYS), data)
 
 
 PROBLEM = _problem()
 
 
-def _relative_error(ours: np.ndarray, reference: np.ndarray) -> float:
-    return float(np.max(np.abs(ours - reference)) / np.max(np.abs(reference)))
-
-
 def _replay(case: dict, use_optax_grads: bool) -> list[float]:
     """Run our optimizer over the case; the relative error after every step (of the weights
     and, for schedule-free cases, of the evaluation point too)."""
-    reference = ARRAYS[f"{case['case']}/params"]
-    optax_grads = ARRAYS[f"{case['case']}/grads"]
-    evaluation = ARRAYS.get(f"{case['case']}/eval")
-    params = ARRAYS["init"].reshape(1, -1).copy()
-    grads = np.empty_like(params)
     optimizer = get_optimizer(case["optimizer"])([case["hparams"]], np.float64)
     optimizer.tensors = PROBLEM.tensors()
-    optimizer.init_state(params)
-    errors = []
-    for step in range(optax_grads.shape[0]):
-        if use_optax_grads:
-            grads[0] = optax_grads[step]
-        else:
-            PROBLEM.loss_and_grad(params, None, grads)
-        optimizer.step(params, grads)
-        error = _relative_error(params[0], reference[step + 1])
-        if evaluation is not None:
-            at = optimizer.evaluation_params(params)[0]
-            error = max(error, _relative_error(at, evaluation[step]))
-        errors.append(error)
-    return errors
+
+    def gradient(params: np.ndarray, grads: np.ndarray) -> None:
+        PROBLEM.loss_and_grad(params, None, grads)
+
+    return parity.replay(ARRAYS, case["case"], optimizer, gradient, use_optax_grads)
 
 
 def test_fixture_covers_every_optax_optimizer() -> None:
@@ -158,21 +123,16 @@ def test_prodigy_beta3_follows_beta2_unless_given() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_matches_optax_with_optax_gradients(case: dict) -> None:
-    errors = _replay(case, use_optax_grads=True)
-    assert max(errors) <= TOLERANCE, f"step {int(np.argmax(errors)) + 1}: {max(errors):.2e}"
+    parity.assert_within_tolerance(_replay(case, use_optax_grads=True))
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_matches_optax_with_our_mlp(case: dict) -> None:
-    errors = _replay(case, use_optax_grads=False)
-    assert max(errors) <= TOLERANCE, f"step {int(np.argmax(errors)) + 1}: {max(errors):.2e}"
+    parity.assert_within_tolerance(_replay(case, use_optax_grads=False))
 
 
 def test_the_runs_move_far_from_the_start() -> None:
-    """Parity over trajectories that barely move would prove little."""
-    for case in CASE_IDS:
-        params = ARRAYS[f"{case}/params"]
-        assert _relative_error(params[-1], params[0]) > 0.05, case
+    parity.assert_runs_move(ARRAYS, CASE_IDS)
 
 
 def test_tensors_out_of_column_order_give_the_same_steps() -> None:

@@ -4,48 +4,18 @@ torch itself is not needed here)."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
+import parity
 import pytest
 
-from tui_optim.engine.mlp import MLP
 from tui_optim.engine.optimizers import TORCH_EQUIVALENTS, get_optimizer
-from tui_optim.engine.optimizers.base import Tensor
 from tui_optim.engine.optimizers.muon import newton_schulz, to_bfloat16
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-TOLERANCE = 1e-12
-
-
-def _load(name: str) -> tuple[dict[str, np.ndarray], list[dict]]:
-    with np.load(FIXTURES / name, allow_pickle=False) as data:
-        arrays = {key: data[key] for key in data.files}
-    return arrays, json.loads(str(arrays["cases"]))
-
-
-ARRAYS, CASES = _load("torch_newer_parity.npz")
+ARRAYS = parity.load_fixture("torch_newer_parity.npz")
+CASES = parity.cases_of(ARRAYS)
 CASE_IDS = [case["case"] for case in CASES]
-MLP_443 = MLP(
-    layers=[int(n) for n in ARRAYS["layers"]],
-    hidden="tanh",
-    output="softmax",
-    loss="cross_entropy",
-    dtype=np.float64,
-)
-TENSORS = tuple(
-    tensor
-    for layer in MLP_443.layers
-    for tensor in (
-        Tensor(f"W{layer.index}", layer.weight, (layer.fan_in, layer.fan_out)),
-        Tensor(f"b{layer.index}", layer.bias, (layer.fan_out,)),
-    )
-)
-
-
-def _relative_error(ours: np.ndarray, reference: np.ndarray) -> float:
-    return float(np.max(np.abs(ours - reference)) / np.max(np.abs(reference)))
+MLP_443 = parity.fixture_mlp(ARRAYS)
+TENSORS = parity.mlp_tensors(MLP_443)
 
 
 def _replay(case: dict, use_torch_grads: bool) -> tuple[list[float], list[int], object]:
@@ -79,13 +49,13 @@ def _replay(case: dict, use_torch_grads: bool) -> tuple[list[float], list[int], 
             optimizer.step(params, grads, closure, losses)
         else:
             optimizer.step(params, grads)
-        errors.append(_relative_error(params[0], reference[step + 1]))
+        errors.append(parity.relative_error(params[0], reference[step + 1]))
         evaluations.append(int(counted[0]))
     return errors, evaluations, optimizer
 
 
 def test_fixtures_cover_every_torch_optimizer() -> None:
-    _, older = _load("optimizer_parity.npz")
+    older = parity.cases_of(parity.load_fixture("optimizer_parity.npz"))
     covered = {case["optimizer"] for case in CASES + older}
     assert set(TORCH_EQUIVALENTS) <= covered
     assert {"lookahead", "sam"} <= covered
@@ -94,7 +64,7 @@ def test_fixtures_cover_every_torch_optimizer() -> None:
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_matches_torch_with_our_mlp(case: dict) -> None:
     errors, evaluations, _ = _replay(case, use_torch_grads=False)
-    assert max(errors) <= TOLERANCE, f"step {int(np.argmax(errors)) + 1}: {max(errors):.2e}"
+    parity.assert_within_tolerance(errors)
     assert evaluations == ARRAYS[f"{case['case']}/evals"].tolist()
 
 
@@ -103,7 +73,7 @@ def test_matches_torch_with_our_mlp(case: dict) -> None:
 )
 def test_matches_torch_with_torch_gradients(case: dict) -> None:
     errors, _, _ = _replay(case, use_torch_grads=True)
-    assert max(errors) <= TOLERANCE, f"step {int(np.argmax(errors)) + 1}: {max(errors):.2e}"
+    parity.assert_within_tolerance(errors)
 
 
 @pytest.mark.parametrize(
@@ -112,7 +82,7 @@ def test_matches_torch_with_torch_gradients(case: dict) -> None:
 def test_asgd_keeps_torchs_weight_average(case: dict) -> None:
     _, _, optimizer = _replay(case, use_torch_grads=True)
     average = optimizer.state["ax"][0]  # type: ignore[attr-defined]
-    assert _relative_error(average, ARRAYS[f"{case['case']}/ax"]) <= TOLERANCE
+    parity.assert_within_tolerance([parity.relative_error(average, ARRAYS[f"{case['case']}/ax"])])
 
 
 def test_closure_families_evaluate_more_than_once_per_step() -> None:
@@ -123,10 +93,7 @@ def test_closure_families_evaluate_more_than_once_per_step() -> None:
 
 
 def test_the_runs_move_far_from_the_start() -> None:
-    """Parity over trajectories that barely move would prove little."""
-    for case in CASE_IDS:
-        params = ARRAYS[f"{case}/params"]
-        assert _relative_error(params[-1], params[0]) > 0.05, case
+    parity.assert_runs_move(ARRAYS, CASE_IDS)
 
 
 def test_bfloat16_rounding_is_to_nearest_even() -> None:

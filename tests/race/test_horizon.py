@@ -10,7 +10,8 @@ import numpy as np
 from tui_optim.engine.data import Dataset, window
 from tui_optim.engine.mlp import MLP
 from tui_optim.engine.problems import MLPProblem
-from tui_optim.race.race import HORIZON_EVERY_EPOCHS, Race
+from tui_optim.race.race import Race
+from tui_optim.race.recorder import HORIZON_EVERY_EPOCHS
 from tui_optim.scenario import load_scenario
 
 OMEGA = 0.05

@@ -199,11 +199,26 @@ def test_a_killed_engine_is_reported_not_hung(engine) -> None:
     process.close()
 
 
-def test_a_bad_scenario_fails_in_the_child_with_one_line(engine) -> None:
-    scenario = dataclasses.replace(short("quickstart"), racers=())
-    process = engine(scenario)
-    record = drive(process, lambda r: r.engine_error is not None or finished(r), timeout=30)
-    assert record.engine_error is None or "\n" not in record.engine_error
+def test_a_bad_scenario_fails_in_the_child_with_one_line(engine, tmp_path) -> None:
+    """The file parses; the child's deep check finds the model does not fit the data."""
+    path = tmp_path / "wrong_layers.toml"
+    path.write_text(
+        'title = "wrong layers"\nepochs = 3\n[data]\nsource = "iris"\n'
+        '[model]\nlayers = [5, 8, 3]\n[[racer]]\noptimizer = "adam"\n'
+    )
+    process = engine(load_scenario(path, check=False))
+    failures: list[EngineFailed] = []
+    record = RaceRecord()
+    deadline = time.monotonic() + 30
+    while not failures and time.monotonic() < deadline:
+        for message in process.poll(0.05):
+            record.apply(message)
+            failures += [message] if isinstance(message, EngineFailed) else []
+    assert len(failures) == 1 and failures[0].invalid_scenario
+    assert record.engine_error is not None
+    assert "model.layers: the input size is 5 but iris gives 4 features" in record.engine_error
+    assert "\n" not in record.engine_error and "Traceback" not in record.engine_error
+    assert record.started is None and record.state == "stopped"  # no race began
 
 
 def test_the_engine_exits_when_its_parent_dies() -> None:

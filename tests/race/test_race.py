@@ -178,7 +178,7 @@ def test_add_remove_and_live_hyperparameters() -> None:
     assert added.spec.name == "adamax lr=0.002" and added.hparams["lr"] == 0.002
     race.handle(SetHparam(added.id, "lr", 0.02))
     assert race.racers[added.id].spec.hparams["lr"] == 0.02
-    block, row = race._group_of(added).block_of(added)
+    block, row = race.group_of(added).block_of(added)
     assert block.optimizer.h["lr"][row, 0] == 0.02
     race.handle(RemoveRacer(0))
     assert 0 not in race.racers
@@ -331,7 +331,7 @@ def test_schedule_free_reports_loss_and_exports_weights_at_its_evaluation_point(
     configs = [racer("sf", "schedule_free_adamw", lr=0.05), racer("adam", "adam", lr=0.01)]
     race = Race(iris_scenario(configs, batch_size=None))
     by_name = {r.spec.name: r for r in race.racers.values()}
-    group = race._group_of(by_name["sf"])
+    group = race.group_of(by_name["sf"])
     problem = group.problem
     for _ in range(5):
         group.step_once(record=False)
@@ -377,7 +377,7 @@ def test_schedule_free_validation_figures_are_at_its_evaluation_point() -> None:
         assert found.loss == pytest.approx(train.loss[0], rel=1e-12)
         assert found.accuracy == pytest.approx(train.accuracy[0], rel=1e-12)
     sf = next(r for r in race.racers.values() if r.spec.name == "sf")
-    group = race._group_of(sf)
+    group = race.group_of(sf)
     raw = group.params[group.row_of(sf)][None].copy()
     assert sf.val_loss != pytest.approx(problem.evaluate(raw, "val").loss[0], rel=1e-6)
     assert sf.loss != pytest.approx(problem.evaluate(raw, "train").loss[0], rel=1e-6)

@@ -7,6 +7,7 @@ import time
 from dataclasses import replace
 
 import numpy as np
+from sweep_scenarios import iris_sweep
 
 from tui_optim.race.race import build_problem
 from tui_optim.race.sweep import (
@@ -21,33 +22,15 @@ from tui_optim.race.sweep import (
 from tui_optim.results.sweep import SweepRecord
 from tui_optim.scenario import Scenario, parse_scenario
 
-TEXT = """\
-title = "tiny sweep"
-seed = 3
-epochs = {epochs}
+TWIN_SWEEP = '["sgd", { optimizer = "sgd", name = "twin" }, "adam"]'
 
-[data]
-source = "iris"
-scale = "standard"
-validation = 0.2
-batch_size = 32
 
-[model]
-layers = [4, 5, 3]
-hidden = "selu"
-output = "softmax"
-loss = "cross_entropy"
-init = "lecun_normal"
-
-[sweep]
-optimizer = ["sgd", {{ optimizer = "sgd", name = "twin" }}, "adam"]
-lr = {lr}
-seeds = 3
-"""
+def sweep_text(epochs: int, lr: str) -> str:
+    return iris_sweep(epochs=epochs, optimizers=TWIN_SWEEP, lr=lr, seeds=3)
 
 
 def scenario(epochs: int = 4, lr: str = "[0.001, 0.1, 100.0]") -> Scenario:
-    return parse_scenario(TEXT.format(epochs=epochs, lr=lr), name="tiny")
+    return parse_scenario(sweep_text(epochs, lr), name="tiny")
 
 
 def record_of(scenario: Scenario, results: list[BlockResult]) -> SweepRecord:
@@ -151,7 +134,7 @@ def test_worker_processes_give_the_same_results_as_one() -> None:
 
 
 def test_a_keras_entry_steps_with_keras_rules() -> None:
-    text = TEXT.format(epochs=2, lr="[0.01]").replace(
+    text = sweep_text(2, "[0.01]").replace(
         '"adam"]', '"adam", { optimizer = "adam", flavor = "keras" }]'
     )
     tiny = parse_scenario(text, name="tiny")
@@ -169,10 +152,10 @@ def test_closures_and_wrappers_step_in_a_sweep_and_count_their_gradient_evaluati
     """L-BFGS drives closures, SAM evaluates twice a step and lookahead's learning rate is
     its inner optimizer's (``inner.lr``): each runs at every learning rate of the sweep."""
     text = (
-        TEXT.format(epochs=2, lr="[0.01, 0.1]")
+        sweep_text(2, "[0.01, 0.1]")
         .replace("batch_size = 32", 'batch_size = "full"')
         .replace(
-            '["sgd", { optimizer = "sgd", name = "twin" }, "adam"]',
+            TWIN_SWEEP,
             '["lbfgs", "sam", { optimizer = "lookahead", inner = "adam" }, "adam"]',
         )
     )

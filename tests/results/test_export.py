@@ -113,3 +113,15 @@ def test_the_default_ranking_is_the_final_validation_loss() -> None:
     by_accuracy = leaderboard(record, rank_by="val_accuracy")
     accuracy = [row.val_accuracy for row in by_accuracy]
     assert accuracy == sorted(accuracy, reverse=True)
+
+
+def test_replay_events_do_not_depend_on_the_order_processes_reported_them() -> None:
+    record = raced(
+        [racer("hot", "sgd", 1e4), racer("adam", "adam", 0.05), racer("slow", "sgd", 1e-4)]
+    )
+    assert len({event.racer for event in record.events}) >= 2
+    in_order = results_document(record)["replay"]["events"]
+    # Two engine processes: each racer's events keep their order, the racers interleave
+    # as the processes' timing had it.
+    record.events.sort(key=lambda event: -event.racer)
+    assert results_document(record)["replay"]["events"] == in_order

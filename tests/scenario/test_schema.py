@@ -338,3 +338,14 @@ def test_rank_by_on_the_command_line_goes_through_the_same_option() -> None:
     with pytest.raises(ScenarioError, match=r"--rank-by: unknown ranking 'best'"):
         read_text(TOP.option("rank_by"), "best", "--rank-by")
     assert read_text(TOP.option("rank_by"), "val_accuracy", "--rank-by") == "val_accuracy"
+
+
+def test_a_claim_may_name_exactly_the_statuses_a_racer_can_have() -> None:
+    """The scenario room cannot import the race's Status; the two lists must still agree."""
+    from typing import get_args
+
+    from tui_optim.race.messages import TERMINAL_STATUSES, Status
+    from tui_optim.scenario.schema import CLAIM_STATUSES
+
+    assert get_args(Status) == CLAIM_STATUSES
+    assert set(TERMINAL_STATUSES) <= set(CLAIM_STATUSES)

@@ -196,13 +196,15 @@ async def test_view_keys_open_a_view_or_say_why_not(key: str) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press(key)
-        await pilot.pause(0.2)
+
         # Either a view screen is on top, or the user was told why not (never a crash).
-        assert not isinstance(app.screen, RaceScreen) or app._notifications  # type: ignore[attr-defined]
+        def answered() -> bool:
+            return not isinstance(app.screen, RaceScreen) or bool(app._notifications)  # type: ignore[attr-defined]
+
+        await wait_until(pilot, answered, 10, f"an answer to {key}")
         if not isinstance(app.screen, RaceScreen):
             await pilot.press("escape")
-            await pilot.pause(0.1)
-            assert isinstance(app.screen, RaceScreen)
+            await wait_until(pilot, lambda: isinstance(app.screen, RaceScreen), 10, "escape")
 
 
 async def test_help_lists_every_key_and_every_optimizer_rule() -> None:
@@ -215,7 +217,7 @@ async def test_help_lists_every_key_and_every_optimizer_rule() -> None:
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         text = "\n".join(str(s.render()) for s in app.screen.query(Static))
-        for binding in app.BINDINGS:
+        for binding in [*app.BINDINGS, *RaceScreen.BINDINGS]:
             assert binding.description in text  # type: ignore[union-attr]
         for name in OPTIMIZERS:
             assert name in text
@@ -227,9 +229,15 @@ async def test_command_palette_offers_every_key() -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
+        assert isinstance(app.screen, RaceScreen)
         titles = [command.title for command in app.get_system_commands(app.screen)]
-        for binding in app.BINDINGS:
+        for binding in [*app.BINDINGS, *RaceScreen.BINDINGS]:
             assert any(binding.description in title for title in titles)  # type: ignore[union-attr]
+        # A screen's key runs on that screen: the race screen's "Log y" switches its chart.
+        chart = app.screen.query_one(LossChart)
+        log_y = next(c for c in app.get_system_commands(app.screen) if c.title == "Log y (l)")
+        await log_y.callback()
+        assert not chart.log_y
 
 
 # ---------------------------------------------------------------------- forms
@@ -493,9 +501,9 @@ async def test_data_that_does_not_fit_the_model_shows_the_error_screen(tmp_path:
 
 
 async def test_engine_killed_mid_race_is_reported_and_restartable() -> None:
-    app = make_app(epochs=400)
+    app = make_app(epochs=400, paused=True)  # paused: its engine cannot finish before the kill
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.model.state == "running", what="running")
+        await wait_until(pilot, lambda: app.model.state == "paused", what="the race paused")
         engine = [p for p in children() if p.is_running()]
         assert engine, "the engine runs in a child process"
         for process in engine:
@@ -506,15 +514,19 @@ async def test_engine_killed_mid_race_is_reported_and_restartable() -> None:
         await pilot.press("space")  # commands to a dead engine: a message, no hang
         await pilot.press("r")
         await wait_until(pilot, lambda: app.model.engine_error is None, what="restarted")
-        await wait_until(pilot, lambda: app.model.state == "running", what="running again")
+        await wait_until(
+            pilot,
+            lambda: app.model.state in ("running", "paused", "finished"),
+            what="the new engine reporting",
+        )
         await pilot.press("q")
 
 
 async def test_quit_leaves_no_child_processes() -> None:
     before = {p.pid for p in children()}
-    app = make_app(epochs=400)
+    app = make_app(epochs=400, paused=True)  # paused: its engine is alive when counted
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.model.state == "running", what="running")
+        await wait_until(pilot, lambda: app.model.state == "paused", what="the race paused")
         assert {p.pid for p in children()} - before, "the engine runs in a child process"
         await pilot.press("q")
     leftover = [p for p in children() if p.pid not in before]
@@ -526,11 +538,12 @@ async def test_resize_to_40x12_and_back_during_a_race() -> None:
     app = make_app(epochs=4000)  # long enough to still be running while it is resized
     async with app.run_test(size=(160, 50)) as pilot:
         await wait_until(pilot, lambda: app.model.snapshot_count > 0, what="the race")
+        chart = app.screen.query_one(LossChart)
         for size in ((80, 24), (40, 12), (200, 60), (160, 50)):
             await pilot.resize_terminal(*size)
-            await pilot.pause(0.3)
+            await wait_until(pilot, lambda s=size: app.screen.size == s, what=f"a {size} screen")
+            await pilot.pause()  # a frame laid out at that size
             assert app.size == size
             assert isinstance(app.screen, RaceScreen)
-        chart = app.screen.query_one(LossChart)
-        assert chart.size.width > 40  # the layout recovered
+        await wait_until(pilot, lambda: chart.size.width > 40, what="the layout to recover")
         await pilot.press("q")

@@ -6,9 +6,9 @@ import re
 
 import numpy as np
 import pytest
-from plotext._figure import _figure_class
 
 from tui_optim.ui.chart_build import ChartPlan, Curve, draw_chart, log_ticks, round_ticks
+from tui_optim.ui.plotext_private import new_figure
 
 
 @pytest.mark.parametrize(
@@ -49,7 +49,7 @@ def test_a_log_chart_over_twenty_decades_is_labelled_in_decades() -> None:
         "loss (log) vs step",
         True,
     )
-    text = re.sub(r"\x1b\[[0-9;]*m", "", draw_chart(_figure_class(), plan))
+    text = re.sub(r"\x1b\[[0-9;]*m", "", draw_chart(new_figure(), plan))
     labels = re.findall(r"^\s*(\S+)┤", text, re.M)
     assert labels == ["1", "1e-4", "1e-8", "1e-12", "1e-16", "1e-20"]  # 24 rows: 6 ticks
     assert "0.000" not in text
@@ -84,6 +84,6 @@ def test_the_step_axis_is_labelled_at_round_steps() -> None:
     plan = ChartPlan(
         76, 24, "dark", None, [Curve(x, np.linspace(1, 0.1, 200), (200, 40, 40))], [], "", False
     )
-    text = re.sub(r"\x1b\[[0-9;]*m", "", draw_chart(_figure_class(), plan))
+    text = re.sub(r"\x1b\[[0-9;]*m", "", draw_chart(new_figure(), plan))
     last_line = text.rstrip().splitlines()[-1]
     assert last_line.split() == ["2000", "4000", "6000", "8000", "10000"]

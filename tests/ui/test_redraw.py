@@ -83,7 +83,7 @@ async def test_outside_test_mode_the_race_screen_catches_up_with_the_model() -> 
 def test_the_chart_process_draws_what_the_app_would_and_yields_the_cpus() -> None:
     """The child's text equals an in-process build of the same plan (one drawing function);
     it runs at a lower priority than the app and the engine."""
-    from plotext._figure import _figure_class
+    from tui_optim.ui.plotext_private import new_figure
 
     x = np.arange(50.0)
     plan = ChartPlan(
@@ -99,7 +99,7 @@ def test_the_chart_process_draws_what_the_app_would_and_yields_the_cpus() -> Non
     )
     builder = ChartProcess()
     try:
-        assert builder.build(plan) == draw_chart(_figure_class(), plan)
+        assert builder.build(plan) == draw_chart(new_figure(), plan)
         assert builder.pid is not None
         own = psutil.Process().nice()
         assert psutil.Process(builder.pid).nice() == min(19, own + NICENESS)

@@ -6,7 +6,7 @@ engine never asks which kind it has.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from tui_optim.engine.surfaces import Surface
 
 Split = Literal["train", "val"]
+Point = tuple[float, float]
 
 #: Prediction horizon (time series): the error allowed, relative to the targets' spread.
 HORIZON_TOLERANCE = 0.1
@@ -76,12 +77,34 @@ class Problem(Protocol):
     #: diagonal); None when there is no such scale.
     length_scale: float | None
 
+    #: The parameters are a point in the plane: a watcher draws each racer's trail.
+    tracks_position: bool
+    #: Training goes through mini-batches of the data (a surface has no data to batch).
+    uses_batches: bool
+
     @property
     def has_horizon(self) -> bool:
         """Whether :meth:`horizon` applies (a windowed time series)."""
         ...
 
-    def initial_params(self, seed: int) -> np.ndarray: ...
+    def initial_params(self, seed: int, start: Point | None = None) -> np.ndarray:
+        """The parameters a racer of repeat ``seed`` starts from; ``start`` is a racer's
+        own start point where the problem has points (surfaces), ignored elsewhere."""
+        ...
+
+    def data_identity(self) -> bytes:
+        """Bytes that pin down the training data (empty for a surface), for a race's
+        fingerprint."""
+        ...
+
+    def start_identity(self, seed: int, starts: Sequence[Point]) -> bytes:
+        """Bytes that pin down what repeat ``seed`` starts from (``starts``: the racers' own
+        start points), for a race's fingerprint."""
+        ...
+
+    def named_arrays(self, params: np.ndarray) -> dict[str, np.ndarray]:
+        """One racer's parameter row as named arrays, as its weight file holds them."""
+        ...
 
     def loss_and_grad(
         self, params: np.ndarray, batch: np.ndarray | None, grad_out: np.ndarray
@@ -155,8 +178,26 @@ class MLPProblem:
             probe = np.sort(np.random.default_rng(0).permutation(self.n_train)[:SHARPNESS_PROBE])
         self._probe = probe
 
-    def initial_params(self, seed: int) -> np.ndarray:
+    tracks_position = False
+    uses_batches = True
+
+    def initial_params(self, seed: int, start: Point | None = None) -> np.ndarray:
         return initial_params(self.mlp, self.init, seed)
+
+    def data_identity(self) -> bytes:
+        """The training inputs' and targets' bytes."""
+        return (
+            np.ascontiguousarray(self.data.X_train).tobytes()
+            + np.ascontiguousarray(self.data.Y_train).tobytes()
+        )
+
+    def start_identity(self, seed: int, starts: Sequence[Point]) -> bytes:
+        """Repeat ``seed``'s initial weights (racers of an MLP race have no start points)."""
+        return np.asarray(self.initial_params(seed), dtype=self.dtype).reshape(-1).tobytes()
+
+    def named_arrays(self, params: np.ndarray) -> dict[str, np.ndarray]:
+        """``W1, b1, W2, ...`` in Keras' layout."""
+        return self.mlp.to_arrays(params)
 
     def loss_and_grad(
         self, params: np.ndarray, batch: np.ndarray | None, grad_out: np.ndarray
@@ -294,6 +335,7 @@ class SurfaceProblem:
         dtype: np.dtype | type = np.float64,
     ):
         self.surface = surface
+        self.requested_start = start
         self.start = tuple(surface.default_start if start is None else start)
         self.dtype = np.dtype(dtype)
         self.minima = surface.minima
@@ -301,8 +343,24 @@ class SurfaceProblem:
         xmin, xmax, ymin, ymax = surface.bounds
         self.length_scale: float | None = float(np.hypot(xmax - xmin, ymax - ymin))
 
-    def initial_params(self, seed: int) -> np.ndarray:
-        return np.array(self.start, dtype=self.dtype)
+    tracks_position = True
+    uses_batches = False
+
+    def initial_params(self, seed: int, start: Point | None = None) -> np.ndarray:
+        return np.array(self.start if start is None else start, dtype=self.dtype)
+
+    def data_identity(self) -> bytes:
+        """A surface has no data."""
+        return b""
+
+    def start_identity(self, seed: int, starts: Sequence[Point]) -> bytes:
+        """The start point the scenario asked for (None: the surface's default) and the
+        racers' own start points; the seed changes nothing on a surface."""
+        return repr((self.requested_start, list(starts))).encode()
+
+    def named_arrays(self, params: np.ndarray) -> dict[str, np.ndarray]:
+        """The point as one array ``w``."""
+        return {"w": np.array(params, copy=True)}
 
     def loss_and_grad(
         self, params: np.ndarray, batch: np.ndarray | None, grad_out: np.ndarray

@@ -40,9 +40,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from tui_optim.race.messages import Status
-
-FINAL: tuple[Status, ...] = ("diverged", "error")
+from tui_optim.race.messages import TERMINAL_STATUSES, Status
 
 
 def format_number(value: float) -> str:
@@ -292,7 +290,7 @@ class HealthMonitor:
 
     def observe(self, obs: Observation) -> Verdict | None:
         """Take one observation; return a verdict when the status changes."""
-        if self.status in FINAL:
+        if self.status in TERMINAL_STATUSES:
             return None
         if not math.isfinite(obs.loss):
             return self.non_finite(obs.step, obs.epoch, obs.seconds, "the loss")

@@ -18,6 +18,9 @@ Status = Literal[
     "running", "converged", "stalled", "oscillating", "diverging", "diverged", "error", "finished"
 ]
 RaceState = Literal["running", "paused", "finished", "stopped"]
+#: Statuses a racer never leaves: it stopped training, its figures are frozen (and it is
+#: ranked DNF).
+TERMINAL_STATUSES: tuple[Status, ...] = ("diverged", "error")
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,11 +6,13 @@ A :class:`Race` runs in whatever process owns it (the engine child process of
 what happened since the previous snapshot.
 
 Lockstep (docs/ARCHITECTURE.md): racers that share a batch schedule (the same batch size and
-the same seed, i.e. the same repeat) form a :class:`Group`. A group keeps every racer's
-parameters as one ``(R, P)`` array, so one batched forward/backward pass serves all of
-them; within the group, racers of the same optimizer family and structural flags form a
-block that one vectorised optimizer update serves. Groups with different batch sizes are
-kept aligned by epoch: the race always advances the group that is furthest behind.
+the same seed, i.e. the same repeat) form a :class:`~tui_optim.race.group.Group`, stepped by
+one batched pass. Groups with different batch sizes are kept aligned by epoch: the race
+always advances the group that is furthest behind. What each command does is in
+:mod:`tui_optim.race.commands`; slugs and weight-file names in :mod:`tui_optim.race.weights`.
+The race never asks which kind of problem it has: the
+:class:`~tui_optim.engine.problems.Problem` answers (start points, batches, what identifies
+it, how its weights are named).
 
 Fairness: every racer of a repeat starts from the same initial parameters and sees the
 same batches in the same order; :attr:`Race.fingerprint` hashes both (and the data).
@@ -20,11 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
-import secrets
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,45 +30,32 @@ import numpy as np
 
 from tui_optim.engine.data import BatchSchedule, load_dataset
 from tui_optim.engine.mlp import MLP
-from tui_optim.engine.optimizers import Optimizer, get_optimizer
-from tui_optim.engine.optimizers.base import Closure
+from tui_optim.engine.optimizers import get_optimizer
 from tui_optim.engine.problems import MLPProblem, Problem, SurfaceProblem
-from tui_optim.engine.schedules import Schedule, make_schedule
+from tui_optim.engine.schedules import make_schedule
 from tui_optim.engine.surfaces import get_surface
+from tui_optim.race.commands import handle_command
 from tui_optim.race.diagnosis import Verdict
+from tui_optim.race.group import Group, row_norms
 from tui_optim.race.messages import (
-    AddRacer,
+    TERMINAL_STATUSES,
     Command,
-    CommandRejected,
     Event,
-    ForkRacer,
     LayerStats,
-    Pause,
     ProblemInfo,
-    RacersChanged,
     RacerSpec,
     RacerStats,
     RaceStarted,
     RaceState,
-    RemoveRacer,
-    Restart,
-    Resume,
-    SaveWeights,
-    SetHparam,
-    SetPace,
     Snapshot,
-    StepEpoch,
-    Stop,
-    WeightsSaved,
 )
 from tui_optim.race.recorder import (
     HORIZON_EVERY_EPOCHS,
-    TERMINAL,
     Racer,
     Recorder,
-    evaluation_interval,
 )
-from tui_optim.scenario import RacerConfig, Scenario, default_racer_name
+from tui_optim.race.weights import race_slugs, unique_slug, weight_file_stem
+from tui_optim.scenario import RacerConfig, Scenario
 
 #: Racer colours, chosen to stay distinct on dark and light terminals.
 PALETTE = (
@@ -93,276 +78,6 @@ PALETTE = (
 )
 
 
-#: Longest slug: a weight file name (slug, "-seed<n>", ".npz") stays far below 255 bytes.
-MAX_SLUG_LENGTH = 96
-
-
-def slugify(name: str) -> str:
-    """A file-name-safe form of a racer name: ``"adam lr=0.01"`` -> ``"adam-lr-0.01"``."""
-    slug = re.sub(r"[^a-z0-9.]+", "-", name.lower())[:MAX_SLUG_LENGTH].strip("-.")
-    return slug or "racer"
-
-
-def unique_slug(name: str, taken: set[str]) -> str:
-    """``slugify(name)``, with ``-2``, ``-3`` ... appended until it is not in ``taken``."""
-    base = slug = slugify(name)
-    suffix = 2
-    while slug in taken:
-        slug, suffix = f"{base}-{suffix}", suffix + 1
-    return slug
-
-
-def race_slugs(scenario: Scenario) -> list[str]:
-    """The slug of each of the scenario's racers, in order: unique within the race and the
-    same in every engine process of a split race (repeats of a racer share its slug)."""
-    taken: set[str] = set()
-    slugs = []
-    for config in scenario.racers:
-        slug = unique_slug(config.name, taken)
-        taken.add(slug)
-        slugs.append(slug)
-    return slugs
-
-
-def weight_file_stem(slug: str, seed: int, repeats: int) -> str:
-    """The name (without ``.npz``) a racer's weights are saved under."""
-    return f"{slug}-seed{seed}" if repeats > 1 else slug
-
-
-def _row_norms(array: np.ndarray) -> np.ndarray:
-    """L2 norm of each row of an (R, n) array, in float64."""
-    return np.sqrt(np.einsum("ij,ij->i", array, array, dtype=np.float64))
-
-
-@dataclass
-class Block:
-    """Rows ``[start, stop)`` of a group, updated by one optimizer instance."""
-
-    optimizer: Optimizer
-    start: int
-    stop: int
-    params: np.ndarray
-    grads: np.ndarray
-    schedules: list[Schedule | None]
-
-    @property
-    def scheduled(self) -> bool:
-        return any(s is not None for s in self.schedules)
-
-    def apply_schedules(self) -> None:
-        """Write each row's learning-rate factor for the step about to be taken."""
-        opt = self.optimizer
-        for row, schedule in enumerate(self.schedules):
-            if schedule is not None:
-                opt.lr_scale[row, 0] = schedule.factor(int(opt.t[row, 0]) + 1)
-
-
-def _family_key(racer: Racer) -> tuple[Any, ...]:
-    """Racers with equal keys can share a block: same flavor and family, same structural
-    flags (and a wrapper's inner optimizer)."""
-    cls = get_optimizer(racer.spec.optimizer, racer.spec.flavor)
-    return (cls.flavor, cls.name, cls.block_key(racer.hparams))
-
-
-class Group:
-    """Racers stepped in lockstep: one batch schedule, one (R, P) parameter array."""
-
-    def __init__(
-        self,
-        problem: Problem,
-        schedule: BatchSchedule,
-        total_steps: int,
-        seed: int,
-        batch_size: int | None,
-    ):
-        self.problem = problem
-        self.schedule = schedule
-        self.total_steps = total_steps
-        self.seed = seed
-        self.batch_size = batch_size
-        self.steps_per_epoch = max(1, schedule.steps_per_epoch)
-        self.step = 0
-        self.position = 0  # step within the current epoch
-        self.batches: list[np.ndarray | None] = []
-        self.racers: list[Racer] = []
-        self.blocks: list[Block] = []
-        self.params = np.empty((0, problem.n_params), dtype=problem.dtype)
-        self.grads = np.empty_like(self.params)
-        self.before = np.empty_like(self.params)
-        self.last_update = np.zeros_like(self.params)
-        self.effective = np.zeros_like(self.params)
-        self.loss_sum = np.zeros(0)
-        #: Gradient evaluations per row (one per step, more for L-BFGS and SAM).
-        self.grad_evals = np.zeros(0, dtype=np.int64)
-        self.loss_count = 0
-        #: Steps between two evaluations (history points); a step count, not a clock, so
-        #: the same race records the same points on any machine.
-        self.eval_every = evaluation_interval(self.steps_per_epoch, total_steps, problem.n_train)
-        self.evaluations = 0
-
-    # ---------------------------------------------------------------- membership
-    @property
-    def progress(self) -> float:
-        """Epochs done, with a fraction for the current one."""
-        return self.step / self.steps_per_epoch
-
-    @property
-    def finished(self) -> bool:
-        return self.step >= self.total_steps or not self.racers
-
-    def row_of(self, racer: Racer) -> int:
-        return self.racers.index(racer)
-
-    def saved_state(self, racer: Racer) -> dict[str, Any]:
-        """A racer's parameter row and optimizer state (to carry it into a rebuilt group)."""
-        row = self.row_of(racer)
-        for block in self.blocks:
-            if block.start <= row < block.stop:
-                saved = block.optimizer.row_state(row - block.start)
-                break
-        else:  # pragma: no cover - every row belongs to a block
-            raise RuntimeError("row without a block")
-        saved["params"] = self.params[row].copy()
-        saved["loss_sum"] = float(self.loss_sum[row])
-        saved["grad_evals"] = int(self.grad_evals[row])
-        return saved
-
-    def rebuild(self, entries: Sequence[tuple[Racer, dict[str, Any]]]) -> None:
-        """Make ``entries`` (racer, saved state with "params") the group's rows.
-
-        Rows are ordered so racers of one family and structural flags are contiguous; each
-        such run becomes a block with a fresh optimizer whose row states are restored.
-        """
-        ordered = sorted(entries, key=lambda entry: _family_key(entry[0]))
-        self.racers = [racer for racer, _ in ordered]
-        count = len(ordered)
-        dtype = self.problem.dtype
-        self.params = np.empty((count, self.problem.n_params), dtype=dtype)
-        for row, (_, saved) in enumerate(ordered):
-            self.params[row] = saved["params"]
-        self.grads = np.zeros_like(self.params)
-        self.before = np.empty_like(self.params)
-        self.last_update = np.zeros_like(self.params)
-        self.effective = np.zeros_like(self.params)
-        self.loss_sum = np.array([saved.get("loss_sum", 0.0) for _, saved in ordered])
-        self.grad_evals = np.array(
-            [saved.get("grad_evals", 0) for _, saved in ordered], dtype=np.int64
-        )
-        self.blocks = []
-        start = 0
-        while start < count:
-            key = _family_key(ordered[start][0])
-            stop = start
-            while stop < count and _family_key(ordered[stop][0]) == key:
-                stop += 1
-            racers = [racer for racer, _ in ordered[start:stop]]
-            cls = get_optimizer(racers[0].spec.optimizer, racers[0].spec.flavor)
-            optimizer = cls([racer.hparams for racer in racers], dtype)
-            optimizer.tensors = self.problem.tensors()
-            params, grads = self.params[start:stop], self.grads[start:stop]
-            optimizer.init_state(params)
-            for offset, (_, saved) in enumerate(ordered[start:stop]):
-                if "state" in saved:
-                    optimizer.set_row_state(offset, saved)
-            schedules = [racer.schedule for racer in racers]
-            self.blocks.append(Block(optimizer, start, stop, params, grads, schedules))
-            start = stop
-
-    def evaluation_params(self) -> np.ndarray:
-        """The rows' weights where losses are reported and weights exported: ``params``
-        itself unless an optimizer evaluates elsewhere (schedule-free), then a copy with
-        those rows at their optimizers' evaluation points."""
-        out = self.params
-        for block in self.blocks:
-            at = block.optimizer.evaluation_params(block.params)
-            if at is not block.params:
-                if out is self.params:
-                    out = self.params.copy()
-                out[block.start : block.stop] = at
-        return out
-
-    def evaluation_row(self, racer: Racer) -> np.ndarray:
-        """One racer's row of :meth:`evaluation_params`."""
-        block, offset = self.block_of(racer)
-        row: np.ndarray = block.optimizer.evaluation_params(block.params)[offset]
-        return row
-
-    def block_of(self, racer: Racer) -> tuple[Block, int]:
-        row = self.row_of(racer)
-        for block in self.blocks:
-            if block.start <= row < block.stop:
-                return block, row - block.start
-        raise KeyError(racer.id)  # pragma: no cover
-
-    # ---------------------------------------------------------------- stepping
-    def step_once(self, record: bool) -> np.ndarray:
-        """One training step for every racer of the group; returns the losses (R,)."""
-        if self.position == 0:
-            self.batches = self.schedule.epoch(self.step // self.steps_per_epoch)
-        batch = self.batches[self.position]
-        if record:
-            np.copyto(self.before, self.params)
-        losses = self.problem.loss_and_grad(self.params, batch, self.grads)
-        self.grad_evals += 1
-        for block in self.blocks:
-            at = block.optimizer.evaluation_params(block.params)
-            if at is not block.params:  # schedule-free: the loss is reported where it evaluates
-                losses = losses.copy()
-                scratch = np.empty_like(at)
-                losses[block.start : block.stop] = self.problem.loss_and_grad(at, batch, scratch)
-        for block in self.blocks:
-            if block.scheduled:
-                block.apply_schedules()
-            optimizer = block.optimizer
-            if optimizer.needs_closure:
-                closure = self.closure(block, batch)
-                optimizer.step(  # type: ignore[call-arg]
-                    block.params, block.grads, closure, losses[block.start : block.stop]
-                )
-            else:
-                optimizer.step(block.params, block.grads)
-        self.step += 1
-        self.position += 1
-        if self.position == self.steps_per_epoch:
-            self.position = 0
-        self.loss_sum += losses
-        self.loss_count += 1
-        return losses
-
-    def closure(self, block: Block, batch: np.ndarray | None, count: bool = True) -> Closure:
-        """Evaluations of the problem on ``batch`` for ``block``'s optimizer, counted per row
-        in :attr:`grad_evals` (unless ``count`` is false)."""
-        evaluations = self.grad_evals[block.start : block.stop]
-        problem = self.problem
-
-        def evaluate(params: np.ndarray, grad_out: np.ndarray, rows: slice | np.ndarray):
-            if count:
-                evaluations[rows] += 1
-            return problem.loss_and_grad(params, batch, grad_out)
-
-        return evaluate
-
-    def measure(self) -> dict[str, np.ndarray]:
-        """Norms at a record point (the step just taken copied ``before``)."""
-        np.subtract(self.params, self.before, out=self.last_update)
-        param_norm = _row_norms(self.params)
-        update_norm = _row_norms(self.last_update)
-        effective = np.empty(len(self.racers))
-        for block in self.blocks:
-            step = np.broadcast_to(block.optimizer.effective_step(), block.params.shape)
-            self.effective[block.start : block.stop] = step
-            effective[block.start : block.stop] = np.abs(step).mean(axis=1)
-        with np.errstate(all="ignore"):
-            ratio = update_norm / param_norm
-        return {
-            "grad_norm": _row_norms(self.grads),
-            "update_norm": update_norm,
-            "param_norm": param_norm,
-            "update_ratio": ratio,
-            "effective_step": effective,
-        }
-
-
 # ------------------------------------------------------------------------------ the race
 class RaceError(ValueError):
     """A race that cannot be built from its scenario (one-line message)."""
@@ -373,12 +88,13 @@ def build_problem(scenario: Scenario) -> tuple[Problem, ProblemInfo]:
     if scenario.surface is not None:
         surface = get_surface(scenario.surface.function)
         surface_problem = SurfaceProblem(surface, scenario.surface.start)
+        x0, x1, y0, y1 = surface.bounds
         info = ProblemInfo(
             kind="surface",
             description=f"{surface.name}: {surface.summary}",
             is_classification=False,
             surface=surface.name,
-            bounds=tuple(float(b) for b in surface.bounds),  # type: ignore[arg-type]
+            bounds=(float(x0), float(x1), float(y0), float(y1)),
             minima=tuple((float(x), float(y)) for x, y in surface.minima),
             steps_per_epoch=1,
         )
@@ -421,12 +137,11 @@ class Race:
         self.scenario = scenario
         self.subset = subset
         self.problem, self.info = build_problem(scenario)
-        self.with_position = self.info.kind == "surface"
         self.pace: float | None = None
         self._build(scenario.seed)
         self.set_pace(pace)
         if paused:
-            self._set_state("paused")
+            self.set_state("paused")
 
     # ---------------------------------------------------------------- building
     def _build(self, seed: int) -> None:
@@ -440,7 +155,7 @@ class Race:
         self.pause_at_epoch: float | None = None
         self.next_id = 100_000 * (self.subset[0] + 1)
         self.initial: dict[int, np.ndarray] = {}
-        self.recorder = Recorder(self.problem, self.scenario.target_loss, self.with_position)
+        self.recorder = Recorder(self.problem, self.scenario.target_loss)
         scenario = self.scenario
         # Computed from the whole scenario, so the processes of a split race agree.
         self.initial_slugs = race_slugs(scenario)
@@ -450,14 +165,18 @@ class Race:
             for position, config in enumerate(scenario.racers):
                 if index % self.subset[1] == self.subset[0]:
                     slug = self.initial_slugs[position]
-                    self._add(config, position, repeat, repeat_seed, racer_id=index, slug=slug)
+                    self.place(config, position, repeat, repeat_seed, racer_id=index, slug=slug)
                 index += 1
         self.fingerprint = self._fingerprint()
         self._pace_from = (0.0, 0.0)
 
     def _initial_params(self, repeat_seed: int, start: tuple[float, float] | None) -> np.ndarray:
+        """Where a racer of repeat ``repeat_seed`` with its own ``start`` (or None) begins;
+        shared starts are computed once per repeat."""
         if start is not None:
-            return np.array(start, dtype=self.problem.dtype)
+            return np.asarray(
+                self.problem.initial_params(repeat_seed, start), dtype=self.problem.dtype
+            )
         if repeat_seed not in self.initial:
             self.initial[repeat_seed] = np.asarray(
                 self.problem.initial_params(repeat_seed), dtype=self.problem.dtype
@@ -480,7 +199,7 @@ class Race:
             group = self.groups[key] = Group(self.problem, schedule, total, repeat_seed, size)
         return group
 
-    def _add(
+    def place(
         self,
         config: RacerConfig,
         colour_index: int,
@@ -497,7 +216,7 @@ class Race:
         cls = get_optimizer(config.optimizer, config.flavor)
         hparams = cls.validate(config.hparams)
         size = self.scenario.batch_size if config.batch_size is None else config.batch_size
-        if size and not self.with_position and cls.requires_full_batch(hparams):
+        if size and self.problem.uses_batches and cls.requires_full_batch(hparams):
             raise RaceError(
                 f"{config.name}: {cls.name} needs the full batch, and this race gives it "
                 f'batches of {size}; use batch_size = "full"'
@@ -532,11 +251,8 @@ class Race:
         group = self._group_for(repeat_seed, batch_size)
         entries = [(r, group.saved_state(r)) for r in group.racers]
         state = dict(saved or {})
-        start = config.start if self.with_position else None
-        if start is None and self.with_position and self.scenario.surface is not None:
-            start = self.scenario.surface.start
         state["params"] = (
-            self._initial_params(repeat_seed, start) if params is None else params
+            self._initial_params(repeat_seed, config.start) if params is None else params
         ).copy()
         entries.append((racer, state))
         group.rebuild(entries)
@@ -554,22 +270,15 @@ class Race:
         """
         digest = hashlib.sha256()
         digest.update(repr(_race_determinants(self.scenario)).encode())
-        data = getattr(self.problem, "data", None)
-        if data is not None:
-            digest.update(np.ascontiguousarray(data.X_train).tobytes())
-            digest.update(np.ascontiguousarray(data.Y_train).tobytes())
+        digest.update(self.problem.data_identity())
         scenario = self.scenario
+        starts = [c.start for c in scenario.racers if c.start is not None]
         sizes = {scenario.batch_size} | {
             c.batch_size or None for c in scenario.racers if c.batch_size is not None
         }
         for repeat in range(scenario.repeats):
             repeat_seed = self.seed + repeat
-            if self.with_position:
-                starts = [c.start for c in scenario.racers if c.start is not None]
-                default = scenario.surface.start if scenario.surface is not None else None
-                digest.update(repr((default, starts)).encode())
-            else:
-                digest.update(self._initial_params(repeat_seed, None).tobytes())
+            digest.update(self.problem.start_identity(repeat_seed, starts))
             for size in sorted(sizes, key=lambda size: -1 if size is None else size):
                 schedule = BatchSchedule(self.problem.n_train, size, scenario.shuffle, repeat_seed)
                 for batch in schedule.epoch(0):
@@ -577,13 +286,13 @@ class Race:
         return digest.hexdigest()[:10]
 
     # ---------------------------------------------------------------- queries
-    def _group_of(self, racer: Racer) -> Group:
+    def group_of(self, racer: Racer) -> Group:
         for group in self.groups.values():
             if racer in group.racers:
                 return group
         raise KeyError(racer.id)
 
-    def _active_groups(self) -> list[Group]:
+    def active_groups(self) -> list[Group]:
         return [g for g in self.groups.values() if not g.finished]
 
     @property
@@ -629,7 +338,7 @@ class Race:
         )
 
     # ---------------------------------------------------------------- running
-    def _set_state(self, state: RaceState) -> None:
+    def set_state(self, state: RaceState) -> None:
         if state == "running" and self.running_since is None:
             self.running_since = time.perf_counter()
         elif state != "running" and self.running_since is not None:
@@ -659,7 +368,7 @@ class Race:
         return 0 if primary is None else primary.step
 
     def _progress(self) -> float:
-        groups = self._active_groups()
+        groups = self.active_groups()
         return min((g.progress for g in groups), default=0.0)
 
     def _paced_limit(self) -> float:
@@ -689,7 +398,7 @@ class Race:
         deadline = time.perf_counter() + max_seconds
         with np.errstate(all="ignore"):
             while self.state == "running":
-                groups = self._active_groups()
+                groups = self.active_groups()
                 if not groups:
                     self._finish()
                     return
@@ -704,15 +413,15 @@ class Race:
                 catch_up = min(others) if others else math.inf
                 self._run_group(group, deadline, min(catch_up, limit))
                 if self.pause_at_epoch is not None and all(
-                    g.progress >= self.pause_at_epoch - 1e-9 for g in self._active_groups()
+                    g.progress >= self.pause_at_epoch - 1e-9 for g in self.active_groups()
                 ):
                     self.pause_at_epoch = None
-                    self._set_state("paused")
+                    self.set_state("paused")
                 if time.perf_counter() >= deadline:
                     return
 
     def _finish(self) -> None:
-        self._set_state("finished")
+        self.set_state("finished")
         for racer in self.racers.values():
             verdict = racer.monitor.finish(racer.steps, racer.epoch, racer.loss)
             if verdict is not None:
@@ -770,13 +479,13 @@ class Race:
         racer.status = verdict.status
         racer.reason = verdict.reason
         self.events.append(Event(racer.id, step, epoch, seconds, verdict.status, verdict.reason))
-        if verdict.status in TERMINAL:
+        if verdict.status in TERMINAL_STATUSES:
             self._freeze(racer)
 
     def _freeze(self, racer: Racer) -> None:
         """Take a diverged or failed racer out of its group, keeping its parameters."""
         try:
-            group = self._group_of(racer)
+            group = self.group_of(racer)
         except KeyError:
             return
         racer.frozen_params = group.evaluation_row(racer).copy()
@@ -837,6 +546,7 @@ class Race:
                         grads = np.empty_like(params)
                         losses = group.problem.loss_and_grad(params, batch, grads)
                         closure = group.closure(block, batch, count=False)
+                        # A needs_closure family: its step takes the closure and losses.
                         probe.step(params, grads, closure, losses)  # type: ignore[call-arg]
                     else:
                         probe.step(params, block.grads[offset : offset + 1].copy())
@@ -856,17 +566,17 @@ class Race:
             spans = [part.weight] + ([part.bias] if part.bias is not None else [])
             columns = np.concatenate([np.arange(s.start, s.stop) for s in spans])
             weights = group.params[:, columns]
-            weight_norm = _row_norms(weights)
-            grad_norm = _row_norms(group.grads[:, columns])
+            weight_norm = row_norms(weights)
+            grad_norm = row_norms(group.grads[:, columns])
             with np.errstate(all="ignore"):
-                ratio = _row_norms(group.last_update[:, columns]) / weight_norm
+                ratio = row_norms(group.last_update[:, columns]) / weight_norm
             effective = np.abs(group.effective[:, columns]).mean(axis=1)
             state_norms: list[dict[str, float]] = [{} for _ in range(rows)]
             for block in group.blocks:
                 for key, value in block.optimizer.state.items():
                     if value.ndim != 2 or value.shape[1] != self.problem.n_params:
                         continue
-                    norms = _row_norms(value[:, columns])
+                    norms = row_norms(value[:, columns])
                     for offset in range(block.stop - block.start):
                         state_norms[block.start + offset][f"|{key}|"] = float(norms[offset])
             for row in range(rows):
@@ -914,7 +624,7 @@ class Race:
                     time_to_target=racer.time_to_target,
                     position=racer.position,
                     layers=racer.layers,
-                    new_points=racer.take_points(self.with_position),
+                    new_points=racer.take_points(self.problem.tracks_position),
                     horizon=racer.horizon,
                     sharpness=racer.sharpness,
                     stability_limit=None if stability is None else stability[0],
@@ -935,117 +645,28 @@ class Race:
 
     # ---------------------------------------------------------------- commands
     def handle(self, command: Command) -> list[Any]:
-        """Carry out ``command``; returns the messages to send back (maybe none)."""
-        try:
-            return self._handle(command)
-        except (ValueError, KeyError, OSError) as error:
-            text = str(error).strip().splitlines()
-            message = text[0] if text else type(error).__name__
-            if isinstance(error, KeyError):
-                message = f"no racer {error}"
-            return [CommandRejected(type(command).__name__, message)]
+        """Carry out ``command`` (see :mod:`tui_optim.race.commands`); returns the messages
+        to send back (maybe none)."""
+        return handle_command(self, command)
 
-    def _handle(self, command: Command) -> list[Any]:
-        if isinstance(command, Pause):
-            if self.state == "running":
-                self._set_state("paused")
-        elif isinstance(command, Resume):
-            if self.state == "paused":
-                self.pause_at_epoch = None
-                self._set_state("running")
-        elif isinstance(command, StepEpoch):
-            if self.state in ("paused", "running"):
-                groups = self._active_groups()
-                if groups:
-                    self.pause_at_epoch = min(g.progress for g in groups) + 1
-                    self._set_state("running")
-        elif isinstance(command, Stop):
-            self._set_state("stopped")
-        elif isinstance(command, SetPace):
-            self.set_pace(command.steps_per_second)
-        elif isinstance(command, Restart):
-            seed = secrets.randbelow(2**31) if command.new_seed else self.seed
-            self._build(seed)
-            self.set_pace(self.pace)
-            return [self.started()]
-        elif isinstance(command, SetHparam):
-            self._set_hparam(command)
-            return [RacersChanged(self.specs())]
-        elif isinstance(command, AddRacer):
-            self._add_racer(command)
-            return [RacersChanged(self.specs())]
-        elif isinstance(command, RemoveRacer):
-            self._remove(self.racers[command.racer])
-            return [RacersChanged(self.specs())]
-        elif isinstance(command, ForkRacer):
-            self._fork(command)
-            return [RacersChanged(self.specs())]
-        elif isinstance(command, SaveWeights):
-            paths = self.save_weights(command.directory, archive=command.archive)
-            return [WeightsSaved(tuple(str(p) for p in paths))]
-        else:
-            raise ValueError(f"unknown command {type(command).__name__}")
-        return []
+    def restart(self, seed: int) -> RaceStarted:
+        """Build the race again from its scenario with ``seed``, keeping the pace."""
+        self._build(seed)
+        self.set_pace(self.pace)
+        return self.started()
 
-    def _config_of(self, racer: Racer, **changes: Any) -> RacerConfig:
-        spec = racer.spec
-        config = RacerConfig(
-            name=spec.name,
-            optimizer=spec.optimizer,
-            hparams=dict(racer.hparams),
-            schedule=None if racer.schedule is None else spec.schedule,
-            start=spec.start,
-            colour=spec.colour,
-            grid_position=spec.grid_position,
-            flavor=spec.flavor,
-        )
-        return replace(config, batch_size=racer.batch_size, **changes)
-
-    def _new_id(self) -> int:
+    def new_racer_id(self) -> int:
+        """An id no racer of this race has (ids of a split race's processes never meet)."""
         used = set(self.racers)
         while self.next_id in used:
             self.next_id += 1
         self.next_id += 1
         return self.next_id - 1
 
-    def _set_hparam(self, command: SetHparam) -> None:
-        racer = self.racers[command.racer]
-        if racer.terminal:
-            raise ValueError(f"{racer.spec.name} has {racer.status}; fork or restart instead")
-        cls = get_optimizer(racer.spec.optimizer, racer.spec.flavor)
-        canonical = cls.canonical_name(command.name)
-        if canonical is None:
-            cls.validate({command.name: command.value})  # raises the one-line error
-            return
-        hparams = cls.validate({**racer.hparams, canonical: command.value})
-        group = self._group_of(racer)
-        if cls.spec(canonical).structural:
-            racer.hparams = hparams
-            group.rebuild([(r, group.saved_state(r)) for r in group.racers])
-        else:
-            block, row = group.block_of(racer)
-            block.optimizer.set_hparam(row, canonical, hparams[canonical])
-            racer.hparams = hparams
-        racer.spec = replace(racer.spec, hparams=dict(hparams))
-        racer.monitor.reset()
-
-    def _add_racer(self, command: AddRacer) -> None:
-        cls = get_optimizer(command.optimizer, command.flavor)
-        hparams = cls.validate(command.hparams)
-        name = command.name or default_racer_name(cls.name, hparams, cls.flavor)
-        names = {r.spec.name for r in self.racers.values()}
-        base, suffix = name, 2
-        while name in names:
-            name, suffix = f"{base} ({suffix})", suffix + 1
-        config = RacerConfig(name, cls.name, hparams, flavor=cls.flavor)
-        rid = self._new_id()
-        self._add(
-            config, len({r.spec.name for r in self.racers.values()}), 0, self.seed, racer_id=rid
-        )
-
-    def _remove(self, racer: Racer) -> None:
+    def remove(self, racer: Racer) -> None:
+        """Take ``racer`` out of the race (its group is rebuilt without its row)."""
         try:
-            group = self._group_of(racer)
+            group = self.group_of(racer)
         except KeyError:
             pass
         else:
@@ -1053,52 +674,14 @@ class Race:
         del self.racers[racer.id]
         self.recorder.forget(racer.id)
 
-    def _fork(self, command: ForkRacer) -> None:
-        parent = self.racers[command.racer]
-        if parent.terminal:
-            raise ValueError(f"{parent.spec.name} has {parent.status}; it cannot be forked")
-        cls = get_optimizer(parent.spec.optimizer, parent.spec.flavor)
-        hparams = cls.validate({**parent.hparams, **command.changes})
-        changed = ", ".join(
-            f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in command.changes.items()
-        )
-        name = command.name or f"{parent.spec.name} ({changed or 'fork'})"
-        group = self._group_of(parent)
-        saved = group.saved_state(parent)
-        config = self._config_of(parent, name=name, hparams=hparams, colour=None)
-        rid = self._new_id()
-        child = self._add(
-            config,
-            len({r.spec.name for r in self.racers.values()}),
-            parent.spec.repeat,
-            parent.spec.seed,
-            params=saved["params"],
-            saved=saved,
-            parent=parent.id,
-            racer_id=rid,
-        )
-        for attribute in (
-            "steps",
-            "epoch",
-            "seconds",
-            "grad_evals",
-            "best_loss",
-            "batch_loss",
-            "loss",
-        ):
-            setattr(child, attribute, getattr(parent, attribute))
-
     def current_params(self, racer: Racer) -> np.ndarray:
         if racer.frozen_params is not None:
             return racer.frozen_params
-        return self._group_of(racer).evaluation_row(racer)
+        return self.group_of(racer).evaluation_row(racer)
 
     def racer_arrays(self, racer: Racer) -> dict[str, np.ndarray]:
         """A racer's parameters as named arrays: W1, b1, ... (Keras layout) or w."""
-        row = self.current_params(racer)
-        if isinstance(self.problem, MLPProblem):
-            return self.problem.mlp.to_arrays(row)
-        return {"w": row.copy()}
+        return self.problem.named_arrays(self.current_params(racer))
 
     def save_weights(self, target: str | Path, archive: bool = False) -> list[Path]:
         """Write ``target/<slug>.npz`` per racer, or with ``archive`` one .npz file with

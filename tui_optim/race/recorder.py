@@ -40,6 +40,7 @@ from tui_optim.race.diagnosis import (
     Verdict,
 )
 from tui_optim.race.messages import (
+    TERMINAL_STATUSES,
     HistoryChunk,
     LayerStats,
     RacerSpec,
@@ -48,7 +49,7 @@ from tui_optim.race.messages import (
 )
 
 if TYPE_CHECKING:
-    from tui_optim.race.race import Group
+    from tui_optim.race.group import Group
 
 #: Fewest history points (and evaluations) a race of known length records.
 MIN_POINTS = 200
@@ -64,7 +65,6 @@ NEAR_TARGET = 1.25
 WATCH_WINDOWS = 4
 #: Time series: the prediction horizon is measured every this many epochs and at the end.
 HORIZON_EVERY_EPOCHS = 10
-TERMINAL: tuple[Status, ...] = ("diverged", "error")
 #: The columns of a history point, in :class:`HistoryChunk` order.
 POINT_FIELDS = (
     "step",
@@ -148,7 +148,7 @@ class Racer:
 
     @property
     def terminal(self) -> bool:
-        return self.status in TERMINAL
+        return self.status in TERMINAL_STATUSES
 
     def stability(self) -> tuple[float, str] | None:
         """The optimizer's stability threshold at this racer's present learning rate."""
@@ -185,10 +185,9 @@ class Recorder:
     work on a shared machine then does not skew the ratio.
     """
 
-    def __init__(self, problem: Problem, target_loss: float | None, with_position: bool):
+    def __init__(self, problem: Problem, target_loss: float | None):
         self.problem = problem
         self.target_loss = target_loss
-        self.with_position = with_position
         self.landscape = landscape_of(problem)
         self.evaluation_seconds = 0.0
         self.diagnosis_seconds = 0.0
@@ -292,7 +291,8 @@ class Recorder:
             rows = [row for row, r in enumerate(group.racers) if r.stability() is not None]
             if rows:
                 vectors = [group.racers[row].curvature_vector for row in rows]
-                start = None if any(v is None for v in vectors) else np.stack(vectors)  # type: ignore[arg-type]
+                known = [v for v in vectors if v is not None]
+                start = np.stack(known) if len(known) == len(vectors) else None
                 values, new_vectors = problem.sharpness(params[rows], start)
                 sharpness = np.full(len(group.racers), np.nan)
                 sharpness[rows] = values
@@ -323,7 +323,7 @@ class Recorder:
             racer.effective_step = float(figures["effective_step"][row])
             if math.isfinite(racer.loss):
                 racer.best_loss = min(racer.best_loss, racer.loss)
-            if self.with_position:
+            if self.problem.tracks_position:
                 racer.position = (float(params[row, 0]), float(params[row, 1]))
                 racer.pending_positions.append(racer.position)
             row_val = math.nan if val_loss is None else float(val_loss[row])

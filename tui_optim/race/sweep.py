@@ -37,9 +37,11 @@ from tui_optim.engine.data import BatchSchedule
 from tui_optim.engine.problems import Problem
 from tui_optim.race.child import parent_pipe, spawn_child
 from tui_optim.race.diagnosis import HealthMonitor, HealthSettings
+from tui_optim.race.group import Group
 from tui_optim.race.messages import RacerSpec
 from tui_optim.race.process import ONE_BLAS_THREAD, one_line
-from tui_optim.race.race import Group, Racer, build_problem
+from tui_optim.race.race import build_problem
+from tui_optim.race.recorder import Racer
 from tui_optim.scenario import Scenario
 
 # BLOCK_RUNS, the most runs stepped together, is declared with the sweep's table (the

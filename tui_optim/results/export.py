@@ -64,11 +64,13 @@ import csv
 import json
 import math
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from tui_optim.engine.atomic import atomic_write
+from tui_optim.race.messages import TERMINAL_STATUSES, Event
 from tui_optim.results.record import RaceRecord
 
 HISTORY_FIELDS = (
@@ -84,7 +86,6 @@ HISTORY_FIELDS = (
     "grad_evals",
 )
 RACER_COLUMNS = ("racer", "slug", "optimizer", "flavor", "repeat", "seed")
-DNF = ("diverged", "error")
 #: What the leaderboard can rank by (the scenario's ``rank_by``, ``--rank-by``).
 RANK_LABELS = {
     "val_loss": "final validation loss",
@@ -219,10 +220,17 @@ def results_document(record: RaceRecord) -> dict[str, Any]:
                     "status": event.status,
                     "reason": event.reason,
                 }
-                for event in record.events
+                for event in chronological(record.events)
             ],
         },
     }
+
+
+def chronological(events: Iterable[Event]) -> list[Event]:
+    """``events`` by epoch, then racer id: a race split over engine processes delivers
+    them in the order its processes happened to report, and an export must not depend on
+    that. (A racer lives in one process, so its own events keep their order.)"""
+    return sorted(events, key=lambda event: (event.epoch, event.step, event.racer))
 
 
 def _spread(values: list[float | None]) -> dict[str, float | None]:
@@ -383,7 +391,7 @@ def leaderboard(record: RaceRecord, rank_by: str | None = None) -> list[LeaderRo
         alive = [
             s
             for s, status in zip(stats, statuses, strict=True)
-            if s is not None and status not in DNF
+            if s is not None and status not in TERMINAL_STATUSES
         ]
         reached = [s.time_to_target for s in alive if s.time_to_target is not None]
         every = bool(reached) and len(reached) == len(alive)
@@ -488,7 +496,7 @@ def grid_table(record: RaceRecord) -> tuple[list[str], list[str], list[list[Grid
             if not stats:
                 line.append(None)
                 continue
-            alive = [s for s in stats if s.status not in DNF]
+            alive = [s for s in stats if s.status not in TERMINAL_STATUSES]
             losses = [s.loss for s in alive if s.loss is not None]
             losses = [v for v in losses if math.isfinite(v)]
             accuracies = [s.val_accuracy for s in alive if s.val_accuracy is not None]

@@ -154,19 +154,14 @@ def downsample_minmax(x: np.ndarray, y: np.ndarray, buckets: int) -> tuple[np.nd
     return x[index], y[index]
 
 
-#: Points per block of the vectorised EMA, and the largest exponent keep^-t may reach.
-EMA_BLOCK = 256
-EMA_MAX_EXPONENT = 300.0
-
-
 def ema(y: np.ndarray, alpha: float) -> np.ndarray:
     """Exponential moving average ``s = alpha * y + (1 - alpha) * s``, starting at the first
     finite value; NaN/inf are skipped (the average carries over them), and leading
     non-finite values stay as they are.
 
-    Vectorised by blocks (the chart smooths two dozen long curves twice a second): within
-    a block, ``s[j] = keep^j (keep s_in + alpha cumsum(v[t] keep^-t))`` with ``keep = 1 -
-    alpha``, the blocks short enough that ``keep^-t`` stays far from overflow.
+    The recurrence is the first-order IIR filter ``b = [alpha], a = [1, alpha - 1]``, run by
+    :func:`scipy.signal.lfilter` over the finite values (the chart smooths two dozen long
+    curves twice a second). SciPy loads on the first call, not with the app.
     """
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"ema: alpha must be in [0, 1], got {alpha}")
@@ -176,27 +171,12 @@ def ema(y: np.ndarray, alpha: float) -> np.ndarray:
     finite = np.flatnonzero(is_finite)
     if finite.size == 0:
         return out
+    from scipy.signal import lfilter
+
     values = y[finite]
-    smooth = np.empty_like(values)
     keep = 1.0 - alpha
-    state = smooth[0] = values[0]
-    if keep == 0.0:  # alpha = 1: the latest value only
-        smooth[:] = values
-    else:
-        block = EMA_BLOCK
-        if keep < 1.0:
-            block = max(1, min(block, int(EMA_MAX_EXPONENT / -math.log(keep))))
-        powers = keep ** np.arange(block, dtype=np.float64)
-        inverse = np.reciprocal(powers)
-        for start in range(1, len(values), block):
-            chunk = values[start : start + block]
-            count = len(chunk)
-            running = np.cumsum(chunk * inverse[:count])
-            running *= alpha
-            running += keep * state
-            running *= powers[:count]
-            smooth[start : start + count] = running
-            state = running[-1]
+    # the filter's initial state keep * values[0] makes the first output values[0] itself
+    smooth = lfilter([alpha], [1.0, -keep], values, zi=[keep * values[0]])[0]
     out[finite] = smooth
     # after the first finite value, a non-finite one shows the average so far
     last_finite = np.maximum.accumulate(np.where(is_finite, np.arange(len(y)), -1))

@@ -22,6 +22,7 @@ from tui_optim.race.messages import (
     RaceStarted,
     RaceState,
     Snapshot,
+    Status,
     WeightsSaved,
 )
 from tui_optim.results.history import History
@@ -124,7 +125,7 @@ class RaceRecord:
             return None
         return min(1.0, max(0.0, self.step / total))
 
-    def status(self, racer: int) -> str:
+    def status(self, racer: int) -> Status:
         """The racer's status word ("running" before its first snapshot)."""
         stats = self.stats.get(racer)
         return stats.status if stats is not None else "running"

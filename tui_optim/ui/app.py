@@ -18,14 +18,21 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable
 from textual.worker import get_current_worker
 
 from tui_optim.engine.errors import printable
+from tui_optim.results.record import RaceRecord
 from tui_optim.results.replay import record_at, recorded_steps
 from tui_optim.ui import textual_fixes
-from tui_optim.ui.messages import EngineGone, EngineMessagesWaiting, ModelUpdated
+from tui_optim.ui.messages import (
+    EngineGone,
+    EngineMessagesWaiting,
+    ModelUpdated,
+    RaceStatusChanged,
+)
 from tui_optim.ui.state import RaceModel, displayable
 
 textual_fixes.apply()
@@ -35,7 +42,7 @@ if TYPE_CHECKING:
     from tui_optim.race.process import RaceProcess
     from tui_optim.scenario import Scenario
     from tui_optim.ui.screens.export import ExportRequest
-    from tui_optim.ui.screens.race import RaceScreen
+    from tui_optim.ui.screens.view import ViewScreen
 
 #: Seconds one poll of the engine pipe may block (also the worst-case quit delay).
 POLL_SECONDS = 0.05
@@ -45,14 +52,6 @@ EXIT_BAD_INPUT = 2
 SNAPSHOT_HZ = 10.0
 #: Seconds a race's "what to look for" notes show when it starts.
 NOTES_SECONDS = 12
-
-#: View screens written by UI-views: key of action_show_view -> (module, class).
-VIEWS: dict[str, tuple[str, str]] = {
-    "detail": ("tui_optim.ui.screens.detail", "DetailScreen"),
-    "surface": ("tui_optim.ui.screens.surface", "SurfaceScreen"),
-    "grid": ("tui_optim.ui.screens.grid", "GridScreen"),
-    "leaderboard": ("tui_optim.ui.screens.leaderboard", "LeaderboardScreen"),
-}
 
 #: The paces the slower/faster keys step through, in steps per second (None: no limit).
 PACES: tuple[float | None, ...] = (1.0, 2.0, 5.0, 20.0, 100.0, 1000.0, None)
@@ -109,12 +108,17 @@ class TuiOptimApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "tui-optim"
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [
+    # Textual annotates both as ``ClassVar[...] | None``, which mypy reads as an instance
+    # variable; they are class variables (Textual reads them from the class).
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [  # type: ignore[misc]
         (0, "-narrow"),
         (110, "-wide"),
         (150, "-wider"),
     ]
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (32, "-tall")]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [  # type: ignore[misc]
+        (0, "-short"),
+        (32, "-tall"),
+    ]
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle_pause", "Pause/resume", tooltip="pause or resume the race"),
@@ -139,21 +143,10 @@ class TuiOptimApp(App[int]):
         Binding("d", "remove_racer", "Remove", show=False, tooltip="remove the selected racer"),
         Binding("e", "edit_racer", "Edit", tooltip="edit the selected racer's hyperparameters"),
         Binding("f", "fork_racer", "Fork", tooltip="fork the selected racer with a change"),
-        Binding("l", "toggle_log", "Log y", show=False, tooltip="loss axis: log or linear"),
-        Binding(
-            "x",
-            "cycle_x_axis",
-            "X axis",
-            show=False,
-            tooltip="x: step, epoch, seconds, grad evals",
-        ),
-        Binding("s", "toggle_smoothing", "Smooth", show=False, tooltip="EMA smoothing on/off"),
-        Binding("c", "cycle_sort", "Sort", show=False, tooltip="sort the table by the next column"),
-        Binding("C", "reverse_sort", "Reverse sort", show=False, tooltip="reverse the sort order"),
-        Binding("g", "show_view('grid')", "Grid", tooltip="grid view (grid scenarios)"),
-        Binding("v", "show_view('surface')", "Surface", tooltip="surface view (2-D scenarios)"),
-        Binding("enter", "show_view('detail')", "Detail", show=False, tooltip="racer detail"),
-        Binding("b", "show_view('leaderboard')", "Board", tooltip="leaderboard"),
+        Binding("g", "show_grid", "Grid", tooltip="grid view (grid scenarios)"),
+        Binding("v", "show_surface", "Surface", tooltip="surface view (2-D scenarios)"),
+        Binding("enter", "show_detail", "Detail", show=False, tooltip="racer detail"),
+        Binding("b", "show_leaderboard", "Board", tooltip="leaderboard"),
         Binding("ctrl+e", "export", "Export", tooltip="export JSON, CSV or weights"),
         Binding("ctrl+s", "screenshot", "Screenshot", show=False, tooltip="save an SVG screenshot"),
         Binding("o", "open_scenario", "Open", tooltip="open another scenario"),
@@ -246,9 +239,9 @@ class TuiOptimApp(App[int]):
         self.notes_at_start = not self.test_mode
         self._notes_shown_for: tuple[str, str] | None = None
         #: What the engine reported (or the replayed file held).
-        self.record = RaceModel()
+        self.record: RaceRecord = RaceModel()
         #: The record as it was at the scrubbed step (None: the record itself).
-        self._view: RaceModel | None = None
+        self._view: RaceRecord | None = None
         self.scrub_step: int | None = None
         self.replay_path = replay
         self.replaying = replay is not None
@@ -263,7 +256,7 @@ class TuiOptimApp(App[int]):
         self.theme = "textual-dark"
 
     @property
-    def model(self) -> RaceModel:
+    def model(self) -> RaceRecord:
         """What the screens show: the race, or the race as it was at the scrubbed step."""
         return self._view if self._view is not None else self.record
 
@@ -525,13 +518,8 @@ class TuiOptimApp(App[int]):
             self._leave_scrub()  # resumed: the live race again
         elif self.scrub_step is not None:
             self._view = record_at(self.record, self.scrub_step)
-        if self.model.state != state:
-            # The answer to a key (pause, resume): shown now, not after the screen's queue
-            # of throttled redraws.
-            from tui_optim.ui.widgets.race_header import RaceHeader
-
-            for header in self.screen.query(RaceHeader):
-                header.refresh_from(self.model)
+        if self.model.state != state and self.screen_stack:
+            self.screen.post_message(RaceStatusChanged())
         self.notify_model()
 
     def on_engine_gone(self, message: EngineGone) -> None:
@@ -606,14 +594,12 @@ class TuiOptimApp(App[int]):
     def action_change_pace(self, faster: bool) -> None:
         """Step to the next faster or slower preset pace; the engine holds the race to it."""
         from tui_optim.race.messages import SetPace
-        from tui_optim.ui.widgets.race_header import RaceHeader, pace_label
+        from tui_optim.ui.widgets.race_header import pace_label
 
         pace = next_pace(self.pace, faster)
         if self.send_command(SetPace(pace)):
             self.pace = pace
-            for header in self.screen.query(RaceHeader):
-                header.pace = pace
-                header.refresh_from(self.model)
+            self.screen.post_message(RaceStatusChanged())
             self.notify(f"pace: {pace_label(pace)}", timeout=2)
 
     def action_restart(self, new_seed: bool = False) -> None:
@@ -697,63 +683,35 @@ class TuiOptimApp(App[int]):
                 return
 
     # ------------------------------------------------------------------ actions: views
-    def _race_screen(self) -> RaceScreen | None:
-        from tui_optim.ui.screens.race import RaceScreen
-
-        for screen in reversed(self.screen_stack):
-            if isinstance(screen, RaceScreen):
-                return screen
-        return None
-
-    def action_toggle_log(self) -> None:
-        race = self._race_screen()
-        if race is not None:
-            log = race.chart.toggle_log()
-            self.notify(f"loss axis: {'log' if log else 'linear'}", timeout=2)
-
-    def action_cycle_x_axis(self) -> None:
-        race = self._race_screen()
-        if race is not None:
-            self.notify(f"x axis: {race.chart.cycle_x_axis()}", timeout=2)
-
-    def action_toggle_smoothing(self) -> None:
-        race = self._race_screen()
-        if race is not None:
-            smoothing = race.chart.toggle_smoothing()
-            self.notify(f"smoothing: {'EMA' if smoothing else 'off'}", timeout=2)
-
-    def action_cycle_sort(self) -> None:
-        race = self._race_screen()
-        if race is not None:
-            self.notify(f"sorted by {race.table.cycle_sort()}", timeout=2)
-
-    def action_reverse_sort(self) -> None:
-        race = self._race_screen()
-        if race is not None and race.table.sort_column is not None:
-            race.table.sort_by(race.table.sort_column)
-
-    def action_show_view(self, view: str) -> None:
-        """Push one of UI-views' screens (imported lazily; a note if it does not exist yet)."""
-        import importlib
-
-        module_name, class_name = VIEWS[view]
-        if view == "surface" and self.model.started is not None and not self.model.is_surface:
-            self.notify("this scenario has no 2-D surface", severity="warning")
+    def show_view(self, screen_class: type[ViewScreen]) -> None:
+        """Push a view of the race (unless it is on top already), or say why it has none."""
+        reason = screen_class.unavailable(self)
+        if reason is not None:
+            self.notify(reason, severity="warning")
             return
-        if view == "grid" and self.model.started is not None and not self.model.is_grid:
-            self.notify("this scenario is not a grid", severity="warning")
-            return
-        if view == "detail" and self._selected_spec() is None:
-            return
-        try:
-            module = importlib.import_module(module_name)
-            screen_class = getattr(module, class_name)
-        except (ImportError, AttributeError):
-            self.notify(f"the {view} view is not available yet", severity="warning")
-            return
-        if isinstance(self.screen, screen_class):
-            return
-        self.push_screen(screen_class())
+        if not isinstance(self.screen, screen_class):
+            self.push_screen(screen_class())
+
+    # The view screens are imported when first shown: the first frame does not wait for them.
+    def action_show_grid(self) -> None:
+        from tui_optim.ui.screens.grid import GridScreen
+
+        self.show_view(GridScreen)
+
+    def action_show_surface(self) -> None:
+        from tui_optim.ui.screens.surface import SurfaceScreen
+
+        self.show_view(SurfaceScreen)
+
+    def action_show_detail(self) -> None:
+        from tui_optim.ui.screens.detail import DetailScreen
+
+        self.show_view(DetailScreen)
+
+    def action_show_leaderboard(self) -> None:
+        from tui_optim.ui.screens.leaderboard import LeaderboardScreen
+
+        self.show_view(LeaderboardScreen)
 
     def _notes_at_start(self, started: RaceStarted) -> None:
         """The scenario's notes for :data:`NOTES_SECONDS`, once per scenario (a restart of
@@ -779,9 +737,10 @@ class TuiOptimApp(App[int]):
 
     def action_help(self) -> None:
         from tui_optim.ui.screens.help import HelpScreen
+        from tui_optim.ui.screens.race import RaceScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen([*self.BINDINGS, *RaceScreen.BINDINGS]))
 
     def action_open_scenario(self) -> None:
         from tui_optim.ui.screens.open_scenario import OpenScenarioScreen
@@ -804,7 +763,7 @@ class TuiOptimApp(App[int]):
             self.notify("nothing to export yet", severity="warning")
             return
         stem = self.scenario.name if self.scenario is not None else ""
-        self.push_screen(ExportScreen(stem, cursor_blink=not self.test_mode), self._export)
+        self.push_screen(ExportScreen(stem), self._export)
 
     def _export(self, request: ExportRequest | None) -> None:
         if request is None:
@@ -841,30 +800,35 @@ class TuiOptimApp(App[int]):
             raise ValueError(f"unknown export kind {kind!r}")
         return True
 
-    def action_screenshot(self) -> None:
-        path = self.save_screenshot(filename=screenshot_name(self.scenario, Path.cwd()))
-        self.notify(f"screenshot saved to {path}", timeout=4)
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Save an SVG of the screen to ``path`` (default: here) as ``filename`` (default:
+        :func:`screenshot_name`)."""
+        folder = Path(path) if path is not None else Path.cwd()
+        filename = filename or screenshot_name(self.scenario, folder)
+        saved = self.save_screenshot(filename=filename, path=path)
+        self.notify(f"screenshot saved to {saved}", timeout=4)
 
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
-        race = self._race_screen()
-        if race is not None:
-            self.call_after_refresh(race.recolour)  # once the new theme's variables apply
 
     # ------------------------------------------------------------------ command palette
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's commands, then every key of the app and of ``screen`` as a command."""
         yield from super().get_system_commands(screen)
-        for binding in self.BINDINGS:
-            assert isinstance(binding, Binding)
+        keys: list[tuple[DOMNode, BindingType]] = [(self, binding) for binding in self.BINDINGS]
+        keys += [(screen, binding) for binding in screen.BINDINGS]
+        for owner, binding in keys:
+            if not isinstance(binding, Binding):
+                continue
             key = binding.key_display or binding.key
             yield SystemCommand(
                 f"{binding.description} ({key})",
                 binding.tooltip or f"same as pressing {key}",
-                _action_callback(self, binding.action),
+                _action_callback(self, binding.action, owner),
             )
 
 
-def changes_since_start(model: RaceModel) -> str:
+def changes_since_start(model: RaceRecord) -> str:
     """What a restart would drop, in words ("1 added racer and 2 edits"), or "" for nothing:
     racers added or forked since the race started, and hyperparameters edited live."""
     if model.started is None:
@@ -899,9 +863,11 @@ def screenshot_name(scenario: Scenario | None, folder: Path) -> str:
     return name
 
 
-def _action_callback(app: App[Any], action: str) -> Any:
+def _action_callback(app: App[Any], action: str, owner: DOMNode) -> Any:
+    """Run ``action`` as its key would: on ``owner``, the app or a screen."""
+
     async def run() -> None:
-        await app.run_action(action)
+        await app.run_action(action, owner)
 
     return run
 

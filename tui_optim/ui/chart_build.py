@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from tui_optim.ui.plotext_private import register_theme, set_figure_size
+
 RGB = tuple[int, int, int]
 
 
@@ -52,14 +54,12 @@ class ChartPlan:
 
 
 def draw_chart(figure: Any, plan: ChartPlan) -> str:
-    """``plan`` drawn on the plotext ``figure`` (a ``_figure_class``, cleared first)."""
+    """``plan`` drawn on the plotext ``figure`` (see :func:`~.plotext_private.new_figure`),
+    cleared first."""
     if plan.theme_spec is not None:
-        from plotext._dict import themes
-
-        themes[plan.theme] = plan.theme_spec
+        register_theme(plan.theme, plan.theme_spec)
     figure.clear_figure()
-    figure.plotsize(plan.width, plan.height)
-    figure._set_size(plan.width, plan.height)
+    set_figure_size(figure, plan.width, plan.height)
     figure.theme(plan.theme)
     if plan.too_small:
         return ""

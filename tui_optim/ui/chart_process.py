@@ -80,10 +80,10 @@ def main(argv: list[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(os, "nice"):  # POSIX
         os.nice(NICENESS)
-    from plotext._figure import _figure_class
+    from tui_optim.ui.plotext_private import new_figure
 
     conn = parent_pipe(argv)
-    figure = _figure_class()
+    figure = new_figure()
     while True:
         try:
             plan = conn.recv()

@@ -38,6 +38,12 @@ class ModelUpdated(Message):
 
 
 @dataclass
+class RaceStatusChanged(Message):
+    """The race's state (running, paused, ...) or the app's pace changed; sent to the active
+    screen, which shows it at once (the answer to a key), ahead of its throttled redraws."""
+
+
+@dataclass
 class ContentResized(Message):
     """A widget whose drawing depends on its size got a new size (bubbles to its screen)."""
 

@@ -10,6 +10,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 LOOPBACK_NAMES = {"localhost", "ip6-localhost"}
 
@@ -93,8 +94,8 @@ def server_class() -> type:
     from textual_serve.server import Server
 
     class PromptServer(Server):
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
             self.sessions: set[asyncio.Task[object]] = set()
 
         async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:

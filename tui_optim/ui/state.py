@@ -12,16 +12,17 @@ How views learn about changes (the one rule every screen follows):
     (charts, surfaces) throttle themselves: redraw at most every 0.25 s, comparing
     ``model.version`` with the version they last drew.
 
-Screens reach the model as ``self.app.model`` (``TuiOptimApp.model``).
+Screens reach the model as ``self.host.model`` (:class:`tui_optim.ui.host.AppHost`): the
+live RaceModel, or a RaceRecord (a replay, or the race as it was at a scrubbed step).
 
-Screens of UI-views (pushed by the app's g/v/enter/b keys, imported lazily):
+The view screens (pushed by the app's g/v/enter/b keys, imported lazily):
     tui_optim.ui.screens.detail.DetailScreen, surface.SurfaceScreen, grid.GridScreen,
-    leaderboard.LeaderboardScreen. The app constructs them with no arguments. The racer a
-    screen is about is ``self.app.selected_racer`` (a racer id, or None). To send a command
-    to the engine call ``self.app.send_command(command)`` (e.g. SetHparam, ForkRacer); it
-    returns False (and tells the user) when the engine is not running. The app-level keys
-    (space, n, r, l, x, s, q, ...) keep working on those screens; escape pops them.
-    The app's test mode is ``self.app.test_mode``: show "—" instead of clocks and speeds.
+    leaderboard.LeaderboardScreen. The app constructs them with no arguments
+    (``host.show_view``). The racer a screen is about is ``self.host.selected_racer`` (a
+    racer id, or None). A dialog that changes the race returns its command(s) from
+    ``dismiss``; the app sends them. The app-level keys (space, n, r, q, ...) keep working
+    on those screens; escape pops them. The app's test mode is ``self.host.test_mode``:
+    show "—" instead of clocks and speeds.
 """
 
 from __future__ import annotations

@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from textual.pilot import Pilot
 
     from tui_optim.scenario import Scenario
-    from tui_optim.ui.app import TuiOptimApp
 
 #: Race states after which nothing changes on screen until the user acts.
 SETTLED_STATES = ("finished", "paused", "stopped")
@@ -30,12 +29,11 @@ def short_scenario(
     from tui_optim.ui.app import load_scenario_request
 
     scenario = load_scenario_request(request)
-    changes: dict[str, object] = {}
     if epochs is not None and scenario.epochs is not None:
-        changes["epochs"] = min(epochs, scenario.epochs)
+        scenario = dataclasses.replace(scenario, epochs=min(epochs, scenario.epochs))
     if steps is not None and scenario.steps is not None:
-        changes["steps"] = min(steps, scenario.steps)
-    return dataclasses.replace(scenario, **changes) if changes else scenario
+        scenario = dataclasses.replace(scenario, steps=min(steps, scenario.steps))
+    return scenario
 
 
 async def wait_until(
@@ -51,12 +49,14 @@ async def wait_until(
 
 async def settle(pilot: Pilot[int], timeout: float = 60.0) -> None:
     """Wait until the race finished/paused (or the engine stopped) and the screen caught up."""
-    app: TuiOptimApp = pilot.app  # type: ignore[assignment]
+    from tui_optim.ui.host import host_of
+
+    host = host_of(pilot.app)
     await wait_until(
         pilot,
         lambda: (
-            (app.model.snapshot_count > 0 and app.model.state in SETTLED_STATES)
-            or app.model.engine_error is not None
+            (host.model.snapshot_count > 0 and host.model.state in SETTLED_STATES)
+            or host.model.engine_error is not None
         ),
         timeout,
         "the race to finish or pause",

@@ -36,6 +36,8 @@ from textual.widgets import OptionList, Select
 
 _original_move_page = OptionList._move_page
 _original_watch_list_visible = CommandPalette._watch__list_visible
+# @work wraps the method (functools.wraps): the undecorated one is its __wrapped__, which the
+# type of a decorated method does not declare.
 _original_gather_commands = CommandPalette._gather_commands.__wrapped__  # type: ignore[attr-defined]
 
 
@@ -90,6 +92,7 @@ def _call_result_callback_once(self: ResultCallback[Any], result: Any) -> None:
 
 def apply() -> None:
     """Install the work-arounds (idempotent)."""
+    # Replacing Textual's methods is the point here (mypy's method-assign objects to it).
     ResultCallback.__call__ = _call_result_callback_once  # type: ignore[method-assign]
     for name in _SELECT_METHODS:
         setattr(Select, name, _while_composed(name))

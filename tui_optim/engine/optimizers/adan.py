@@ -14,7 +14,9 @@ from tui_optim.engine.optimizers.base import (
     weight_decay_param,
 )
 from tui_optim.engine.optimizers.optax_common import (
+    add_decayed_weights,
     bias_correction,
+    divide_by_corrected_rms,
     eps_root_param,
     optax_beta,
     rms_effective_step,
@@ -78,14 +80,8 @@ class Adan(Optimizer):
         update *= self._complement("beta2")
         np.divide(m, bias_correction(self.h["beta1"], self.t), out=work)
         update += work
-        np.divide(n, bias_correction(self.h["beta3"], self.t), out=work)
-        work += self.h["eps_root"]
-        np.sqrt(work, out=work)
-        work += self.h["eps"]
-        update /= work
-        if self._uses("weight_decay"):
-            np.multiply(params, self.h["weight_decay"], out=work)
-            update += work
+        divide_by_corrected_rms(self, update, n, "beta3", work)
+        add_decayed_weights(self, update, params, work)
         update *= self.lr
         params -= update
 

@@ -14,7 +14,9 @@ from tui_optim.engine.optimizers.base import (
     weight_decay_param,
 )
 from tui_optim.engine.optimizers.optax_common import (
+    add_decayed_weights,
     bias_correction,
+    divide_by_corrected_rms,
     eps_root_param,
     optax_beta,
     rms_effective_step,
@@ -72,14 +74,8 @@ class AdEMAMix(Optimizer):
         np.divide(m1, bias_correction(self.h["beta1"], self.t), out=update)
         np.multiply(m2, self.h["alpha"], out=work)
         update += work
-        np.divide(nu, bias_correction(self.h["beta2"], self.t), out=work)
-        work += self.h["eps_root"]
-        np.sqrt(work, out=work)
-        work += self.h["eps"]
-        update /= work
-        if self._uses("weight_decay"):
-            np.multiply(params, self.h["weight_decay"], out=work)
-            update += work
+        divide_by_corrected_rms(self, update, nu, "beta2", work)
+        add_decayed_weights(self, update, params, work)
         update *= self.lr
         params -= update
 

@@ -14,7 +14,9 @@ from tui_optim.engine.optimizers.base import (
     weight_decay_param,
 )
 from tui_optim.engine.optimizers.optax_common import (
+    add_decayed_weights,
     bias_correction,
+    divide_by_corrected_rms,
     eps_root_param,
     optax_beta,
     spread,
@@ -65,15 +67,9 @@ class LAMB(Optimizer):
         work, update = self._buffer("work"), self._buffer("update")
         update_moment(self, mu, grads, "beta1", work)
         update_moment_squared(self, nu, grads, "beta2", work)
-        np.divide(nu, bias_correction(self.h["beta2"], self.t), out=work)
-        work += self.h["eps_root"]
-        np.sqrt(work, out=work)
-        work += self.h["eps"]
         np.divide(mu, bias_correction(self.h["beta1"], self.t), out=update)
-        update /= work
-        if self._uses("weight_decay"):
-            np.multiply(params, self.h["weight_decay"], out=work)
-            update += work
+        divide_by_corrected_rms(self, update, nu, "beta2", work)
+        add_decayed_weights(self, update, params, work)
         update *= spread(self, trust_ratios(self, params, update), update.shape[1])
         update *= self.lr
         params -= update

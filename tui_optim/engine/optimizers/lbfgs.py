@@ -96,6 +96,7 @@ class LBFGS(Optimizer):
         super().set_row_state(i, saved)
         self.row_states[i] = copy.deepcopy(saved.get("lbfgs", {}))
 
+    # A needs_closure family: the race passes the closure and losses (Optimizer.step).
     def step(  # type: ignore[override]
         self, params: np.ndarray, grads: np.ndarray, closure: Closure, losses: np.ndarray
     ) -> None:

@@ -55,6 +55,28 @@ def bias_correction(decay: np.ndarray, t: np.ndarray) -> np.ndarray:
     return 1 - decay**t
 
 
+def divide_by_corrected_rms(
+    optimizer: Optimizer, update: np.ndarray, moment: np.ndarray, decay: str, work: np.ndarray
+) -> None:
+    """``update /= sqrt(moment / (1 - decay^t) + eps_root) + eps`` in place: the denominator
+    of Adam-like rules in optax's order of operations (``work`` is overwritten)."""
+    np.divide(moment, bias_correction(optimizer.h[decay], optimizer.t), out=work)
+    work += optimizer.h["eps_root"]
+    np.sqrt(work, out=work)
+    work += optimizer.h["eps"]
+    update /= work
+
+
+def add_decayed_weights(
+    optimizer: Optimizer, update: np.ndarray, params: np.ndarray, work: np.ndarray
+) -> None:
+    """``update += weight_decay * params`` in place when the racer decays its weights
+    (optax's add_decayed_weights; ``work`` is overwritten)."""
+    if optimizer._uses("weight_decay"):
+        np.multiply(params, optimizer.h["weight_decay"], out=work)
+        update += work
+
+
 def tensor_blocks(optimizer: Optimizer, array: np.ndarray) -> list[np.ndarray]:
     """Views ``(r, n)`` of ``array``'s columns, one per tensor of the row (weight matrices and
     bias vectors, as optax's pytree leaves)."""

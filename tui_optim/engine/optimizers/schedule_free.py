@@ -14,6 +14,7 @@ from tui_optim.engine.optimizers.base import (
     weight_decay_param,
 )
 from tui_optim.engine.optimizers.optax_common import (
+    add_decayed_weights,
     bias_correction,
     optax_beta,
     rms_effective_step,
@@ -138,9 +139,7 @@ class ScheduleFreeAdamW(Optimizer):
         work += self.h["eps"]
         np.divide(1, work, out=work)
         np.multiply(work, grads, out=update)
-        if self._uses("weight_decay"):
-            np.multiply(params, self.h["weight_decay"], out=work)
-            update += work
+        add_decayed_weights(self, update, params, work)
         update *= self._lr_at(self.t - 1)
         x = self.evaluation_params(params)
         z -= update

@@ -215,6 +215,7 @@ class Lookahead(Wrapper):
     ) -> None:
         self._count_step()
         if self.inner.needs_closure:
+            # A needs_closure inner family: its step takes the closure and losses.
             self.inner.step(params, grads, closure, losses)  # type: ignore[call-arg]
         else:
             self.inner.step(params, grads)
@@ -267,6 +268,7 @@ class SAM(Wrapper):
         self._point = np.empty_like(params)
         self._ascent_grad = np.empty_like(params)
 
+    # A needs_closure family: the race passes the closure and losses (Optimizer.step).
     def step(  # type: ignore[override]
         self, params: np.ndarray, grads: np.ndarray, closure: Closure, losses: np.ndarray
     ) -> None:

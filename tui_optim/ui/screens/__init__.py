@@ -1,1 +1,1 @@
-"""Screens of the app (race, help, forms; detail/surface/grid/leaderboard by UI-views)."""
+"""Screens of the app: the race, help and forms; the views detail, surface, grid, leaderboard."""

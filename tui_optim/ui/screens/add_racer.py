@@ -16,6 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from tui_optim.ui.format import flavored, hparam_value
+from tui_optim.ui.widgets.text_input import TextInput
 
 if TYPE_CHECKING:
     from tui_optim.engine.optimizers.base import HParam, Optimizer
@@ -72,12 +73,15 @@ class HparamForm(ModalScreen[Any]):
     submit_label = "OK"
 
     def __init__(
-        self, optimizer: str, values: Mapping[str, float | int | bool], flavor: str = "torch"
+        self,
+        optimizer: str,
+        values: Mapping[str, float | int | bool | str],
+        flavor: str = "torch",
     ) -> None:
         super().__init__(classes="dialog")
         self.optimizer = optimizer
         self.flavor = flavor
-        self.values = dict(values)
+        self.values: dict[str, float | int | bool | str] = dict(values)
         # The optimizer whose inputs are mounted: a rebuild is asynchronous, and a submit in
         # between must not read one optimizer's fields as another's.
         self.fields_optimizer: str | None = None
@@ -131,15 +135,13 @@ class HparamForm(ModalScreen[Any]):
                     compact=True,
                 )
             else:
-                editor = Input(
+                editor = TextInput(
                     hparam_value(value),
                     id=field_id(spec.name),
                     type="text",
                     placeholder=spec.allowed(),
                     compact=True,
                 )
-                if getattr(self.app, "test_mode", False):
-                    editor.cursor_blink = False
             editor.disabled = not self.editable(spec)
             rows.append(
                 Horizontal(
@@ -162,7 +164,7 @@ class HparamForm(ModalScreen[Any]):
         optimizer_class = optimizer_registry(self.flavor)[self.optimizer]
         fields = {spec.name for spec in optimizer_class.hparams}
         # keys without a field (a wrapper's inner optimizer and its values) are kept
-        values: dict[str, float | int | bool] = {
+        values: dict[str, float | int | bool | str] = {
             key: value
             for key, value in self.values.items()
             if key not in fields and optimizer_class.canonical_name(key) is not None
@@ -246,9 +248,7 @@ class AddRacerScreen(HparamForm):
             ),
             classes="field",
         )
-        name_input = Input("", id="racer-name", placeholder="name (optional)", compact=True)
-        if getattr(self.app, "test_mode", False):
-            name_input.cursor_blink = False
+        name_input = TextInput("", id="racer-name", placeholder="name (optional)", compact=True)
         yield Horizontal(Label("name", classes="field-label"), name_input, classes="field")
 
     async def on_select_changed(self, event: Select.Changed) -> None:
@@ -263,10 +263,10 @@ class AddRacerScreen(HparamForm):
         self.query_one("#form-error", Static).update("")
         await self.build_fields()
 
-    def _typed_values(self) -> dict[str, float | int | bool]:
+    def _typed_values(self) -> dict[str, float | int | bool | str]:
         """Values the user changed from the current optimizer's defaults (parseable ones)."""
         defaults = optimizer_registry(self.flavor)[self.optimizer].defaults()
-        kept: dict[str, float | int | bool] = {}
+        kept: dict[str, float | int | bool | str] = {}
         for editor in self.query("#form-fields Input, #form-fields Select"):
             name = (editor.id or "").removeprefix("hp-")
             value: float | int | bool

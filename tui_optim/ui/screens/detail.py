@@ -19,13 +19,19 @@ from tui_optim.ui.widgets.spark import spark
 
 if TYPE_CHECKING:
     from tui_optim.race.messages import RacerStats
-    from tui_optim.ui.state import RaceModel
+    from tui_optim.results.record import RaceRecord
+    from tui_optim.ui.host import AppHost
 
 LAYER_COLUMNS = ("layer", "|W|", "|grad|", "|update|/|W|", "effective step", "optimizer state")
 
 
 class DetailScreen(ViewScreen):
-    """The selected racer (``app.selected_racer``)."""
+    """The selected racer (``host.selected_racer``)."""
+
+    @classmethod
+    def unavailable(cls, host: AppHost) -> str | None:
+        racer = host.selected_racer
+        return "no racer selected" if racer not in host.model.specs else None
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-title")
@@ -45,15 +51,15 @@ class DetailScreen(ViewScreen):
         self.query_one("#spark-sharpness").border_title = "sharpness (top Hessian eigenvalue)"
         super().on_mount()
 
-    def draw(self, model: RaceModel) -> None:
-        rid = self.app.selected_racer
+    def draw(self, model: RaceRecord) -> None:
+        rid = self.host.selected_racer
         spec = model.specs.get(rid) if rid is not None else None
         title = self.query_one("#detail-title", Static)
         if spec is None:
             title.update("no racer selected (the racer was removed?)")
             return
         stats = model.stats.get(spec.id)
-        status = stats.status if stats is not None else "running"
+        status = model.status(spec.id)
         reason = f"\n[$foreground-muted]{escape(stats.reason)}[/]" if stats and stats.reason else ""
         figures = ""
         if stats is not None:
@@ -91,7 +97,7 @@ class DetailScreen(ViewScreen):
         arrays = history.arrays() if history is not None else {}
         for widget_id, key in (("#spark-grad", "grad_norm"), ("#spark-update", "update_ratio")):
             widget = self.query_one(widget_id, Static)
-            values = arrays.get(key, [])
+            values: np.ndarray | list[float] = arrays.get(key, [])
             last = fmt.num(float(values[-1])) if len(values) else fmt.DASH
             widget.update(
                 f"[{spec.colour}]{spark(values, max(widget.size.width - 4, 8))}[/]\nnow {last}"

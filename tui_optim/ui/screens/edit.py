@@ -10,6 +10,7 @@ from textual.widgets import Input, Label
 
 from tui_optim.ui.format import flavored
 from tui_optim.ui.screens.add_racer import FormError, HparamForm
+from tui_optim.ui.widgets.text_input import TextInput
 
 if TYPE_CHECKING:
     from tui_optim.engine.optimizers.base import HParam
@@ -59,9 +60,7 @@ class ForkScreen(HparamForm):
         self.title_text = f"Fork {spec.name} ({optimizer}) with a changed hyperparameter"
 
     def compose_header(self) -> ComposeResult:
-        name_input = Input(f"{self.spec.name} fork", id="racer-name", compact=True)
-        if getattr(self.app, "test_mode", False):
-            name_input.cursor_blink = False
+        name_input = TextInput(f"{self.spec.name} fork", id="racer-name", compact=True)
         yield Horizontal(Label("name", classes="field-label"), name_input, classes="field")
 
     def editable(self, spec: HParam) -> bool:

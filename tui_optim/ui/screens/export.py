@@ -15,6 +15,8 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
+from tui_optim.ui.widgets.text_input import TextInput
+
 #: export kind -> (label, file suffix)
 KINDS: dict[str, tuple[str, str]] = {
     "json": ("JSON (summary and histories)", ".json"),
@@ -92,11 +94,10 @@ class ExportScreen(ModalScreen[ExportRequest | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [("escape", "cancel", "Cancel")]
 
-    def __init__(self, stem: str, *, cursor_blink: bool = True) -> None:
+    def __init__(self, stem: str) -> None:
         super().__init__(classes="dialog")
         self.kind = "json"
         self.stem = stem or "race"
-        self.cursor_blink = cursor_blink
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -104,8 +105,7 @@ class ExportScreen(ModalScreen[ExportRequest | None]):
             with KindList(id="kind"):
                 for kind, (label, _) in KINDS.items():
                     yield RadioButton(label, value=kind == self.kind, id=f"kind-{kind}")
-            path_input = Input(default_path(self.stem, self.kind), id="path", compact=True)
-            path_input.cursor_blink = self.cursor_blink
+            path_input = TextInput(default_path(self.stem, self.kind), id="path", compact=True)
             yield Horizontal(Label("file", classes="field-label"), path_input, classes="field")
             yield Static("", id="form-error")
             with Horizontal(id="buttons"):

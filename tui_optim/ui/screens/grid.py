@@ -21,7 +21,10 @@ from tui_optim.ui.screens.view import SizedStatic, ViewScreen
 from tui_optim.ui.widgets.spark import shared_span, spark
 
 if TYPE_CHECKING:
-    from tui_optim.ui.state import RaceModel
+    import numpy as np
+
+    from tui_optim.results.record import RaceRecord
+    from tui_optim.ui.host import AppHost
 
 LABEL_WIDTH = 12
 
@@ -37,6 +40,13 @@ def axis_label(key: str | None, value: object) -> str:
 class GridScreen(ViewScreen):
     """Rows and columns of the scenario's [grid]; one cell per racer."""
 
+    @classmethod
+    def unavailable(cls, host: AppHost) -> str | None:
+        model = host.model
+        if model.started is not None and not model.is_grid:
+            return "this scenario is not a grid"
+        return None
+
     def compose(self) -> ComposeResult:
         yield Static(id="grid-title")
         with VerticalScroll(id="grid-scroll"):
@@ -45,7 +55,7 @@ class GridScreen(ViewScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        started = self.app.model.started
+        started = self.host.model.started
         grid = self.query_one("#grid-cells", Grid)
         if started is None or started.grid is None:
             super().on_mount()
@@ -68,7 +78,7 @@ class GridScreen(ViewScreen):
         # The cells draw once laid out: their ContentResized asks for it.
         grid.mount_all(cells)
 
-    def draw(self, model: RaceModel) -> None:
+    def draw(self, model: RaceRecord) -> None:
         started = model.started
         title = self.query_one("#grid-title", Static)
         if started is None or started.grid is None:
@@ -97,9 +107,9 @@ class GridScreen(ViewScreen):
             except NoMatches:
                 continue  # not mounted yet, or a racer outside the grid: the others still draw
             width = max(cell.size.width - 2, 8)
-            losses = histories.get(rid, [])
+            losses: np.ndarray | list[float] = histories.get(rid, [])
             stats = model.stats.get(rid)
-            status = stats.status if stats is not None else "running"
+            status = model.status(rid)
             loss = fmt.num(stats.loss if stats is not None else None)
             cell.update(
                 f"[{spec.colour}]{spark(losses, width, span=span)}[/]\n"
@@ -107,7 +117,7 @@ class GridScreen(ViewScreen):
             )
             cell.tooltip = stats.reason if stats is not None and stats.reason else spec.name
 
-    def _draw_table(self, model: RaceModel) -> None:
+    def _draw_table(self, model: RaceRecord) -> None:
         """Final loss / validation accuracy per cell (the mean over repeats that finished)."""
         from rich.table import Table
 

@@ -97,19 +97,23 @@ def keys_text(bindings: list[BindingType]) -> Text:
 
 
 class HelpScreen(Screen[None]):
-    """Full-screen help; escape, ? or q goes back."""
+    """Full-screen help on ``keys`` (the app's and its screens'); escape or ? goes back."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         ("escape", "app.pop_screen", "Back"),
         Binding("question_mark", "app.pop_screen", "Back", show=False),
     ]
 
+    def __init__(self, keys: list[BindingType]) -> None:
+        super().__init__()
+        self.keys = keys
+
     def compose(self) -> ComposeResult:
         from tui_optim.ui.screens.add_racer import flavors, optimizer_registry
 
         with VerticalScroll(id="help-body"):
             yield Static(Text("tui-optim — keys", style="bold"))
-            yield Static(keys_text(list(self.app.BINDINGS)), id="help-keys")
+            yield Static(keys_text(self.keys), id="help-keys")
             for flavor in flavors():
                 yield Static(
                     Text(

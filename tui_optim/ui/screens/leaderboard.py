@@ -18,7 +18,7 @@ from tui_optim.ui import format as fmt
 from tui_optim.ui.screens.view import ViewScreen
 
 if TYPE_CHECKING:
-    from tui_optim.ui.state import RaceModel
+    from tui_optim.results.record import RaceRecord
 
 COLUMNS = (
     "#",
@@ -52,11 +52,11 @@ class LeaderboardScreen(ViewScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.columns = COLUMNS
+        self.columns: tuple[str, ...] = COLUMNS
         self.query_one(DataTable).add_columns(*self.columns)
         super().on_mount()
 
-    def draw(self, model: RaceModel) -> None:
+    def draw(self, model: RaceRecord) -> None:
         from tui_optim.results.export import RANK_LABELS, leaderboard, rank_key
 
         started = model.started
@@ -77,10 +77,11 @@ class LeaderboardScreen(ViewScreen):
         table.clear()
         if started is None:
             return
-        seconds_hidden = self.app.test_mode
+        seconds_hidden = self.host.test_mode
         rows = leaderboard(model)
         horizon = any(r.horizon is not None for r in rows)
         compact = self.size.width < COMPACT_BELOW
+        columns: tuple[str, ...]
         if compact:
             columns = COMPACT_HORIZON_COLUMNS if horizon else COMPACT_COLUMNS
         else:
@@ -88,7 +89,7 @@ class LeaderboardScreen(ViewScreen):
         if model.is_surface:
             columns = tuple(fmt.loss_name(True) if c == "train loss" else c for c in columns)
         # A sweep's tuned race: each racer's P(win) from the sweep's paired bootstrap.
-        scenario = self.app.scenario
+        scenario = self.host.scenario
         p_win = scenario.p_win if scenario is not None else None
         if p_win:
             columns = (*columns, "P(win)")

@@ -12,6 +12,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui_optim.ui.widgets.text_input import TextInput
+
 
 def builtin_names() -> list[str]:
     """Names of the built-in scenarios (the engine's registry)."""
@@ -32,11 +34,9 @@ class OpenScenarioScreen(ModalScreen[str | None]):
         with Vertical(id="dialog"):
             yield Static("Open a scenario", id="dialog-title")
             yield OptionList(*[Option(name, id=name) for name in builtin_names()], id="builtins")
-            path_input = Input(
+            path_input = TextInput(
                 placeholder="or a path to a .toml file, then enter", id="path", compact=True
             )
-            if getattr(self.app, "test_mode", False):
-                path_input.cursor_blink = False
             yield Horizontal(Label("file", classes="field-label"), path_input, classes="field")
             yield Static("", id="form-error")
             with Horizontal(id="buttons"):

@@ -1,31 +1,31 @@
 """The race screen (the app's default): header, racer cards, loss chart, table, event log.
 
-It only renders ``app.model``: cards, table, header and log on every ModelUpdated (the
-engine streams ~10 snapshots/s), the chart at most CHART_HZ times a second.
+It only renders ``host.model``: cards, table, header and log on every ModelUpdated (the
+engine streams ~10 snapshots/s), the chart at most CHART_HZ times a second. The chart's and
+the table's keys (log axis, x axis, smoothing, sort) are this screen's.
 """
 
 from __future__ import annotations
 
 import gc
-from typing import TYPE_CHECKING
+from typing import ClassVar
 
 from textual import events
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal, VerticalScroll
-from textual.screen import Screen
+from textual.theme import Theme
 from textual.widgets import DataTable, Footer
 
 from tui_optim.ui import format as fmt
-from tui_optim.ui.messages import ModelUpdated, RacerSelected
+from tui_optim.ui.host import HostedScreen
+from tui_optim.ui.messages import ModelUpdated, RacerSelected, RaceStatusChanged
 from tui_optim.ui.throttle import Throttle
 from tui_optim.ui.widgets.event_log import EventLog
 from tui_optim.ui.widgets.loss_chart import LossChart
 from tui_optim.ui.widgets.param_table import ParamTable
 from tui_optim.ui.widgets.race_header import RaceHeader
 from tui_optim.ui.widgets.racer_card import RacerCard
-
-if TYPE_CHECKING:
-    from tui_optim.ui.app import TuiOptimApp
 
 #: Chart rebuilds per second at most (one build costs tens of milliseconds).
 CHART_HZ = 2.0
@@ -40,15 +40,27 @@ CARDS_PER_SLICE = 6
 COMPACT_BELOW = 110
 
 
-class RaceScreen(Screen[None]):
+class RaceScreen(HostedScreen[None]):
     """Everything about the running race on one screen."""
 
-    app: TuiOptimApp
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("l", "toggle_log", "Log y", show=False, tooltip="loss axis: log or linear"),
+        Binding(
+            "x",
+            "cycle_x_axis",
+            "X axis",
+            show=False,
+            tooltip="x: step, epoch, seconds, grad evals",
+        ),
+        Binding("s", "toggle_smoothing", "Smooth", show=False, tooltip="EMA smoothing on/off"),
+        Binding("c", "cycle_sort", "Sort", show=False, tooltip="sort the table by the next column"),
+        Binding("C", "reverse_sort", "Reverse sort", show=False, tooltip="reverse the sort order"),
+    ]
 
     def __init__(self) -> None:
         super().__init__(id="race")
         # Test mode draws every update: a snapshot must show the model it waited for.
-        unthrottled = self.app.test_mode
+        unthrottled = self.host.test_mode
         self._figures_throttle = Throttle(
             self, self._redraw_figures, lambda: 0 if unthrottled else 1 / FIGURES_HZ
         )
@@ -60,15 +72,14 @@ class RaceScreen(Screen[None]):
         self._cards_due: list[RacerCard] = []  # the rest of a redraw, drawn slice by slice
 
     def compose(self) -> ComposeResult:
-        test_mode = self.app.test_mode
-        yield RaceHeader(test_mode=test_mode, id="header")
+        yield RaceHeader(id="header")
         with Container(id="body"):
             with Horizontal(id="top"):
                 yield VerticalScroll(id="cards")
-                yield LossChart(synchronous=test_mode, id="chart")
+                yield LossChart(id="chart")
             with Horizontal(id="bottom"):
-                yield ParamTable(test_mode=test_mode, id="table")
-                yield EventLog(test_mode=test_mode, id="events")
+                yield ParamTable(id="table")
+                yield EventLog(id="events")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -76,12 +87,13 @@ class RaceScreen(Screen[None]):
         self.query_one("#chart").border_title = self.chart_title()
         self.query_one("#table").border_title = "parameters"
         self.query_one("#events").border_title = "events"
-        self.query_one(RaceHeader).scenario_label = self.app.scenario_label
+        self.query_one(RaceHeader).scenario_label = self.host.scenario_label
         self.query_one(ParamTable).focus()
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         self.redraw()
 
     def chart_title(self) -> str:
-        if self.app.model.is_surface:
+        if self.host.model.is_surface:
             return "f at each racer's point"
         return "training loss (whole training set)"
 
@@ -111,19 +123,19 @@ class RaceScreen(Screen[None]):
     def on_model_updated(self, message: ModelUpdated) -> None:
         self.redraw()
 
+    def on_race_status_changed(self, message: RaceStatusChanged) -> None:
+        self._redraw_header()
+
     # ------------------------------------------------------------------ drawing
     def redraw(self) -> None:
         """Bring every widget up to date with the model (cards, table and chart throttled)."""
-        model = self.app.model
+        model = self.host.model
         self._shown_version = model.version
         chart = self.query_one("#chart")
         if chart.border_title != self.chart_title():  # another scenario opened
             chart.border_title = self.chart_title()
         self._sync_cards()
-        header = self.query_one(RaceHeader)
-        header.pace = self.app.pace
-        header.replay = self.app.scrub_position
-        header.refresh_from(model)
+        self._redraw_header()
         self._mark_selected()
         # A paused or finished race changes no more: its last figures show at once, on
         # cards, table and chart alike, instead of at each one's next turn.
@@ -131,10 +143,16 @@ class RaceScreen(Screen[None]):
         self._figures_throttle.request(now=settled)
         self._chart_throttle.request(now=settled)
 
+    def _redraw_header(self) -> None:
+        header = self.query_one(RaceHeader)
+        header.pace = self.host.pace
+        header.replay = self.host.scrub_position
+        header.refresh_from(self.host.model)
+
     def shows_latest(self) -> bool:
         """True when every widget shows the model's current version and no redraw is due
         (what a snapshot waits for: a deterministic condition, not a pause)."""
-        version = self.app.model.version
+        version = self.host.model.version
         throttles = (self._figures_throttle, self._chart_throttle)
         return (
             self._shown_version == version
@@ -155,7 +173,7 @@ class RaceScreen(Screen[None]):
 
     def _redraw_card_slice(self) -> None:
         """Redraw the next few due cards; the rest after the screen has painted these."""
-        model = self.app.model
+        model = self.host.model
         due = self._cards_due
         for card in due[:CARDS_PER_SLICE]:
             if card.live:
@@ -168,7 +186,7 @@ class RaceScreen(Screen[None]):
             self.query_one(EventLog).refresh_from(model)
 
     def _redraw_table(self) -> None:
-        self.query_one(ParamTable).refresh_from(self.app.model)
+        self.query_one(ParamTable).refresh_from(self.host.model)
 
     def _chart_period(self) -> float:
         # A slow build (many racers, a slow machine) lowers the rate: drawing must never
@@ -176,10 +194,10 @@ class RaceScreen(Screen[None]):
         return max(1.0 / CHART_HZ, 3.0 * self.query_one(LossChart).last_build_seconds)
 
     def _redraw_chart(self) -> None:
-        self.query_one(LossChart).redraw(self.app.model)
+        self.query_one(LossChart).redraw(self.host.model)
 
     def _sync_cards(self) -> None:
-        model = self.app.model
+        model = self.host.model
         ids = model.racer_ids()
         container = self.query_one("#cards", VerticalScroll)
         if ids == self._racer_ids and model.started is self._race:
@@ -199,7 +217,7 @@ class RaceScreen(Screen[None]):
             old.retire()
         container.remove_children()
         cards = [
-            RacerCard(model.specs[rid], glyph=fmt.racer_glyph(index), test_mode=self.app.test_mode)
+            RacerCard(model.specs[rid], glyph=fmt.racer_glyph(index))
             for index, rid in enumerate(ids)
         ]
         for card in cards:
@@ -218,14 +236,14 @@ class RaceScreen(Screen[None]):
         gc.freeze()
 
     def _mark_selected(self) -> None:
-        selected = self.app.selected_racer
+        selected = self.host.selected_racer
         for card in self._cards:
             card.set_class(card.spec.id == selected, "-selected")
 
     # ------------------------------------------------------------------ selection
     def on_racer_selected(self, message: RacerSelected) -> None:
         message.stop()
-        self.app.selected_racer = message.racer
+        self.host.selected_racer = message.racer
         table = self.query_one(ParamTable)
         if not message.from_table and table.selected_racer != message.racer:
             table.select_racer(message.racer)
@@ -235,17 +253,40 @@ class RaceScreen(Screen[None]):
         """Enter on a table row opens that racer's detail screen."""
         event.stop()
         if event.row_key.value is not None:
-            self.app.selected_racer = int(event.row_key.value)
-            self.app.action_show_view("detail")
+            from tui_optim.ui.screens.detail import DetailScreen
+
+            self.host.selected_racer = int(event.row_key.value)
+            self.host.show_view(DetailScreen)
 
     # ------------------------------------------------------------------ chart/table keys
+    def action_toggle_log(self) -> None:
+        log = self.chart.toggle_log()
+        self.notify(f"loss axis: {'log' if log else 'linear'}", timeout=2)
+
+    def action_cycle_x_axis(self) -> None:
+        self.notify(f"x axis: {self.chart.cycle_x_axis()}", timeout=2)
+
+    def action_toggle_smoothing(self) -> None:
+        smoothing = self.chart.toggle_smoothing()
+        self.notify(f"smoothing: {'EMA' if smoothing else 'off'}", timeout=2)
+
+    def action_cycle_sort(self) -> None:
+        self.notify(f"sorted by {self.table.cycle_sort()}", timeout=2)
+
+    def action_reverse_sort(self) -> None:
+        if self.table.sort_column is not None:
+            self.table.sort_by(self.table.sort_column)
+
+    def _theme_changed(self, theme: Theme) -> None:
+        self.call_after_refresh(self.recolour)  # once the new theme's variables apply
+
     def recolour(self) -> None:
         """The theme changed: racer colours are re-chosen for its background."""
         for card in self._cards:
             card.apply_colour()
         table = self.query_one(ParamTable)
         table.forget_drawn()
-        table.refresh_from(self.app.model)
+        table.refresh_from(self.host.model)
 
     @property
     def chart(self) -> LossChart:

@@ -32,7 +32,8 @@ from tui_optim.ui.step_inspector import STATE_LABELS, StepInspection, inspect_st
 
 if TYPE_CHECKING:
     from tui_optim.race.messages import RacerSpec
-    from tui_optim.ui.state import RaceModel
+    from tui_optim.results.record import RaceRecord
+    from tui_optim.ui.host import AppHost
 
 #: Low to high: deep blue basins, teal slopes, yellow peaks.
 GRADIENT = ((12, 20, 69), (30, 90, 140), (40, 160, 140), (150, 200, 80), (250, 230, 90))
@@ -77,7 +78,7 @@ def shade(values: np.ndarray) -> np.ndarray:
     return rgb.astype(np.uint8)
 
 
-def racer_path(model: RaceModel, racer: int) -> np.ndarray:
+def racer_path(model: RaceRecord, racer: int) -> np.ndarray:
     """The racer's points so far, ``(k + 1, 2)``: the start, then after each step (a
     history point's position is where it was evaluated, after its step)."""
     history = model.histories.get(racer)
@@ -96,7 +97,7 @@ def racer_path(model: RaceModel, racer: int) -> np.ndarray:
     return points[np.isfinite(points).all(axis=1)]
 
 
-def _start_of(model: RaceModel, racer: int) -> tuple[float, float] | None:
+def _start_of(model: RaceRecord, racer: int) -> tuple[float, float] | None:
     """Where the racer started: its own start, else its surface's default."""
     from tui_optim.engine.surfaces import get_surface
 
@@ -114,8 +115,10 @@ class SurfacePlot(SizedStatic):
 
     DEFAULT_CSS = "SurfacePlot { width: 1fr; height: 1fr; }"
 
-    def __init__(self, surface_name: str, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self, surface_name: str, *, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(id=id, classes=classes)
         from tui_optim.engine.surfaces import get_surface
 
         self.surface = get_surface(surface_name)
@@ -189,7 +192,7 @@ class SurfacePlot(SizedStatic):
 
     def draw(
         self,
-        model: RaceModel,
+        model: RaceRecord,
         selected: int | None = None,
         arrows: dict[str, np.ndarray] | None = None,
     ) -> None:
@@ -210,16 +213,16 @@ class SurfacePlot(SizedStatic):
 
         for index, (rid, spec) in enumerate(model.specs.items()):
             points = paths[rid]
-            mark = glyph(index)
+            racer_glyph = glyph(index)
             cells = [self.cell_of(x, y, width, height) for x, y in points.tolist()]
             for a, b in itertools.pairwise(points.tolist()):
-                for cell in self._segment(a, b, width, height):
-                    put(cell, MARKS["line"], spec.colour, 0)
+                for dot in self._segment(a, b, width, height):
+                    put(dot, MARKS["line"], spec.colour, 0)
             for cell in cells[1:-1]:
-                put(cell, mark, spec.colour, 1)
+                put(cell, racer_glyph, spec.colour, 1)
             if cells:
                 put(cells[0], MARKS["start"], spec.colour, 2)
-                put(cells[-1], mark, spec.colour, 4 if rid == selected else 3)
+                put(cells[-1], racer_glyph, spec.colour, 4 if rid == selected else 3)
         for minimum in self.surface.minima:
             put(self.cell_of(*minimum, width, height), MARKS["minimum"], "#ffffff", 2)
         if arrows and selected is not None and len(paths.get(selected, ())):
@@ -244,7 +247,7 @@ class SurfacePlot(SizedStatic):
 
     def _segment(
         self, a: list[float], b: list[float], width: int, height: int
-    ) -> list[tuple[int, int] | None]:
+    ) -> list[tuple[int, int]]:
         """The cells on the straight line from point ``a`` to ``b`` (ends excluded)."""
         ra, ca = self._fractional_cell(a[0], a[1], width, height)
         rb, cb = self._fractional_cell(b[0], b[1], width, height)
@@ -291,6 +294,13 @@ class SurfacePlot(SizedStatic):
 class SurfaceScreen(ViewScreen):
     """The 2-D race: the surface, the paths, a legend beside them and the step inspector."""
 
+    @classmethod
+    def unavailable(cls, host: AppHost) -> str | None:
+        model = host.model
+        if model.started is not None and not model.is_surface:
+            return "this scenario has no 2-D surface"
+        return None
+
     BINDINGS: ClassVar[list[BindingType]] = [
         *ViewScreen.BINDINGS,
         Binding("plus,equals_sign", "zoom(0.8)", "Zoom in", key_display="+"),
@@ -311,7 +321,7 @@ class SurfaceScreen(ViewScreen):
         self.inspecting = False
 
     def compose(self) -> ComposeResult:
-        started = self.app.model.started
+        started = self.host.model.started
         name = started.problem.surface if started is not None else None
         yield Static(id="surface-title")
         with Horizontal(id="surface-body"):
@@ -324,10 +334,10 @@ class SurfaceScreen(ViewScreen):
     def plot(self) -> SurfacePlot:
         return self.query_one(SurfacePlot)
 
-    def draw(self, model: RaceModel) -> None:
+    def draw(self, model: RaceRecord) -> None:
         plot = self.plot
         surface = plot.surface
-        selected = self.app.selected_racer
+        selected = self.host.selected_racer
         inspection = self._inspection(model, selected) if self.inspecting else None
         arrows: dict[str, np.ndarray] = {}
         if inspection is not None:
@@ -338,7 +348,7 @@ class SurfaceScreen(ViewScreen):
         x0, x1, y0, y1 = plot.view
         minimum = f"  {MARKS['minimum']} known minimum" if surface.minima else ""
         fitted = " (fitted)" if plot.fitting else ""
-        position = self.app.scrub_position
+        position = self.host.scrub_position
         if position is not None:
             fitted += f"   [bold $warning]⏪ step {position[0]}/{position[1]}[/] ←→"
         self.query_one("#surface-title", Static).update(
@@ -347,17 +357,17 @@ class SurfaceScreen(ViewScreen):
             f"{MARKS['start']} start  {MARKS['line']} path{minimum}[/]"
         )
         legend = self._legend(model, selected)
-        if inspection is not None:
-            legend += "\n\n" + inspector_text(inspection, model.specs[selected])  # type: ignore[index]
+        if inspection is not None and selected is not None:
+            legend += "\n\n" + inspector_text(inspection, model.specs[selected])
         elif self.inspecting:
             legend += "\n\n[$warning]select a racer with a path ([ ])[/]"
         self.query_one("#surface-legend", Static).update(legend)
 
-    def _legend(self, model: RaceModel, selected: int | None) -> str:
+    def _legend(self, model: RaceRecord, selected: int | None) -> str:
         lines = []
         for index, (rid, spec) in enumerate(model.specs.items()):
             stats = model.stats.get(rid)
-            status = stats.status if stats is not None else "running"
+            status = model.status(rid)
             where = fmt.DASH
             if stats is not None and stats.position is not None:
                 where = f"({stats.position[0]:.2f}, {stats.position[1]:.2f})"
@@ -369,7 +379,7 @@ class SurfaceScreen(ViewScreen):
             )
         return "\n".join(lines)
 
-    def _inspection(self, model: RaceModel, racer: int | None) -> StepInspection | None:
+    def _inspection(self, model: RaceRecord, racer: int | None) -> StepInspection | None:
         if racer is None or racer not in model.specs:
             return None
         path = racer_path(model, racer)
@@ -378,9 +388,9 @@ class SurfaceScreen(ViewScreen):
         return inspect_step(self.plot.surface, model.specs[racer], path)
 
     def action_zoom(self, factor: float) -> None:
-        model = self.app.model
+        model = self.host.model
         centre = None
-        selected = self.app.selected_racer
+        selected = self.host.selected_racer
         if selected is not None:
             path = racer_path(model, selected)
             if len(path):
@@ -413,12 +423,12 @@ class SurfaceScreen(ViewScreen):
         self.redraw(force=True)
 
     def action_select(self, offset: int) -> None:
-        ids = self.app.model.racer_ids()
+        ids = self.host.model.racer_ids()
         if not ids:
             return
-        current = self.app.selected_racer
+        current = self.host.selected_racer
         index = ids.index(current) if current in ids else -offset
-        self.app.selected_racer = ids[(index + offset) % len(ids)]
+        self.host.selected_racer = ids[(index + offset) % len(ids)]
         self.redraw(force=True)
 
 
@@ -448,6 +458,6 @@ def inspector_text(seen: StepInspection, spec: RacerSpec) -> str:
             lines.append(f"{'':9}{pair(value)}")
         else:
             lines.append(f"{escape(label)} {fmt.num(float(value.reshape(-1)[0]))}")
-    for name, value in seen.bias_corrections.items():
-        lines.append(f"{name} {fmt.num(value)}")
+    for name, correction in seen.bias_corrections.items():
+        lines.append(f"{name} {fmt.num(correction)}")
     return "\n".join(lines)

@@ -16,24 +16,22 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.markup import escape
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from tui_optim.ui.host import HostedScreen
 from tui_optim.ui.sweep_view import heatmap, sensitivity_chart, tuned_lines
 
 if TYPE_CHECKING:
     from tui_optim.results.sweep import SweepRecord
     from tui_optim.scenario import Scenario
-    from tui_optim.ui.app import TuiOptimApp
 
 #: Looks at the workers' pipe per second.
 POLL_HZ = 5.0
 
 
-class SweepScreen(Screen[None]):
+class SweepScreen(HostedScreen[None]):
     """One sweep: chart, heatmap, progress; never a card per run."""
 
-    app: TuiOptimApp
     DEFAULT_CSS = """
     SweepScreen { overflow: hidden hidden; }
     SweepScreen Static { width: 100%; }
@@ -144,5 +142,5 @@ class SweepScreen(Screen[None]):
         if not self.record.complete:
             self.notify("the sweep is not complete yet", severity="warning")
             return
-        self.app.open_scenario(self.record.tuned_race())
+        self.host.open_scenario(self.record.tuned_race())
 

@@ -10,15 +10,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.widgets import Static
 
+from tui_optim.ui.host import AppHost, HostedScreen
 from tui_optim.ui.messages import ContentResized, ModelUpdated
 from tui_optim.ui.throttle import Throttle
 
 if TYPE_CHECKING:
-    from tui_optim.ui.app import TuiOptimApp
-    from tui_optim.ui.state import RaceModel
+    from tui_optim.results.record import RaceRecord
 
 #: Redraws per second at most.
 VIEW_HZ = 4.0
@@ -35,11 +34,16 @@ class SizedStatic(Static):
         self.post_message(ContentResized())
 
 
-class ViewScreen(Screen[None]):
-    """A screen that draws ``self.app.model`` in :meth:`draw`."""
+class ViewScreen(HostedScreen[None]):
+    """A screen that draws ``self.host.model`` in :meth:`draw`; the app constructs it with
+    no arguments (:meth:`AppHost.show_view`)."""
 
-    app: TuiOptimApp
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Back")]
+
+    @classmethod
+    def unavailable(cls, host: AppHost) -> str | None:
+        """Why the race ``host`` shows has no such view (told to the user), else None."""
+        return None
 
     def __init__(self) -> None:
         super().__init__()
@@ -64,19 +68,19 @@ class ViewScreen(Screen[None]):
         self._throttle.request()
 
     def redraw(self, force: bool = False) -> None:
-        if force or self.app.model.version != self._drawn_version:
+        if force or self.host.model.version != self._drawn_version:
             self._throttle.request(now=force)
 
     def _draw_model(self) -> None:
-        model = self.app.model
+        model = self.host.model
         self._drawn_version = model.version
         self.draw(model)
 
     def shows_latest(self) -> bool:
         """True when the screen shows the model's current version and no redraw is due."""
-        return self._drawn_version == self.app.model.version and not self._throttle.pending
+        return self._drawn_version == self.host.model.version and not self._throttle.pending
 
-    def draw(self, model: RaceModel) -> None:
+    def draw(self, model: RaceRecord) -> None:
         """Bring the screen up to date with ``model``. Override."""
 
     def action_close(self) -> None:

@@ -1,1 +1,1 @@
-"""Widgets of the app; each renders from the RaceModel and holds no training logic."""
+"""Widgets of the app; each renders from the RaceRecord and holds no training logic."""

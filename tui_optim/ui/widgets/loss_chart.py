@@ -27,11 +27,14 @@ from textual.style import Style as VisualStyle
 from textual.visual import Visual
 from textual_plotext import PlotextPlot
 
+from tui_optim.race.messages import TERMINAL_STATUSES
 from tui_optim.ui.chart_build import RGB, ChartPlan, Curve, draw_chart
 from tui_optim.ui.chart_process import ChartProcess
+from tui_optim.ui.host import Hosted
+from tui_optim.ui.plotext_private import plot_theme_name, theme_spec
 
 if TYPE_CHECKING:
-    from tui_optim.ui.state import RaceModel
+    from tui_optim.results.record import RaceRecord
 
 XAxis = Literal["step", "epoch", "seconds", "grad_evals"]
 X_AXES: tuple[XAxis, ...] = ("step", "epoch", "seconds", "grad_evals")
@@ -57,21 +60,17 @@ def _finite(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x[keep], y[keep]
 
 
-class LossChart(PlotextPlot):
+class LossChart(Hosted, PlotextPlot):
     """Loss against step/epoch/seconds/gradient evaluations (L-BFGS and SAM evaluate the
     gradient more than once per step), log y by default, optional EMA smoothing."""
 
-    def __init__(
-        self, *, synchronous: bool = False, id: str | None = None, classes: str | None = None
-    ) -> None:
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        #: Draw on the event loop (test mode: a snapshot must never catch a build half-way).
-        self.synchronous = synchronous
         self._building = False
         self.x_axis: XAxis = "step"
         self.log_y = True
         self.smoothing = False
-        self._model: RaceModel | None = None
+        self._model: RaceRecord | None = None
         self._cache_key: tuple[object, ...] | None = None
         self._cached: _Drawing | None = None
         self._dirty = True
@@ -80,7 +79,12 @@ class LossChart(PlotextPlot):
         self._builder = ChartProcess()
 
     # ------------------------------------------------------------------ public
-    def redraw(self, model: RaceModel) -> None:
+    @property
+    def synchronous(self) -> bool:
+        """Draw on the event loop (test mode: a snapshot must never catch a build half-way)."""
+        return self.host.test_mode
+
+    def redraw(self, model: RaceRecord) -> None:
         """Rebuild the chart from ``model``: in the background, or on the next render when
         synchronous."""
         self._model = model
@@ -194,10 +198,8 @@ class LossChart(PlotextPlot):
         """Everything the drawing needs, read from the model now (on the event loop)."""
         width, height = self.size.width, self.size.height
         self._planned_version = self._model.version if self._model is not None else -1
-        from plotext._dict import themes
-
-        theme = self._get_plotext_theme_name(self.app.theme)
-        spec = themes.get(theme)
+        theme = plot_theme_name(self, self.app.theme)
+        spec = theme_spec(theme)
         if width < 10 or height < 4:
             return ChartPlan(width, height, theme, spec, [], [], "", False, too_small=True)
         # One min/max bucket per character column: its two points land on the column's two
@@ -226,7 +228,7 @@ class LossChart(PlotextPlot):
         return ChartPlan(width, height, theme, spec, curves, markers, title, use_log, labels=labels)
 
     def _curves(
-        self, model: RaceModel | None, buckets: int
+        self, model: RaceRecord | None, buckets: int
     ) -> tuple[list[Curve], list[tuple[float, float, RGB]]]:
         """Lines (faint raw behind smoothed) and the last finite point of diverged racers."""
         from tui_optim.results.history import downsample_minmax, ema
@@ -271,12 +273,12 @@ class LossChart(PlotextPlot):
         return faint_curves + curves, markers
 
     def _series(
-        self, model: RaceModel
+        self, model: RaceRecord
     ) -> list[tuple[str, str, np.ndarray, np.ndarray, bool, bool, int]]:
         """(name, colour, x, y, diverged, labelled, racer id) per line; repeats become mean and
         band (+- one standard deviation), or for a sweep's tuned race (the scenario's
         ``repeat_band == "iqr"``) median and interquartile band."""
-        scenario = getattr(self.app, "scenario", None)
+        scenario = self.host.scenario
         quartiles = scenario is not None and scenario.repeat_band == "iqr"
         groups: dict[str, list[int]] = {}
         for rid, spec in model.specs.items():
@@ -284,7 +286,7 @@ class LossChart(PlotextPlot):
         series = []
         for name, ids in groups.items():
             spec = model.specs[ids[0]]
-            diverged = any(model.status(r) in ("diverged", "error") for r in ids)
+            diverged = any(model.status(r) in TERMINAL_STATUSES for r in ids)
             arrays = [model.histories[r].arrays() for r in ids if r in model.histories]
             if not arrays:
                 continue

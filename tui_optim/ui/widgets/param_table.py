@@ -9,14 +9,15 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.widgets import DataTable
-from textual.widgets.data_table import RowDoesNotExist
+from textual.widgets.data_table import ColumnKey, RowDoesNotExist
 
 from tui_optim.ui import format as fmt
+from tui_optim.ui.host import Hosted
 from tui_optim.ui.messages import RacerSelected
 
 if TYPE_CHECKING:
     from tui_optim.race.messages import RacerSpec, RacerStats
-    from tui_optim.ui.state import RaceModel
+    from tui_optim.results.record import RaceRecord
 
 #: (column key, header label)
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -80,12 +81,11 @@ def _number_cell(value: float | None) -> Cell:
     return Cell(Text(fmt.num(value), justify="right"), value)
 
 
-class ParamTable(DataTable[Cell]):
+class ParamTable(Hosted, DataTable[Cell]):
     """Racers with their hyperparameters and live figures. Cursor row = selected racer."""
 
-    def __init__(self, *, test_mode: bool = False, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
-        self.test_mode = test_mode
         self.sort_column: str | None = None
         self.sort_reverse = False
         self._drawn_version = -1
@@ -161,11 +161,11 @@ class ParamTable(DataTable[Cell]):
                 self.select_racer(selected)
         for key, label in self.labels.items():
             arrow = (" ▼" if self.sort_reverse else " ▲") if key == self.sort_column else ""
-            self.columns[key].label = Text(label + arrow)  # type: ignore[index]
+            self.columns[ColumnKey(key)].label = Text(label + arrow)
         self.refresh()
 
     # ------------------------------------------------------------------ data
-    def refresh_from(self, model: RaceModel) -> None:
+    def refresh_from(self, model: RaceRecord) -> None:
         """Bring rows in line with the model (add/remove racers, update figures)."""
         if model.version == self._drawn_version:
             return
@@ -178,7 +178,7 @@ class ParamTable(DataTable[Cell]):
             self._shown.pop(key, None)
         changed = False
         for index, rid in enumerate(model.racer_ids()):
-            cells = self._cells(model.specs[rid], model.stats.get(rid), fmt.racer_glyph(index))
+            cells = self._cells(model, model.specs[rid], fmt.racer_glyph(index))
             key = str(rid)
             if key in present:
                 # Only what changed: two dozen racers x 11 columns at 10 Hz add up.
@@ -199,7 +199,8 @@ class ParamTable(DataTable[Cell]):
         self._drawn_version = -1
         self._shown = {key: [Cell("", None)] * len(COLUMNS) for key in self._shown}
 
-    def _cells(self, spec: RacerSpec, stats: RacerStats | None, glyph: str) -> list[Cell]:
+    def _cells(self, model: RaceRecord, spec: RacerSpec, glyph: str) -> list[Cell]:
+        stats = model.stats.get(spec.id)
         others = {k: v for k, v in spec.hparams.items() if k != "lr"}
         hparams = fmt.flavor_tag(spec.flavor) + fmt.key_hparams(
             others, limit=3, optimizer=spec.optimizer
@@ -207,7 +208,7 @@ class ParamTable(DataTable[Cell]):
         lr = spec.hparams.get("lr")
         colour = fmt.readable(spec.colour, self.app.theme_variables.get("background", "#000000"))
         name = Text.assemble((f"{glyph} ", colour), spec.name)
-        status = stats.status if stats is not None else "running"
+        status = model.status(spec.id)
         status_rank = float(STATUS_ORDER.index(status)) if status in STATUS_ORDER else None
         badge = Cell(fmt.badge_text(status, self.app.theme_variables), status_rank)
         if stats is None:
@@ -243,6 +244,6 @@ class ParamTable(DataTable[Cell]):
         steps = f"{'' if target.exact else '≤'}{target.steps} st"
         if target.grad_evals != target.steps:  # L-BFGS, SAM: more work than steps
             steps += f" {target.grad_evals} ev"
-        if self.test_mode:
+        if self.host.test_mode:
             return Cell(steps, float(target.steps))
         return Cell(f"{steps} {target.seconds:.1f}s", float(target.steps))

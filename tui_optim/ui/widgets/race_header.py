@@ -9,9 +9,10 @@ from textual.markup import escape
 from textual.widgets import Static
 
 from tui_optim.ui import format as fmt
+from tui_optim.ui.host import Hosted
 
 if TYPE_CHECKING:
-    from tui_optim.ui.state import RaceModel
+    from tui_optim.results.record import RaceRecord
 
 BAR_WIDTH = 16
 #: Below this width the header shortens its bar and fingerprint.
@@ -33,28 +34,27 @@ def pace_label(pace: float | None) -> str:
     return f"{pace:g} st/s"
 
 
-class RaceHeader(Static):
+class RaceHeader(Hosted, Static):
     """One line: what is racing, how far it got, its pace and whether it is running.
 
     The line never wraps: on a narrow terminal the least needed parts go first (the
     fingerprint, the progress bar, the epoch, the clock), then the title is shortened.
     """
 
-    def __init__(self, *, test_mode: bool = False, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.test_mode = test_mode
         self.scenario_label = ""
         #: Steps per second the race is held to (None: as fast as it goes).
         self.pace: float | None = None
         #: Replay: the step shown and the last step (None: live).
         self.replay: tuple[int, int] | None = None
-        self._model: RaceModel | None = None
+        self._model: RaceRecord | None = None
 
     def on_resize(self) -> None:
         if self._model is not None:  # what fits changed; a finished race sends no update
             self.refresh_from(self._model)
 
-    def refresh_from(self, model: RaceModel) -> None:
+    def refresh_from(self, model: RaceRecord) -> None:
         self._model = model
         started = model.started
         if model.engine_error is not None:
@@ -79,7 +79,7 @@ class RaceHeader(Static):
                 parts.append((f"[$accent]{bar}[/]", 4))
             fingerprint = started.fingerprint[: 6 if narrow else 12]
             parts.append((f"[$foreground-muted]fp {escape(fingerprint)}[/]", 5))
-            elapsed = fmt.DASH if self.test_mode else _clock(model.seconds)
+            elapsed = fmt.DASH if self.host.test_mode else _clock(model.seconds)
             parts.append((f"⏱ {elapsed}", 2))
             if self.replay is None:
                 parts.append((f"[$foreground-muted]pace[/] {pace_label(self.pace)}", 1))

@@ -15,11 +15,12 @@ from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
 from tui_optim.ui import format as fmt
+from tui_optim.ui.host import Hosted
 from tui_optim.ui.messages import RacerSelected
 
 if TYPE_CHECKING:
     from tui_optim.race.messages import RacerSpec, RacerStats
-    from tui_optim.ui.state import RaceModel
+    from tui_optim.results.record import RaceRecord
 
 #: The figures' width is rounded up to a multiple of this many cells.
 FIGURES_STEP = 4
@@ -27,7 +28,7 @@ FIGURES_STEP = 4
 SPARK_POINTS = 120
 
 
-def loss_spark_data(model: RaceModel, racer: int) -> list[float]:
+def loss_spark_data(model: RaceRecord, racer: int) -> list[float]:
     """The racer's whole loss history on a log10 scale, averaged into SPARK_POINTS buckets
     (finite, positive values only): the descent over decades, not the noise of the tail."""
     history = model.histories.get(racer)
@@ -48,7 +49,7 @@ def _mean(values: Sequence[float]) -> float:
     return sum(values) / len(values)
 
 
-class RacerCard(Widget):
+class RacerCard(Hosted, Widget):
     """A card for one racer. ``refresh_from(model)`` redraws it; the app never trains here.
 
     Wide layout: a bordered box in the racer's colour. ``set_compact(True)`` (the race screen
@@ -59,12 +60,11 @@ class RacerCard(Widget):
     RacerCard { height: auto; }
     """
 
-    def __init__(self, spec: RacerSpec, *, glyph: str = "█", test_mode: bool = False) -> None:
+    def __init__(self, spec: RacerSpec, *, glyph: str = "█") -> None:
         # No id: after a restart the old cards are still being removed when new ones mount.
         super().__init__(classes="racer-card")
         self.spec = spec
         self.glyph = glyph
-        self.test_mode = test_mode
         self._drawn_version = -1
         self._ready = False
         self._shown: dict[str, object] = {}  # part -> what it shows now
@@ -86,10 +86,14 @@ class RacerCard(Widget):
             yield Static(classes="card-figures")
 
     def on_mount(self) -> None:
+        if not self.children:
+            # Removed before it mounted (a restart in the same burst of keys): its children
+            # are gone already, and it is never drawn.
+            return
         self.set_compact(self.has_class("-compact"))
         self._ready = True
         self._draw_static()
-        self.refresh_from(self.app.model)  # type: ignore[attr-defined]
+        self.refresh_from(self.host.model)
 
     @property
     def live(self) -> bool:
@@ -111,7 +115,7 @@ class RacerCard(Widget):
         self._shown.pop("badge", None)  # drawn on one-line cards only
         self.apply_colour()
         if self._ready:  # a finished race sends no more updates to redraw it
-            self.refresh_from(self.app.model)  # type: ignore[attr-defined]
+            self.refresh_from(self.host.model)
 
     @property
     def colour(self) -> str:
@@ -150,13 +154,13 @@ class RacerCard(Widget):
         hparams = f"{escape(fmt.flavored(optimizer, self.spec.flavor))} {escape(key)}"
         self.query_one(".card-hparams", Static).update(f"[$foreground-muted]{hparams}[/]")
 
-    def refresh_from(self, model: RaceModel) -> None:
+    def refresh_from(self, model: RaceRecord) -> None:
         """Redraw from the model if it changed since the last draw."""
         if not self._ready or model.version == self._drawn_version:
             return
         self._drawn_version = model.version
         stats = model.stats.get(self.spec.id)
-        status = stats.status if stats is not None else "running"
+        status = model.status(self.spec.id)
         # Touch only what changed: every update re-renders (and may re-layout) a widget.
         compact = self.has_class("-compact")
         badge = fmt.badge(status)
@@ -168,7 +172,7 @@ class RacerCard(Widget):
         # In a box the speed sits on the bottom border beside the badge, which leaves the
         # sparkline the room the figures do not need.
         speed = self._speed(stats)
-        subtitle = badge if self.test_mode or stats is None else f"{speed} · {badge}"
+        subtitle = badge if self.host.test_mode or stats is None else f"{speed} · {badge}"
         if subtitle != self._shown.get("subtitle"):
             self._shown["subtitle"] = subtitle
             self.border_subtitle = subtitle
@@ -194,7 +198,7 @@ class RacerCard(Widget):
 
     def _speed(self, stats: RacerStats | None) -> str:
         # No clocks in test mode.
-        shown = fmt.DASH if self.test_mode or stats is None else f"{stats.steps_per_s:,.0f}/s"
+        shown = fmt.DASH if self.host.test_mode or stats is None else f"{stats.steps_per_s:,.0f}/s"
         return f"[$foreground-muted]{shown}[/]"
 
     def _figures(self, stats: RacerStats | None, speed: str | None, surface: bool) -> str:
