@@ -15,7 +15,8 @@ import numpy as np
 import psutil
 import pytest
 
-from tui_optim.cli import default_processes, main
+from tui_optim.cli import main
+from tui_optim.cli.run import default_processes
 from tui_optim.scenario import load_scenario
 
 

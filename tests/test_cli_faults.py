@@ -270,7 +270,7 @@ def test_exports_follow_the_umask(tmp_path: Path) -> None:
 def test_a_weight_save_the_engine_never_answers_is_one_line(tmp_path: Path) -> None:
     import dataclasses
 
-    from tui_optim import cli
+    from tui_optim.cli.run import save_weights
     from tui_optim.race.process import RaceProcess
     from tui_optim.results.record import RaceRecord
     from tui_optim.scenario import load_scenario
@@ -287,7 +287,7 @@ def test_a_weight_save_the_engine_never_answers_is_one_line(tmp_path: Path) -> N
         (pid,) = process.pids
         os.kill(pid, signal.SIGSTOP)  # alive, but deaf
         started = time.monotonic()
-        failures = cli._save_weights(process, record, tmp_path / "w", timeout=1.0)
+        failures = save_weights(process, record, tmp_path / "w", timeout=1.0)
         assert time.monotonic() - started < 5
         os.kill(pid, signal.SIGCONT)
     finally:

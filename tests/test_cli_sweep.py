@@ -148,7 +148,7 @@ def test_a_headless_run_has_no_racer_cap(tmp_path: Path) -> None:
 
 
 def test_large_sweeps_spread_over_the_cores_small_ones_do_not() -> None:
-    from tui_optim.cli import default_sweep_processes
+    from tui_optim.cli.sweep import default_sweep_processes
     from tui_optim.scenario import load_scenario
 
     assert default_sweep_processes(load_scenario("iris_sweep", check=False), 10, 2) == 2

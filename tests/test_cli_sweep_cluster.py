@@ -1,6 +1,7 @@
 """`tui-optim sweep` on Dask: the same JSON in one process, in local processes, on a local
 Dask cluster of one or two workers, and on a cluster that loses a worker midway; one-line
-errors for flags that cannot work. Real subprocesses and real clusters."""
+errors for flags that cannot work. Real worker processes and real clusters; one cluster of
+two workers serves the module."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,35 @@ import pytest
 from sweep_scenarios import iris_sweep
 
 pytest.importorskip("distributed")
+
+from tui_optim.cli import main
+
+#: Epochs of the sweeps compared: 96 short runs, six blocks of 16.
+EPOCHS = 300
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    """A LocalCluster of two worker processes the sweeps reach with --scheduler; a worker
+    that is killed is restarted by its nanny."""
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as local:
+        yield local
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The sweep's JSON in one process."""
+    folder = tmp_path_factory.mktemp("reference")
+    return sweep(folder, sweep_file(folder, EPOCHS), "one", "--processes", "1")
+
 
 def sweep_file(tmp_path: Path, epochs: int) -> Path:
     path = tmp_path / f"sweep_{epochs}.toml"
@@ -40,42 +71,45 @@ def command(*args: str) -> list[str]:
 
 
 def sweep(tmp_path: Path, scenario: Path, name: str, *flags: str) -> dict[str, Any]:
+    """The sweep's JSON, run by the command line in this process (no interpreter to start,
+    nothing to import again)."""
     out = tmp_path / f"{name}.json"
-    result = subprocess.run(
-        command(str(scenario), "--json", str(out), *flags),
-        capture_output=True,
-        text=True,
-        timeout=240,
-        cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "Traceback" not in result.stderr
+    assert main(["sweep", str(scenario), "--json", str(out), "--quiet", *flags]) == 0
     return dict(json.loads(out.read_text()))
 
 
-def test_the_same_json_in_one_process_local_processes_and_local_clusters(tmp_path: Path) -> None:
-    scenario = sweep_file(tmp_path, epochs=150)
-    one = sweep(tmp_path, scenario, "one", "--processes", "1")
-    assert len(one["points"]) == 2 * 8 * 6
-    assert sweep(tmp_path, scenario, "two", "--processes", "2") == one
-    assert sweep(tmp_path, scenario, "cluster1", "--workers", "1") == one
-    assert sweep(tmp_path, scenario, "cluster2", "--workers", "2") == one
+def test_the_same_json_in_one_process_local_processes_and_local_clusters(
+    tmp_path: Path, cluster: Any, reference: dict[str, Any]
+) -> None:
+    scenario = sweep_file(tmp_path, EPOCHS)
+    assert len(reference["points"]) == 2 * 8 * 6
+    assert sweep(tmp_path, scenario, "two", "--processes", "2") == reference
+    assert sweep(tmp_path, scenario, "cluster1", "--workers", "1") == reference
+    address = cluster.scheduler_address
+    assert sweep(tmp_path, scenario, "cluster2", "--scheduler", address) == reference
 
 
-def test_a_cluster_that_loses_a_worker_midway_gives_the_same_json(tmp_path: Path) -> None:
-    scenario = sweep_file(tmp_path, epochs=4000)
-    reference = sweep(tmp_path, scenario, "reference", "--processes", "1")
+def test_a_cluster_that_loses_a_worker_midway_gives_the_same_json(
+    tmp_path: Path, cluster: Any, reference: dict[str, Any]
+) -> None:
+    from distributed import Client
+
+    with Client(cluster, set_as_default=False) as client:
+        workers = list(client.run(os.getpid).values())
+    scenario = sweep_file(tmp_path, EPOCHS)
     out = tmp_path / "killed.json"
     process = subprocess.Popen(
-        [*command(str(scenario), "--json", str(out), "--workers", "2")][:-1],  # progress on
+        [*command(str(scenario), "--json", str(out), "--scheduler", cluster.scheduler_address)][
+            :-1
+        ],  # progress on
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
         cwd=tmp_path,
     )
     assert process.stderr is not None
-    # Piped, progress is a line every ~2 s ("12/96 runs ..."): the cluster is up and racing.
-    deadline = time.monotonic() + 120
+    # Piped, progress is a line every ~2 s ("0/96 runs ..." first): the sweep has started.
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         line = process.stderr.readline()
         if not line and process.poll() is not None:
@@ -84,14 +118,12 @@ def test_a_cluster_that_loses_a_worker_midway_gives_the_same_json(tmp_path: Path
             break
     killed = None
     while killed is None and time.monotonic() < deadline and process.poll() is None:
-        # The local cluster's workers are the command's child processes: a busy one is
-        # racing a block.
-        for child in psutil.Process(process.pid).children(recursive=True):
-            if child.cpu_percent(interval=0.05) > 20:
-                os.kill(child.pid, signal.SIGKILL)
-                killed = child.pid
+        for pid in workers:
+            if psutil.Process(pid).cpu_percent(interval=0.02) > 20:  # racing a block
+                os.kill(pid, signal.SIGKILL)
+                killed = pid
                 break
-    _, stderr = process.communicate(timeout=240)
+    _, stderr = process.communicate(timeout=120)
     assert killed is not None, "no busy worker was found to kill"
     assert process.returncode == 0, stderr
     assert json.loads(out.read_text()) == reference
@@ -104,22 +136,19 @@ def test_a_cluster_that_loses_a_worker_midway_gives_the_same_json(tmp_path: Path
         (("--scheduler", "tcp://127.0.0.1:1", "--workers", "2"), "exclude each other"),
         (("--workers", "0"), "--workers must be an integer in [1, 256]"),
         (("--dashboard",), "--dashboard goes with --workers"),
-        (("--scheduler", "tcp://127.0.0.1:1"), "could not reach the Dask scheduler"),
+        (
+            ("--scheduler", "tcp://127.0.0.1:1", "--connect-timeout", "0.5"),
+            "could not reach the Dask scheduler at tcp://127.0.0.1:1 within 0.5 s",
+        ),
     ],
 )
 def test_flags_that_cannot_work_are_one_line_and_exit_2(
-    tmp_path: Path, flags: tuple[str, ...], message: str
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: tuple[str, ...], message: str
 ) -> None:
     scenario = sweep_file(tmp_path, epochs=5)
     out = tmp_path / "nothing.json"
-    result = subprocess.run(
-        command(str(scenario), "--json", str(out), *flags),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-    )
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
+    # Without --quiet: no progress line comes before the error.
+    assert main(["sweep", str(scenario), "--json", str(out), *flags]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and message in lines[0]
     assert not out.exists()

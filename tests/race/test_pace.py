@@ -80,10 +80,17 @@ def test_engine_process_starts_at_the_given_pace() -> None:
     process.start()
     try:
         steps: list[int] = []
-        end = time.monotonic() + 1.2
-        while time.monotonic() < end:
+        # The clock starts at the first snapshot: a loaded machine may take seconds to
+        # start the child, and the pace is about the race, not the start-up.
+        deadline = time.monotonic() + 30
+        while not steps and time.monotonic() < deadline:
             steps += [m.step for m in process.poll(0.05) if isinstance(m, Snapshot)]
-        assert steps and 1 <= steps[-1] <= 8
+        assert steps, "no snapshot in 30 s"
+        first = time.monotonic()
+        while time.monotonic() < first + 1.2:
+            steps += [m.step for m in process.poll(0.05) if isinstance(m, Snapshot)]
+        elapsed = time.monotonic() - first
+        assert 1 <= steps[-1] <= 2 + 5 * elapsed  # 5 steps/s, a step of slack each side
         # the trail comes step by step: no snapshot jumps more than one step at 5/s
         assert all(b - a <= 1 for a, b in itertools.pairwise(steps))
         process.send(SetPace(None))

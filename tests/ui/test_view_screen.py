@@ -6,10 +6,14 @@ throttled), when a SizedStatic resizes, and closes on escape.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
 from tui_optim.results.record import RaceRecord
+from tui_optim.scenario import Scenario
+from tui_optim.ui.host import AppHost
 from tui_optim.ui.messages import ContentResized, ModelUpdated, RacerSelected
 from tui_optim.ui.screens.view import SizedStatic, ViewScreen
 from tui_optim.ui.testing import wait_until
@@ -42,12 +46,24 @@ async def mounted_view(pilot: Pilot[None]) -> CountingView:
 
 
 class ViewHost(App[None]):
-    """The part of the app a view reads: ``model``."""
+    """A bare app that implements AppHost (what a view may read) and nothing of the race."""
 
     def __init__(self) -> None:
         super().__init__()
         self.model = RaceRecord()
+        self.selected_racer: int | None = None
+        self.test_mode = True
+        self.pace: float | None = None
+        self.scrub_position: tuple[int, int] | None = None
+        self.scenario: Scenario | None = None
+        self.scenario_label = "bare"
         self.content_resized = 0
+
+    def show_view(self, screen_class: type[ViewScreen]) -> None:
+        self.push_screen(screen_class())
+
+    def open_scenario(self, request: str | Path | Scenario | None) -> bool:
+        return False
 
     def on_content_resized(self, message: ContentResized) -> None:
         self.content_resized += 1
@@ -58,6 +74,7 @@ class ViewHost(App[None]):
 
 async def test_a_view_draws_on_mount_and_after_the_model_changed() -> None:
     app = ViewHost()
+    assert isinstance(app, AppHost)
     async with app.run_test() as pilot:
         view = await mounted_view(pilot)
         assert view.drawn and view.drawn[-1] == app.model.version

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -77,8 +78,10 @@ async def test_pace_keys_hold_the_race_and_show_in_the_header() -> None:
     app = TuiOptimApp(scenario, test_mode=True, pace=2.0)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: app.model.snapshot_count > 0, what="the race")
+        start_step, started = app.model.step, time.monotonic()
         await pilot.pause(1.0)
-        assert app.model.step <= 4  # 2 steps/s
+        # 2 steps/s; a loaded machine stretches the pause, so the bound follows the clock
+        assert app.model.step - start_step <= 2 + 2 * (time.monotonic() - started)
         header = app.screen.query_one(RaceHeader)
         assert "pace 2 st/s" in header_text(header)
         await pilot.press("greater_than_sign")

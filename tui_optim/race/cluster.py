@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import logging
+import math
 import re
 import time
 import warnings
@@ -29,6 +30,8 @@ import tui_optim
 INSTALL_HINT = "pip install 'tui-optim[dask]'"
 #: Seconds to wait for a scheduler (and for a local cluster's workers) before giving up.
 CONNECT_TIMEOUT = 10.0
+#: Longest time-out a run may ask for (an hour).
+MAX_TIMEOUT = 3600.0
 #: Seconds between looks at the client while no task has finished.
 POLL_SECONDS = 0.05
 #: Largest local cluster a run may ask for.
@@ -55,6 +58,11 @@ class ClusterRequest:
             raise ValueError("--scheduler and --workers exclude each other: give one")
         if self.scheduler is not None:
             check_address(self.scheduler)
+        if not (math.isfinite(self.timeout) and 0 < self.timeout <= MAX_TIMEOUT):
+            raise ValueError(
+                f"--connect-timeout must be a number of seconds in (0, {MAX_TIMEOUT:g}], "
+                f"got {self.timeout:g}"
+            )
         if self.workers is not None and not 1 <= self.workers <= MAX_LOCAL_WORKERS:
             raise ValueError(
                 f"--workers must be an integer in [1, {MAX_LOCAL_WORKERS}], got {self.workers}"
@@ -111,6 +119,9 @@ class DaskPool:
         self._cluster: Any = None
         self.client: Any = None
         quiet = logging.CRITICAL
+        # Dask logs what goes wrong with tracebacks on stderr (a scheduler gone, a worker
+        # lost); the run says it in one line, so Dask's own loggers stay quiet while open.
+        self._log_levels = _quiet_loggers("distributed", quiet)
         try:
             if request.scheduler is not None:
                 self.address = request.scheduler
@@ -156,6 +167,12 @@ class DaskPool:
     def worker_count(self) -> int:
         return len(self.client.scheduler_info(n_workers=-1).get("workers", {}))
 
+    @property
+    def thread_count(self) -> int:
+        """Tasks the cluster runs at once: its workers' threads."""
+        workers = self.client.scheduler_info(n_workers=-1).get("workers", {})
+        return sum(int(worker.get("nthreads", 1)) for worker in workers.values()) or 1
+
     def _check_workers(self) -> None:
         """Every worker must run this tui-optim version; wait for one worker to exist."""
         try:
@@ -180,9 +197,13 @@ class DaskPool:
                 )
 
     def map_unordered(
-        self, function: Callable[[Any], Any], items: Iterable[Any]
+        self,
+        function: Callable[[Any], Any],
+        items: Iterable[Any],
+        stop: Callable[[], bool] | None = None,
     ) -> Iterator[tuple[int, Any]]:
-        """``(index, function(item))`` for every item, in the order tasks finish.
+        """``(index, function(item))`` for every item, in the order tasks finish; ends
+        early (the tasks left cancelled) once ``stop()`` is true.
 
         Polls rather than blocks: when the scheduler dies, Dask's futures stay pending
         forever, so the client's own state is what tells that the run cannot finish."""
@@ -194,6 +215,10 @@ class DaskPool:
         delivered = 0
         try:
             while not finished.is_empty():
+                if stop is not None and stop():
+                    with contextlib.suppress(Exception):
+                        self.client.cancel(futures)
+                    return
                 if not finished.has_ready():
                     if self.client.status not in ("running", "connecting"):
                         raise ClusterError(f"lost the Dask scheduler at {self.address}")
@@ -232,6 +257,23 @@ class DaskPool:
             with contextlib.suppress(Exception):
                 self._cluster.close(timeout=5)
             self._cluster = None
+        for name, level in self._log_levels.items():
+            logging.getLogger(name).setLevel(level)
+        self._log_levels = {}
+
+
+def _quiet_loggers(prefix: str, level: int) -> dict[str, int]:
+    """Set ``prefix``'s logger and its children (Dask configures some of them one by one)
+    to ``level``; their levels before."""
+    names = [prefix] + [
+        name for name in logging.root.manager.loggerDict if name.startswith(prefix + ".")
+    ]
+    before = {}
+    for name in names:
+        logger = logging.getLogger(name)
+        before[name] = logger.level
+        logger.setLevel(level)
+    return before
 
 
 def _lost_scheduler(error: BaseException) -> bool:

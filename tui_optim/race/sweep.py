@@ -326,6 +326,34 @@ def _drop(
     return np.array([racer.id for racer in group.racers], dtype=np.int64)
 
 
+#: Problems a process built for the scenarios whose blocks it ran (a Dask worker runs
+#: many blocks of one sweep: the data is loaded and the model built once).
+_PROBLEMS: dict[bytes, Problem] = {}
+#: Scenarios whose problem a process keeps.
+KEPT_PROBLEMS = 2
+
+
+def problem_for(scenario: Scenario) -> Problem:
+    """The scenario's problem, built once per process (the scenario's pickle is the key: a
+    task brings its own copy of the scenario)."""
+    import pickle
+
+    key = hashlib.sha256(pickle.dumps(scenario)).digest()
+    problem = _PROBLEMS.get(key)
+    if problem is None:
+        problem, _ = build_problem(scenario)
+        while len(_PROBLEMS) >= KEPT_PROBLEMS:
+            del _PROBLEMS[next(iter(_PROBLEMS))]
+        _PROBLEMS[key] = problem
+    return problem
+
+
+def run_block_here(scenario: Scenario, block: SweepBlock) -> BlockResult:
+    """:func:`run_block` with this process's copy of the scenario's problem: the unit of
+    work of a sweep on a Dask cluster."""
+    return run_block(scenario, block, problem_for(scenario))
+
+
 def run_blocks(
     scenario: Scenario, blocks: Sequence[SweepBlock], problem: Problem | None = None
 ) -> Iterator[BlockResult]:
@@ -352,6 +380,9 @@ class BlockProgress:
 @dataclass(frozen=True)
 class WorkerFailed:
     message: str
+    #: The cluster could not be used at all (unreachable, no workers, another version):
+    #: a user error rather than a fault.
+    unusable: bool = False
 
 
 _CLOSE = "close"
@@ -425,6 +456,72 @@ class SweepProcesses:
         for conn in self._conns:
             conn.close()
         self._children, self._conns = [], []
+
+
+class ClusterSweep:
+    """:class:`SweepProcesses` on a Dask cluster (a ClusterRequest): ``start()``, then
+    ``poll(timeout)`` for :class:`WorkerReady`, :class:`BlockResult` and
+    :class:`WorkerFailed` (a cluster that cannot be reached or went away: its one-line
+    message); ``close()`` always. A thread opens the cluster and sends each block as one
+    task, so neither the cluster's start nor the tasks hold up the caller (the app)."""
+
+    def __init__(self, scenario: Scenario, blocks: Sequence[SweepBlock], cluster: Any):
+        import queue
+        import threading
+
+        self.scenario = scenario
+        self.blocks = list(blocks)
+        self.cluster = cluster
+        self._messages: queue.Queue[Any] = queue.Queue()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="dask-sweep", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        import functools
+
+        from tui_optim.race.cluster import ClusterError, DaskPool
+
+        try:
+            pool = DaskPool(self.cluster)
+        except ClusterError as error:
+            self._messages.put(WorkerFailed(str(error), unusable=True))
+            return
+        try:
+            problem, info = build_problem(self.scenario)
+            self._messages.put(WorkerReady(fingerprint(self.scenario, problem), info.description))
+            unit = functools.partial(run_block_here, self.scenario)
+            for _, result in pool.map_unordered(unit, self.blocks, stop=self._stop.is_set):
+                self._messages.put(result)
+        except ClusterError as error:
+            self._messages.put(WorkerFailed(str(error)))
+        except Exception as error:
+            self._messages.put(WorkerFailed(one_line(error)))
+        finally:
+            pool.close()
+
+    def poll(self, timeout: float) -> list[Any]:
+        import queue
+
+        out: list[Any] = []
+        try:
+            out.append(
+                self._messages.get(timeout=timeout) if timeout > 0 else self._messages.get_nowait()
+            )
+            while True:
+                out.append(self._messages.get_nowait())
+        except queue.Empty:
+            pass
+        return out
+
+    def close(self) -> None:
+        """Cancel the tasks left and stop the cluster (if the run started one); waits for
+        a cluster still starting to be up first, so no worker is left behind."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
 
 
 def _worker(conn: Connection) -> None:

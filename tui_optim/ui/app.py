@@ -221,13 +221,16 @@ class TuiOptimApp(App[int]):
         pace: float | Literal["scenario"] | None = "scenario",
         paused: bool = False,
         replay: Path | None = None,
+        cluster: Any = None,
     ) -> None:
         """``pace``: steps per second (None: no limit); "scenario" takes the scenario's
         (:func:`default_pace`), except in test mode, where races run at full speed so a
         test waits for no clock. ``paused``: the race starts paused. ``replay``: a results
         file (JSON export) to replay instead of racing: nothing runs, the scrub keys move
-        through it."""
+        through it. ``cluster``: a ClusterRequest on which sweeps run (None: local
+        processes)."""
         super().__init__()
+        self.cluster = cluster
         self.catch_signals = catch_signals
         self.test_mode = test_mode_from_env() if test_mode is None else test_mode
         self.pace_request = pace
@@ -356,7 +359,7 @@ class TuiOptimApp(App[int]):
         if scenario.sweep is not None:
             self.stop_engine()
             self.model.reset()
-            self.push_screen(SweepScreen(scenario))
+            self.push_screen(SweepScreen(scenario, cluster=self.cluster))
             return True
         self.start_engine()
         return True
@@ -894,10 +897,15 @@ def exit_code(app: App[Any]) -> int:
 
 
 def run_app(
-    scenario: str | Path | None = None, *, paused: bool = False, replay: Path | None = None
+    scenario: str | Path | None = None,
+    *,
+    paused: bool = False,
+    replay: Path | None = None,
+    cluster: Any = None,
 ) -> int:
     """Run the app in this terminal until the user quits; returns the exit code.
-    ``paused``: the race starts paused (space starts it); ``replay``: show a results file."""
-    app = TuiOptimApp(scenario, catch_signals=True, paused=paused, replay=replay)
+    ``paused``: the race starts paused (space starts it); ``replay``: show a results file;
+    ``cluster``: a ClusterRequest on which sweeps run."""
+    app = TuiOptimApp(scenario, catch_signals=True, paused=paused, replay=replay, cluster=cluster)
     app.run()
     return exit_code(app)

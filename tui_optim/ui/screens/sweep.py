@@ -1,10 +1,11 @@
 """The sweep screen: a learning-rate sweep filling in live.
 
-The sweep runs in worker processes (:class:`~tui_optim.race.sweep.SweepProcesses`); the
-screen polls their pipe a few times a second, folds finished blocks into a
-:class:`~tui_optim.results.sweep.SweepRecord` and redraws the sensitivity chart, the
-optimizer x lr heatmap, the progress count and the tuned learning rates. ``r`` races every
-optimizer at its tuned learning rate over the sweep's seeds once the sweep is complete.
+The sweep runs in worker processes (:class:`~tui_optim.race.sweep.SweepProcesses`), or on a
+Dask cluster (:class:`~tui_optim.race.sweep.ClusterSweep`); the screen polls them a few
+times a second, folds finished blocks into a :class:`~tui_optim.results.sweep.SweepRecord`
+and redraws the sensitivity chart, the optimizer x lr heatmap, the progress count and the
+tuned learning rates. ``r`` races every optimizer at its tuned learning rate over the
+sweep's seeds once the sweep is complete.
 """
 
 from __future__ import annotations
@@ -40,7 +41,10 @@ class SweepScreen(HostedScreen[None]):
         Binding("r", "race_tuned", "Race tuned", tooltip="race every optimizer at its tuned lr"),
     ]
 
-    def __init__(self, scenario: Scenario, processes: int | None = None) -> None:
+    def __init__(
+        self, scenario: Scenario, processes: int | None = None, cluster: Any = None
+    ) -> None:
+        """``cluster``: a ClusterRequest to run the blocks on Dask (None: local processes)."""
         super().__init__()
         from tui_optim.race.sweep import plan_blocks
         from tui_optim.results.sweep import SweepRecord
@@ -50,6 +54,7 @@ class SweepScreen(HostedScreen[None]):
         self.blocks = plan_blocks(scenario.sweep)
         self.record: SweepRecord = SweepRecord(scenario)
         self.processes = processes or max(1, min(len(self.blocks), os.cpu_count() or 1))
+        self.cluster = cluster
         self.pool: Any = None
         self.failure: str | None = None
         self.drawn = -1
@@ -62,9 +67,12 @@ class SweepScreen(HostedScreen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        from tui_optim.race.sweep import SweepProcesses
+        from tui_optim.race.sweep import ClusterSweep, SweepProcesses
 
-        self.pool = SweepProcesses(self.scenario, self.blocks, self.processes)
+        if self.cluster is not None:
+            self.pool = ClusterSweep(self.scenario, self.blocks, self.cluster)
+        else:
+            self.pool = SweepProcesses(self.scenario, self.blocks, self.processes)
         self.pool.start()
         self.set_interval(1.0 / POLL_HZ, self.poll)
         self.draw()
