@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tui_optim.engine import problems
 from tui_optim.engine.data import DataSpec, load_dataset
 from tui_optim.engine.mlp import MLP
 from tui_optim.engine.problems import MLPProblem, SurfaceProblem
@@ -70,3 +71,19 @@ def test_a_surface_problem_is_its_function_at_the_point() -> None:
     assert [t.shape for t in problem.tensors()] == [(2,)]
     with pytest.raises(TypeError):
         problem.horizon(point)
+
+
+def test_a_large_split_is_evaluated_in_passes_that_give_the_one_pass_figures() -> None:
+    data = load_dataset(DataSpec("digits", scale="standard", validation=0.2), seed=0)
+    mlp = MLP([64, 512, 10], hidden="selu", output="softmax", loss="cross_entropy")
+    problem = MLPProblem(mlp, data)
+    params = np.stack([problem.initial_params(seed) for seed in range(3)])
+    chunk = problems.EVALUATION_ELEMENTS // (3 * 512)
+    assert problem.n_train > chunk  # more than one pass
+    evaluation = problem.evaluate(params, "train")
+    x, y = problem.data.X_train, problem.data.Y_train
+    loss, outputs = problem.mlp.loss_and_outputs(params, x, y)
+    labels = problem.predict_labels(outputs)
+    assert np.allclose(evaluation.loss, loss, rtol=1e-12, atol=0)
+    assert evaluation.accuracy is not None
+    assert np.array_equal(evaluation.accuracy, (labels == problem.data.labels_train).mean(axis=1))

@@ -68,7 +68,7 @@ BENCH = (
         "RMSprop",
         ("finished",),
         "f = 0.025 with |gradient| 6: bouncing across the valley floor, not converged",
-        r"finished at epoch 2000 \(step 2000\): loss 0\.02\d, best 0\.02\d",
+        r"finished at step 2000: f = 0\.02\d, best 0\.02\d",
     ),
     Case(
         "saddle",
@@ -110,7 +110,7 @@ BENCH = (
         "sgd lr=0.006",
         ("finished",),
         "still on its way after 30 steps: its last loss is its best",
-        r"finished at epoch 30 \(step 30\): loss (-?[\d.]+), best \1$",
+        r"finished at step 30: f = (-?[\d.]+), best \1$",
     ),
     Case(
         "iris_grid",

@@ -343,6 +343,8 @@ def print_leaderboard(record: Any) -> None:
         target = "-"
         if row.steps_to_target is not None:
             target = f"{row.steps_to_target:.0f} steps / {row.epochs_to_target:.3g} ep"
+            if not row.target_exact:  # the first evaluation at or below the target
+                target = "≤" + target
             if row.grad_evals_to_target not in (None, row.steps_to_target):
                 target += f" / {row.grad_evals_to_target:.0f} grad evals"
         cells: list[str | Text] = [

@@ -28,6 +28,11 @@ Point = tuple[float, float]
 HORIZON_TOLERANCE = 0.1
 #: Prediction horizon: start points averaged over.
 HORIZON_STARTS = 8
+#: Evaluation of an MLP on a whole split: examples per forward pass are chosen so one
+#: hidden layer's activations of all racers hold about this many numbers (2 MB in float64).
+#: A larger pass gains nothing (the work per example is the same) but streams its arrays
+#: from memory instead of cache and keeps hundreds of MB of buffers for a split of digits.
+EVALUATION_ELEMENTS = 1 << 18
 #: Sharpness of an MLP: examples of the fixed probe batch its Hessian is taken on.
 SHARPNESS_PROBE = 256
 #: Sharpness of an MLP: evaluations between two estimates.
@@ -167,6 +172,7 @@ class MLPProblem:
         self.unbounded_below = False
         self.length_scale: float | None = None
         self.sharpness_every = SHARPNESS_EVERY
+        self._widest = max(mlp.sizes[1:])
         probe = np.arange(self.n_train)
         if self.n_train > SHARPNESS_PROBE:
             probe = np.sort(np.random.default_rng(0).permutation(self.n_train)[:SHARPNESS_PROBE])
@@ -207,13 +213,24 @@ class MLPProblem:
             x, y, labels = self.data.X_train, self.data.Y_train, self.data.labels_train
         else:
             x, y, labels = self.data.X_val, self.data.Y_val, self.data.labels_val
-        if x.shape[0] == 0:
+        count = x.shape[0]
+        if count == 0:
             nan = np.full(params.shape[0], np.nan)
             return Evaluation(nan, nan if self.is_classification else None)
-        loss, outputs = self.mlp.loss_and_outputs(params, x, y)
-        accuracy = None
-        if self.is_classification and labels is not None:
-            accuracy = (self.predict_labels(outputs) == labels).mean(axis=1)
+        chunk = max(32, EVALUATION_ELEMENTS // (params.shape[0] * self._widest))
+        with_accuracy = self.is_classification and labels is not None
+        loss = np.zeros(params.shape[0])
+        correct = np.zeros(params.shape[0])
+        for start in range(0, count, chunk):
+            stop = min(start + chunk, count)
+            part, outputs = self.mlp.loss_and_outputs(params, x[start:stop], y[start:stop])
+            if stop - start == count:
+                loss = part  # one pass: the mean as the loss computes it
+            else:
+                loss += part * ((stop - start) / count)
+            if labels is not None and with_accuracy:
+                correct += (self.predict_labels(outputs) == labels[start:stop]).sum(axis=1)
+        accuracy = correct / count if with_accuracy else None
         return Evaluation(loss, accuracy)
 
     @property

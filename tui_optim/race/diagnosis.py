@@ -34,8 +34,9 @@ from __future__ import annotations
 import itertools
 import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -63,9 +64,9 @@ def format_point(point: tuple[float, float] | np.ndarray) -> str:
     return f"({point[0]:.3f}, {point[1]:.3f})"
 
 
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """One evaluation point of one racer."""
+class Observation(NamedTuple):
+    """One evaluation point of one racer (a named tuple: a frozen dataclass costs four
+    times as much to build, and the recorder builds one per racer and evaluation)."""
 
     step: int
     epoch: float
@@ -85,6 +86,11 @@ class Observation:
     stability: tuple[float, str] | None = None
     #: The lowest current loss among the race's racers (NaN: not known).
     leader_loss: float = math.nan
+
+
+#: A status's reason, formatted only when the status is reported (most judgements repeat
+#: the status held, and their text would be thrown away).
+Reason = Callable[[], str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +127,9 @@ class HealthSettings:
     diverge_factor: float = 1e3
     #: Loss growth over the window that counts as diverging.
     growth_factor: float = 10.0
+    #: A rise smaller than this fraction of the initial loss is rounding, never a trend (a
+    #: loss at 1e-19 that "grows tenfold" to 1e-18 has not started to diverge).
+    negligible_fraction: float = 1e-9
     #: Residual noise of the loss, relative to its level, from which up-and-down is an
     #: oscillation rather than rounding.
     oscillation_noise: float = 0.05
@@ -150,8 +159,7 @@ class HealthSettings:
     runaway_factor: float = 1e3
 
 
-@dataclass(frozen=True)
-class Trend:
+class Trend(NamedTuple):
     """Least-squares line through a window of losses."""
 
     change: float  # fitted change from the first to the last point
@@ -166,7 +174,7 @@ def fit_trend(values: list[float]) -> Trend:
     n = len(values)
     middle = (n - 1) / 2
     mean = math.fsum(values) / n
-    sxx = sum((i - middle) ** 2 for i in range(n))
+    sxx = n * (n * n - 1) / 12  # sum of (i - middle)^2 over i = 0 .. n-1
     slope = sum((i - middle) * (v - mean) for i, v in enumerate(values)) / sxx
     residual = sum((v - mean - slope * (i - middle)) ** 2 for i, v in enumerate(values))
     noise = math.sqrt(residual / max(n - 2, 1))
@@ -183,7 +191,7 @@ def reversals(moves: Sequence[float | np.ndarray]) -> tuple[int, int]:
     """How many successive pairs of moves point in opposite directions, and of how many."""
     count = total = 0
     for a, b in itertools.pairwise(moves):
-        product = float(np.dot(a, b))
+        product = a * b if isinstance(a, float) and isinstance(b, float) else float(np.dot(a, b))
         if product == 0:
             continue
         total += 1
@@ -266,10 +274,16 @@ class HealthMonitor:
         if self.status != "running":
             return None
         self.status = "finished"
-        reason = (
-            f"finished at epoch {epoch:g} (step {step}): loss {format_number(loss)}, "
-            f"best {format_number(self.memory.best)}"
-        )
+        if self.landscape.length_scale is not None:  # a surface: one step is one epoch
+            reason = (
+                f"finished at step {step}: f = {format_number(loss)}, "
+                f"best {format_number(self.memory.best)}"
+            )
+        else:
+            reason = (
+                f"finished at epoch {epoch:g} (step {step}): loss {format_number(loss)}, "
+                f"best {format_number(self.memory.best)}"
+            )
         if self.target_loss is not None:
             reason += f", target {format_number(self.target_loss)} not reached"
         return Verdict("finished", reason)
@@ -297,7 +311,7 @@ class HealthMonitor:
         if memory.count % self.settings.classify_every and not reached:
             return None
         status, reason = self._classify(obs)
-        target_met = status == "converged" and reason.startswith("converged: the loss")
+        target_met = status == "converged" and reached
         if status == "diverged" or target_met:
             return self._switch(status, reason)
         if status != self._candidate:
@@ -329,13 +343,13 @@ class HealthMonitor:
             return None
         return self._switch(status, reason)
 
-    def _switch(self, status: Status, reason: str) -> Verdict | None:
+    def _switch(self, status: Status, reason: Reason) -> Verdict | None:
         if status == self.status:
             return None
         self.status = status
         self.memory.statuses.append(status)
         self.memory.changes.append(self.memory.count)
-        return Verdict(status, reason)
+        return Verdict(status, reason())
 
     # ---------------------------------------------------------------- rules
     def _where(self, obs: Observation) -> str:
@@ -349,32 +363,39 @@ class HealthMonitor:
         recent = list(self.memory.recent)[-count:]
         return f"epochs {recent[0].epoch:g}-{recent[-1].epoch:g}"
 
-    def _classify(self, obs: Observation) -> tuple[Status, str]:
+    def _classify(self, obs: Observation) -> tuple[Status, Reason]:
         s = self.settings
         memory = self.memory
         assert memory.initial is not None
         initial = memory.initial.loss
         scale = max(abs(memory.best), 1e-12)
         if obs.loss - memory.best > s.diverge_factor * scale and obs.loss > 10 * abs(initial):
-            return "diverged", (
+            return "diverged", lambda: (
                 f"diverged {self._where(obs)}: the loss {format_number(obs.loss)} is over "
                 f"{s.diverge_factor:g} times its best {format_number(memory.best)}"
             )
         target = self.target_loss
         if target is not None and obs.loss <= target:
-            return "converged", (
+            return "converged", lambda: (
                 f"converged: the loss {format_apart(obs.loss, target)} is below the target "
                 f"{format_number(target)} {self._where(obs)} (step {obs.step})"
             )
         losses = [o.loss for o in memory.recent]
         runaway = self._runaway(obs, losses)
         if runaway is not None:
-            return "diverging", runaway
+            runaway_text: str = runaway
+            return "diverging", lambda: runaway_text
         if len(losses) >= 5:
             low = min(losses[:-1])
             rising = sum(b > a for a, b in itertools.pairwise(losses))
-            if low > 0 and obs.loss > s.growth_factor * low and rising >= (len(losses) - 1) / 2:
-                return "diverging", (
+            negligible = s.negligible_fraction * abs(memory.initial.loss)
+            if (
+                low > 0
+                and obs.loss > s.growth_factor * low
+                and obs.loss - low > negligible
+                and rising >= (len(losses) - 1) / 2
+            ):
+                return "diverging", lambda: (
                     f"diverging {self._where(obs)}: the loss grew from {format_number(low)} to "
                     f"{format_number(obs.loss)} over {self._span(len(losses))}"
                     + self._curvature(obs, "")
@@ -411,15 +432,15 @@ class HealthMonitor:
             )
         return fallback
 
-    def _running(self, obs: Observation, evidence: str) -> tuple[Status, str]:
+    def _running(self, obs: Observation, evidence: str) -> tuple[Status, Reason]:
         if self.status in ("running", "finished"):
-            return "running", ""
-        return "running", f"running again {self._where(obs)}" + (
+            return "running", str
+        return "running", lambda: f"running again {self._where(obs)}" + (
             f": {evidence}" if evidence else ""
         )
 
     # ------------------------------------------------------------ trend problems
-    def _classify_trend(self, obs: Observation) -> tuple[Status, str]:
+    def _classify_trend(self, obs: Observation) -> tuple[Status, Reason]:
         s = self.settings
         memory = self.memory
         assert memory.initial is not None
@@ -427,15 +448,25 @@ class HealthMonitor:
         losses = [o.loss for o in recent]
         trend = fit_trend(losses)
         level = max(abs(trend.level), 1e-12)
-        span = f"over {self._span(len(losses))}"
-        figures = (
-            f"the loss {format_number(obs.loss)} changed by {format_number(trend.change)} "
-            f"{span} (noise {format_number(trend.noise)})"
-        )
-        if trend.t > s.significant and trend.change > s.rising_fraction * level:
-            return "diverging", (
+
+        def span() -> str:
+            return f"over {self._span(len(losses))}"
+
+        def figures() -> str:
+            return (
+                f"the loss {format_number(obs.loss)} changed by {format_number(trend.change)} "
+                f"{span()} (noise {format_number(trend.noise)})"
+            )
+
+        negligible = s.negligible_fraction * abs(memory.initial.loss)
+        if (
+            trend.t > s.significant
+            and trend.change > s.rising_fraction * level
+            and trend.change > negligible
+        ):
+            return "diverging", lambda: (
                 f"diverging {self._where(obs)}: the loss rose from "
-                f"{format_number(losses[0])} to {format_number(obs.loss)} {span}, "
+                f"{format_number(losses[0])} to {format_number(obs.loss)} {span()}, "
                 f"{format_number(trend.change / max(trend.noise, 1e-300))} times its noise"
                 + self._curvature(obs, "")
             )
@@ -453,11 +484,11 @@ class HealthMonitor:
             and trend.noise >= s.oscillation_noise * level
             and (not falling or unstable)
         ):
-            return "oscillating", (
+            return "oscillating", lambda: (
                 f"oscillating {self._where(obs)}: the loss went up and down in {flips} of "
                 f"{pairs} moves (noise {format_number(trend.noise)} around "
                 f"{format_number(trend.level)}) and changed by {format_number(trend.change)} "
-                f"{span}" + self._curvature(obs, "")
+                f"{span()}" + self._curvature(obs, "")
             )
         reference, who = self._reference(obs)
         gap = obs.loss - reference if math.isfinite(reference) else 0.0
@@ -471,22 +502,27 @@ class HealthMonitor:
         if behind and tiny and slow:
             since = memory.plateau_epoch if self.unit == "epoch" else obs.step
             when = f"epoch {since:g}" if self.unit == "epoch" else f"step {since}"
-            why = (
-                f"stalled since {when}: {figures}, {format_number(gap)} above {who} "
-                f"({format_number(reference)})"
-            )
-            return "stalled", why + self._stall_cause(obs)
+
+            def why() -> str:
+                return (
+                    f"stalled since {when}: {figures()}, {format_number(gap)} above {who} "
+                    f"({format_number(reference)})"
+                )
+
+            return "stalled", lambda: why() + self._stall_cause(obs)
         if settled and trend.t < s.significant and trend.noise <= 0.1 * level:
             initial = memory.initial.loss
             good = not behind or (initial > 0 and obs.loss <= s.good_fraction * initial)
             if good and self.target_loss is None:
-                return "converged", (
+                return "converged", lambda: (
                     f"converged {self._where(obs)}: the loss settled at "
                     f"{format_number(obs.loss)}: it changed by {format_number(trend.change)} "
-                    f"{span} (noise {format_number(trend.noise)})"
+                    f"{span()} (noise {format_number(trend.noise)})"
                     + (f", {who} {format_number(reference)}" if math.isfinite(reference) else "")
                 )
-        return self._running(obs, figures if falling else "")
+        if not falling or self.status in ("running", "finished"):
+            return self._running(obs, "")
+        return self._running(obs, figures())
 
     def _reference(self, obs: Observation) -> tuple[float, str]:
         """What a racer's progress is measured against: the target, else the best racer."""
@@ -513,7 +549,7 @@ class HealthMonitor:
         return ""
 
     # ------------------------------------------------------------ point problems
-    def _classify_point(self, obs: Observation) -> tuple[Status, str]:
+    def _classify_point(self, obs: Observation) -> tuple[Status, Reason]:
         s = self.settings
         memory = self.memory
         assert memory.initial is not None and obs.position is not None
@@ -531,7 +567,7 @@ class HealthMonitor:
         lately = losses[-s.confirm :]
         still = abs(lately[-1] - lately[0])
         if obs.grad_norm <= tiny and still <= s.still_fraction * f_range:
-            return "converged", (
+            return "converged", lambda: (
                 f"converged {self._where(obs)} at {format_point(here)}"
                 f"{self._minimum_text(here)}: |gradient| {format_number(obs.grad_norm)}, f = "
                 f"{format_number(obs.loss)} changed by {format_number(still)} in the last "
@@ -541,7 +577,7 @@ class HealthMonitor:
         if best_at is not None:
             away = float(np.linalg.norm(here - np.asarray(best_at)))
             if away > s.basin_fraction * length and obs.loss - memory.best > 0.1 * f_range:
-                return "diverging", (
+                return "diverging", lambda: (
                     f"diverging {self._where(obs)}: left the basin of its best point: f = "
                     f"{format_number(obs.loss)} at {format_point(here)}, {format_number(away)} "
                     f"from its best f = {format_number(memory.best)} at {format_point(best_at)}"
@@ -555,19 +591,21 @@ class HealthMonitor:
             allowed = 0.25 if self.status == "oscillating" else 0.01
             slow = fall < allowed * max(abs(losses[0] - memory.best), abs(obs.loss), 1e-12)
             if unstable or slow:
-                return "oscillating", (
+                return "oscillating", lambda: (
                     f"oscillating {self._where(obs)}: the steps reversed direction in {flips} "
                     f"of {pairs} moves while f went from {format_number(losses[0])} to "
                     f"{format_number(obs.loss)} (|gradient| {format_number(obs.grad_norm)})"
                     + unstable
                 )
         if moved < s.still_motion * length and obs.grad_norm > tiny:
-            return "stalled", (
+            return "stalled", lambda: (
                 f"stalled {self._where(obs)}: moved {format_number(moved)} in {span} although "
                 f"|gradient| is {format_number(obs.grad_norm)}; f = {format_number(obs.loss)}"
                 + self._stall_cause(obs)
             )
-        return self._running(obs, f"f fell by {format_number(fall)} in {span}" if fall > 0 else "")
+        if fall <= 0 or self.status in ("running", "finished"):
+            return self._running(obs, "")
+        return self._running(obs, f"f fell by {format_number(fall)} in {span}")
 
     def _minimum_text(self, here: np.ndarray) -> str:
         minima = self.landscape.minima

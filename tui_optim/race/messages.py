@@ -56,10 +56,19 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class TimeToTarget:
+    """When a racer's whole-training-set loss first fell to the target loss.
+
+    ``exact``: the loss was evaluated at the step before too (and was above the target), so
+    ``steps`` is the crossing step itself; otherwise ``steps`` is the first evaluation at or
+    below the target and the crossing lies after step ``after`` (the last one known above).
+    """
+
     steps: int
     epochs: float
     seconds: float
     grad_evals: int  # gradient evaluations (more than steps for L-BFGS and SAM)
+    exact: bool = True
+    after: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -453,6 +453,8 @@ class Race:
                 self._record(group, losses)
                 if not group.racers:
                     return
+            elif self.recorder.watching(group):
+                self.recorder.check_target(group, self.clock())
             if self.pause_at_epoch is not None and group.progress >= self.pause_at_epoch - 1e-9:
                 return
             if catch_up - group.progress < 1.0 / spe - 1e-9 and self.pace is not None:

@@ -26,7 +26,10 @@ the previous point. JSON (``tui-optim run ... --json FILE``, or ctrl+e in the ap
           "best_loss": 0.051,           # lowest whole-training-set loss evaluated
           "grad_evals": 400,             # gradient evaluations (L-BFGS, SAM: > steps)
           "time_to_target": {"steps": 96, "epochs": 24.0, "seconds": 0.41,
-                             "grad_evals": 96} | null,
+                             "grad_evals": 96,
+                             "exact": true,   # steps is the crossing step itself; false:
+                             "after": null    # the first evaluation at or below the
+                            } | null,         # target, the crossing after step "after"
           "history": {"step": [...], "epoch": [...], "seconds": [...], "loss": [...],
                       "batch_loss": [...], "val_loss": [...], "accuracy": [...],
                       "grad_norm": [...], "sharpness": [...], "grad_evals": [...],
@@ -162,6 +165,8 @@ def results_document(record: RaceRecord) -> dict[str, Any]:
                         "epochs": _clean(stats.time_to_target.epochs),
                         "seconds": _clean(stats.time_to_target.seconds),
                         "grad_evals": stats.time_to_target.grad_evals,
+                        "exact": stats.time_to_target.exact,
+                        "after": stats.time_to_target.after,
                     }
                 ),
                 "history": {
@@ -367,6 +372,9 @@ class LeaderRow:
     horizon: float | None = None  # time series: mean steps predicted ahead
     horizon_std: float | None = None
     flavor: str = "torch"
+    #: The time to target is the crossing step itself in every run; False: in some run only
+    #: the first evaluation at or below the target (shown as "≤").
+    target_exact: bool = True
 
     @property
     def dnf(self) -> bool:
@@ -438,6 +446,7 @@ def leaderboard(record: RaceRecord, rank_by: str | None = None) -> list[LeaderRo
                 horizon=horizon,
                 horizon_std=horizon_std,
                 flavor=spec.flavor,
+                target_exact=all(t.exact for t in reached),
             )
         )
 

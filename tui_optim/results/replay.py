@@ -194,6 +194,8 @@ def _final_stats(rid: int, racer: dict[str, Any], columns: dict[str, np.ndarray]
             _number(target["epochs"]),
             _number(target["seconds"]),
             int(target.get("grad_evals", target["steps"])),
+            exact=bool(target.get("exact", True)),
+            after=target.get("after"),
         ),
         position=None if racer.get("position") is None else tuple(racer["position"]),
         layers=_layers(racer),

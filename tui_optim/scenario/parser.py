@@ -18,7 +18,9 @@ The keys (``tui-optim new FILE`` writes the commented ``template.toml``)::
     [[racer]]  optimizer, flavor, name, start, schedule, colour, batch_size, hyperparameters...
     [grid]     lists whose cartesian product makes racers (rows x columns), shared values
     [sweep]    optimizer, lr, seeds, metric: learning-rate sweeps (see scenario/sweep.py)
-    [[claim]]  racer, status, before, beats   (what the race shows; the tests check them)
+    [[claim]]  racer, status, before, beats, near, within, overfits, overfits_before,
+               horizon_at_most, at; for sweeps tuned_lr_between, tuned_lr_above,
+               tuned_between, wider_than, diverges, verdict   (checked by the tests)
 
 ``flavor`` says whose update rules and defaults a racer follows: torch.optim's ("torch", the
 default) or Keras 3's ("keras"); the top-level key sets it for every racer and grid cell.
@@ -135,13 +137,26 @@ class GridSpec:
 
 @dataclass(frozen=True)
 class Claim:
-    """One ``[[claim]]``: ``racer`` ends with ``status``, reaches the target ``before``
-    another racer, or ends with a lower training loss than the racer it ``beats``."""
+    """One ``[[claim]]`` (see ``schema.CLAIM`` for what each key says)."""
 
     racer: str
     status: str | None = None
     before: str | None = None
     beats: str | None = None
+    near: tuple[float, float] | None = None
+    within: float = 0.02
+    overfits: bool | None = None
+    overfits_before: str | None = None
+    horizon_at_most: float | None = None
+    #: The epoch (a surface race: the step) the claim is checked at; None: the end.
+    at: int | None = None
+    #: A sweep's claims about the optimizer ``racer`` (see ``schema.CLAIM``).
+    tuned_lr_between: tuple[float, float] | None = None
+    tuned_lr_above: str | None = None
+    tuned_between: tuple[float, float] | None = None
+    wider_than: str | None = None
+    diverges: bool | None = None
+    verdict: str | None = None
 
 
 @dataclass(frozen=True)
@@ -327,6 +342,9 @@ def parse_scenario(
             flavor=flavor,
             sweep=sweep,
             look_for=(top["look_for"] or "").strip(),
+            claims=_claims(
+                top["claim"], lines, context, [entry.name for entry in sweep.entries]
+            ),
         )
     grid = None
     if top["grid"] is not None:
@@ -384,7 +402,7 @@ def _claims(
         if not isinstance(table, dict):
             raise ScenarioError("must be a table", place(""))
         values = read_table(CLAIM, table, place, context)
-        for key in ("racer", "before", "beats"):
+        for key in ("racer", "before", "beats", "overfits_before", "tuned_lr_above", "wider_than"):
             name = values[key]
             if name is not None and name not in names:
                 allowed = ", ".join(names)
@@ -397,6 +415,18 @@ def _claims(
                 status=values["status"],
                 before=values["before"],
                 beats=values["beats"],
+                near=values["near"],
+                within=values["within"],
+                overfits=values["overfits"],
+                overfits_before=values["overfits_before"],
+                horizon_at_most=values["horizon_at_most"],
+                at=values["at"],
+                tuned_lr_between=values["tuned_lr_between"],
+                tuned_lr_above=values["tuned_lr_above"],
+                tuned_between=values["tuned_between"],
+                wider_than=values["wider_than"],
+                diverges=values["diverges"],
+                verdict=values["verdict"],
             )
         )
     return tuple(claims)

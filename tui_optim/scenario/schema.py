@@ -704,16 +704,38 @@ TOP = Table(
     ),
 )
 
-#: One ``[[claim]]``: ``racer`` ends with ``status``, reaches the target ``before`` another
-#: racer, or ends with a lower training loss than the racer it ``beats`` (the racer names are
-#: checked against the scenario's racers by the parser).
+#: One ``[[claim]]`` about ``racer``: it ends with ``status``, reaches the target ``before``
+#: another racer, ends with a lower loss than the racer it ``beats``, ends ``near`` a point
+#: (surfaces), overfits (its validation loss passes a minimum and ends above it while the
+#: training loss keeps falling), or predicts at most ``horizon_at_most`` steps ahead; ``at``
+#: checks the claim at that epoch (a surface: step) instead of the end. In a sweep ``racer``
+#: is one of its optimizers, and the claims are about its tuned learning rate, the metric
+#: there, its width in decades, its diverged runs, and the sweep's verdict. The names are
+#: checked against the scenario's racers (a sweep's optimizers) by the parser.
 CLAIM = Table(
     "claim",
     (
         Option("racer", Text(), required="missing: every claim names its racer"),
         Option("status", Choice(CLAIM_STATUSES, "status"), help="the racer's final badge"),
         Option("before", Text(), help="a racer it reaches the target before"),
-        Option("beats", Text(), help="a racer whose final training loss it beats"),
+        Option("beats", Text(), help="a racer whose final loss it beats"),
+        Option("near", Point(), help="[x, y] the racer ends near (surfaces)"),
+        Option("within", Number(low=0.0), default=0.02, help="how near: a distance"),
+        Option("overfits", Flag(), help="its validation loss turns up, the training loss not"),
+        Option(
+            "overfits_before",
+            Text(),
+            help="a racer whose validation loss reaches its minimum later",
+        ),
+        Option("horizon_at_most", Number(low=0.0), help="steps ahead it predicts, at most"),
+        Option("at", Integer(low=1), help="the epoch (surfaces: step) the claim is checked at"),
+        # a sweep's claims: ``racer`` names one of its optimizers
+        Option("tuned_lr_between", Point(), help="[low, high] its tuned learning rate is in"),
+        Option("tuned_lr_above", Text(), help="an optimizer whose tuned learning rate is lower"),
+        Option("tuned_between", Point(), help="[low, high] its metric at the tuned rate is in"),
+        Option("wider_than", Text(), help="an optimizer with fewer decades within 10% of best"),
+        Option("diverges", Flag(), help="some of its runs diverge (at the top of the range)"),
+        Option("verdict", Text(), help="the sweep's verdict starts with this"),
     ),
 )
 

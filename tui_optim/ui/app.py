@@ -50,6 +50,8 @@ POLL_SECONDS = 0.05
 EXIT_BAD_INPUT = 2
 #: Snapshots per second the engine streams to the app.
 SNAPSHOT_HZ = 10.0
+#: Seconds a race's "what to look for" notes show when it starts.
+NOTES_SECONDS = 12
 
 #: The paces the slower/faster keys step through, in steps per second (None: no limit).
 PACES: tuple[float | None, ...] = (1.0, 2.0, 5.0, 20.0, 100.0, 1000.0, None)
@@ -272,6 +274,10 @@ class TuiOptimApp(App[int]):
         self._pace_from_started = False
         self.start_paused = paused
         self.snapshot_hz = snapshot_hz
+        #: Show the scenario's "what to look for" when its race starts (off in test mode,
+        #: where a toast that times out would make snapshots depend on the clock).
+        self.notes_at_start = not self.test_mode
+        self._notes_shown_for: tuple[str, str] | None = None
         #: What the engine reported (or the replayed file held).
         self.record: RaceRecord = RaceModel()
         #: The record as it was at the scrubbed step (None: the record itself).
@@ -553,6 +559,8 @@ class TuiOptimApp(App[int]):
                 )
             elif isinstance(item, WeightsSaved):
                 self.notify(f"weights saved to {', '.join(item.paths)}", title="export")
+            elif isinstance(item, RaceStarted):
+                self._notes_at_start(item)
             elif isinstance(item, EngineFailed) and item.invalid_scenario:
                 from tui_optim.ui.screens.error import ErrorScreen
 
@@ -782,9 +790,26 @@ class TuiOptimApp(App[int]):
 
         self.show_view(LeaderboardScreen)
 
+    def _notes_at_start(self, started: RaceStarted) -> None:
+        """The scenario's notes for :data:`NOTES_SECONDS`, once per scenario (a restart of
+        the same one does not show them again; `w` does)."""
+        from tui_optim.ui import format as fmt
+
+        shown_for = (started.scenario, started.title)
+        if not self.notes_at_start or not started.notes or shown_for == self._notes_shown_for:
+            return
+        self._notes_shown_for = shown_for
+        self.notify(
+            f"{fmt.reflow(started.notes)}\n(w shows this again)",
+            title="What to look for",
+            timeout=NOTES_SECONDS,
+        )
+
     def action_look_for(self) -> None:
         started = self.model.started
-        notes = started.notes if started is not None else ""
+        from tui_optim.ui import format as fmt
+
+        notes = fmt.reflow(started.notes) if started is not None else ""
         self.notify(notes or "this scenario says nothing", title="What to look for", timeout=30)
 
     def action_help(self) -> None:

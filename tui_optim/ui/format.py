@@ -55,6 +55,22 @@ OFF_AT_ZERO = {"clipnorm", "global_clipnorm", "clipvalue"}
 DASH = "—"
 
 
+def reflow(text: str) -> str:
+    """``text`` with the line breaks inside its paragraphs removed (a scenario file's
+    multi-line string wraps at the file's width; a toast wraps at its own)."""
+    blocks = [" ".join(block.split()) for block in text.strip().split("\n\n")]
+    return "\n\n".join(block for block in blocks if block)
+
+
+def loss_name(surface: bool, *, long: bool = False) -> str:
+    """How a view names a racer's reported loss: ``f`` on a surface race (the function's
+    value at the racer's point), else the whole-training-set loss, ``train`` (``long``:
+    ``train loss``)."""
+    if surface:
+        return "f"
+    return "train loss" if long else "train"
+
+
 def badge(status: str, *, short: bool = False) -> str:
     """Content markup for a status badge, e.g. ``"[$success]✔ converged[/]"``."""
     symbol, word, colour = BADGES.get(status, ("?", status, "$foreground"))

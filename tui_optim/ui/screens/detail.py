@@ -76,10 +76,13 @@ class DetailScreen(ViewScreen):
         reason = f"\n[$foreground-muted]{escape(stats.reason)}[/]" if stats and stats.reason else ""
         figures = ""
         if stats is not None:
+            name = fmt.loss_name(model.is_surface, long=True)
             figures = (
-                f"  step {stats.step}  epoch {stats.epoch:.1f}  train loss {fmt.num(stats.loss)}"
-                f"  best {fmt.num(stats.best_loss)}  batch loss {fmt.num(stats.batch_loss)}"
+                f"  step {stats.step}  epoch {stats.epoch:.1f}  {name} {fmt.num(stats.loss)}"
+                f"  best {fmt.num(stats.best_loss)}"
             )
+            if not model.is_surface:  # a surface has no batches: f is evaluated every step
+                figures += f"  batch loss {fmt.num(stats.batch_loss)}"
             if stats.val_loss is not None:
                 figures += f"  val loss {fmt.num(stats.val_loss)}"
             if stats.val_accuracy is not None:

@@ -112,7 +112,8 @@ class GridScreen(ViewScreen):
             stats = model.stats.get(rid)
             status = model.status(rid)
             loss = fmt.num(stats.loss if stats is not None else None)
-            label = "train " if len(f"x train {loss}") <= width else ""
+            name = fmt.loss_name(model.is_surface)
+            label = f"{name} " if len(f"x {name} {loss}") <= width else ""
             cell.update(
                 f"[{spec.colour}]{spark(losses, width, span=span)}[/]\n"
                 f"{fmt.badge(status, short=True)} {label}{loss}"

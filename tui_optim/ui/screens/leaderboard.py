@@ -63,9 +63,15 @@ class LeaderboardScreen(ViewScreen):
         target = fmt.num(started.target_loss) if started and started.target_loss else "none"
         title = escape(started.title) if started else ""
         ranked = RANK_LABELS[rank_key(model)]
+        what = "losses final, on the whole set"
+        if model.is_surface:
+            ranked = ranked.replace("training loss (whole training set)", "f").replace(
+                "training loss", "f"
+            )
+            what = "f final, at each racer's point"
         self.query_one("#board-title", Static).update(
             f"[b]{title}[/]  [$foreground-muted]target loss {target}; ranked by {ranked}; "
-            "losses final, on the whole set; DNF = diverged or failed[/]"
+            f"{what}; DNF = diverged or failed[/]"
         )
         table = self.query_one(DataTable)
         table.clear()
@@ -80,6 +86,8 @@ class LeaderboardScreen(ViewScreen):
             columns = COMPACT_HORIZON_COLUMNS if horizon else COMPACT_COLUMNS
         else:
             columns = HORIZON_COLUMNS if horizon else COLUMNS
+        if model.is_surface:
+            columns = tuple(fmt.loss_name(True) if c == "train loss" else c for c in columns)
         # A sweep's tuned race: each racer's P(win) from the sweep's paired bootstrap.
         scenario = self.host.scenario
         p_win = scenario.p_win if scenario is not None else None
@@ -92,6 +100,8 @@ class LeaderboardScreen(ViewScreen):
         for row in rows:
             runs = f" (×{row.runs}, {row.reached_target} at target)" if row.runs > 1 else ""
             steps = "-" if row.steps_to_target is None else f"{row.steps_to_target:.0f}"
+            if row.steps_to_target is not None and not row.target_exact:
+                steps = "≤" + steps  # the first evaluation at or below the target
             if row.grad_evals_to_target not in (None, row.steps_to_target):
                 steps += f" ({row.grad_evals_to_target:.0f} grad evals)"
             epochs = "-" if row.epochs_to_target is None else f"{row.epochs_to_target:.3g}"

@@ -84,13 +84,18 @@ class RaceScreen(HostedScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#cards").border_title = "racers"
-        self.query_one("#chart").border_title = "training loss (whole training set)"
+        self.query_one("#chart").border_title = self.chart_title()
         self.query_one("#table").border_title = "parameters"
         self.query_one("#events").border_title = "events"
         self.query_one(RaceHeader).scenario_label = self.host.scenario_label
         self.query_one(ParamTable).focus()
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         self.redraw()
+
+    def chart_title(self) -> str:
+        if self.host.model.is_surface:
+            return "f at each racer's point"
+        return "training loss (whole training set)"
 
     @property
     def compact(self) -> bool:
@@ -126,6 +131,9 @@ class RaceScreen(HostedScreen[None]):
         """Bring every widget up to date with the model (cards, table and chart throttled)."""
         model = self.host.model
         self._shown_version = model.version
+        chart = self.query_one("#chart")
+        if chart.border_title != self.chart_title():  # another scenario opened
+            chart.border_title = self.chart_title()
         self._sync_cards()
         self._redraw_header()
         self._mark_selected()

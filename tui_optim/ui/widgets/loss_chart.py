@@ -222,7 +222,8 @@ class LossChart(Hosted, PlotextPlot):
             note = ", zeros not drawn"
         smooth = ", EMA" if self.smoothing else ""
         x_title = X_TITLES.get(self.x_axis, self.x_axis)
-        title = f"loss ({scale}{smooth}) vs {x_title}{note}"
+        quantity = "f" if self._model is not None and self._model.is_surface else "loss"
+        title = f"{quantity} ({scale}{smooth}) vs {x_title}{note}"
         labels = width >= 50 and sum(1 for c in curves if c.label) <= MAX_LABELS
         return ChartPlan(width, height, theme, spec, curves, markers, title, use_log, labels=labels)
 

@@ -96,6 +96,8 @@ class ParamTable(Hosted, DataTable[Cell]):
         self.sort_reverse = False
         self._drawn_version = -1
         self._shown: dict[str, list[Cell]] = {}  # row key -> the cells on screen
+        #: column key -> header label (the loss columns say f on a surface race)
+        self.labels = dict(COLUMNS)
 
     def on_mount(self) -> None:
         for key, label in COLUMNS:
@@ -133,6 +135,14 @@ class ParamTable(Hosted, DataTable[Cell]):
             self.sort_column, self.sort_reverse = column, False
         self._apply_sort()
 
+    def relabel(self, surface: bool) -> None:
+        """Name the loss columns for the race: f on a surface, the training loss otherwise."""
+        loss = fmt.loss_name(surface, long=True)
+        labels = {**dict(COLUMNS), "loss": loss, "best": f"best {fmt.loss_name(surface)}"}
+        if labels != self.labels:
+            self.labels = labels
+            self._apply_sort(force=True)
+
     def cycle_sort(self) -> str:
         """Sort by the next column (for the keyboard); returns its label."""
         keys = [key for key, _ in COLUMNS]
@@ -143,16 +153,19 @@ class ParamTable(Hosted, DataTable[Cell]):
         )
         self.sort_column, self.sort_reverse = nxt, False
         self._apply_sort()
-        return dict(COLUMNS)[nxt]
+        return self.labels[nxt]
 
-    def _apply_sort(self) -> None:
-        if self.sort_column is None or self.row_count == 0:
+    def _apply_sort(self, force: bool = False) -> None:
+        if not force and (self.sort_column is None or self.row_count == 0):
             return
-        selected = self.selected_racer
-        self.sort(self.sort_column, key=lambda cell: cell.sort_key(), reverse=self.sort_reverse)
-        if selected is not None:
-            self.select_racer(selected)
-        for key, label in COLUMNS:
+        if self.sort_column is not None and self.row_count:
+            selected = self.selected_racer
+            self.sort(
+                self.sort_column, key=lambda cell: cell.sort_key(), reverse=self.sort_reverse
+            )
+            if selected is not None:
+                self.select_racer(selected)
+        for key, label in self.labels.items():
             arrow = (" ▼" if self.sort_reverse else " ▲") if key == self.sort_column else ""
             self.columns[ColumnKey(key)].label = Text(label + arrow)
         self.refresh()
@@ -163,6 +176,7 @@ class ParamTable(Hosted, DataTable[Cell]):
         if model.version == self._drawn_version:
             return
         self._drawn_version = model.version
+        self.relabel(model.is_surface)
         wanted = [str(rid) for rid in model.racer_ids()]
         present = {key.value for key in self.rows if key.value is not None}
         for key in present - set(wanted):
@@ -232,7 +246,8 @@ class ParamTable(Hosted, DataTable[Cell]):
         target = stats.time_to_target
         if target is None:
             return Cell(fmt.DASH, None)
-        steps = f"{target.steps} st"
+        # "≤": the first evaluation at or below the target, the crossing was not seen
+        steps = f"{'' if target.exact else '≤'}{target.steps} st"
         if target.grad_evals != target.steps:  # L-BFGS, SAM: more work than steps
             steps += f" {target.grad_evals} ev"
         if self.host.test_mode:

@@ -176,7 +176,7 @@ class RacerCard(Hosted, Widget):
         if subtitle != self._shown.get("subtitle"):
             self._shown["subtitle"] = subtitle
             self.border_subtitle = subtitle
-        figures = self._figures(stats, speed if compact else None)
+        figures = self._figures(stats, speed if compact else None, model.is_surface)
         if figures != self._shown.get("figures"):
             self._shown["figures"] = figures
             # The figures are auto-sized and a layout pass costs the whole screen: padded
@@ -201,12 +201,14 @@ class RacerCard(Hosted, Widget):
         shown = fmt.DASH if self.host.test_mode or stats is None else f"{stats.steps_per_s:,.0f}/s"
         return f"[$foreground-muted]{shown}[/]"
 
-    def _figures(self, stats: RacerStats | None, speed: str | None) -> str:
-        """Loss, accuracy (and horizon); ``speed`` too when given (one-line cards)."""
+    def _figures(self, stats: RacerStats | None, speed: str | None, surface: bool) -> str:
+        """Loss (f on a surface), accuracy (and horizon); ``speed`` too when given (one-line
+        cards)."""
+        name = fmt.loss_name(surface)
         if stats is None:
-            return f"train {fmt.DASH}"
+            return f"{name} {fmt.DASH}"
         accuracy = stats.val_accuracy if stats.val_accuracy is not None else stats.accuracy
-        parts = [f"train [b]{fmt.num(stats.loss)}[/]"]
+        parts = [f"{name} [b]{fmt.num(stats.loss)}[/]"]
         if accuracy is not None:
             parts.append(f"acc {fmt.pct(accuracy)}")
         if stats.horizon is not None:
