@@ -681,7 +681,6 @@ class Race:
             saved = group.saved_state(racer)
             group.rebuild([(r, group.saved_state(r)) for r in group.racers if r is not racer])
         del self.racers[racer.id]
-        self.recorder.forget(racer.id)
         self.removed.append((racer, saved))
 
     def restore(self) -> Racer:

@@ -191,8 +191,6 @@ class Recorder:
         self.landscape = landscape_of(problem)
         self.evaluation_seconds = 0.0
         self.diagnosis_seconds = 0.0
-        #: racer id -> its latest loss, for "how far from the best racer".
-        self.latest: dict[int, float] = {}
         #: id(group) -> its racers watched step by step for the target (see the module).
         self.watched: dict[int, list[Racer]] = {}
 
@@ -205,9 +203,6 @@ class Recorder:
             unit="step" if self.landscape.length_scale is not None else "epoch",
             settings=None if self.landscape.length_scale is not None else TREND_SETTINGS,
         )
-
-    def forget(self, racer_id: int) -> None:
-        self.latest.pop(racer_id, None)
 
     def watching(self, group: Group) -> bool:
         """Whether ``group`` has racers to check for the target after every step."""
@@ -310,8 +305,10 @@ class Recorder:
         previous = [racer.loss for racer in group.racers]
         for row, racer in enumerate(group.racers):
             racer.loss = float(train.loss[row])
-            self.latest[racer.id] = racer.loss
-        finite = [v for v in self.latest.values() if math.isfinite(v)]
+        # "The best racer" is the best of this group, at this same step: a figure that
+        # does not depend on how far other groups (other seeds or batch sizes) had got, or
+        # on which engine process holds them (race/partition.py keeps groups whole).
+        finite = [racer.loss for racer in group.racers if math.isfinite(racer.loss)]
         leader = min(finite) if finite else math.nan
         verdicts: list[tuple[Racer, Verdict]] = []
         for row, racer in enumerate(group.racers):
