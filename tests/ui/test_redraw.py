@@ -60,7 +60,7 @@ async def test_outside_test_mode_the_race_screen_catches_up_with_the_model() -> 
     # Children of earlier tests in this worker (multiprocessing's resource tracker after a
     # Dask cluster, say) are not this app's.
     before = {child.pid for child in psutil.Process().children(recursive=True)}
-    app = TuiOptimApp(short_scenario("iris_grid", epochs=6), test_mode=False)
+    app = TuiOptimApp(short_scenario("iris_grid", epochs=6), test_mode=False, pace=None)
     async with app.run_test(size=(160, 50)) as pilot:
         await settle(pilot)
         screen = app.screen
@@ -111,7 +111,7 @@ def test_the_chart_process_draws_what_the_app_would_and_yields_the_cpus() -> Non
 async def test_cards_redraw_a_slice_at_a_time_and_the_screen_catches_up_after_the_last() -> None:
     """A key pressed during a redraw of 24 cards waits for one slice, not all 24; a snapshot
     still waits for the last slice (shows_latest)."""
-    app = TuiOptimApp(short_scenario("iris_grid", epochs=2))
+    app = TuiOptimApp(short_scenario("iris_grid", epochs=2), pace=None)
     async with app.run_test(size=(160, 50)) as pilot:
         await settle(pilot)
         screen = app.screen
@@ -128,7 +128,7 @@ async def test_cards_redraw_a_slice_at_a_time_and_the_screen_catches_up_after_th
 
 
 async def test_a_badge_hidden_on_a_wide_card_shows_when_the_card_becomes_one_line() -> None:
-    app = TuiOptimApp(short_scenario("iris_131", epochs=3))
+    app = TuiOptimApp(short_scenario("iris_131", epochs=3), pace=None)
     async with app.run_test(size=(160, 50)) as pilot:
         await settle(pilot)
         card = app.screen.query_one(RacerCard)
@@ -149,7 +149,7 @@ class _Cycle:
 async def test_a_race_is_frozen_for_the_collector_and_a_restart_unfreezes_it() -> None:
     """Once the cards are drawn the heap is frozen (full collections stop walking it); a
     restart unfreezes it before the old cards go, so the old race's garbage is collected."""
-    app = TuiOptimApp(short_scenario("iris_131", epochs=3))
+    app = TuiOptimApp(short_scenario("iris_131", epochs=3), pace=None)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         card = app.screen.query_one(RacerCard)
@@ -172,7 +172,7 @@ async def test_a_race_is_frozen_for_the_collector_and_a_restart_unfreezes_it() -
 async def test_the_event_log_grows_without_a_layout_and_its_scrollbar_follows() -> None:
     """The log's longer virtual size repaints it and its scrollbar, not the whole screen;
     it stays scrolled to its newest line."""
-    app = TuiOptimApp(short_scenario("iris_grid", epochs=40))
+    app = TuiOptimApp(short_scenario("iris_grid", epochs=40), pace=None)
     async with app.run_test(size=(160, 50)) as pilot:
         await settle(pilot)
         log = app.screen.query_one(EventLog)
@@ -192,7 +192,7 @@ async def test_the_event_log_grows_without_a_layout_and_its_scrollbar_follows() 
 async def test_a_loss_of_exactly_zero_keeps_the_log_axis_and_is_left_out() -> None:
     """A cross-entropy can underflow to 0.0 (the quickstart's RMSprop does): the chart stays
     logarithmic, leaves the zeros out and says so; a negative value still makes it linear."""
-    app = TuiOptimApp(short_scenario("iris_131", epochs=3))
+    app = TuiOptimApp(short_scenario("iris_131", epochs=3), pace=None)
     async with app.run_test(size=(160, 50)) as pilot:
         await settle(pilot)
         screen = app.screen

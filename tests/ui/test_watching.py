@@ -90,7 +90,9 @@ async def test_a_network_race_starts_at_its_watch_pace_and_the_header_says_so() 
         start, first = time.monotonic(), app.model.step
         await pilot.pause(1.0)
         steps, elapsed = app.model.step - first, time.monotonic() - start
-        assert steps <= 10 * elapsed + 2 and app.model.step < 300  # held to 10 steps/s
+        # held to 10 steps/s; the steps seen lag the engine's by up to a snapshot period
+        # (and a loaded machine delivers snapshots late), hence the slack
+        assert steps <= 10 * elapsed + 6 and app.model.step < 300
         await pilot.press("greater_than_sign")
         assert app.pace == 20.0
         await wait_until(pilot, lambda: "pace 20 st/s" in header_text(header), what="faster")
