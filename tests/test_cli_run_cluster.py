@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from local_clusters import local_cluster
 
 pytest.importorskip("distributed")
 
@@ -52,15 +53,7 @@ TIMINGS = {"seconds", "steps_per_s", "seconds_to_target"}
 
 @pytest.fixture(scope="module")
 def address() -> Iterator[str]:
-    from distributed import LocalCluster
-
-    with LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-    ) as cluster:
+    with local_cluster(2) as cluster:
         yield str(cluster.scheduler_address)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import psutil
 import pytest
+from local_clusters import local_cluster
 from sweep_scenarios import iris_sweep
 
 pytest.importorskip("distributed")
@@ -31,15 +32,7 @@ EPOCHS = 300
 def cluster() -> Iterator[Any]:
     """A LocalCluster of two worker processes the sweeps reach with --scheduler; a worker
     that is killed is restarted by its nanny."""
-    from distributed import LocalCluster
-
-    with LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-    ) as local:
+    with local_cluster(2) as local:
         yield local
 
 

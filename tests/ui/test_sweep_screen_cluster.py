@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from local_clusters import local_cluster
 from sweep_scenarios import iris_sweep
 
 pytest.importorskip("distributed")
@@ -27,15 +28,7 @@ SWEEP = iris_sweep(
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
-    from distributed import LocalCluster
-
-    with LocalCluster(
-        n_workers=1,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-    ) as local:
+    with local_cluster(1) as local:
         yield local
 
 

@@ -124,15 +124,7 @@ def run_headless(scenario: Scenario, options: argparse.Namespace) -> int:
             process.close()
         if record.engine_error is not None:
             failures.insert(0, record.engine_error)
-        if record.started is not None:
-            failures += write_exports(record, options.json, options.csv)
-            try:
-                print_leaderboard(record)
-            except OSError as error:
-                stdout_failed(error)
-                failures.append(f"cannot print the leaderboard ({error.strerror or error})")
-    for failure in failures:
-        say(f"tui-optim: {failure}")
+        report(record, options, failures)
     if signals.first is not None:
         return 128 + signals.first
     return 1 if failures else 0
@@ -194,15 +186,7 @@ def run_on_cluster(
         record = RaceRecord()
         for message in merged_messages(parts, count):
             record.apply(message)
-        if record.started is not None:
-            failures += write_exports(record, options.json, options.csv)
-            try:
-                print_leaderboard(record)
-            except OSError as error:
-                stdout_failed(error)
-                failures.append(f"cannot print the leaderboard ({error.strerror or error})")
-    for failure in failures:
-        say(f"tui-optim: {failure}")
+        report(record, options, failures)
     if signals.first is not None:
         say(f"interrupted: {done:,} of {racers:,} racers done")
         return 128 + signals.first
@@ -368,3 +352,17 @@ def print_leaderboard(record: Any) -> None:
             cells.append(number(row.horizon, row.horizon_std))
         table.add_row(*cells)
     print_table(table)
+
+
+def report(record: Any, options: argparse.Namespace, failures: list[str]) -> None:
+    """Write the exports asked for and print the leaderboard of what ``record`` holds (if
+    the race started), then say every failure, one line each."""
+    if record.started is not None:
+        failures += write_exports(record, options.json, options.csv)
+        try:
+            print_leaderboard(record)
+        except OSError as error:
+            stdout_failed(error)
+            failures.append(f"cannot print the leaderboard ({error.strerror or error})")
+    for failure in failures:
+        say(f"tui-optim: {failure}")
