@@ -8,6 +8,7 @@ in a fresh process, so imports and data loading count). Target: each under 60 s 
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 import time
@@ -43,4 +44,6 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    parser = argparse.ArgumentParser(description=(__doc__ or "").strip().splitlines()[0])
+    parser.add_argument("scenarios", nargs="*", help="built-in scenarios (default: all)")
+    sys.exit(main(parser.parse_args().scenarios))

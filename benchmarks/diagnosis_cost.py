@@ -10,6 +10,7 @@ printed. The budget is 10% of the race.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
@@ -51,4 +52,8 @@ def main(names: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "scenarios", nargs="*", help="built-in scenarios (default: iris_grid digits_grid)"
+    )
+    sys.exit(main(parser.parse_args().scenarios))
