@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from textual.widgets import DataTable, Static
 
-from tui_optim.ui.app import TuiOptimApp
+from tui_optim.ui.app import NOTES_TITLE, TuiOptimApp
 from tui_optim.ui.testing import settle, short_scenario, wait_until
 from tui_optim.ui.widgets.loss_chart import LossChart
 from tui_optim.ui.widgets.param_table import ParamTable
@@ -22,7 +22,7 @@ async def test_the_notes_show_when_the_race_starts_and_again_on_w() -> None:
         await pilot.pause(0.1)
         assert app.model.started is not None
         notes = app.model.started.notes
-        shown = [n for n in app._notifications if n.title == "What to look for"]  # type: ignore[attr-defined]
+        shown = [n for n in app._notifications if n.title == NOTES_TITLE]  # type: ignore[attr-defined]
         assert notes and len(shown) == 1
         assert shown[0].message.startswith(" ".join(notes.split()[:8]))
         assert "\n" not in shown[0].message.removesuffix("\n(w shows this again)")
@@ -30,7 +30,7 @@ async def test_the_notes_show_when_the_race_starts_and_again_on_w() -> None:
         await settle(pilot)
         await pilot.press("w")
         await pilot.pause(0.1)
-        shown = [n for n in app._notifications if n.title == "What to look for"]  # type: ignore[attr-defined]
+        shown = [n for n in app._notifications if n.title == NOTES_TITLE]  # type: ignore[attr-defined]
         assert len(shown) == 2
 
 

@@ -52,6 +52,8 @@ EXIT_BAD_INPUT = 2
 SNAPSHOT_HZ = 10.0
 #: Seconds a race's "what to look for" notes show when it starts.
 NOTES_SECONDS = 12
+#: The title of the scenario's notes (their text says what to look for in its own words).
+NOTES_TITLE = "About this race"
 
 #: The paces the slower/faster keys step through, in steps per second (None: no limit).
 PACES: tuple[float | None, ...] = (1.0, 2.0, 5.0, 20.0, 100.0, 1000.0, None)
@@ -801,7 +803,7 @@ class TuiOptimApp(App[int]):
         self._notes_shown_for = shown_for
         self.notify(
             f"{fmt.reflow(started.notes)}\n(w shows this again)",
-            title="What to look for",
+            title=NOTES_TITLE,
             timeout=NOTES_SECONDS,
         )
 
@@ -810,7 +812,7 @@ class TuiOptimApp(App[int]):
         from tui_optim.ui import format as fmt
 
         notes = fmt.reflow(started.notes) if started is not None else ""
-        self.notify(notes or "this scenario says nothing", title="What to look for", timeout=30)
+        self.notify(notes or "this scenario says nothing", title=NOTES_TITLE, timeout=30)
 
     def action_help(self) -> None:
         from tui_optim.ui.screens.help import HelpScreen
