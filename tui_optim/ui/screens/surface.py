@@ -362,15 +362,16 @@ class SurfaceScreen(ViewScreen):
                 arrows["momentum"] = inspection.momentum[1]
         plot.draw(model, selected, arrows)
         x0, x1, y0, y1 = plot.view
-        minimum = f"  {MARKS['minimum']} known minimum" if surface.minima else ""
+        minimum = f" {MARKS['minimum']} known minimum" if surface.minima else ""
         fitted = " (fitted)" if plot.fitting else ""
         position = self.host.scrub_position
         if position is not None:
             fitted += f"   [bold $warning]⏪ step {position[0]}/{position[1]}[/] ←→"
         self.query_one("#surface-title", Static).update(
             f"[b]{escape(surface.name)}[/]  f = {escape(surface.formula)}\n"
-            f"[$foreground-muted]x {x0:.3g} … {x1:.3g}   y {y0:.3g} … {y1:.3g}{fitted}   "
-            f"{MARKS['start']} start  {MARKS['line']} path{minimum}[/]"
+            # One line at 80 columns: the ranges, then the marks' key.
+            f"[$foreground-muted]x {x0:.3g}…{x1:.3g}  y {y0:.3g}…{y1:.3g}{fitted}  "
+            f"{MARKS['start']} start {MARKS['line']} path{minimum}[/]"
         )
         legend = self._legend(model, selected)
         # The inspector first: on a short terminal the legend's rows would push it out of
