@@ -8,12 +8,15 @@ FD``; its ``main`` turns FD back into a :class:`Connection` with :func:`parent_p
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from multiprocessing.connection import Connection
+from typing import Any
 
 
 def spawn_child(
@@ -38,3 +41,25 @@ def spawn_child(
 def parent_pipe(argv: list[str]) -> Connection:
     """In the child: the pipe to the parent, from the FD :func:`spawn_child` passed."""
     return Connection(int(argv[0]))
+
+
+def stop_children(
+    children: Sequence[subprocess.Popen[bytes]],
+    conns: Sequence[Connection],
+    goodbye: Any,
+    seconds: float,
+) -> None:
+    """Send ``goodbye`` down every pipe, give the children ``seconds`` together to end,
+    kill those still running, and close the pipes: no process is left behind."""
+    for conn in conns:
+        with contextlib.suppress(OSError, ValueError):
+            conn.send(goodbye)
+    deadline = time.monotonic() + seconds
+    for child in children:
+        try:
+            child.wait(max(0.01, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    for conn in conns:
+        conn.close()

@@ -20,7 +20,7 @@ import time
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from tui_optim.race.child import parent_pipe, spawn_child
+from tui_optim.race.child import parent_pipe, spawn_child, stop_children
 from tui_optim.race.messages import (
     AddRacer,
     Command,
@@ -258,18 +258,7 @@ class RaceProcess:
 
     def close(self) -> None:
         """Stop every child and wait for it; idempotent, leaves no process behind."""
-        for conn in self._conns:
-            with contextlib.suppress(OSError, ValueError, BrokenPipeError):
-                conn.send(_CLOSE)
-        deadline = time.monotonic() + JOIN_SECONDS
-        for child in self._children:
-            try:
-                child.wait(max(0.01, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
-        for conn in self._conns:
-            conn.close()
+        stop_children(self._children, self._conns, _CLOSE, JOIN_SECONDS)
         self._children = []
         self._conns = []
 

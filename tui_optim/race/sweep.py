@@ -19,7 +19,6 @@ state; the parent keeps only summaries and curves (about 0.4 KB a run).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import math
 import signal
@@ -35,7 +34,7 @@ import numpy as np
 
 from tui_optim.engine.data import BatchSchedule
 from tui_optim.engine.problems import Problem
-from tui_optim.race.child import parent_pipe, spawn_child
+from tui_optim.race.child import parent_pipe, spawn_child, stop_children
 from tui_optim.race.diagnosis import HealthMonitor, HealthSettings
 from tui_optim.race.group import Group
 from tui_optim.race.messages import RacerSpec
@@ -443,18 +442,7 @@ class SweepProcesses:
         return out
 
     def close(self) -> None:
-        for conn in self._conns:
-            with contextlib.suppress(OSError, ValueError, BrokenPipeError):
-                conn.send(_CLOSE)
-        deadline = time.monotonic() + JOIN_SECONDS
-        for child in self._children:
-            try:
-                child.wait(max(0.01, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
-        for conn in self._conns:
-            conn.close()
+        stop_children(self._children, self._conns, _CLOSE, JOIN_SECONDS)
         self._children, self._conns = [], []
 
 

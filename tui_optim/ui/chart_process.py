@@ -12,7 +12,6 @@ at a lower priority than the engine and the app (``NICENESS``).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -20,7 +19,7 @@ import sys
 import threading
 from multiprocessing.connection import Connection
 
-from tui_optim.race.child import parent_pipe, spawn_child
+from tui_optim.race.child import parent_pipe, spawn_child, stop_children
 from tui_optim.ui.chart_build import ChartPlan, draw_chart
 
 #: Seconds ``close`` waits for the child before killing it.
@@ -62,17 +61,9 @@ class ChartProcess:
         """Stop the child and wait for it; idempotent, safe while a build is in flight."""
         conn, child = self._conn, self._child
         self._conn = self._child = None
-        if conn is not None:
-            with contextlib.suppress(OSError, ValueError):
-                conn.send(None)
-        if child is not None:
-            try:
-                child.wait(JOIN_SECONDS)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
-        if conn is not None:
-            conn.close()
+        stop_children(
+            [] if child is None else [child], [] if conn is None else [conn], None, JOIN_SECONDS
+        )
 
 
 def main(argv: list[str]) -> None:
