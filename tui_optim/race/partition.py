@@ -12,6 +12,14 @@ from __future__ import annotations
 from tui_optim.scenario import Scenario
 
 
+def effective_batch_size(scenario: Scenario, racer_batch_size: int | None) -> int | None:
+    """The batch size a racer trains with: its own (0 meaning the full batch, None) or else
+    the scenario's."""
+    if racer_batch_size is None:
+        return scenario.batch_size
+    return racer_batch_size or None
+
+
 def lockstep_groups(scenario: Scenario) -> list[int]:
     """For each racer of each repeat (repeat-major, as racer ids count), the ordinal of its
     lockstep group: racers of one repeat with one batch size share a group.
@@ -23,7 +31,7 @@ def lockstep_groups(scenario: Scenario) -> list[int]:
     groups = []
     for repeat in range(scenario.repeats):
         for config in scenario.racers:
-            size = scenario.batch_size if config.batch_size is None else config.batch_size or None
+            size = effective_batch_size(scenario, config.batch_size)
             groups.append(ordinals.setdefault((repeat, size), len(ordinals)))
     return groups
 

@@ -49,7 +49,7 @@ from tui_optim.race.messages import (
     RaceState,
     Snapshot,
 )
-from tui_optim.race.partition import lockstep_groups
+from tui_optim.race.partition import effective_batch_size, lockstep_groups
 from tui_optim.race.recorder import (
     HORIZON_EVERY_EPOCHS,
     Racer,
@@ -190,8 +190,7 @@ class Race:
         return self.initial[repeat_seed]
 
     def _group_for(self, repeat_seed: int, batch_size: int | None) -> Group:
-        # a racer's own batch size overrides the scenario's; 0 means full batch
-        size = self.scenario.batch_size if batch_size is None else batch_size or None
+        size = effective_batch_size(self.scenario, batch_size)
         key = (repeat_seed, size)
         group = self.groups.get(key)
         if group is None:
@@ -221,7 +220,7 @@ class Race:
         its slug, by default one unused by the race's racers)."""
         cls = get_optimizer(config.optimizer, config.flavor)
         hparams = cls.validate(config.hparams)
-        size = self.scenario.batch_size if config.batch_size is None else config.batch_size
+        size = effective_batch_size(self.scenario, config.batch_size)
         if size and self.problem.uses_batches and cls.requires_full_batch(hparams):
             raise RaceError(
                 f"{config.name}: {cls.name} needs the full batch, and this race gives it "
