@@ -8,23 +8,11 @@ import signal
 import time
 from pathlib import Path
 
+from broken_scenarios import BROKEN_INIT
+
 from tui_optim.race.process import RaceProcess
 from tui_optim.results.record import RaceRecord
 from tui_optim.scenario import load_scenario
-
-SCENARIO = """\
-title = "broken init"
-epochs = 2
-[data]
-source = "iris"
-[model]
-layers = [4, 8, 3]
-output = "softmax"
-loss = "cross_entropy"
-init = "empty.npz"
-[[racer]]
-optimizer = "adam"
-"""
 
 
 def drain(process: RaceProcess, until, timeout: float = 20.0) -> RaceRecord:
@@ -48,7 +36,7 @@ def test_an_eof_error_of_the_race_is_reported_not_taken_for_the_parent_leaving(
 ) -> None:
     (tmp_path / "empty.npz").write_bytes(b"")
     path = tmp_path / "broken.toml"
-    path.write_text(SCENARIO)
+    path.write_text(BROKEN_INIT)
     process = RaceProcess(load_scenario(str(path), check=False))
     process.start()
     try:

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from broken_scenarios import BROKEN_INIT
 
 import tui_optim.ui.app
 from tui_optim.ui.app import TuiOptimApp
@@ -85,19 +86,6 @@ async def test_a_crash_exits_non_zero() -> None:
     assert tui_optim.ui.app.exit_code(app) == 1
 
 
-BROKEN_INIT = """\
-title = "broken init"
-epochs = 2
-[data]
-source = "iris"
-[model]
-layers = [4, 8, 3]
-output = "softmax"
-loss = "cross_entropy"
-init = "empty.npz"
-[[racer]]
-optimizer = "adam"
-"""
 
 
 async def test_an_engine_failure_shows_its_cause_before_and_after_r(tmp_path: Path) -> None:
