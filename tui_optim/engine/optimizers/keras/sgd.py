@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 
-from tui_optim.engine.optimizers.base import HParam, lr_param
+from tui_optim.engine.optimizers.base import HParam, lr_param, momentum_threshold
 from tui_optim.engine.optimizers.keras.base import KerasOptimizer, keras_base_params
 
 
@@ -35,6 +36,13 @@ class KerasSGD(KerasOptimizer):
         HParam("nesterov", False, "Nesterov momentum (no effect when momentum is 0)", "bool"),
         *keras_base_params(),
     )
+
+    @classmethod
+    def stability_threshold(cls, hparams: Mapping[str, Any]) -> tuple[float, str] | None:
+        # with v = -lr * b this is torch's rule (b = m b + g), so the same thresholds hold
+        return momentum_threshold(
+            float(hparams["lr"]), float(hparams["momentum"]), bool(hparams["nesterov"])
+        )
 
     def init_state(self, params: np.ndarray) -> None:
         super().init_state(params)
