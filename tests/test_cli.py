@@ -232,11 +232,14 @@ def test_ctrl_c_writes_results_so_far_and_exits_130(tmp_path: Path) -> None:
         engines = parent.children(recursive=True)
         time.sleep(0.2)
     assert engines, "the engine process never started"
-    # Wait for a progress line past the first epoch (piped: "epoch E step N: ..."), so every
-    # racer has recorded points however loaded the machine is.
+    # Wait for a progress line past the first epoch, so every racer has recorded points
+    # however loaded the machine is. Piped, each line names the figure its leaders show, and
+    # none is printed before there is one.
     assert process.stdout is not None
     while time.monotonic() < deadline:
         line = process.stdout.readline()
+        if line.startswith("epoch "):
+            assert re.match(r"epoch [\d.]+ step \d+: leaders by val loss: \S+ lr=\S+ \d", line)
         match = re.match(r"epoch [\d.]+ step (\d+):", line)
         if match and int(match.group(1)) > 50:  # past the first epoch end (45 steps)
             break

@@ -262,21 +262,30 @@ class Progress:
             self.rich.update(self.task, completed=done, info=self._summary(record))
             return
         now = time.monotonic()
-        if now - self.last_line >= 2.0:
+        summary = self._summary(record)
+        if summary and now - self.last_line >= 2.0:
             self.last_line = now
             try:
-                print(f"epoch {record.epoch:.1f} step {done}: {self._summary(record)}", flush=True)
+                print(f"epoch {record.epoch:.1f} step {done}: {summary}", flush=True)
             except OSError:
                 self.quiet = True  # stdout is gone (full disk, closed pipe): race on
 
     def _summary(self, record: Any) -> str:
+        """The three leaders with the figure they are ranked by, named ("" before the
+        first evaluation)."""
         from tui_optim.engine.errors import printable
-        from tui_optim.results.export import leaderboard
+        from tui_optim.results.export import leaderboard, rank_key
 
-        rows = leaderboard(record)[:3]
-        return "  ".join(
-            f"{printable(row.name)} {row.loss:.3g}" for row in rows if row.loss is not None
-        )
+        key = rank_key(record)
+        # ranked by time to the target: until someone gets there, by the training loss
+        shown = key if key in ("val_loss", "val_accuracy") else "loss"
+        label = {"val_loss": "val loss", "val_accuracy": "val acc", "loss": "loss"}[shown]
+        leaders = [
+            f"{printable(row.name)} {value:.3g}"
+            for row in leaderboard(record)[:3]
+            if (value := getattr(row, shown)) is not None
+        ]
+        return f"leaders by {label}: " + "  ".join(leaders) if leaders else ""
 
     def close(self) -> None:
         if self.rich is not None:
