@@ -372,3 +372,23 @@ def test_outputs_for_inputs_of_each_racer_are_those_forward_gives() -> None:
     losses, outputs = mlp.loss_and_outputs(params, x, y)
     np.testing.assert_array_equal(outputs, mlp.forward(params, x))
     np.testing.assert_array_equal(losses, mlp.loss(params, x, y))
+
+
+@pytest.mark.parametrize(("output", "loss"), HEADS)
+@pytest.mark.parametrize("racers", [1, 3])
+def test_an_evaluation_has_the_bits_of_a_training_step_and_its_predicted_classes(
+    output: str, loss: str, racers: int
+) -> None:
+    """loss_and_scores skips the gradient, never the arithmetic of the loss: its losses
+    are bit for bit those of loss_and_grad and loss_and_outputs, and its scores rank each
+    row's classes as the output activations do."""
+    mlp = MLP([3, 5, 4], "selu", output, loss)
+    targets = targets_for(output, loss)
+    params, x, y = random_problem(mlp, 43, batch=40, racers=racers, targets=targets)
+    trained, _ = analytic(mlp, params, x, y)
+    evaluated, outputs = mlp.loss_and_outputs(params, x, y)
+    losses, scores = mlp.loss_and_scores(params, x, y)
+    np.testing.assert_array_equal(losses, trained)
+    np.testing.assert_array_equal(losses, evaluated)
+    np.testing.assert_array_equal(scores.argmax(axis=2), outputs.argmax(axis=2))
+    assert np.unique(outputs.argmax(axis=2)).size > 1, "one class everywhere checks no order"

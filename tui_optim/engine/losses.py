@@ -129,6 +129,24 @@ class Head:
             np.copyto(out, z)
         return out
 
+    def value(
+        self,
+        z: np.ndarray,
+        y: np.ndarray,
+        a: np.ndarray,
+        scratch: np.ndarray,
+        scratch_more: np.ndarray,
+        row_scratch: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """The loss per racer alone, in the same arithmetic (the same bits) as
+        :meth:`value_and_delta`'s, for an evaluation, which needs no gradient: softmax skips
+        its normalisation and its delta. ``a``, ``scratch`` and ``scratch_more`` (like ``z``)
+        are work space: ``a`` holds the output activation except after a softmax, where it
+        holds ``exp(z - max z)`` (the same order along each row)."""
+        if self.output == "softmax":
+            return self._softmax_cross_entropy(z, y, a, scratch, row_scratch, with_delta=False)
+        return self.value_and_delta(z, y, a, scratch, scratch_more, row_scratch)
+
     def value_and_delta(
         self,
         z: np.ndarray,
@@ -164,7 +182,12 @@ class Head:
 
     @staticmethod
     def _softmax_cross_entropy(
-        z: np.ndarray, y: np.ndarray, a: np.ndarray, delta: np.ndarray, rows: np.ndarray | None
+        z: np.ndarray,
+        y: np.ndarray,
+        a: np.ndarray,
+        delta: np.ndarray,
+        rows: np.ndarray | None,
+        with_delta: bool = True,
     ) -> np.ndarray:
         racers, batch, width = z.shape
         if rows is None:
@@ -178,7 +201,8 @@ class Head:
         shifted = np.subtract(z, peak[..., None], out=delta)  # delta is scratch till the end
         np.exp(shifted, out=a)
         total = product(a, unit)
-        a /= total[..., None]
+        if with_delta:
+            a /= total[..., None]
         # CE = sum_o y (lse - z) with lse - z = log(total) - (z - max): total >= 1 (it holds
         # exp(0) = 1) and z - max <= 0 after rounding too, so every term is >= 0 and so is
         # the loss, where sum(y lse) - sum(y z) could cancel to a tiny negative loss.
@@ -189,6 +213,8 @@ class Head:
         # one racer's sum is a scalar: out= gives it the (1,) shape of R racers' losses
         losses = np.empty(racers, z.dtype)
         np.multiply(product(flat_terms, flat_y), 1.0 / batch, out=losses)
+        if not with_delta:
+            return losses
         y_mass = dot(y, unit)  # 1 per example for one-hot targets
         np.multiply(a, y_mass[:, None], out=delta)
         delta -= y

@@ -287,7 +287,22 @@ class MLP:
 
     def loss(self, params: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Loss per racer (R,) on ``x`` (B, in) and targets ``y`` (B, out)."""
-        return self._loss(params, x, y)[0]
+        return self.loss_and_scores(params, x, y)[0]
+
+    def loss_and_scores(
+        self, params: np.ndarray, x: np.ndarray, y: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Loss per racer (R,), a fresh array, and scores (R, B, out) whose largest entry in
+        each row is the predicted class (the logits after a softmax: it preserves their
+        order; the output activation otherwise), a view into buffers that the next call
+        with this batch size overwrites. The loss alone, without its gradient: what an
+        evaluation needs, in the bits :meth:`loss_and_grad` would give."""
+        plan, _ = self._forward(params, None, x, slopes=False)
+        b = plan.buffers
+        y = self._as_array(y)
+        losses = self.head.value(b.z[-1], y, b.a[-1], b.delta[-1], b.scratch, b.rows)
+        softmax = self.head.output == "softmax" and b.z[-1].shape[2] > 1
+        return losses, b.z[-1] if softmax else b.a[-1]
 
     def _loss(
         self, params: np.ndarray, x: np.ndarray, y: np.ndarray

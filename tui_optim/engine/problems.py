@@ -223,13 +223,13 @@ class MLPProblem:
         correct = np.zeros(params.shape[0])
         for start in range(0, count, chunk):
             stop = min(start + chunk, count)
-            part, outputs = self.mlp.loss_and_outputs(params, x[start:stop], y[start:stop])
+            part, scores = self.mlp.loss_and_scores(params, x[start:stop], y[start:stop])
             if stop - start == count:
                 loss = part  # one pass: the mean as the loss computes it
             else:
                 loss += part * ((stop - start) / count)
             if labels is not None and with_accuracy:
-                correct += (self.predict_labels(outputs) == labels[start:stop]).sum(axis=1)
+                correct += (self.predict_labels(scores) == labels[start:stop]).sum(axis=1)
         accuracy = correct / count if with_accuracy else None
         return Evaluation(loss, accuracy)
 
@@ -299,7 +299,8 @@ class MLPProblem:
         return power_iteration(gradient, params, vectors, iterations)
 
     def predict_labels(self, outputs: np.ndarray) -> np.ndarray:
-        """Class indices (R, B) from output activations (R, B, out)."""
+        """Class indices (R, B) from output activations (R, B, out), or from any scores in
+        the same order along each row (:meth:`MLP.loss_and_scores`)."""
         if outputs.shape[2] == 1:
             # one sigmoid/linear unit: binary 0/1 or a class index regressed as a value
             classes = 1 if self.data.classes is None else len(self.data.classes) - 1
