@@ -152,6 +152,22 @@ def test_the_leaderboard_never_cuts_a_number(tmp_path: Path, terminal_columns: i
         assert max(len(line) for line in screen.splitlines()) <= terminal_columns
 
 
+def test_a_surface_leaderboard_speaks_of_f_and_drops_columns_it_cannot_fill() -> None:
+    """On a surface the loss is f at the racer's point; with no target and no validation
+    split there is no "to target", "val loss" or "val acc" to show."""
+    result = run("run", "saddle", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "ranked by final f; f is final, at each racer's point" in result.stdout
+    header = next(line for line in result.stdout.splitlines() if line.startswith("┃"))
+    assert [cell.strip() for cell in header.split("┃") if cell.strip()] == [
+        "#",
+        "racer",
+        "optimizer",
+        "status",
+        "f",
+    ]
+
+
 def test_same_seed_same_results(tmp_path: Path) -> None:
     for name in ("a", "b"):
         result = run(

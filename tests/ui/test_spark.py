@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from tui_optim.ui.widgets.spark import BLOCKS, shared_span, spark
+from tui_optim.ui.widgets.spark import BLOCKS, LINE, bar_chart, shared_span, spark
 
 
 def test_a_falling_loss_goes_from_the_top_block_to_the_bottom_one() -> None:
@@ -48,3 +48,23 @@ def test_a_shared_log_scale_tells_a_high_curve_from_a_low_one() -> None:
 def test_shared_span_skips_non_finite_and_non_positive_values() -> None:
     assert shared_span([[float("nan"), 0.0, 2.0], [float("inf"), 0.5]]) == (0.5, 2.0)
     assert shared_span([[float("nan")], []]) is None
+
+
+def test_a_bar_chart_starts_at_zero_so_rounding_noise_stays_flat() -> None:
+    """The saddle's sharpness is 2 give or take 1e-12: even low bars under a line far
+    above, never the noise stretched over the whole height."""
+    noisy = [2.0 + 1e-12 * math.sin(i) for i in range(100)]
+    chart = bar_chart(noisy, 20, 3, line=40.0)
+    assert chart.rows[0] == LINE * 20 and chart.line_row == 0
+    assert chart.rows[1] == " " * 20
+    assert len(set(chart.rows[2])) == 1 and chart.rows[2][0] in BLOCKS[:2]
+    assert not any(chart.over)
+
+
+def test_bars_above_the_line_are_marked_and_the_line_runs_under_the_others() -> None:
+    chart = bar_chart([10.0, 10.0, 30.0, 30.0], 4, 2, line=20.0)
+    assert chart.over == (False, False, True, True)
+    line_row = chart.rows[chart.line_row or 0]
+    assert line_row[:2] == LINE * 2 and LINE not in line_row[2:]
+    assert bar_chart([1.0, 2.0], 4, 2).line_row is None  # no line: none drawn
+    assert bar_chart([], 3, 2).rows == ("   ", "   ")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import re
 import time
@@ -477,15 +478,15 @@ def test_help_renders_optimizer_docs_as_plain_text_within_80_columns() -> None:
         assert max(len(line) for line in text.splitlines()) <= 76, name
 
 
-def test_card_sparkline_shows_the_whole_descent_on_a_log_scale() -> None:
+def card_spark_of(loss: np.ndarray) -> list[float]:
+    """The card sparkline's data for a racer whose history is ``loss`` (4000 points)."""
     from tui_optim.race.race import Race
     from tui_optim.ui.state import RaceModel
-    from tui_optim.ui.widgets.racer_card import SPARK_POINTS, loss_spark_data
+    from tui_optim.ui.widgets.racer_card import loss_spark_data
 
     model = RaceModel()
     model.apply(Race(short_scenario("peaks_zoo")).started())
     rid = model.racer_ids()[0]
-    loss = 10.0 ** -np.linspace(0, 4, 4000)  # four decades
     for start in range(0, 4000, 500):
         part = slice(start, start + 500)
         steps = np.arange(start, start + 500, dtype=float)
@@ -506,9 +507,23 @@ def test_card_sparkline_shows_the_whole_descent_on_a_log_scale() -> None:
                 position=np.zeros((500, 2)),
             )
         )
-    spark = loss_spark_data(model, rid)
+    return loss_spark_data(model, rid)
+
+
+def test_card_sparkline_shows_the_whole_descent_on_a_log_scale() -> None:
+    from tui_optim.ui.widgets.racer_card import SPARK_POINTS
+
+    spark = card_spark_of(10.0 ** -np.linspace(0, 4, 4000))  # four decades
     assert len(spark) == SPARK_POINTS
     assert spark[0] > -0.1 and spark[-1] < -3.9  # the start and the end, in decades
+
+
+def test_card_sparkline_of_f_below_zero_is_linear_and_shows_the_fall() -> None:
+    """f that falls through zero (saddle, peaks): every point drawn, on a linear scale; a
+    log scale kept only the positive start and drew the fall as a rise."""
+    spark = card_spark_of(np.linspace(100.0, -1e3, 4000))
+    assert spark[0] > 0.0 and spark[-1] < -990.0
+    assert all(a >= b for a, b in itertools.pairwise(spark))
 
 
 async def test_at_80x24_tab_brings_every_panel_and_the_log_shows_status_and_reason() -> None:

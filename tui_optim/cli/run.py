@@ -280,6 +280,8 @@ class Progress:
         # ranked by time to the target: until someone gets there, by the training loss
         shown = key if key in ("val_loss", "val_accuracy") else "loss"
         label = {"val_loss": "val loss", "val_accuracy": "val acc", "loss": "loss"}[shown]
+        if record.is_surface:
+            label = "f"
         leaders = [
             f"{printable(row.name)} {value:.3g}"
             for row in leaderboard(record)[:3]
@@ -299,11 +301,10 @@ def print_leaderboard(record: Any) -> None:
 
     from tui_optim.engine.errors import printable
     from tui_optim.engine.optimizers import flavored
-    from tui_optim.results.export import RANK_LABELS, leaderboard, rank_key
+    from tui_optim.results.export import leaderboard, rank_label
 
     started = record.started
     rows = leaderboard(record)
-    key = rank_key(record)
     # Time series: how far ahead each racer predicts says more than the validation loss.
     with_horizon = any(row.horizon is not None for row in rows)
     with_validation = any(row.val_loss is not None for row in rows)
@@ -311,12 +312,17 @@ def print_leaderboard(record: Any) -> None:
     # Names are the user's text: shown as written (no Rich markup), control characters
     # escaped (an ESC in a racer's name must not reach the terminal).
     title = f"{printable(started.title)} (seed {started.seed}, fingerprint {started.fingerprint})"
+    surface = record.is_surface
+    what = "f is final, at each racer's point" if surface else "losses are final, on the whole set"
     table = Table(
-        title=Text(f"{title}\nranked by {RANK_LABELS[key]}; losses are final, on the whole set"),
+        title=Text(f"{title}\nranked by {rank_label(record)}; {what}"),
         title_justify="left",
     )
-    columns = ["#", "racer", "optimizer", "status", "to target", "loss"]
-    if repeats > 1:
+    with_target = started.target_loss is not None
+    columns = ["#", "racer", "optimizer", "status"]
+    columns += ["to target"] if with_target else []
+    columns.append("f" if surface else "loss")
+    if repeats > 1 and with_target:
         columns.append("reached")
     if with_validation:
         columns += ["val loss", "val acc"]
@@ -345,10 +351,10 @@ def print_leaderboard(record: Any) -> None:
             Text(printable(row.name) + (f" (x{row.runs})" if row.runs > 1 else "")),
             flavored(row.optimizer, row.flavor),
             row.status,
-            target,
+            *([target] if with_target else []),
             number(row.loss, row.loss_std),
         ]
-        if repeats > 1:
+        if repeats > 1 and with_target:
             cells.append(f"{row.reached_target}/{row.runs}")
         if with_validation:
             accuracy = "-"

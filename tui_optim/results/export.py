@@ -400,6 +400,15 @@ def rank_key(record: RaceRecord, rank_by: str | None = None) -> str:
     return "val_loss" if has_validation else "loss"
 
 
+def rank_label(record: RaceRecord, rank_by: str | None = None) -> str:
+    """What the leaderboard ranks by, in words; on a surface race the loss is f."""
+    label = RANK_LABELS[rank_key(record, rank_by)]
+    if record.is_surface:
+        label = label.replace("training loss (whole training set)", "f")
+        label = label.replace("training loss", "f")
+    return label
+
+
 def leaderboard(record: RaceRecord, rank_by: str | None = None) -> list[LeaderRow]:
     """Racers ranked by :func:`rank_key` (ties and missing values by the training loss);
     DNF (diverged or failed in every run) last. Racers that share a name across repeats

@@ -1,4 +1,5 @@
-"""One racer in detail: per-layer figures, gradient and update sparklines, hyperparameters.
+"""One racer in detail: per-layer figures, gradient and update sparklines, the sharpness
+against the optimizer's stability limit, hyperparameters.
 
 ``e`` edits the hyperparameters live and ``f`` forks the racer (the app's keys).
 """
@@ -15,12 +16,15 @@ from textual.widgets import DataTable, Footer, Static
 
 from tui_optim.ui import format as fmt
 from tui_optim.ui.screens.view import SizedStatic, ViewScreen
-from tui_optim.ui.widgets.spark import spark
+from tui_optim.ui.widgets.spark import LINE, bar_chart, spark
 
 if TYPE_CHECKING:
     from tui_optim.race.messages import RacerStats
     from tui_optim.results.record import RaceRecord
     from tui_optim.ui.host import AppHost
+
+#: Rows of the sharpness chart (the panel's third row holds the numbers).
+SHARPNESS_ROWS = 2
 
 LAYER_COLUMNS = ("layer", "|W|", "|grad|", "|update|/|W|", "effective step", "optimizer state")
 
@@ -59,9 +63,8 @@ class DetailScreen(ViewScreen):
 
     def on_mount(self) -> None:
         self.query_one("#layers", DataTable).add_columns(*LAYER_COLUMNS)
-        self.query_one("#spark-grad").border_title = "gradient norm (log)"
         self.query_one("#spark-update").border_title = "|update| / |weights| (log)"
-        self.query_one("#spark-sharpness").border_title = "sharpness (top Hessian eigenvalue)"
+        self.query_one("#spark-sharpness").border_title = f"sharpness (limit {LINE})"
         super().on_mount()
 
     def draw(self, model: RaceRecord) -> None:
@@ -111,14 +114,23 @@ class DetailScreen(ViewScreen):
             )
         history = model.histories.get(spec.id)
         arrays = history.arrays() if history is not None else {}
+        steps = arrays.get("step")
+        # a surface's gradient is the function's own; a network's, the last mini-batch's
+        gradient = "|gradient|" if model.is_surface else "batch |gradient|"
+        self.query_one("#spark-grad").border_title = f"{gradient} (log)"
         for widget_id, key in (("#spark-grad", "grad_norm"), ("#spark-update", "update_ratio")):
             widget = self.query_one(widget_id, Static)
             values: np.ndarray | list[float] = arrays.get(key, [])
-            last = fmt.num(float(values[-1])) if len(values) else fmt.DASH
-            widget.update(
-                f"[{spec.colour}]{spark(values, max(widget.size.width - 4, 8))}[/]\nnow {last}"
+            # the history's points are the evaluations: say which step the last one is
+            last = (
+                f"step {int(steps[-1])}: {fmt.num(float(values[-1]))}"
+                if len(values) and steps is not None and len(steps)
+                else fmt.DASH
             )
-        self._draw_sharpness(spec.colour, arrays.get("sharpness"), arrays.get("step"), stats)
+            widget.update(
+                f"[{spec.colour}]{spark(values, max(widget.size.width - 4, 8))}[/]\n{last}"
+            )
+        self._draw_sharpness(spec.colour, arrays.get("sharpness"), steps, stats)
         hparams = "  ".join(f"{k}={fmt.hparam_value(v)}" for k, v in spec.hparams.items())
         schedule = f"  schedule {escape(spec.schedule)}" if spec.schedule else ""
         parent = ""
@@ -133,30 +145,37 @@ class DetailScreen(ViewScreen):
     def _draw_sharpness(
         self, colour: str, values: Any, steps: Any, stats: RacerStats | None
     ) -> None:
-        """The sharpness over time against the optimizer's stability threshold: the
-        sparkline's points above the threshold in the error colour, the threshold in
-        numbers (no fixed threshold for adaptive methods)."""
+        """The sharpness over time against the optimizer's stability limit: bars on a scale
+        from zero, the limit as a line across them, bars above it in the error colour, and
+        the last value and the limit in numbers (no fixed limit for adaptive methods)."""
         widget = self.query_one("#spark-sharpness", Static)
         if values is None or steps is None:
             widget.update(fmt.DASH)
             return
         known = np.isfinite(values)
         values, steps = np.asarray(values)[known], np.asarray(steps)[known]
+        if not len(values):
+            widget.update(fmt.DASH)
+            return
         limit = stats.stability_limit if stats is not None else None
-        width = max(widget.size.width - 4, 8)
-        line = spark(values, width)
-        if limit is not None and len(values):
-            above = values > limit
-            cells = np.array_split(above, len(line)) if len(line) else []
-            line = "".join(
-                f"[$error]{ch}[/]" if len(cell) and cell.any() else f"[{colour}]{ch}[/]"
-                for ch, cell in zip(line, cells, strict=False)
+        chart = bar_chart(values, max(widget.size.width - 4, 8), SHARPNESS_ROWS, limit)
+        rows = [
+            "".join(
+                f"[$warning]{ch}[/]"
+                if ch == LINE
+                else f"[$error]{ch}[/]"
+                if column < len(chart.over) and chart.over[column]
+                else f"[{colour}]{ch}[/]"
+                for column, ch in enumerate(row)
             )
-            shown = f"now {fmt.num(float(values[-1]))}, stable below {fmt.num(limit)}"
-            if above.any():
-                shown += f"; above it at step {int(steps[np.argmax(above)])}"
+            for row in chart.rows
+        ]
+        now = float(values[-1])
+        if limit is None:
+            shown = f"now {fmt.num(now)}, no fixed limit"
         else:
-            line = f"[{colour}]{line}[/]"
-            last = fmt.num(float(values[-1])) if len(values) else fmt.DASH
-            shown = f"now {last}; no fixed threshold for this optimizer"
-        widget.update(f"{line}\n{shown}")
+            shown = f"now {fmt.num(now)} {'>' if now > limit else '<'} limit {fmt.num(limit)}"
+            above = values > limit
+            if above.any() and not above[-1]:
+                shown += f"; over at step {int(steps[np.argmax(above)])}"
+        widget.update("\n".join([*rows, shown]))

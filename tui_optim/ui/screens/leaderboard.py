@@ -57,18 +57,15 @@ class LeaderboardScreen(ViewScreen):
         super().on_mount()
 
     def draw(self, model: RaceRecord) -> None:
-        from tui_optim.results.export import RANK_LABELS, leaderboard, rank_key
+        from tui_optim.results.export import leaderboard, rank_label
 
         started = model.started
         target = fmt.num(started.target_loss) if started and started.target_loss else "none"
         title = escape(started.title) if started else ""
-        ranked = RANK_LABELS[rank_key(model)]
-        what = "losses final, on the whole set"
-        if model.is_surface:
-            ranked = ranked.replace("training loss (whole training set)", "f").replace(
-                "training loss", "f"
-            )
-            what = "f final, at each racer's point"
+        ranked = rank_label(model)
+        what = "f final, at each racer's point" if model.is_surface else (
+            "losses final, on the whole set"
+        )
         self.query_one("#board-title", Static).update(
             f"[b]{title}[/]  [$foreground-muted]target loss {target}; ranked by {ranked}; "
             f"{what}; DNF = diverged or failed[/]"

@@ -29,20 +29,22 @@ SPARK_POINTS = 120
 
 
 def loss_spark_data(model: RaceRecord, racer: int) -> list[float]:
-    """The racer's whole loss history on a log10 scale, averaged into SPARK_POINTS buckets
-    (finite, positive values only): the descent over decades, not the noise of the tail."""
+    """The racer's whole loss history averaged into SPARK_POINTS buckets (finite values
+    only): on a log10 scale, the descent over decades rather than the noise of the tail;
+    on a linear one when the history has values <= 0 (f on a surface that goes below
+    zero), which a log scale would leave out."""
     history = model.histories.get(racer)
     if history is None:
         return []
     loss = history.arrays()["loss"]
-    loss = loss[np.isfinite(loss) & (loss > 0)]
+    loss = loss[np.isfinite(loss)]
     if loss.size == 0:
         return []
-    logs = np.log10(loss)
-    if logs.size <= SPARK_POINTS:
-        return [float(v) for v in logs.tolist()]
-    edges = np.linspace(0, logs.size, SPARK_POINTS + 1).astype(int)
-    return [float(v) for v in (np.add.reduceat(logs, edges[:-1]) / np.diff(edges)).tolist()]
+    values = np.log10(loss) if (loss > 0).all() else loss
+    if values.size <= SPARK_POINTS:
+        return [float(v) for v in values.tolist()]
+    edges = np.linspace(0, values.size, SPARK_POINTS + 1).astype(int)
+    return [float(v) for v in (np.add.reduceat(values, edges[:-1]) / np.diff(edges)).tolist()]
 
 
 def _mean(values: Sequence[float]) -> float:
