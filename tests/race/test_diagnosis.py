@@ -170,6 +170,22 @@ def test_a_live_lr_edit_does_not_make_nesterov_flap() -> None:
     assert len(statuses) <= 3, statuses
 
 
+def test_an_edit_withdraws_a_badge_until_the_racer_is_judged_again() -> None:
+    """A converged racer kicked above the target by a live edit must not keep its ✔ while
+    its loss is three times the target: the edit starts its diagnosis afresh."""
+    race = Race(load_scenario("quickstart"))
+    (adam,) = [r for r in race.racers.values() if r.spec.name == "Adam"]
+    while race.state == "running" and adam.status != "converged":
+        race.advance(0.2)
+    reached = adam.time_to_target
+    assert adam.status == "converged" and reached is not None
+    race.handle(SetHparam(adam.id, "lr", 0.05))
+    assert adam.status == "running"
+    assert re.fullmatch(r"lr set to 0\.05 at step \d+: judged afresh from here", adam.reason)
+    assert [e.status for e in race.snapshot().events if e.racer == adam.id][-1] == "running"
+    assert adam.time_to_target == reached
+
+
 # ------------------------------------------------------------------ crafted sequences
 def feed(monitor: HealthMonitor, losses, leader: float = math.nan, **figures) -> list:
     verdicts = []

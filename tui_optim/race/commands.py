@@ -143,7 +143,10 @@ def _set_hparam(race: Race, command: SetHparam) -> list[Any]:
         block.optimizer.set_hparam(row, canonical, hparams[canonical])
         racer.hparams = hparams
     racer.spec = replace(racer.spec, hparams=dict(hparams))
-    racer.monitor.reset()
+    race.rejudge(
+        racer,
+        f"{canonical} set to {hparams[canonical]:g} at step {group.step}: judged afresh from here",
+    )
     return [RacersChanged(race.specs())]
 
 

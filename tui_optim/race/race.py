@@ -478,6 +478,17 @@ class Race:
         for racer, verdict in verdicts:
             self._apply_verdict(racer, verdict, group.step, group.progress, racer.seconds)
 
+    def rejudge(self, racer: Racer, why: str) -> None:
+        """Start the racer's diagnosis afresh after a change that makes its past no
+        evidence (a live hyperparameter edit): a status other than running is withdrawn,
+        with ``why`` as the reason, until the monitor judges the racer again (a racer that
+        had reached the target keeps its time to target, a fact)."""
+        racer.monitor.reset()
+        if racer.status != "running":
+            group = self.group_of(racer)
+            verdict = Verdict("running", why)
+            self._apply_verdict(racer, verdict, group.step, group.progress, self.clock())
+
     def _apply_verdict(
         self, racer: Racer, verdict: Verdict, step: int, epoch: float, seconds: float
     ) -> None:
