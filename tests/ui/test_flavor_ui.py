@@ -40,7 +40,8 @@ async def test_cards_table_and_help_name_the_flavor() -> None:
         first = str(cards[0].query_one(".card-hparams", Static).render())
         assert first.startswith("sgd (keras) lr=0.1")
         table = app.screen.query_one(ParamTable)
-        assert str(table.get_row_at(0)[3].text).startswith("(keras) ")
+        hparams = table.get_column_index("hparams")
+        assert str(table.get_row_at(0)[hparams].text).startswith("(keras) ")
         await pilot.press("question_mark")
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
         texts = [str(widget.render()) for widget in app.screen.query(Static)]

@@ -19,26 +19,27 @@ if TYPE_CHECKING:
     from tui_optim.race.messages import RacerSpec, RacerStats
     from tui_optim.results.record import RaceRecord
 
-#: (column key, header label)
+#: (column key, header label). The figures and the status come first: at 80 columns the
+#: table shows racer to status, and a number is never cut to its sign ("-6.55" to "-").
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("name", "racer"),
-    ("optimizer", "optimizer"),
     ("lr", "lr"),
-    ("hparams", "hyperparameters"),
     ("loss", "train loss"),
     ("best", "best train"),
     ("acc", "val acc"),
-    ("grad", "|grad|"),
-    ("ratio", "upd/w"),
     ("status", "status"),
     ("target", "to target"),
+    ("optimizer", "optimizer"),
+    ("hparams", "hyperparameters"),
+    ("grad", "|grad|"),
+    ("ratio", "upd/w"),
 )
 #: Fixed widths: auto-sized columns would depend on every value shown so far, so the same
 #: race could lay out differently depending on when its snapshots arrived.
 WIDTHS = {
-    "name": 18,
+    "name": 19,  # a glyph and "rmsprop lr=0.0001": a cut name reads "lr=0.000"
     "optimizer": 13,
-    "lr": 7,
+    "lr": 6,
     "hparams": 24,
     "loss": 10,
     "best": 10,
@@ -217,30 +218,28 @@ class ParamTable(Hosted, DataTable[Cell]):
         status = model.status(spec.id)
         status_rank = float(STATUS_ORDER.index(status)) if status in STATUS_ORDER else None
         badge = Cell(fmt.badge_text(status, self.app.theme_variables), status_rank)
+        cells = {
+            "name": Cell(name, spec.name),
+            "optimizer": Cell(spec.optimizer, spec.optimizer),
+            "lr": _lr_cell(float(lr) if lr is not None else None),
+            "hparams": Cell(hparams, None),
+            "status": badge,
+            "target": Cell(fmt.DASH, None),
+        }
         if stats is None:
-            return [
-                Cell(name, spec.name),
-                Cell(spec.optimizer, spec.optimizer),
-                _lr_cell(float(lr) if lr is not None else None),
-                Cell(hparams, None),
-                *[_number_cell(None) for _ in range(5)],
-                badge,
-                Cell(fmt.DASH, None),
-            ]
-        accuracy = stats.val_accuracy if stats.val_accuracy is not None else stats.accuracy
-        return [
-            Cell(name, spec.name),
-            Cell(spec.optimizer, spec.optimizer),
-            _lr_cell(float(lr) if lr is not None else None),
-            Cell(hparams, None),
-            _number_cell(stats.loss),
-            _number_cell(stats.best_loss),
-            Cell(Text(fmt.pct(accuracy), justify="right"), accuracy),
-            _number_cell(stats.grad_norm),
-            _number_cell(stats.update_ratio),
-            badge,
-            self._target_cell(stats),
-        ]
+            for key in ("loss", "best", "acc", "grad", "ratio"):
+                cells[key] = _number_cell(None)
+        else:
+            accuracy = stats.val_accuracy if stats.val_accuracy is not None else stats.accuracy
+            cells |= {
+                "loss": _number_cell(stats.loss),
+                "best": _number_cell(stats.best_loss),
+                "acc": Cell(Text(fmt.pct(accuracy), justify="right"), accuracy),
+                "grad": _number_cell(stats.grad_norm),
+                "ratio": _number_cell(stats.update_ratio),
+                "target": self._target_cell(stats),
+            }
+        return [cells[key] for key, _ in COLUMNS]
 
     def _target_cell(self, stats: RacerStats) -> Cell:
         target = stats.time_to_target
