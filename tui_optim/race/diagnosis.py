@@ -239,17 +239,20 @@ class WindowStats(NamedTuple):
     first: float  # the oldest (NaN: an empty window)
     low: float  # the lowest but the last (inf: fewer than two)
     rising: int  # successive moves up
-    flips: int  # successive pairs of moves in opposite directions (see :func:`reversals`)
-    pairs: int  # ... of this many
-    trend: Trend  # :func:`fit_trend`
+    #: Successive pairs of moves in opposite directions, of how many (:func:`reversals`),
+    #: and :func:`fit_trend`: only when asked for (else 0, 0 and None).
+    flips: int
+    pairs: int
+    trend: Trend | None
 
 
 _EMPTY_WINDOW = WindowStats(0, math.nan, math.inf, 0, 0, 0, Trend(0.0, 0.0, 0.0, math.nan))
 
 
-def window_stats(windows: Sequence[Sequence[float]]) -> list[WindowStats]:
+def window_stats(windows: Sequence[Sequence[float]], trend: bool = True) -> list[WindowStats]:
     """The statistics of many windows of losses, each window's equal to the pure-Python
-    :func:`fit_trend` and :func:`reversals` of it, bit for bit.
+    :func:`fit_trend` and :func:`reversals` of it, bit for bit; without ``trend``, only its
+    length, first and lowest loss and rises.
 
     Windows of one length (a lockstep group's racers, mostly) are one NumPy pass, so the
     cost per racer is a small fraction of walking its window in Python.
@@ -263,19 +266,28 @@ def window_stats(windows: Sequence[Sequence[float]]) -> list[WindowStats]:
             continue
         chained = itertools.chain.from_iterable(windows[index] for index in indices)
         rows = np.fromiter(chained, np.float64, count=n * len(indices)).reshape(-1, n)
-        for index, row_stats in zip(indices, _equal_length_stats(rows), strict=True):
+        for index, row_stats in zip(indices, _equal_length_stats(rows, trend), strict=True):
             stats[index] = row_stats
     return stats
 
 
-def _equal_length_stats(rows: np.ndarray) -> list[WindowStats]:
+def _equal_length_stats(rows: np.ndarray, trend: bool) -> list[WindowStats]:
     """:func:`window_stats` of the windows in ``rows`` (one a row, at least one loss each)."""
     n = rows.shape[1]
     if n == 1:
         return [
-            WindowStats(1, v, math.inf, 0, 0, 0, Trend(0.0, 0.0, 0.0, v))
+            WindowStats(1, v, math.inf, 0, 0, 0, Trend(0.0, 0.0, 0.0, v) if trend else None)
             for v in rows[:, 0].tolist()
         ]
+    earlier, later = rows[:, :-1], rows[:, 1:]
+    if not trend:
+        ends = zip(
+            rows[:, 0].tolist(),
+            earlier.min(axis=1).tolist(),
+            (later > earlier).sum(axis=1).tolist(),
+            strict=True,
+        )
+        return [WindowStats(n, first, low, rising, 0, 0, None) for first, low, rising in ends]
     # fit_trend's sums in its order, each term formed as it forms it: left to right
     # (np.add.accumulate; a reduction would sum pairwise), and "+ 0.0" because a sum
     # started from 0.0 is never -0.0 and an accumulation of negative zeros is. The line
@@ -288,7 +300,6 @@ def _equal_length_stats(rows: np.ndarray) -> list[WindowStats]:
         slope = (np.add.accumulate(offsets * deviations, axis=1)[:, -1] + 0.0) / sxx
         residuals = deviations - slope[:, None] * offsets
         residual = np.add.accumulate(residuals * residuals, axis=1)[:, -1]
-        earlier, later = rows[:, :-1], rows[:, 1:]
         moves = later - earlier
         products = moves[:, :-1] * moves[:, 1:]
         figures = np.array(
@@ -311,12 +322,18 @@ def _equal_length_stats(rows: np.ndarray) -> list[WindowStats]:
 
 def judge(entries: Sequence[tuple[HealthMonitor, Observation]]) -> list[Verdict | None]:
     """Judge each monitor's latest observation (after :meth:`HealthMonitor.record` said it
-    is due), with the statistics of the windows that are looked at computed at once."""
-    looked_at = [index for index, (monitor, obs) in enumerate(entries) if monitor.reads_window(obs)]
+    is due), with the statistics of the windows that are read computed at once."""
+    read = [
+        (index, monitor.reads_trend(obs))
+        for index, (monitor, obs) in enumerate(entries)
+        if monitor.reads_window(obs)
+    ]
     stats: list[WindowStats | None] = [None] * len(entries)
-    windows = [entries[index][0].window for index in looked_at]
-    for index, row_stats in zip(looked_at, window_stats(windows), strict=True):
-        stats[index] = row_stats
+    for trend in (True, False):
+        indices = [index for index, reads_trend in read if reads_trend is trend]
+        windows = [entries[index][0].window for index in indices]
+        for index, row_stats in zip(indices, window_stats(windows, trend), strict=True):
+            stats[index] = row_stats
     return [
         monitor.judge(obs, row_stats)
         for (monitor, obs), row_stats in zip(entries, stats, strict=True)
@@ -430,7 +447,9 @@ class HealthMonitor:
         """
         if not self.record(obs.epoch, obs.loss, obs.position, obs.grad_norm, obs.effective_step):
             return None
-        return self.judge(obs, window_stats([self.window])[0] if self.reads_window(obs) else None)
+        if not self.reads_window(obs):
+            return self.judge(obs, None)
+        return self.judge(obs, window_stats([self.window], self.reads_trend(obs))[0])
 
     def record(
         self,
@@ -475,11 +494,16 @@ class HealthMonitor:
             and (target is None or obs.loss > target)
         )
 
+    def reads_trend(self, obs: Observation) -> bool:
+        """Whether judging ``obs`` reads the trend of the window's losses (a problem with a
+        geometry is judged by the positions instead)."""
+        return self.landscape.length_scale is None or obs.position is None
+
     def judge(self, obs: Observation, stats: WindowStats | None) -> Verdict | None:
         """Judge the observation just recorded; return a verdict when the status changes.
 
-        ``stats``: :func:`window_stats` of :attr:`window`, when :meth:`reads_window`
-        (else None).
+        ``stats``: :func:`window_stats` of :attr:`window` (with the trend when
+        :meth:`reads_trend`), when :meth:`reads_window` (else None).
         """
         if self.status in TERMINAL_STATUSES:
             return None
@@ -619,6 +643,7 @@ class HealthMonitor:
         s = self.settings
         memory = self.memory
         trend = stats.trend
+        assert trend is not None, "judged by its trend: window_stats(..., trend=True)"
         level = max(abs(trend.level), 1e-12)
 
         def span() -> str:
