@@ -10,8 +10,8 @@ moves; any other by the trend of its loss against the noise of that loss.
 An observation is taken in two parts. :meth:`HealthMonitor.record` keeps the few figures
 every observation adds (the loss into a window of the last :attr:`HealthSettings.window`,
 its epoch and position, the best loss, the plateau) and says whether this one is to be
-judged (every :attr:`HealthSettings.classify_every` observations, at the target, at a
-non-finite loss); only then is a whole :class:`Observation` built and judged
+judged (every :attr:`HealthSettings.classify_every` observations, on reaching the target,
+at a non-finite loss); only then is a whole :class:`Observation` built and judged
 (:meth:`HealthMonitor.judge`). What a judgement reads from the window (the trend and its
 noise, reversals, rises, the lowest loss: :class:`WindowStats`) is computed for many
 windows at once by :func:`window_stats`, with NumPy, equal bit for bit to the pure-Python
@@ -323,14 +323,12 @@ def _equal_length_stats(rows: np.ndarray, trend: bool) -> list[WindowStats]:
 def judge(entries: Sequence[tuple[HealthMonitor, Observation]]) -> list[Verdict | None]:
     """Judge each monitor's latest observation (after :meth:`HealthMonitor.record` said it
     is due), with the statistics of the windows that are read computed at once."""
-    read = [
-        (index, monitor.reads_trend(obs))
-        for index, (monitor, obs) in enumerate(entries)
-        if monitor.reads_window(obs)
-    ]
     stats: list[WindowStats | None] = [None] * len(entries)
-    for trend in (True, False):
-        indices = [index for index, reads_trend in read if reads_trend is trend]
+    reading: dict[bool, list[int]] = {}  # with the trend or without: entries
+    for index, (monitor, obs) in enumerate(entries):
+        if monitor.reads_window(obs):
+            reading.setdefault(monitor.reads_trend(obs), []).append(index)
+    for trend, indices in reading.items():
         windows = [entries[index][0].window for index in indices]
         for index, row_stats in zip(indices, window_stats(windows, trend), strict=True):
             stats[index] = row_stats
@@ -354,8 +352,9 @@ class _Memory:
     best_position: tuple[float, float] | None = None
     best_epoch: float = 0.0
     first_effective_step: float = math.nan
-    #: The last loss level that was a meaningful improvement, and when (stalls are "since").
-    plateau_level: float | None = None
+    #: 1% under the last loss level that was a meaningful improvement (a loss below it is
+    #: the next), and when that level was reached (stalls are "since").
+    plateau_below: float = math.inf
     plateau_epoch: float = 0.0
     statuses: list[Status] = field(default_factory=lambda: ["running"])
     #: Observations taken, and the observation count at each reported change.
@@ -460,8 +459,9 @@ class HealthMonitor:
         effective_step: float = math.nan,
     ) -> bool:
         """Keep one observation's figures; whether it is to be judged now (every
-        :attr:`HealthSettings.classify_every` observations, at the target and at a
-        non-finite loss), by :meth:`judge` with its :class:`Observation`."""
+        :attr:`HealthSettings.classify_every` observations, at the target unless already
+        converged there, and at a non-finite loss), by :meth:`judge` with its
+        :class:`Observation`."""
         if self.status in TERMINAL_STATUSES:
             return False
         if not math.isfinite(loss):
@@ -476,12 +476,13 @@ class HealthMonitor:
         memory.count += 1
         if loss < memory.best:
             memory.best, memory.best_epoch, memory.best_position = loss, epoch, position
-        level = memory.plateau_level
-        if level is None or loss < level - 0.01 * max(abs(level), 1e-12):
-            memory.plateau_level, memory.plateau_epoch = loss, epoch
+        if loss < memory.plateau_below:
+            memory.plateau_below = loss - 0.01 * max(abs(loss), 1e-12)
+            memory.plateau_epoch = epoch
         target = self.target_loss
         if target is not None and loss <= target:
-            return True
+            # converged at once; once converged, nothing to judge while it stays there
+            return self.status != "converged" or self._blown_up(loss)
         return memory.count % self.settings.classify_every == 0
 
     def reads_window(self, obs: Observation) -> bool:
@@ -570,8 +571,7 @@ class HealthMonitor:
         s = self.settings
         memory = self.memory
         initial = memory.initial_loss
-        scale = max(abs(memory.best), 1e-12)
-        if obs.loss - memory.best > s.diverge_factor * scale and obs.loss > 10 * abs(initial):
+        if self._blown_up(obs.loss):
             return "diverged", lambda: (
                 f"diverged {self._where(obs)}: the loss {format_number(obs.loss)} is over "
                 f"{s.diverge_factor:g} times its best {format_number(memory.best)}"
@@ -605,6 +605,15 @@ class HealthMonitor:
         if self.landscape.length_scale is not None and obs.position is not None:
             return self._classify_point(obs, stats)
         return self._classify_trend(obs, stats)
+
+    def _blown_up(self, loss: float) -> bool:
+        """The loss far above its best (and above 10 x the initial loss): diverged."""
+        memory = self.memory
+        scale = max(abs(memory.best), 1e-12)
+        return (
+            loss - memory.best > self.settings.diverge_factor * scale
+            and loss > 10 * abs(memory.initial_loss)
+        )
 
     def _runaway(self, obs: Observation, stats: WindowStats) -> str | None:
         """On a function unbounded below: f far below its start and still falling."""
