@@ -302,21 +302,15 @@ def _equal_length_stats(rows: np.ndarray, trend: bool) -> list[WindowStats]:
         residual = np.add.accumulate(residuals * residuals, axis=1)[:, -1]
         moves = later - earlier
         products = moves[:, :-1] * moves[:, 1:]
-        figures = np.array(
-            (
-                rows[:, 0],
-                earlier.min(axis=1),
-                mean,
-                slope,
-                residual,
-                (later > earlier).sum(axis=1),
-                (products < 0).sum(axis=1),
-                (products != 0).sum(axis=1),
-            )
+        figures = np.array((rows[:, 0], earlier.min(axis=1), mean, slope, residual)).tolist()
+        counts = np.array(
+            ((later > earlier).sum(axis=1), (products < 0).sum(axis=1), (products != 0).sum(axis=1))
         ).tolist()
     return [
-        WindowStats(n, first, low, int(rising), int(flips), int(pairs), _trend(n, *sums))
-        for first, low, *sums, rising, flips, pairs in zip(*figures, strict=True)
+        WindowStats(n, first, low, rising, flips, pairs, _trend(n, level, row_slope, row_residual))
+        for first, low, level, row_slope, row_residual, rising, flips, pairs in zip(
+            *figures, *counts, strict=True
+        )
     ]
 
 
