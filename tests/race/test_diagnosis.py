@@ -215,6 +215,14 @@ def test_reaching_the_target_converges_at_once_with_the_digits_that_tell_them_ap
     assert "the loss 0.0498 is below the target 0.05" in verdicts[0].reason
 
 
+def test_a_racer_converged_at_the_target_still_diverges_when_its_loss_blows_up() -> None:
+    # below the target from the start, then a thousand times its best: judged although a
+    # converged racer below the target is otherwise not judged again
+    verdicts = feed(HealthMonitor(10.0), [0.01, 0.005, 0.004, 6.0])
+    assert [v.status for v in verdicts] == ["converged", "diverged"]
+    assert "the loss 6 is over 1000 times its best 0.004" in verdicts[-1].reason
+
+
 def test_noisy_but_falling_is_running_not_oscillating() -> None:
     rng = np.random.default_rng(0)
     losses = [1.0 - 0.01 * e + rng.normal(0, 0.03) for e in range(60)]

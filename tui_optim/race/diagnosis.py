@@ -1,12 +1,23 @@
 """Diagnosis: turn a racer's measurements into status changes with reasons in numbers.
 
-The recorder feeds a :class:`HealthMonitor` one :class:`Observation` per evaluation point:
-the loss on the whole training set at the current weights (never a mini-batch's), the
-last gradient, the step, the loss's sharpness when it was estimated, and the loss of the
-best racer. Which rules apply depends on what the problem knows (:class:`Landscape`): a
-problem with a geometry (a 2-D surface: a length scale, maybe known minima) is judged by
-where the racer is and how it moves; any other by the trend of its loss against the noise
-of that loss.
+A :class:`HealthMonitor` takes one observation per evaluation point: the loss on the whole
+training set at the current weights (never a mini-batch's), the last gradient, the step,
+the loss's sharpness when it was estimated, and the loss of the best racer. Which rules
+apply depends on what the problem knows (:class:`Landscape`): a problem with a geometry (a
+2-D surface: a length scale, maybe known minima) is judged by where the racer is and how it
+moves; any other by the trend of its loss against the noise of that loss.
+
+An observation is taken in two parts. :meth:`HealthMonitor.record` keeps the few figures
+every observation adds (the loss into a window of the last :attr:`HealthSettings.window`,
+its epoch and position, the best loss, the plateau) and says whether this one is to be
+judged (every :attr:`HealthSettings.classify_every` observations, on reaching the target,
+at a non-finite loss); only then is a whole :class:`Observation` built and judged
+(:meth:`HealthMonitor.judge`). What a judgement reads from the window (the trend and its
+noise, reversals, rises, the lowest loss: :class:`WindowStats`) is computed for many
+windows at once by :func:`window_stats`, with NumPy, equal bit for bit to the pure-Python
+:func:`fit_trend` and :func:`reversals` of each; :func:`judge` judges a lockstep group's
+due racers that way (the recorder), :meth:`HealthMonitor.observe` does both parts for a
+single racer.
 
     running      none of the below
     converged    below the target loss; with no target, settled (point problems: a tiny
@@ -65,8 +76,9 @@ def format_point(point: tuple[float, float] | np.ndarray) -> str:
 
 
 class Observation(NamedTuple):
-    """One evaluation point of one racer (a named tuple: a frozen dataclass costs four
-    times as much to build, and the recorder builds one per racer and evaluation)."""
+    """One evaluation point of one racer, as a judgement reads it (a named tuple: a frozen
+    dataclass costs four times as much to build, and the recorder builds one per racer
+    judged)."""
 
     step: int
     epoch: float
@@ -168,15 +180,36 @@ class Trend(NamedTuple):
     level: float  # mean of the window
 
 
-def fit_trend(values: list[float]) -> Trend:
-    """The least-squares line through ``values`` (plain Python: windows are ~20 points,
-    where NumPy's per-call cost would dominate)."""
+def fit_trend(values: Sequence[float]) -> Trend:
+    """The least-squares line through ``values``, one point after another (a single point:
+    no change, no noise).
+
+    Every sum is taken left to right, so :func:`window_stats` reproduces it bit for bit
+    with NumPy over many windows at once (a last bit can decide a threshold)."""
     n = len(values)
+    if n == 1:
+        return Trend(0.0, 0.0, 0.0, values[0])
     middle = (n - 1) / 2
-    mean = math.fsum(values) / n
     sxx = n * (n * n - 1) / 12  # sum of (i - middle)^2 over i = 0 .. n-1
-    slope = sum((i - middle) * (v - mean) for i, v in enumerate(values)) / sxx
-    residual = sum((v - mean - slope * (i - middle)) ** 2 for i, v in enumerate(values))
+    total = 0.0
+    for v in values:
+        total += v
+    mean = total / n
+    cross = 0.0
+    for i, v in enumerate(values):
+        cross += (i - middle) * (v - mean)
+    slope = cross / sxx
+    residual = 0.0
+    for i, v in enumerate(values):
+        deviation = v - mean - slope * (i - middle)
+        residual += deviation * deviation
+    return _trend(n, mean, slope, residual)
+
+
+def _trend(n: int, mean: float, slope: float, residual: float) -> Trend:
+    """The line through ``n`` points from its sums: their ``mean``, the fitted ``slope``
+    and the sum of the squared residuals."""
+    sxx = n * (n * n - 1) / 12
     noise = math.sqrt(residual / max(n - 2, 1))
     error = noise / math.sqrt(sxx)
     scale = max(abs(mean), 1e-300)
@@ -199,18 +232,123 @@ def reversals(moves: Sequence[float | np.ndarray]) -> tuple[int, int]:
     return count, total
 
 
-@dataclass
+class WindowStats(NamedTuple):
+    """What a judgement needs from a racer's window of losses (see :func:`window_stats`)."""
+
+    length: int  # losses in the window
+    first: float  # the oldest (NaN: an empty window)
+    low: float  # the lowest but the last (inf: fewer than two)
+    rising: int  # successive moves up
+    #: Successive pairs of moves in opposite directions, of how many (:func:`reversals`),
+    #: and :func:`fit_trend`: only when asked for (else 0, 0 and None).
+    flips: int
+    pairs: int
+    trend: Trend | None
+
+
+_EMPTY_WINDOW = WindowStats(0, math.nan, math.inf, 0, 0, 0, Trend(0.0, 0.0, 0.0, math.nan))
+
+
+def window_stats(windows: Sequence[Sequence[float]], trend: bool = True) -> list[WindowStats]:
+    """The statistics of many windows of losses, each window's equal to the pure-Python
+    :func:`fit_trend` and :func:`reversals` of it, bit for bit; without ``trend``, only its
+    length, first and lowest loss and rises.
+
+    Windows of one length (a lockstep group's racers, mostly) are one NumPy pass, so the
+    cost per racer is a small fraction of walking its window in Python.
+    """
+    by_length: dict[int, list[int]] = {}
+    for index, window in enumerate(windows):
+        by_length.setdefault(len(window), []).append(index)
+    stats: list[WindowStats] = [_EMPTY_WINDOW] * len(windows)
+    for n, indices in by_length.items():
+        if n == 0:
+            continue
+        chained = itertools.chain.from_iterable(windows[index] for index in indices)
+        rows = np.fromiter(chained, np.float64, count=n * len(indices)).reshape(-1, n)
+        for index, row_stats in zip(indices, _equal_length_stats(rows, trend), strict=True):
+            stats[index] = row_stats
+    return stats
+
+
+def _equal_length_stats(rows: np.ndarray, trend: bool) -> list[WindowStats]:
+    """:func:`window_stats` of the windows in ``rows`` (one a row, at least one loss each)."""
+    n = rows.shape[1]
+    if n == 1:
+        return [
+            WindowStats(1, v, math.inf, 0, 0, 0, Trend(0.0, 0.0, 0.0, v) if trend else None)
+            for v in rows[:, 0].tolist()
+        ]
+    earlier, later = rows[:, :-1], rows[:, 1:]
+    if not trend:
+        ends = zip(
+            rows[:, 0].tolist(),
+            earlier.min(axis=1).tolist(),
+            (later > earlier).sum(axis=1).tolist(),
+            strict=True,
+        )
+        return [WindowStats(n, first, low, rising, 0, 0, None) for first, low, rising in ends]
+    # fit_trend's sums in its order, each term formed as it forms it: left to right
+    # (np.add.accumulate; a reduction would sum pairwise), and "+ 0.0" because a sum
+    # started from 0.0 is never -0.0 and an accumulation of negative zeros is. The line
+    # from the sums is fit_trend's, per window (_trend).
+    offsets = np.arange(n) - (n - 1) / 2
+    sxx = n * (n * n - 1) / 12
+    with np.errstate(over="ignore", invalid="ignore"):  # as Python's floats: inf, NaN
+        mean = (np.add.accumulate(rows, axis=1)[:, -1] + 0.0) / n
+        deviations = rows - mean[:, None]
+        slope = (np.add.accumulate(offsets * deviations, axis=1)[:, -1] + 0.0) / sxx
+        residuals = deviations - slope[:, None] * offsets
+        residual = np.add.accumulate(residuals * residuals, axis=1)[:, -1]
+        moves = later - earlier
+        products = moves[:, :-1] * moves[:, 1:]
+        figures = np.array((rows[:, 0], earlier.min(axis=1), mean, slope, residual)).tolist()
+        counts = np.array(
+            ((later > earlier).sum(axis=1), (products < 0).sum(axis=1), (products != 0).sum(axis=1))
+        ).tolist()
+    return [
+        WindowStats(n, first, low, rising, flips, pairs, _trend(n, level, row_slope, row_residual))
+        for first, low, level, row_slope, row_residual, rising, flips, pairs in zip(
+            *figures, *counts, strict=True
+        )
+    ]
+
+
+def judge(entries: Sequence[tuple[HealthMonitor, Observation]]) -> list[Verdict | None]:
+    """Judge each monitor's latest observation (after :meth:`HealthMonitor.record` said it
+    is due), with the statistics of the windows that are read computed at once."""
+    stats: list[WindowStats | None] = [None] * len(entries)
+    reading: dict[bool, list[int]] = {}  # with the trend or without: entries
+    for index, (monitor, obs) in enumerate(entries):
+        if monitor.reads_window(obs):
+            reading.setdefault(monitor.reads_trend(obs), []).append(index)
+    for trend, indices in reading.items():
+        windows = [entries[index][0].window for index in indices]
+        for index, row_stats in zip(indices, window_stats(windows, trend), strict=True):
+            stats[index] = row_stats
+    return [
+        monitor.judge(obs, row_stats)
+        for (monitor, obs), row_stats in zip(entries, stats, strict=True)
+    ]
+
+
+@dataclass(slots=True)
 class _Memory:
     """What a monitor keeps between observations."""
 
-    recent: deque[Observation]
-    initial: Observation | None = None
+    #: The last :attr:`HealthSettings.window` losses, their epochs and positions.
+    losses: deque[float]
+    epochs: deque[float]
+    positions: deque[tuple[float, float] | None]
+    initial_loss: float = math.nan
+    initial_grad_norm: float = math.nan
     best: float = math.inf
     best_position: tuple[float, float] | None = None
     best_epoch: float = 0.0
     first_effective_step: float = math.nan
-    #: The last loss level that was a meaningful improvement, and when (stalls are "since").
-    plateau_level: float | None = None
+    #: 1% under the last loss level that was a meaningful improvement (a loss below it is
+    #: the next), and when that level was reached (stalls are "since").
+    plateau_below: float = math.inf
     plateau_epoch: float = 0.0
     statuses: list[Status] = field(default_factory=lambda: ["running"])
     #: Observations taken, and the observation count at each reported change.
@@ -244,13 +382,19 @@ class HealthMonitor:
     def reset(self) -> None:
         """Forget the past (after a restart or a hyperparameter change)."""
         self.status: Status = "running"
-        self.memory = _Memory(deque(maxlen=self.settings.window))
+        window = self.settings.window
+        self.memory = _Memory(deque(maxlen=window), deque(maxlen=window), deque(maxlen=window))
         self._candidate: Status = "running"
         self._candidate_count = 0
 
     @property
     def best(self) -> float:
         return self.memory.best
+
+    @property
+    def window(self) -> deque[float]:
+        """The last :attr:`HealthSettings.window` losses, oldest first."""
+        return self.memory.losses
 
     # ---------------------------------------------------------------- events
     def non_finite(self, step: int, epoch: float, seconds: float, what: str) -> Verdict:
@@ -289,28 +433,81 @@ class HealthMonitor:
         return Verdict("finished", reason)
 
     def observe(self, obs: Observation) -> Verdict | None:
-        """Take one observation; return a verdict when the status changes."""
+        """Take one observation; return a verdict when the status changes.
+
+        For many racers at once, :meth:`record` each one's figures and :func:`judge` the
+        due ones together: the same verdicts, at a fraction of the cost.
+        """
+        if not self.record(obs.epoch, obs.loss, obs.position, obs.grad_norm, obs.effective_step):
+            return None
+        if not self.reads_window(obs):
+            return self.judge(obs, None)
+        return self.judge(obs, window_stats([self.window], self.reads_trend(obs))[0])
+
+    def record(
+        self,
+        epoch: float,
+        loss: float,
+        position: tuple[float, float] | None = None,
+        grad_norm: float = math.nan,
+        effective_step: float = math.nan,
+    ) -> bool:
+        """Keep one observation's figures; whether it is to be judged now (every
+        :attr:`HealthSettings.classify_every` observations, at the target unless already
+        converged there, and at a non-finite loss), by :meth:`judge` with its
+        :class:`Observation`."""
+        if self.status in TERMINAL_STATUSES:
+            return False
+        if not math.isfinite(loss):
+            return True
+        memory = self.memory
+        if memory.count == 0:
+            memory.initial_loss, memory.initial_grad_norm = loss, grad_norm
+            memory.first_effective_step = effective_step
+        memory.losses.append(loss)
+        memory.epochs.append(epoch)
+        memory.positions.append(position)
+        memory.count += 1
+        if loss < memory.best:
+            memory.best, memory.best_epoch, memory.best_position = loss, epoch, position
+        if loss < memory.plateau_below:
+            memory.plateau_below = loss - 0.01 * max(abs(loss), 1e-12)
+            memory.plateau_epoch = epoch
+        target = self.target_loss
+        if target is not None and loss <= target:
+            # converged at once; once converged, nothing to judge while it stays there
+            return self.status != "converged" or self._blown_up(loss)
+        return memory.count % self.settings.classify_every == 0
+
+    def reads_window(self, obs: Observation) -> bool:
+        """Whether judging ``obs`` reads the window's statistics: not for a non-finite loss
+        or one at the target, which are facts."""
+        target = self.target_loss
+        return (
+            self.status not in TERMINAL_STATUSES
+            and math.isfinite(obs.loss)
+            and (target is None or obs.loss > target)
+        )
+
+    def reads_trend(self, obs: Observation) -> bool:
+        """Whether judging ``obs`` reads the trend of the window's losses (a problem with a
+        geometry is judged by the positions instead)."""
+        return self.landscape.length_scale is None or obs.position is None
+
+    def judge(self, obs: Observation, stats: WindowStats | None) -> Verdict | None:
+        """Judge the observation just recorded; return a verdict when the status changes.
+
+        ``stats``: :func:`window_stats` of :attr:`window` (with the trend when
+        :meth:`reads_trend`), when :meth:`reads_window` (else None).
+        """
         if self.status in TERMINAL_STATUSES:
             return None
         if not math.isfinite(obs.loss):
             return self.non_finite(obs.step, obs.epoch, obs.seconds, "the loss")
         memory = self.memory
-        if memory.initial is None:
-            memory.initial = obs
-            memory.first_effective_step = obs.effective_step
-        memory.recent.append(obs)
-        memory.count += 1
-        if obs.loss < memory.best:
-            memory.best, memory.best_epoch = obs.loss, obs.epoch
-            memory.best_position = obs.position
-        level = memory.plateau_level
-        if level is None or obs.loss < level - 0.01 * max(abs(level), 1e-12):
-            memory.plateau_level, memory.plateau_epoch = obs.loss, obs.epoch
         target = self.target_loss
         reached = target is not None and obs.loss <= target
-        if memory.count % self.settings.classify_every and not reached:
-            return None
-        status, reason = self._classify(obs)
+        status, reason = self._classify(obs, stats)
         target_met = status == "converged" and reached
         if status == "diverged" or target_met:
             return self._switch(status, reason)
@@ -357,19 +554,18 @@ class HealthMonitor:
             return f"at step {obs.step}"
         return f"at epoch {obs.epoch:g}"
 
-    def _span(self, count: int) -> str:
+    def _span(self) -> str:
+        """The window, in words."""
         if self.unit == "step":
-            return f"the last {count} steps"
-        recent = list(self.memory.recent)[-count:]
-        return f"epochs {recent[0].epoch:g}-{recent[-1].epoch:g}"
+            return f"the last {len(self.memory.losses)} steps"
+        epochs = self.memory.epochs
+        return f"epochs {epochs[0]:g}-{epochs[-1]:g}"
 
-    def _classify(self, obs: Observation) -> tuple[Status, Reason]:
+    def _classify(self, obs: Observation, stats: WindowStats | None) -> tuple[Status, Reason]:
         s = self.settings
         memory = self.memory
-        assert memory.initial is not None
-        initial = memory.initial.loss
-        scale = max(abs(memory.best), 1e-12)
-        if obs.loss - memory.best > s.diverge_factor * scale and obs.loss > 10 * abs(initial):
+        initial = memory.initial_loss
+        if self._blown_up(obs.loss):
             return "diverged", lambda: (
                 f"diverged {self._where(obs)}: the loss {format_number(obs.loss)} is over "
                 f"{s.diverge_factor:g} times its best {format_number(memory.best)}"
@@ -380,42 +576,48 @@ class HealthMonitor:
                 f"converged: the loss {format_apart(obs.loss, target)} is below the target "
                 f"{format_number(target)} {self._where(obs)} (step {obs.step})"
             )
-        losses = [o.loss for o in memory.recent]
-        runaway = self._runaway(obs, losses)
+        assert stats is not None, "a loss above the target is judged by its window"
+        runaway = self._runaway(obs, stats)
         if runaway is not None:
             runaway_text: str = runaway
             return "diverging", lambda: runaway_text
-        if len(losses) >= 5:
-            low = min(losses[:-1])
-            rising = sum(b > a for a, b in itertools.pairwise(losses))
-            negligible = s.negligible_fraction * abs(memory.initial.loss)
+        if stats.length >= 5:
+            low = stats.low
+            negligible = s.negligible_fraction * abs(initial)
             if (
                 low > 0
                 and obs.loss > s.growth_factor * low
                 and obs.loss - low > negligible
-                and rising >= (len(losses) - 1) / 2
+                and stats.rising >= (stats.length - 1) / 2
             ):
                 return "diverging", lambda: (
                     f"diverging {self._where(obs)}: the loss grew from {format_number(low)} to "
-                    f"{format_number(obs.loss)} over {self._span(len(losses))}"
-                    + self._curvature(obs, "")
+                    f"{format_number(obs.loss)} over {self._span()}" + self._curvature(obs, "")
                 )
-        if len(losses) < s.window // 2:
+        if stats.length < s.window // 2:
             return self._running(obs, "")
         if self.landscape.length_scale is not None and obs.position is not None:
-            return self._classify_point(obs)
-        return self._classify_trend(obs)
+            return self._classify_point(obs, stats)
+        return self._classify_trend(obs, stats)
 
-    def _runaway(self, obs: Observation, losses: list[float]) -> str | None:
+    def _blown_up(self, loss: float) -> bool:
+        """The loss far above its best (and above 10 x the initial loss): diverged."""
+        memory = self.memory
+        scale = max(abs(memory.best), 1e-12)
+        return (
+            loss - memory.best > self.settings.diverge_factor * scale
+            and loss > 10 * abs(memory.initial_loss)
+        )
+
+    def _runaway(self, obs: Observation, stats: WindowStats) -> str | None:
         """On a function unbounded below: f far below its start and still falling."""
-        if not self.landscape.unbounded_below or len(losses) < 2:
+        if not self.landscape.unbounded_below or stats.length < 2:
             return None
-        assert self.memory.initial is not None
-        floor = -self.settings.runaway_factor * max(1.0, abs(self.memory.initial.loss))
-        if obs.loss < floor and obs.loss < losses[0]:
+        floor = -self.settings.runaway_factor * max(1.0, abs(self.memory.initial_loss))
+        if obs.loss < floor and obs.loss < stats.first:
             return (
                 f"diverging {self._where(obs)}: f = {format_number(obs.loss)} and falling "
-                f"(from {format_number(losses[0])} {len(losses) - 1} {self.unit}s before); "
+                f"(from {format_number(stats.first)} {stats.length - 1} {self.unit}s before); "
                 "the function has no minimum, the racer runs away to -inf"
             )
         return None
@@ -440,17 +642,15 @@ class HealthMonitor:
         )
 
     # ------------------------------------------------------------ trend problems
-    def _classify_trend(self, obs: Observation) -> tuple[Status, Reason]:
+    def _classify_trend(self, obs: Observation, stats: WindowStats) -> tuple[Status, Reason]:
         s = self.settings
         memory = self.memory
-        assert memory.initial is not None
-        recent = list(memory.recent)
-        losses = [o.loss for o in recent]
-        trend = fit_trend(losses)
+        trend = stats.trend
+        assert trend is not None, "judged by its trend: window_stats(..., trend=True)"
         level = max(abs(trend.level), 1e-12)
 
         def span() -> str:
-            return f"over {self._span(len(losses))}"
+            return f"over {self._span()}"
 
         def figures() -> str:
             return (
@@ -458,7 +658,7 @@ class HealthMonitor:
                 f"{span()} (noise {format_number(trend.noise)})"
             )
 
-        negligible = s.negligible_fraction * abs(memory.initial.loss)
+        negligible = s.negligible_fraction * abs(memory.initial_loss)
         if (
             trend.t > s.significant
             and trend.change > s.rising_fraction * level
@@ -466,12 +666,11 @@ class HealthMonitor:
         ):
             return "diverging", lambda: (
                 f"diverging {self._where(obs)}: the loss rose from "
-                f"{format_number(losses[0])} to {format_number(obs.loss)} {span()}, "
+                f"{format_number(stats.first)} to {format_number(obs.loss)} {span()}, "
                 f"{format_number(trend.change / max(trend.noise, 1e-300))} times its noise"
                 + self._curvature(obs, "")
             )
-        moves = [b - a for a, b in itertools.pairwise(losses)]
-        flips, pairs = reversals(moves)
+        flips, pairs = stats.flips, stats.pairs
         falling = trend.t < -s.significant and -trend.change > 2 * trend.noise
         unstable = (
             obs.stability is not None
@@ -511,7 +710,7 @@ class HealthMonitor:
 
             return "stalled", lambda: why() + self._stall_cause(obs)
         if settled and trend.t < s.significant and trend.noise <= 0.1 * level:
-            initial = memory.initial.loss
+            initial = memory.initial_loss
             good = not behind or (initial > 0 and obs.loss <= s.good_fraction * initial)
             if good and self.target_loss is None:
                 return "converged", lambda: (
@@ -549,18 +748,19 @@ class HealthMonitor:
         return ""
 
     # ------------------------------------------------------------ point problems
-    def _classify_point(self, obs: Observation) -> tuple[Status, Reason]:
+    def _classify_point(
+        self, obs: Observation, stats: WindowStats
+    ) -> tuple[Status, Reason]:
         s = self.settings
         memory = self.memory
-        assert memory.initial is not None and obs.position is not None
+        assert obs.position is not None
         length = self.landscape.length_scale or 1.0
-        recent = list(memory.recent)
-        points = [np.asarray(o.position, dtype=np.float64) for o in recent if o.position]
+        points = [np.asarray(p, dtype=np.float64) for p in memory.positions if p is not None]
         here = points[-1]
-        losses = [o.loss for o in recent]
-        f_range = max(abs(memory.initial.loss - memory.best), abs(memory.best), 1e-12)
-        change = losses[-1] - losses[0]
-        first_grad = memory.initial.grad_norm
+        losses = list(memory.losses)
+        f_range = max(abs(memory.initial_loss - memory.best), abs(memory.best), 1e-12)
+        change = obs.loss - stats.first
+        first_grad = memory.initial_grad_norm
         tiny = s.tiny_gradient * first_grad if math.isfinite(first_grad) else 0.0
         moved = float(np.linalg.norm(points[-1] - points[0]))
         span = f"the last {len(losses) - 1} steps"

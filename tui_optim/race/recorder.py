@@ -9,7 +9,10 @@ and export the weights they average, not those they take gradients at), never a
 mini-batch's; the mini-batch losses in between are averaged into ``batch_loss``. Every
 ``problem.sharpness_every`` evaluations the problem also estimates the loss's top Hessian
 eigenvalue. Each evaluation is one history point and one observation of the racer's
-:class:`~tui_optim.race.diagnosis.HealthMonitor`.
+:class:`~tui_optim.race.diagnosis.HealthMonitor`: every monitor records its racer's loss,
+and those due for a judgement get a whole
+:class:`~tui_optim.race.diagnosis.Observation` and are judged together
+(:func:`~tui_optim.race.diagnosis.judge`: their windows' statistics in one NumPy pass).
 
 Time to the target loss is exact where that is cheap: when a racer's loss, extrapolated
 log-linearly from its last two evaluations, would reach the target within two more
@@ -38,6 +41,7 @@ from tui_optim.race.diagnosis import (
     Landscape,
     Observation,
     Verdict,
+    judge,
 )
 from tui_optim.race.messages import (
     TERMINAL_STATUSES,
@@ -359,29 +363,42 @@ class Recorder:
                 else:
                     racer.above_target_at = step
                     self._watch(group, racer, previous[row])
-        # the monitors in one timed stretch: a CPU clock read costs a microsecond, two per
-        # racer would add a tenth to what they measure
+        # the monitors in one timed stretch (a CPU clock read costs a microsecond, two per
+        # racer would add a tenth to what they measure): each keeps its racer's figures, and
+        # only those due for a judgement get an Observation, judged together
         clock = time.process_time()
-        for row, racer in enumerate(group.racers):
-            verdict = racer.monitor.observe(
-                Observation(
+        due = [
+            row
+            for row, racer in enumerate(group.racers)
+            if racer.monitor.record(
+                epoch, racer.loss, racer.position, racer.grad_norm, racer.effective_step
+            )
+        ]
+        if due:
+            batch_losses, param_norms = batch_mean.tolist(), figures["param_norm"].tolist()
+            val_losses = [math.nan] * len(batch_losses) if val_loss is None else val_loss.tolist()
+            entries: list[tuple[HealthMonitor, Observation]] = []
+            for row in due:
+                racer = group.racers[row]
+                observation = Observation(
                     step=step,
                     epoch=epoch,
                     seconds=seconds,
                     loss=racer.loss,
-                    batch_loss=float(batch_mean[row]),
-                    val_loss=math.nan if val_loss is None else float(val_loss[row]),
+                    batch_loss=batch_losses[row],
+                    val_loss=val_losses[row],
                     grad_norm=racer.grad_norm,
                     update_norm=racer.update_norm,
-                    param_norm=float(figures["param_norm"][row]),
+                    param_norm=param_norms[row],
                     effective_step=racer.effective_step,
                     position=racer.position,
                     sharpness=math.nan if racer.sharpness is None else racer.sharpness,
                     stability=racer.stability(),
                     leader_loss=leader,
                 )
-            )
-            if verdict is not None:
-                verdicts.append((racer, verdict))
+                entries.append((racer.monitor, observation))
+            for row, verdict in zip(due, judge(entries), strict=True):
+                if verdict is not None:
+                    verdicts.append((group.racers[row], verdict))
         self.diagnosis_seconds += time.process_time() - clock
         return verdicts
