@@ -133,6 +133,38 @@ BENCH = (
         "a slowly but steadily falling training loss: its last loss is its best",
         r"finished at epoch 400 \(step 1600\): loss ([\d.]+), best \1$",
     ),
+    # digits_grid: 5 epochs on 1437 examples, one evaluation an epoch: too few for a trend,
+    # judged at the end on what the five show
+    Case(
+        "digits_grid",
+        "rmsprop lr=0.1",
+        ("diverging",),
+        "the loss climbs from 2.6 to 3.4 (worse than guessing, ln 10 = 2.3): lr too large",
+        r"diverging at the end \(epoch 5\): the loss rose from 2\.6 at epoch 1 to 3\.4 .*"
+        r"5 evaluations, too few for a trend",
+    ),
+    Case(
+        "digits_grid",
+        "adam lr=0.1",
+        ("stalled",),
+        "stuck at chance level (2.2, 19% accuracy) since epoch 2 while others reach 0.01",
+        r"stalled since epoch 2: the loss 2\.24\d* has not gone below its best 2\.23\d* in the "
+        r"last 3 evaluations, 2\.2 above the best racer \(0\.009\d*\)",
+    ),
+    Case(
+        "digits_grid",
+        "nadam lr=0.1",
+        ("stalled",),
+        "no better than its second epoch (2.0) and at chance level: a dead network",
+        r"stalled since epoch 2",
+    ),
+    Case(
+        "digits_grid",
+        "sgd lr=0.0005",
+        ("finished",),
+        "slow but falling at every epoch (2.66 to 2.0): train it longer, not a stall",
+        r"finished at epoch 5 \(step 225\)",
+    ),
 )
 
 
@@ -207,6 +239,26 @@ def feed(monitor: HealthMonitor, losses, leader: float = math.nan, **figures) ->
         if verdict is not None:
             verdicts.append(verdict)
     return verdicts
+
+
+def test_a_short_race_is_judged_at_its_end_on_what_its_few_evaluations_show() -> None:
+    """Five evaluations never fill half a window: at the finish a loss well above its
+    first evaluation is diverging, one stuck above its best for two evaluations while far
+    behind is stalled, and a falling one is finished."""
+
+    def ended(losses: list[float], leader: float = 0.01, target: float | None = None) -> str:
+        monitor = HealthMonitor(target)
+        feed(monitor, losses)
+        verdict = monitor.finish(5 * len(losses), float(len(losses)), losses[-1], leader)
+        return "running" if verdict is None else verdict.status
+
+    assert ended([2.5, 2.7, 3.4, 5.0, 3.3]) == "diverging"
+    assert ended([2.4, 2.2, 2.3, 2.4, 2.25]) == "stalled"
+    assert ended([2.4, 2.2, 2.3, 2.4, 2.25], leader=2.1) == "finished"  # not behind
+    assert ended([2.4, 2.2, 2.3, 2.4, 2.25], target=2.1) == "finished"  # near the target
+    assert ended([2.7, 2.5, 2.3, 2.1, 2.0]) == "finished"
+    assert ended([0.16, 0.13, 0.15, 0.07, 0.15]) == "finished"  # its best one evaluation ago
+    assert ended([2.4] * 12) == "finished"  # a longer history is judged by its trend
 
 
 def test_reaching_the_target_converges_at_once_with_the_digits_that_tell_them_apart() -> None:

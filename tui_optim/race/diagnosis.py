@@ -409,14 +409,23 @@ class HealthMonitor:
         self.status = "error"
         return Verdict("error", f"error at step {step} (epoch {epoch:g}): {message}")
 
-    def finish(self, step: int, epoch: float, loss: float) -> Verdict | None:
-        """The race ran out of epochs or steps: a racer still "running" becomes "finished".
+    def finish(
+        self, step: int, epoch: float, loss: float, leader_loss: float = math.nan
+    ) -> Verdict | None:
+        """The race ran out of epochs or steps: a racer still "running" becomes "finished",
+        or, in a race too short for a trend (:meth:`_short_race_verdict`), what its few
+        evaluations show. ``leader_loss``: the best racer's loss at the end.
 
         Every other status is already a diagnosis and stays, so a finished race never shows
         a racer as still running.
         """
         if self.status != "running":
             return None
+        short = self._short_race_verdict(epoch, loss, leader_loss)
+        if short is not None:
+            self.status = short.status
+            self.memory.statuses.append(short.status)
+            return short
         self.status = "finished"
         if self.landscape.length_scale is not None:  # a surface: one step is one epoch
             reason = (
@@ -431,6 +440,51 @@ class HealthMonitor:
         if self.target_loss is not None:
             reason += f", target {format_number(self.target_loss)} not reached"
         return Verdict("finished", reason)
+
+    def _short_race_verdict(
+        self, epoch: float, loss: float, leader_loss: float
+    ) -> Verdict | None:
+        """At the end of a race with fewer evaluations than a trend needs (half a window; a
+        5-epoch race on a large training set has 5): the loss ended well above its first
+        evaluation (diverging), or has not improved on its best for the last two or more
+        evaluations while far behind the best racer or the target (stalled). None for a
+        problem with a geometry (judged every step) or a longer history."""
+        s = self.settings
+        memory = self.memory
+        losses, epochs = memory.losses, memory.epochs
+        count = len(losses)
+        if self.landscape.length_scale is not None or not 3 <= memory.count < s.window // 2:
+            return None
+        few = f"{count} evaluations, too few for a trend"
+        first = losses[0]
+        if first > 0 and loss > (1 + s.rising_fraction) * first:
+            return Verdict(
+                "diverging",
+                f"diverging at the end (epoch {epoch:g}): the loss rose from "
+                f"{format_number(first)} at epoch {epochs[0]:g} to {format_number(loss)} "
+                f"(best {format_number(memory.best)}); {few}",
+            )
+        best_index = min(range(count), key=losses.__getitem__)
+        since = count - 1 - best_index
+        reference, who = (
+            (self.target_loss, "the target")
+            if self.target_loss is not None
+            else (leader_loss, "the best racer")
+        )
+        gap = loss - reference
+        if (
+            since >= 2
+            and math.isfinite(reference)
+            and gap > s.behind_fraction * max(abs(reference), 1e-12)
+        ):
+            return Verdict(
+                "stalled",
+                f"stalled since epoch {epochs[best_index]:g}: the loss "
+                f"{format_apart(loss, memory.best)} has not gone below its best "
+                f"{format_apart(memory.best, loss)} in the last {since} evaluations, "
+                f"{format_number(gap)} above {who} ({format_number(reference)}); {few}",
+            )
+        return None
 
     def observe(self, obs: Observation) -> Verdict | None:
         """Take one observation; return a verdict when the status changes.

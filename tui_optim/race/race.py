@@ -427,8 +427,15 @@ class Race:
 
     def _finish(self) -> None:
         self.set_state("finished")
+        # each racer measured against the best of its own group, as during the race
+        leaders: dict[int, float] = {}
+        for group in self.groups.values():
+            finite = [r.loss for r in group.racers if math.isfinite(r.loss)]
+            for racer in group.racers:
+                leaders[racer.id] = min(finite) if finite else math.nan
         for racer in self.racers.values():
-            verdict = racer.monitor.finish(racer.steps, racer.epoch, racer.loss)
+            leader = leaders.get(racer.id, math.nan)
+            verdict = racer.monitor.finish(racer.steps, racer.epoch, racer.loss, leader)
             if verdict is not None:
                 self._apply_verdict(racer, verdict, racer.steps, racer.epoch, racer.seconds)
 
