@@ -410,6 +410,7 @@ async def test_export_writes_files_and_asks_before_overwriting(tmp_path: Path) -
             await pilot.pause()
             dialog = app.screen
             assert isinstance(dialog, ExportScreen)
+            assert not dialog.query("#kind-grid")  # not a grid race: no grid table to offer
             await pilot.click(f"#kind-{kind}")
             dialog.query_one("#path", Input).value = str(target)
             await click_button(pilot, "#submit")

@@ -6,6 +6,7 @@ from textual.widgets import DataTable, Static
 
 from tui_optim.ui.app import TuiOptimApp
 from tui_optim.ui.screens.detail import DetailScreen
+from tui_optim.ui.screens.export import ExportScreen
 from tui_optim.ui.screens.grid import GridScreen
 from tui_optim.ui.screens.leaderboard import LeaderboardScreen
 from tui_optim.ui.screens.race import RaceScreen
@@ -66,6 +67,11 @@ async def test_grid_view_has_a_cell_per_racer_in_the_exercise_layout() -> None:
         assert "train" in first and any(block in first for block in "▁▂▃▄▅▆▇█")
         heads = " ".join(str(w.render()) for w in app.screen.query(".grid-head"))
         assert "lr 0.1" in heads and "nadam" in heads
+        title = str(app.screen.query_one("#grid-title", Static).render())
+        assert "training loss (whole training set) on one log scale" in title
+        await pilot.press("ctrl+e")  # a grid race offers its grid table among the exports
+        await pilot.pause()
+        assert isinstance(app.screen, ExportScreen) and app.screen.query("#kind-grid")
 
 
 async def test_a_racer_without_a_cell_does_not_stop_the_grid_drawing_the_others() -> None:

@@ -842,7 +842,8 @@ class TuiOptimApp(App[int]):
             self.notify("nothing to export yet", severity="warning")
             return
         stem = self.scenario.name if self.scenario is not None else ""
-        self.push_screen(ExportScreen(stem), self._export)
+        grid = self.model.started.grid is not None
+        self.push_screen(ExportScreen(stem, grid=grid), self._export)
 
     def _export(self, request: ExportRequest | None) -> None:
         if request is None:

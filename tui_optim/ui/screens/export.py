@@ -90,20 +90,22 @@ class KindList(RadioSet):
 
 
 class ExportScreen(ModalScreen[ExportRequest | None]):
-    """Pick a format and a path (``stem`` names the default file); returns the request."""
+    """Pick a format and a path (``stem`` names the default file); returns the request.
+    The grid table is offered only for a grid race (``grid``)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [("escape", "cancel", "Cancel")]
 
-    def __init__(self, stem: str) -> None:
+    def __init__(self, stem: str, grid: bool = False) -> None:
         super().__init__(classes="dialog")
         self.kind = "json"
         self.stem = stem or "race"
+        self.kinds = {k: v for k, v in KINDS.items() if grid or k != "grid"}
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static("Export the race", id="dialog-title")
             with KindList(id="kind"):
-                for kind, (label, _) in KINDS.items():
+                for kind, (label, _) in self.kinds.items():
                     yield RadioButton(label, value=kind == self.kind, id=f"kind-{kind}")
             path_input = TextInput(default_path(self.stem, self.kind), id="path", compact=True)
             yield Horizontal(Label("file", classes="field-label"), path_input, classes="field")

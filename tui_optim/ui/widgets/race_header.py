@@ -72,7 +72,8 @@ class RaceHeader(Hosted, Static):
             epochs = f"epoch {model.epoch:.2f}" + (f"/{total_epochs}" if total_epochs else "")
             total_steps = model.total_steps
             steps = f"step {model.step}" + (f"/{total_steps}" if total_steps else "")
-            parts.append((epochs, 3))
+            if not model.is_surface:  # a surface race has steps only: an epoch is a step
+                parts.append((epochs, 3))
             parts.append((steps, 0))
             bar = progress_bar(model.progress, BAR_WIDTH // 2 if narrow else BAR_WIDTH)
             if bar:
