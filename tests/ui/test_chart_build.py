@@ -87,3 +87,20 @@ def test_the_step_axis_is_labelled_at_round_steps() -> None:
     text = re.sub(r"\x1b\[[0-9;]*m", "", draw_chart(new_figure(), plan))
     last_line = text.rstrip().splitlines()[-1]
     assert last_line.split() == ["2000", "4000", "6000", "8000", "10000"]
+
+
+def y_labels(y: np.ndarray) -> list[str]:
+    """The y tick labels of a linear chart of ``y`` against its index."""
+    x = np.arange(len(y), dtype=float)
+    plan = ChartPlan(76, 24, "dark", None, [Curve(x, y, (200, 40, 40))], [], "", False)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", draw_chart(new_figure(), plan))
+    return [m.group(1) for m in re.finditer(r"^\s*(\S+)┤", text, re.MULTILINE)]
+
+
+def test_a_linear_y_axis_is_labelled_at_round_values_short_when_large() -> None:
+    """plotext split f's range evenly ("3.5 1.8 0.2 -3.2") and wrote saddle's runaway in
+    fixed point ("-1507219909.1")."""
+    peaks = y_labels(np.linspace(3.6, -6.6, 50))
+    assert peaks and all(float(label) % 2 == 0 for label in peaks)
+    runaway = y_labels(np.linspace(1.0, -9.04e9, 50))
+    assert runaway and all(re.fullmatch(r"-?\d(\.\d+)?e\+0\d|0", label) for label in runaway)

@@ -101,6 +101,15 @@ def draw_chart(figure: Any, plan: ChartPlan) -> str:
         y_span = _span([y[y > 0] for y in ys])
         if y_span is not None:
             figure.yticks(*log_ticks(*y_span, max(3, plan.height // 4)))
+    else:
+        ys = [curve.y for curve in plan.curves] + [np.array([y]) for _, y, _ in plan.markers]
+        y_span = _span(ys)
+        if y_span is not None:
+            # plotext splits the range evenly ("3.5 1.8 0.2 -3.2", "-1507219909.1")
+            ticks, labels = round_ticks(*y_span, max(3, plan.height // 4))
+            if max(abs(tick) for tick in ticks) >= 1e5:
+                labels = [f"{tick:.3g}" for tick in ticks]
+            figure.yticks(ticks, labels)
     return str(figure.build())
 
 
