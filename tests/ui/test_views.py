@@ -68,7 +68,7 @@ async def test_grid_view_has_a_cell_per_racer_in_the_exercise_layout() -> None:
         heads = " ".join(str(w.render()) for w in app.screen.query(".grid-head"))
         assert "lr 0.1" in heads and "nadam" in heads
         title = str(app.screen.query_one("#grid-title", Static).render())
-        assert "training loss (whole training set) on one log scale" in title
+        assert "training loss on one log scale" in title
         await pilot.press("ctrl+e")  # a grid race offers its grid table among the exports
         await pilot.pause()
         assert isinstance(app.screen, ExportScreen) and app.screen.query("#kind-grid")

@@ -84,10 +84,11 @@ class GridScreen(ViewScreen):
         if started is None or started.grid is None:
             title.update("this scenario is not a grid")
             return
-        loss = "f" if model.is_surface else "training loss (whole training set)"
+        # the cells say "train": the whole-training-set loss, as everywhere
+        loss = "f" if model.is_surface else "training loss"
         title.update(
             f"[b]{escape(started.title)}[/]  [$foreground-muted]rows: {started.grid[0][0]}, "
-            f"columns: {started.grid[1][0] or '-'}; {loss} on one log scale for all cells, epoch "
+            f"columns: {started.grid[1][0] or '-'}; {loss} on one log scale, epoch "
             f"{model.epoch:.0f}[/]"
         )
         histories = {
