@@ -75,3 +75,17 @@ def test_a_removed_racer_comes_back_as_it_was() -> None:
     np.testing.assert_equal(again, state)  # weights, optimizer state, loss sums, counters
     (answer,) = race.handle(wire.RestoreRacer())  # nothing left to bring back
     assert isinstance(answer, wire.CommandRejected) and "no removed racer" in answer.message
+
+
+def test_an_edit_after_the_race_finished_is_refused_and_changes_nothing() -> None:
+    """A racer edited once the race is over would take no step at the new value and never
+    be judged again: a finished race showed it as running for good."""
+    race = peaks_race()
+    while race.state != "finished":
+        race.advance(1.0)
+    racer = next(iter(race.racers.values()))
+    status, lr = racer.status, racer.hparams["lr"]
+    (answer,) = race.handle(wire.SetHparam(racer.id, "lr", 0.05))
+    assert isinstance(answer, wire.CommandRejected)
+    assert answer.message == "the race has finished; restart it to try another value"
+    assert (racer.status, racer.hparams["lr"]) == (status, lr)

@@ -149,7 +149,7 @@ BENCH = (
         ("stalled",),
         "stuck at chance level (2.2, 19% accuracy) since epoch 2 while others reach 0.01",
         r"stalled since epoch 2: the loss 2\.24\d* has not gone below its best 2\.23\d* in the "
-        r"last 3 evaluations, 2\.2 above the best racer \(0\.009\d*\)",
+        r"last 3 evaluations, 2\.2\d* above the best racer \(0\.009\d*\)",
     ),
     Case(
         "digits_grid",

@@ -215,4 +215,4 @@ async def test_a_loss_of_exactly_zero_keeps_the_log_axis_and_is_left_out() -> No
         assert "loss (log) vs step, zeros not drawn" in str(chart.render())
         add_point(-1.0)
         await caught_up(pilot)
-        assert "loss (linear) vs step (linear: values ≤ 0)" in str(chart.render())
+        assert "loss (linear: values ≤ 0) vs step" in str(chart.render())

@@ -68,3 +68,17 @@ def test_bars_above_the_line_are_marked_and_the_line_runs_under_the_others() -> 
     assert line_row[:2] == LINE * 2 and LINE not in line_row[2:]
     assert bar_chart([1.0, 2.0], 4, 2).line_row is None  # no line: none drawn
     assert bar_chart([], 3, 2).rows == ("   ", "   ")
+
+
+def test_columns_show_their_largest_value_so_every_crossing_shows() -> None:
+    """Sharpness alternating 32 / 21 around a limit of 28.6, 60 points in 20 columns: the
+    means (24.8 or 28.6) fell under the line; the peaks are all over it."""
+    alternating = [32.3 if i % 2 else 21.1 for i in range(60)]
+    assert all(bar_chart(alternating, 20, 3, line=28.57).over)
+
+
+def test_a_small_positive_bar_still_shows() -> None:
+    """Sharpness 0.18 under a limit of 76: the lowest block, not an empty row that reads as
+    no data."""
+    chart = bar_chart([0.18, 0.17], 2, 3, line=76.0)
+    assert chart.rows[-1] == BLOCKS[0] * 2

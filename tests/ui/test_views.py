@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from textual.widgets import DataTable, Static
 
 from tui_optim.ui.app import TuiOptimApp
@@ -12,6 +14,7 @@ from tui_optim.ui.screens.leaderboard import LeaderboardScreen
 from tui_optim.ui.screens.race import RaceScreen
 from tui_optim.ui.screens.surface import SurfacePlot, SurfaceScreen
 from tui_optim.ui.testing import caught_up, settle, short_scenario
+from tui_optim.ui.widgets.param_table import ParamTable
 
 SIZE = (120, 40)
 
@@ -120,3 +123,26 @@ async def test_detail_view_shows_layers_and_hyperparameters() -> None:
         title = str(app.screen.query_one("#detail-title", Static).render())
         spec = app.model.specs[app.selected_racer]  # type: ignore[index]
         assert spec.name in title
+
+
+async def test_the_detail_sharpness_panel_is_measured_against_the_limit_or_says_why_not() -> None:
+    """SGD: bars under the 2/lr line and the numbers; Adam has no fixed limit, so its
+    sharpness is not estimated, and the panel says so rather than showing a bare dash."""
+    app = app_for("quickstart", epochs=60)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        names = {spec.name: rid for rid, spec in app.model.specs.items()}
+        table = app.screen.query_one(ParamTable)
+        table.select_racer(names["SGD"])
+        await pilot.press("enter")
+        await caught_up(pilot)
+        panel = app.screen.query_one("#spark-sharpness", Static)
+        text = str(panel.render())
+        assert re.search(r"now [\d.]+ < limit 40$", text), text
+        assert "╌" in text and any(block in text for block in "▁▂▃▄▅▆▇█")
+        await pilot.press("escape")
+        table.select_racer(names["Adam"])
+        await pilot.press("enter")
+        await caught_up(pilot)
+        text = str(app.screen.query_one("#spark-sharpness", Static).render())
+        assert text == "no fixed limit for this optimizer: not estimated"

@@ -266,7 +266,9 @@ class Progress:
         if summary and now - self.last_line >= 2.0:
             self.last_line = now
             try:
-                print(f"epoch {record.epoch:.1f} step {done}: {summary}", flush=True)
+                # a surface race has steps only: there an epoch is a step
+                at = "" if record.is_surface else f"epoch {record.epoch:.1f} "
+                print(f"{at}step {done}: {summary}", flush=True)
             except OSError:
                 self.quiet = True  # stdout is gone (full disk, closed pipe): race on
 

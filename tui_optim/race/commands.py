@@ -128,6 +128,9 @@ def _set_hparam(race: Race, command: SetHparam) -> list[Any]:
     racer = race.racers[command.racer]
     if racer.terminal:
         raise ValueError(f"{racer.spec.name} has {racer.status}; fork or restart instead")
+    if race.state == "finished":
+        # the racer would take no step at the new value, and never be judged again
+        raise ValueError("the race has finished; restart it to try another value")
     cls = get_optimizer(racer.spec.optimizer, racer.spec.flavor)
     canonical = cls.canonical_name(command.name)
     if canonical is None:

@@ -61,10 +61,11 @@ def format_number(value: float) -> str:
     return f"{value:.2g}"
 
 
-def format_apart(value: float, reference: float) -> str:
-    """``value`` with as many digits (2 to 6) as it takes to differ from ``reference``
-    formatted the same way: "0.0498 is below 0.05", never "0.05 is below 0.05"."""
-    for digits in range(2, 7):
+def format_apart(value: float, reference: float, fewest: int = 2) -> str:
+    """``value`` with as many digits (``fewest`` to 6) as it takes to differ from
+    ``reference`` formatted the same way: "0.0498 is below 0.05", never "0.05 is below
+    0.05"."""
+    for digits in range(fewest, 7):
         shown = f"{value:.{digits}g}"
         if shown != f"{reference:.{digits}g}":
             return shown
@@ -458,11 +459,17 @@ class HealthMonitor:
         few = f"{count} evaluations, too few for a trend"
         first = losses[0]
         if first > 0 and loss > (1 + s.rising_fraction) * first:
+            peak_index = max(range(count), key=losses.__getitem__)
+            peak = (
+                f"peak {format_number(losses[peak_index])} at epoch {epochs[peak_index]:g}, "
+                if losses[peak_index] > loss
+                else ""
+            )
             return Verdict(
                 "diverging",
                 f"diverging at the end (epoch {epoch:g}): the loss rose from "
                 f"{format_number(first)} at epoch {epochs[0]:g} to {format_number(loss)} "
-                f"(best {format_number(memory.best)}); {few}",
+                f"({peak}best {format_number(memory.best)}); {few}",
             )
         best_index = min(range(count), key=losses.__getitem__)
         since = count - 1 - best_index
@@ -479,10 +486,11 @@ class HealthMonitor:
         ):
             return Verdict(
                 "stalled",
+                # three digits at least: "its best 2" would read as a whole number
                 f"stalled since epoch {epochs[best_index]:g}: the loss "
-                f"{format_apart(loss, memory.best)} has not gone below its best "
-                f"{format_apart(memory.best, loss)} in the last {since} evaluations, "
-                f"{format_number(gap)} above {who} ({format_number(reference)}); {few}",
+                f"{format_apart(loss, memory.best, 3)} has not gone below its best "
+                f"{format_apart(memory.best, loss, 3)} in the last {since} evaluations, "
+                f"{gap:.3g} above {who} ({format_number(reference)}); {few}",
             )
         return None
 

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from tui_optim.results.record import RaceRecord
     from tui_optim.ui.host import AppHost
 
-#: Rows of the sharpness chart (the panel's third row holds the numbers).
+#: Fewest rows of the sharpness chart (the panel's last row holds the numbers); it takes
+#: every row the screen leaves it.
 SHARPNESS_ROWS = 2
 
 LAYER_COLUMNS = ("layer", "|W|", "|grad|", "|update|/|W|", "effective step", "optimizer state")
@@ -80,8 +81,9 @@ class DetailScreen(ViewScreen):
         figures = ""
         if stats is not None:
             name = fmt.loss_name(model.is_surface, long=True)
+            epoch = "" if model.is_surface else f"  epoch {stats.epoch:.1f}"
             figures = (
-                f"  step {stats.step}  epoch {stats.epoch:.1f}  {name} {fmt.num(stats.loss)}"
+                f"  step {stats.step}{epoch}  {name} {fmt.num(stats.loss)}"
                 f"  best {fmt.num(stats.best_loss)}"
             )
             if not model.is_surface:  # a surface has no batches: f is evaluated every step
@@ -128,7 +130,7 @@ class DetailScreen(ViewScreen):
                 else fmt.DASH
             )
             widget.update(
-                f"[{spec.colour}]{spark(values, max(widget.size.width - 4, 8))}[/]\n{last}"
+                f"[{spec.colour}]{spark(values, max(widget.content_size.width, 8))}[/]\n{last}"
             )
         self._draw_sharpness(spec.colour, arrays.get("sharpness"), steps, stats)
         hparams = "  ".join(f"{k}={fmt.hparam_value(v)}" for k, v in spec.hparams.items())
@@ -146,20 +148,25 @@ class DetailScreen(ViewScreen):
         self, colour: str, values: Any, steps: Any, stats: RacerStats | None
     ) -> None:
         """The sharpness over time against the optimizer's stability limit: bars on a scale
-        from zero, the limit as a line across them, bars above it in the error colour, and
-        the last value and the limit in numbers (no fixed limit for adaptive methods)."""
+        from zero, the limit as a line across them, bars above it in the error colour, the
+        last value and the limit in numbers, and in the bottom border the first step over
+        it. Adaptive methods have no fixed limit, and their sharpness is not estimated."""
         widget = self.query_one("#spark-sharpness", Static)
-        if values is None or steps is None:
-            widget.update(fmt.DASH)
-            return
-        known = np.isfinite(values)
-        values, steps = np.asarray(values)[known], np.asarray(steps)[known]
-        if not len(values):
-            widget.update(fmt.DASH)
-            return
         limit = stats.stability_limit if stats is not None else None
-        chart = bar_chart(values, max(widget.size.width - 4, 8), SHARPNESS_ROWS, limit)
-        rows = [
+        known = np.isfinite(values) if values is not None and steps is not None else None
+        widget.border_subtitle = ""
+        if known is None or not known.any():
+            widget.update(
+                "no fixed limit for this optimizer: not estimated"
+                if limit is None
+                else f"limit {fmt.num(limit)}; no estimate yet (one every few evaluations)"
+            )
+            return
+        values, steps = np.asarray(values)[known], np.asarray(steps)[known]
+        # every row the panel has but the one with the numbers
+        rows = max(SHARPNESS_ROWS, widget.content_size.height - 1)
+        chart = bar_chart(values, max(widget.content_size.width, 8), rows, limit)
+        lines = [
             "".join(
                 f"[$warning]{ch}[/]"
                 if ch == LINE
@@ -176,6 +183,6 @@ class DetailScreen(ViewScreen):
         else:
             shown = f"now {fmt.num(now)} {'>' if now > limit else '<'} limit {fmt.num(limit)}"
             above = values > limit
-            if above.any() and not above[-1]:
-                shown += f"; over at step {int(steps[np.argmax(above)])}"
-        widget.update("\n".join([*rows, shown]))
+            if above.any():
+                widget.border_subtitle = f"first over at step {int(steps[np.argmax(above)])}"
+        widget.update("\n".join([*lines, shown]))

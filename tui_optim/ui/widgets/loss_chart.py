@@ -215,15 +215,18 @@ class LossChart(Hosted, PlotextPlot):
         log_possible = bool(np.any(all_y > 0)) and not bool(np.any(all_y < 0))
         use_log = self.log_y and log_possible
         scale = "log" if use_log else "linear"
-        note = "" if use_log or not self.log_y else " (linear: values ≤ 0)"
+        # why the y axis is linear although log was asked for: said next to the y scale
+        why_linear = "" if use_log or not self.log_y else ": values ≤ 0"
         if use_log and bool(np.any(all_y == 0)):
             curves = [curve for curve in map(_positive, curves) if curve.y.size]
             markers = [marker for marker in markers if marker[1] > 0]
             note = ", zeros not drawn"
+        else:
+            note = ""
         smooth = ", EMA" if self.smoothing else ""
         x_title = X_TITLES.get(self.x_axis, self.x_axis)
         quantity = "f" if self._model is not None and self._model.is_surface else "loss"
-        title = f"{quantity} ({scale}{smooth}) vs {x_title}{note}"
+        title = f"{quantity} ({scale}{why_linear}{smooth}) vs {x_title}{note}"
         labels = width >= 50 and sum(1 for c in curves if c.label) <= MAX_LABELS
         return ChartPlan(width, height, theme, spec, curves, markers, title, use_log, labels=labels)
 

@@ -70,35 +70,37 @@ class BarChart:
     """A series as columns of block characters, with a horizontal reference line."""
 
     rows: tuple[str, ...]  # top row first, plain characters, one per column
-    over: tuple[bool, ...]  # per column: its values' mean is above the line
+    over: tuple[bool, ...]  # per column: its largest value is above the line
     line_row: int | None  # the row the line is drawn in (0 = top); None without a line
 
 
 def bar_chart(
     values: Sequence[float] | np.ndarray, width: int, height: int, line: float | None = None
 ) -> BarChart:
-    """``values`` (finite ones) squeezed into ``width`` columns of bucket means, drawn as
-    bars ``height`` rows high on a linear scale from min(0, lowest) to above the highest
-    value and ``line``, and ``line`` across the columns whose bar does not reach it. The
-    scale starts at zero, so a series that hardly changes draws as even bars, not as its
-    rounding noise blown up to the full height; and the line's height against the bars
-    reads as "how far below (or above) the line"."""
+    """``values`` (finite ones) squeezed into ``width`` columns, each the largest value of
+    its bucket (a series that crosses the line every other point shows every crossing,
+    where means would fall under it), drawn as bars ``height`` rows high on a linear scale
+    from min(0, lowest) to above the highest value and ``line``, and ``line`` across the
+    columns whose bar does not reach it. The scale starts at zero, so a series that hardly
+    changes draws as even bars, not as its rounding noise blown up to the full height; the
+    line's height against the bars reads as "how far below (or above) the line"; a bar
+    above zero is never thinner than the lowest block, so a small one still shows."""
     data = np.asarray(values, dtype=float)
     data = data[np.isfinite(data)]
     columns = min(width, data.size)
     if columns < 1 or height < 1:
         return BarChart(tuple(" " * max(width, 0) for _ in range(max(height, 0))), (), None)
     edges = np.linspace(0, data.size, columns + 1).astype(int)
-    means = np.array([data[a:b].mean() for a, b in itertools.pairwise(edges)])
-    low = min(0.0, float(means.min()))
-    high = float(means.max())
+    peaks = np.array([data[a:b].max() for a, b in itertools.pairwise(edges)])
+    low = min(0.0, float(peaks.min()))
+    high = float(peaks.max())
     if line is not None and math.isfinite(line):
         high = max(high, line) * 1.15 if max(high, line) > 0 else max(high, line)
     else:
         line = None
     if not high > low:
         return BarChart(tuple(" " * columns for _ in range(height)), (False,) * columns, None)
-    levels = (means - low) / (high - low) * height  # bar heights in rows
+    levels = (peaks - low) / (high - low) * height  # bar heights in rows
     line_row = None
     line_level = math.inf
     if line is not None:
@@ -113,7 +115,9 @@ def bar_chart(
                 cells.append(LINE)  # the line runs over every bar that stays below it
                 continue
             eighths = round(min(max(level - from_bottom, 0.0), 1.0) * len(BLOCKS))
+            if from_bottom == 0 and level > 0:
+                eighths = max(eighths, 1)
             cells.append(BLOCKS[eighths - 1] if eighths else " ")
         rows.append("".join(cells))
-    over = tuple(bool(m > line) for m in means) if line is not None else (False,) * columns
+    over = tuple(bool(m > line) for m in peaks) if line is not None else (False,) * columns
     return BarChart(tuple(rows), over, line_row)
