@@ -28,10 +28,17 @@ async def test_the_notes_show_when_the_race_starts_and_again_on_w() -> None:
         assert "\n" not in shown[0].message.removesuffix("\n(w shows this again)")
         assert shown[0].timeout >= 5
         await settle(pilot)
+
+        def notes_shown() -> int:
+            notifications = app._notifications  # type: ignore[attr-defined]
+            return sum(1 for n in notifications if n.title == NOTES_TITLE)
+
+        await pilot.press("w")  # showing: w hides them (a second copy stacked on top)
+        await pilot.pause(0.1)
+        assert notes_shown() == 0
         await pilot.press("w")
         await pilot.pause(0.1)
-        shown = [n for n in app._notifications if n.title == NOTES_TITLE]  # type: ignore[attr-defined]
-        assert len(shown) == 2
+        assert notes_shown() == 1
 
 
 def static_text(widget: Static) -> str:

@@ -12,6 +12,7 @@ import math
 import os
 import sys
 import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -188,7 +189,9 @@ class TuiOptimApp(App[int]):
         Binding("o", "open_scenario", "Open", tooltip="open another scenario"),
         Binding("t", "toggle_theme", "Theme", show=False, tooltip="light or dark theme"),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="this help"),
-        Binding("w", "look_for", "Look for", show=False, tooltip="what to look for in this race"),
+        Binding(
+            "w", "look_for", "Look for", show=False, tooltip="what to look for (again: hide it)"
+        ),
         Binding("q", "quit", "Quit", tooltip="quit (stops the engine)"),
         # Scrubbing (a replay, or the live race while paused): ahead of the widgets' keys.
         Binding(
@@ -280,6 +283,9 @@ class TuiOptimApp(App[int]):
         #: where a toast that times out would make snapshots depend on the clock).
         self.notes_at_start = not self.test_mode
         self._notes_shown_for: tuple[str, str] | None = None
+        #: When the notes on screen go away (monotonic clock; 0: none shown), so `w` hides
+        #: them instead of stacking a second copy.
+        self._notes_until = 0.0
         #: What the engine reported (or the replayed file held).
         self.record: RaceRecord = RaceModel()
         #: The record as it was at the scrubbed step (None: the record itself).
@@ -801,18 +807,23 @@ class TuiOptimApp(App[int]):
         if not self.notes_at_start or not started.notes or shown_for == self._notes_shown_for:
             return
         self._notes_shown_for = shown_for
-        self.notify(
-            f"{fmt.reflow(started.notes)}\n(w shows this again)",
-            title=NOTES_TITLE,
-            timeout=NOTES_SECONDS,
-        )
+        self._show_notes(f"{fmt.reflow(started.notes)}\n(w shows this again)", NOTES_SECONDS)
 
     def action_look_for(self) -> None:
-        started = self.model.started
+        """Show the scenario's notes, or hide them when they are showing."""
         from tui_optim.ui import format as fmt
 
+        if time.monotonic() < self._notes_until:
+            self.clear_notifications()
+            self._notes_until = 0.0
+            return
+        started = self.model.started
         notes = fmt.reflow(started.notes) if started is not None else ""
-        self.notify(notes or "this scenario says nothing", title=NOTES_TITLE, timeout=30)
+        self._show_notes(notes or "this scenario says nothing", 30)
+
+    def _show_notes(self, text: str, seconds: float) -> None:
+        self.notify(text, title=NOTES_TITLE, timeout=seconds)
+        self._notes_until = time.monotonic() + seconds
 
     def action_help(self) -> None:
         from tui_optim.ui.screens.help import HelpScreen
@@ -932,7 +943,6 @@ def screenshot_name(scenario: Scenario | None, folder: Path) -> str:
     """A plain file name for a screenshot in ``folder``: ``tui-optim-quickstart-20260101-
     120000.svg`` (letters, digits and dashes; never one that exists)."""
     import re
-    import time
 
     label = (scenario.name or scenario.title) if scenario is not None else "race"
     slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-") or "race"

@@ -88,9 +88,10 @@ class RacerCard(Hosted, Widget):
             yield Static(classes="card-figures")
 
     def on_mount(self) -> None:
-        if not self.children:
+        if not self.query(".card-name"):
             # Removed before it mounted (a restart in the same burst of keys): its children
-            # are gone already, and it is never drawn.
+            # are gone or going (the name's row may go before the rest), and it is never
+            # drawn.
             return
         self.set_compact(self.has_class("-compact"))
         self._ready = True
