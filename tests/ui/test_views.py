@@ -146,3 +146,23 @@ async def test_the_detail_sharpness_panel_is_measured_against_the_limit_or_says_
         await caught_up(pilot)
         text = str(app.screen.query_one("#spark-sharpness", Static).render())
         assert text == "no fixed limit for this optimizer: not estimated"
+
+
+async def test_the_leaderboard_scrolls_to_its_last_rows_and_stays_there_on_redraw() -> None:
+    """At 80x24 a 24-racer board shows 19 rows: the keys reach the rest (the stalled and
+    diverged come last), and a live update does not throw the reader back to the top."""
+    app = app_for("iris_grid", epochs=4)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        await caught_up(pilot)
+        assert isinstance(app.screen, LeaderboardScreen)
+        board = app.screen.query_one("#board", DataTable)
+        assert board.has_focus
+        await pilot.press("pagedown", "pagedown")
+        await pilot.pause()
+        assert board.scroll_y > 0 and board.cursor_row > 18
+        where = (board.scroll_y, board.cursor_row)
+        app.screen.redraw(force=True)
+        await pilot.pause()
+        assert (board.scroll_y, board.cursor_row) == where

@@ -53,7 +53,11 @@ class LeaderboardScreen(ViewScreen):
 
     def on_mount(self) -> None:
         self.columns: tuple[str, ...] = COLUMNS
-        self.query_one(DataTable).add_columns(*self.columns)
+        table = self.query_one(DataTable)
+        table.add_columns(*self.columns)
+        # focused, so the arrow and page keys reach the rows below the screen's edge (at
+        # 80x24 a 24-racer board shows 19: the stalled and diverged ones come last)
+        table.focus()
         super().on_mount()
 
     def draw(self, model: RaceRecord) -> None:
@@ -71,6 +75,8 @@ class LeaderboardScreen(ViewScreen):
             f"{what}; DNF = diverged or failed[/]"
         )
         table = self.query_one(DataTable)
+        # a live race redraws the board at every update: where the reader was stays put
+        cursor_row, scroll_y = table.cursor_row, table.scroll_y
         table.clear()
         if started is None:
             return
@@ -132,3 +138,6 @@ class LeaderboardScreen(ViewScreen):
                 last,
                 *extra,
             )
+        if table.row_count:
+            table.move_cursor(row=min(cursor_row, table.row_count - 1), scroll=False)
+            table.scroll_to(y=scroll_y, animate=False, immediate=True)
