@@ -54,6 +54,7 @@ from tui_optim.race.recorder import (
     HORIZON_EVERY_EPOCHS,
     Racer,
     Recorder,
+    group_leader,
 )
 from tui_optim.race.weights import race_slugs, unique_slug, weight_file_stem
 from tui_optim.scenario import RacerConfig, Scenario
@@ -430,9 +431,8 @@ class Race:
         # each racer measured against the best of its own group, as during the race
         leaders: dict[int, float] = {}
         for group in self.groups.values():
-            finite = [r.loss for r in group.racers if math.isfinite(r.loss)]
-            for racer in group.racers:
-                leaders[racer.id] = min(finite) if finite else math.nan
+            best = group_leader(group)
+            leaders.update((racer.id, best) for racer in group.racers)
         for racer in self.racers.values():
             leader = leaders.get(racer.id, math.nan)
             verdict = racer.monitor.finish(racer.steps, racer.epoch, racer.loss, leader)

@@ -98,6 +98,15 @@ def evaluation_interval(steps_per_epoch: int, total_steps: int, n_train: int) ->
     return interval
 
 
+def group_leader(group: Group) -> float:
+    """The lowest loss among ``group``'s racers (NaN: none finite): "the best racer" a
+    racer is measured against is the best of its own group, at the same step, a figure that
+    does not depend on how far other groups (other seeds or batch sizes) had got, or on
+    which engine process holds them (race/partition.py keeps groups whole)."""
+    finite = [racer.loss for racer in group.racers if math.isfinite(racer.loss)]
+    return min(finite) if finite else math.nan
+
+
 def landscape_of(problem: Problem) -> Landscape:
     return Landscape(problem.minima, problem.unbounded_below, problem.length_scale)
 
@@ -309,11 +318,7 @@ class Recorder:
         previous = [racer.loss for racer in group.racers]
         for row, racer in enumerate(group.racers):
             racer.loss = float(train.loss[row])
-        # "The best racer" is the best of this group, at this same step: a figure that
-        # does not depend on how far other groups (other seeds or batch sizes) had got, or
-        # on which engine process holds them (race/partition.py keeps groups whole).
-        finite = [racer.loss for racer in group.racers if math.isfinite(racer.loss)]
-        leader = min(finite) if finite else math.nan
+        leader = group_leader(group)
         verdicts: list[tuple[Racer, Verdict]] = []
         for row, racer in enumerate(group.racers):
             racer.steps, racer.epoch, racer.seconds = step, epoch, seconds
