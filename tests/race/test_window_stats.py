@@ -14,17 +14,8 @@ import math
 import numpy as np
 import pytest
 
-from tui_optim.race.diagnosis import (
-    HealthMonitor,
-    HealthSettings,
-    Observation,
-    Trend,
-    WindowStats,
-    fit_trend,
-    judge,
-    reversals,
-    window_stats,
-)
+from tui_optim.race.diagnosis import HealthMonitor, HealthSettings, Observation, judge
+from tui_optim.race.window_stats import Trend, WindowStats, fit_trend, reversals, window_stats
 
 
 def reference(window: list[float]) -> WindowStats:
