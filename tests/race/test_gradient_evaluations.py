@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from recorded_races import recorded
 
 from tui_optim.engine.data import DataSpec
 from tui_optim.engine.optimizers import HyperparameterError, get_optimizer
@@ -53,11 +54,7 @@ def iris(racers: list[RacerConfig], steps: int = 12, **changes: Any) -> Scenario
 
 def run(scenario: Scenario) -> tuple[Race, RaceRecord]:
     race = Race(scenario)
-    record = RaceRecord()
-    record.apply(race.started())
-    while race.state == "running":
-        race.advance(1.0)
-        record.apply(race.snapshot())
+    record = recorded(race)
     return race, record
 
 

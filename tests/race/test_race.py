@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from recorded_races import params_of, run_to_end
 
 from tui_optim.engine.data import DataSpec
 from tui_optim.engine.init import load_weights
@@ -62,15 +63,6 @@ LINEUP = [
     racer("rmsprop", "rmsprop", lr=0.001),
     racer("nesterov", "nesterov", lr=0.05),
 ]
-
-
-def run_to_end(race: Race) -> None:
-    while race.state == "running":
-        race.advance(1.0)
-
-
-def params_of(race: Race) -> dict[str, np.ndarray]:
-    return {r.spec.name: race.current_params(r).copy() for r in race.racers.values()}
 
 
 def test_lockstep_equals_racing_alone() -> None:

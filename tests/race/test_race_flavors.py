@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from recorded_races import params_of, run_to_end
 
 from tui_optim.engine.data import DataSpec
 from tui_optim.engine.optimizers import registry
@@ -35,15 +36,6 @@ def iris_scenario(racers: list[RacerConfig], epochs: int) -> Scenario:
         model=ModelSpec((4, 8, 3), hidden="selu", output="softmax", loss="cross_entropy"),
         name="iris-flavors",
     )
-
-
-def run_to_end(race: Race) -> None:
-    while race.state == "running":
-        race.advance(1.0)
-
-
-def params_of(race: Race) -> dict[str, np.ndarray]:
-    return {r.spec.name: race.current_params(r).copy() for r in race.racers.values()}
 
 
 def keras_racer(name: str, optimizer: str, **hparams: float | bool) -> RacerConfig:

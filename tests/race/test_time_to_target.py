@@ -8,11 +8,11 @@ import json
 from pathlib import Path
 
 import pytest
+from recorded_races import recorded
 
 from tui_optim.race import recorder
 from tui_optim.race.race import Race
 from tui_optim.results.export import leaderboard, write_json
-from tui_optim.results.record import RaceRecord
 from tui_optim.results.replay import load_record
 from tui_optim.scenario import load_scenario
 
@@ -58,11 +58,7 @@ def test_the_exports_and_the_leaderboard_say_whether_it_is_exact(
 ) -> None:
     monkeypatch.setattr(recorder, "WATCH_WINDOWS", 0)
     race = Race(dataclasses.replace(load_scenario("quickstart"), epochs=400))
-    record = RaceRecord()
-    record.apply(race.started())
-    while race.state == "running":
-        race.advance(1.0)
-        record.apply(race.snapshot())
+    record = recorded(race)
     path = tmp_path / "race.json"
     write_json(record, path)
     exported = [r["time_to_target"] for r in json.loads(path.read_text())["racers"]]

@@ -7,6 +7,8 @@ import dataclasses
 import json
 from pathlib import Path
 
+from recorded_races import recorded
+
 from tui_optim.engine.optimizers import OPTIMIZERS
 from tui_optim.race.race import Race
 from tui_optim.results.export import leaderboard, results_document, write_csv, write_json
@@ -23,11 +25,7 @@ def raced(racers: list[RacerConfig], epochs: int = 30, **changes: object) -> Rac
         **{"target_loss": 0.4, **changes},
     )
     race = Race(scenario)
-    record = RaceRecord()
-    record.apply(race.started())
-    while race.state == "running":
-        race.advance(0.5)
-        record.apply(race.snapshot())
+    record = recorded(race, 0.5)
     return record
 
 

@@ -7,6 +7,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from recorded_races import recorded
 
 from tui_optim.race.race import Race
 from tui_optim.results.export import grid_table, write_grid_table
@@ -16,11 +17,7 @@ from tui_optim.scenario import load_scenario
 
 def raced(name: str, epochs: int) -> RaceRecord:
     race = Race(dataclasses.replace(load_scenario(name, check=False), epochs=epochs))
-    record = RaceRecord()
-    record.apply(race.started())
-    while race.state == "running":
-        race.advance(1.0)
-        record.apply(race.snapshot())
+    record = recorded(race)
     return record
 
 

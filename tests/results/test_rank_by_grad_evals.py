@@ -3,6 +3,8 @@ evaluates the gradient twice a step (SAM) can lose to one that takes more steps.
 
 from __future__ import annotations
 
+from recorded_races import recorded
+
 from tui_optim.race.race import Race
 from tui_optim.results.export import leaderboard
 from tui_optim.results.record import RaceRecord
@@ -33,11 +35,7 @@ inner = { optimizer = "sgd", lr = 0.03 }
 
 def finished(text: str) -> RaceRecord:
     race = Race(parse_scenario(text))
-    record = RaceRecord()
-    record.apply(race.started())
-    while race.state == "running":
-        race.advance(0.1)
-        record.apply(race.snapshot())
+    record = recorded(race, 0.1)
     return record
 
 

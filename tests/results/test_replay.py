@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from recorded_races import recorded
 
 from tui_optim.race.race import Race
 from tui_optim.results.export import write_json
@@ -81,11 +82,7 @@ def test_export_round_trip_keeps_the_grid_and_the_last_layer_figures(tmp_path: P
     import dataclasses
 
     race = Race(dataclasses.replace(load_scenario("iris_grid_20"), epochs=2), pace=None)
-    record = RaceRecord()
-    record.apply(race.started())
-    while race.state == "running":
-        race.advance(0.05)
-        record.apply(race.snapshot())
+    record = recorded(race, 0.05)
     path = tmp_path / "grid.json"
     write_json(record, path)
     again = load_record(path)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from recorded_races import recorded
 from textual.widgets import Static
 
 from tui_optim.race.messages import AddRacer, HistoryChunk
@@ -374,14 +375,9 @@ def test_marks_get_a_contrasting_backing() -> None:
 def exported(tmp_path: Path, name: str = "peaks_zoo", epochs: int | None = None) -> Path:
     from tui_optim.race.race import Race
     from tui_optim.results.export import write_json
-    from tui_optim.results.record import RaceRecord
 
     race = Race(short_scenario(name, epochs=epochs))
-    record = RaceRecord()
-    record.apply(race.started())
-    while race.state == "running":
-        race.advance(0.05)
-        record.apply(race.snapshot())
+    record = recorded(race, 0.05)
     path = tmp_path / f"{name}.json"
     write_json(record, path)
     return path
