@@ -248,10 +248,9 @@ async def test_command_palette_offers_every_key() -> None:
 
 # ---------------------------------------------------------------------- forms
 async def test_add_racer_form_adds_a_racer() -> None:
-    app = make_app(epochs=400)
+    app = make_app(epochs=400, paused=True)  # a finished race refuses new racers
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: bool(app.model.specs), what="racers")
-        await pilot.press("space")
         before = len(app.model.specs)
         form = await open_form(pilot, "a", AddRacerScreen)
         form.query_one("#racer-name", Input).value = "newcomer"
@@ -326,10 +325,9 @@ async def test_form_fields_are_reached_with_tab_and_race_keys_type_into_them() -
 
 
 async def test_edit_form_changes_a_hyperparameter_and_rejects_bad_values() -> None:
-    app = make_app(epochs=400)
+    app = make_app(epochs=400, paused=True)  # a finished race refuses edits
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.selected_racer is not None, what="a racer")
-        await pilot.press("space")
         racer = app.selected_racer
         form = await open_form(pilot, "e", EditScreen)
         assert app.focused is form.query_one("#hp-lr")  # the first field, not Cancel
@@ -349,10 +347,9 @@ async def test_edit_form_changes_a_hyperparameter_and_rejects_bad_values() -> No
 
 async def test_edit_form_keeps_a_wrappers_inner_optimizer() -> None:
     """A wrapper's form edits its own fields; its inner optimizer (no field) is kept."""
-    app = make_app(epochs=400)
+    app = make_app(epochs=400, paused=True)  # a finished race refuses edits
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.selected_racer is not None, what="a racer")
-        await pilot.press("space")
         hparams = OPTIMIZERS["lookahead"].validate({"inner": {"optimizer": "sgd", "lr": 0.1}})
         form = EditScreen(RacerSpec(99, "la", "la", "lookahead", hparams, "#4e79a7"))
         app.push_screen(form)
@@ -364,10 +361,9 @@ async def test_edit_form_keeps_a_wrappers_inner_optimizer() -> None:
 
 
 async def test_fork_form_adds_a_child_racer() -> None:
-    app = make_app(epochs=400)
+    app = make_app(epochs=400, paused=True)  # a finished race refuses edits
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.selected_racer is not None, what="a racer")
-        await pilot.press("space")
         parent = app.selected_racer
         form = await open_form(pilot, "f", ForkScreen)
         await click_button(pilot, "#submit")  # unchanged: a fork needs a change
@@ -386,10 +382,9 @@ async def test_fork_form_adds_a_child_racer() -> None:
 
 
 async def test_remove_key_removes_the_selected_racer() -> None:
-    app = make_app(epochs=400)
+    app = make_app(epochs=400, paused=True)  # a finished race refuses edits
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.selected_racer is not None, what="a racer")
-        await pilot.press("space")
         victim = app.selected_racer
         await pilot.press("d")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked")
