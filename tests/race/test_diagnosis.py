@@ -85,6 +85,14 @@ BENCH = (
         r"the steps reversed direction in \d+ of \d+ moves while f went from 0\.01\d to 0\.0",
     ),
     Case(
+        "beale",
+        "RMSprop",
+        ("converged",),
+        "at the minimum by step 925, then thrown out to f = 0.031 and back: its step does not "
+        "shrink with the gradient, and the reason must say so rather than hide the spike",
+        r"the global minimum .*; then f jumped to 0\.031 at step 975 and ended at 4\.2e-06",
+    ),
+    Case(
         "peaks_learning_rates",
         "sgd lr=0.1",
         ("oscillating",),
@@ -273,6 +281,21 @@ def test_a_racer_converged_at_the_target_still_diverges_when_its_loss_blows_up()
     verdicts = feed(HealthMonitor(10.0), [0.01, 0.005, 0.004, 6.0])
     assert [v.status for v in verdicts] == ["converged", "diverged"]
     assert "the loss 6 is over 1000 times its best 0.004" in verdicts[-1].reason
+
+
+def test_a_converged_racer_keeps_its_badge_and_its_final_reason_tells_of_a_jump() -> None:
+    monitor = HealthMonitor(0.05)
+    feed(monitor, [1.0, 0.5, 0.04, 0.03, 0.9, 0.03, 0.02])
+    verdict = monitor.finish(28, 7.0, 0.02)
+    assert verdict is not None and verdict.status == "converged"
+    assert verdict.reason.endswith("; then the loss jumped to 0.9 at epoch 5 and ended at 0.02")
+
+
+def test_jitter_at_the_bottom_is_not_a_jump() -> None:
+    # 0.1% of the way down (1 -> 0.03) is 0.001: these wiggles stay below it
+    monitor = HealthMonitor(0.05)
+    feed(monitor, [1.0, 0.5, 0.04, 0.03, 0.0305, 0.0298, 0.03])
+    assert monitor.finish(28, 7.0, 0.03) is None
 
 
 def test_noisy_but_falling_is_running_not_oscillating() -> None:

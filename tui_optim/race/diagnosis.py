@@ -170,6 +170,10 @@ class HealthSettings:
     basin_fraction: float = 0.1
     #: Functions unbounded below: f below -this x max(1, |f0|) and falling is a runaway.
     runaway_factor: float = 1e3
+    #: After converging, a rise above the converged loss by this fraction of the way the
+    #: loss came down (initial to best), and to over ten times that loss, is an excursion
+    #: the final reason reports (too brief to be diverging, too large to leave unsaid).
+    excursion_fraction: float = 1e-3
 
 
 def judge(entries: Sequence[tuple[HealthMonitor, Observation]]) -> list[Verdict | None]:
@@ -212,6 +216,11 @@ class _Memory:
     #: Observations taken, and the observation count at each reported change.
     count: int = 0
     changes: list[int] = field(default_factory=list)
+    #: Since the racer was reported converged: that report's reason and loss, and the
+    #: highest loss after it with its epoch (an excursion, see ``excursion_fraction``).
+    converged_reason: str = ""
+    converged_loss: float = math.nan
+    excursion: tuple[float, float] | None = None
 
 
 class HealthMonitor:
@@ -277,6 +286,8 @@ class HealthMonitor:
         Every other status is already a diagnosis and stays, so a finished race never shows
         a racer as still running.
         """
+        if self.status == "converged":
+            return self._excursion_verdict(loss)
         if self.status != "running":
             return None
         short = self._short_race_verdict(epoch, loss, leader_loss)
@@ -298,6 +309,21 @@ class HealthMonitor:
         if self.target_loss is not None:
             reason += f", target {format_number(self.target_loss)} not reached"
         return Verdict("finished", reason)
+
+    def _excursion_verdict(self, loss: float) -> Verdict | None:
+        """A converged racer whose loss later jumped without diverging: the same status,
+        its reason completed with the jump (RMSprop's step, which does not shrink with the
+        gradient, can throw it out of a minimum it finds again)."""
+        memory = self.memory
+        if memory.excursion is None:
+            return None
+        peak, when = memory.excursion
+        quantity = "the loss" if self.landscape.length_scale is None else "f"
+        return Verdict(
+            "converged",
+            f"{memory.converged_reason}; then {quantity} jumped to {format_number(peak)} at "
+            f"{self.unit} {when:g} and ended at {format_number(loss)}",
+        )
 
     def _short_race_verdict(
         self, epoch: float, loss: float, leader_loss: float
@@ -392,11 +418,23 @@ class HealthMonitor:
         if loss < memory.plateau_below:
             memory.plateau_below = loss - 0.01 * max(abs(loss), 1e-12)
             memory.plateau_epoch = epoch
+        if self.status == "converged":
+            self._watch_excursion(epoch, loss)
         target = self.target_loss
         if target is not None and loss <= target:
             # converged at once; once converged, nothing to judge while it stays there
             return self.status != "converged" or self._blown_up(loss)
         return memory.count % self.settings.classify_every == 0
+
+    def _watch_excursion(self, epoch: float, loss: float) -> None:
+        memory = self.memory
+        rise = loss - memory.converged_loss
+        if (
+            rise > self.settings.excursion_fraction * (memory.initial_loss - memory.best)
+            and rise > 9 * abs(memory.converged_loss)
+            and (memory.excursion is None or loss > memory.excursion[0])
+        ):
+            memory.excursion = (loss, epoch)
 
     def reads_window(self, obs: Observation) -> bool:
         """Whether judging ``obs`` reads the window's statistics: not for a non-finite loss
@@ -463,9 +501,13 @@ class HealthMonitor:
         if status == self.status:
             return None
         self.status = status
-        self.memory.statuses.append(status)
-        self.memory.changes.append(self.memory.count)
-        return Verdict(status, reason())
+        memory = self.memory
+        memory.statuses.append(status)
+        memory.changes.append(memory.count)
+        verdict = Verdict(status, reason())
+        if status == "converged":
+            memory.converged_reason, memory.converged_loss = verdict.reason, memory.losses[-1]
+        return verdict
 
     # ---------------------------------------------------------------- rules
     def _where(self, obs: Observation) -> str:
