@@ -597,15 +597,50 @@ async def test_no_color_draws_each_line_with_its_glyph(monkeypatch: pytest.Monke
         assert sum(glyph in chart for glyph in GLYPHS[:6]) >= 5
 
 
-async def test_leaderboard_fits_80_columns() -> None:
+@pytest.mark.parametrize(
+    ("scenario", "expected"),
+    [
+        # no target: no time-to-target column that could only say "-"
+        ("iris_grid_20", ["#", "racer", "", "train loss", "val loss", "val acc"]),
+        ("quickstart", ["#", "racer", "", "to target", "train loss", "val loss", "val acc"]),
+        # a surface: f, and nothing that has no meaning there
+        ("beale", ["#", "racer", "", "f"]),
+    ],
+)
+async def test_leaderboard_fits_80_columns_and_shows_what_the_race_measures(
+    scenario: str, expected: list[str]
+) -> None:
     from textual.widgets import DataTable
 
-    app = quick_app("iris_grid_20")
+    app = quick_app(scenario)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("b")
         await caught_up(pilot)
         board = app.screen.query_one("#board", DataTable)
         assert board.virtual_size.width <= 80
-        labels = [str(column.label) for column in board.columns.values()]
-        assert "train loss" in labels and "to target" in labels
+        assert [str(column.label) for column in board.columns.values()] == expected
+
+
+@pytest.mark.parametrize(
+    ("scenario", "acc", "target"),
+    [
+        ("quickstart", "val acc", True),  # a validation split and a target
+        ("scratch_adam", "train acc", False),  # classification, no split: training accuracy
+        ("chaotic_series", None, False),  # a regression: no accuracy at all
+        ("beale", None, False),  # a surface: f, no accuracy
+    ],
+)
+async def test_the_parameter_table_shows_only_columns_that_mean_something(
+    scenario: str, acc: str | None, target: bool
+) -> None:
+    app = quick_app(scenario)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(ParamTable)
+        labels = {str(column.key.value): str(column.label) for column in table.columns.values()}
+        assert labels.get("acc") == acc
+        assert ("target" in labels) == target
+        assert labels["loss"] == ("f" if scenario == "beale" else "train loss")
+        for racer in app.model.specs:  # every row has a cell in every column shown
+            assert len(table.get_row(str(racer))) == len(labels)

@@ -396,8 +396,7 @@ def rank_key(record: RaceRecord, rank_by: str | None = None) -> str:
     chosen = rank_by or (record.started.rank_by if record.started is not None else None)
     if chosen is not None:
         return chosen
-    has_validation = any(s.val_loss is not None for s in record.stats.values())
-    return "val_loss" if has_validation else "loss"
+    return "val_loss" if record.has_validation else "loss"
 
 
 def rank_label(record: RaceRecord, rank_by: str | None = None) -> str:

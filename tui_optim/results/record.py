@@ -107,6 +107,23 @@ class RaceRecord:
         return self.started is not None and self.started.problem.kind == "surface"
 
     @property
+    def has_validation(self) -> bool:
+        """Whether the racers report a validation loss (the scenario has a split)."""
+        return any(s.val_loss is not None for s in self.stats.values())
+
+    @property
+    def has_accuracy(self) -> bool:
+        """Whether the race measures an accuracy (a classification network; not known
+        before the engine reports in, so assumed)."""
+        return self.started is None or self.started.problem.is_classification
+
+    @property
+    def has_target(self) -> bool:
+        """Whether the scenario sets a target loss (not known before the engine reports
+        in, so assumed)."""
+        return self.started is None or self.started.target_loss is not None
+
+    @property
     def is_grid(self) -> bool:
         return self.started is not None and self.started.grid is not None
 

@@ -38,6 +38,10 @@ HORIZON_COLUMNS = (*COLUMNS[:-1], "horizon (steps)")
 COMPACT_BELOW = 110
 COMPACT_COLUMNS = ("#", "racer", "", "to target", "train loss", "val loss", "val acc")
 COMPACT_HORIZON_COLUMNS = (*COMPACT_COLUMNS[:-1], "ahead")
+#: Columns that say nothing in a race without a target, without a validation split, or
+#: without an accuracy (a surface, a regression): not shown there.
+TARGET_COLUMNS = frozenset({"steps to target", "epochs", "seconds", "to target"})
+VALIDATION_COLUMNS = frozenset({"val loss", "val acc"})
 
 
 def with_spread(value: float | None, spread: float | None) -> str:
@@ -89,8 +93,15 @@ class LeaderboardScreen(ViewScreen):
             columns = COMPACT_HORIZON_COLUMNS if horizon else COMPACT_COLUMNS
         else:
             columns = HORIZON_COLUMNS if horizon else COLUMNS
-        if model.is_surface:
-            columns = tuple(fmt.loss_name(True) if c == "train loss" else c for c in columns)
+        hidden: set[str] = set()
+        if not model.has_target:
+            hidden |= TARGET_COLUMNS
+        if not model.has_validation:
+            hidden |= VALIDATION_COLUMNS
+        if model.is_surface or not model.has_accuracy:
+            hidden.add("val acc")
+        loss_name = fmt.loss_name(model.is_surface, long=True)
+        columns = tuple(loss_name if c == "train loss" else c for c in columns if c not in hidden)
         # A sweep's tuned race: each racer's P(win) from the sweep's paired bootstrap.
         scenario = self.host.scenario
         p_win = scenario.p_win if scenario is not None else None
@@ -109,35 +120,23 @@ class LeaderboardScreen(ViewScreen):
                 steps += f" ({row.grad_evals_to_target:.0f} grad evals)"
             epochs = "-" if row.epochs_to_target is None else f"{row.epochs_to_target:.3g}"
             seconds = "-" if row.seconds_to_target is None else f"{row.seconds_to_target:.2f}"
-            last = (
-                with_spread(row.horizon, row.horizon_std) if horizon else fmt.pct(row.val_accuracy)
-            )
-            extra = () if not p_win else (fmt.num(p_win.get(row.name), 2),)
-            if compact:
-                target = "-" if row.steps_to_target is None else f"{steps} st {epochs} ep"
-                table.add_row(
-                    "DNF" if row.rank is None else str(row.rank),
-                    row.name + runs,
-                    fmt.badge_text(row.status, self.app.theme_variables, short=True),
-                    target,
-                    with_spread(row.loss, row.loss_std),
-                    with_spread(row.val_loss, row.val_loss_std),
-                    last,
-                    *extra,
-                )
-                continue
-            table.add_row(
-                "DNF" if row.rank is None else str(row.rank),
-                row.name + runs,
-                fmt.badge_text(row.status, self.app.theme_variables),
-                steps,
-                epochs,
-                fmt.DASH if seconds_hidden else seconds,
-                with_spread(row.loss, row.loss_std),
-                with_spread(row.val_loss, row.val_loss_std),
-                last,
-                *extra,
-            )
+            cells = {
+                "#": "DNF" if row.rank is None else str(row.rank),
+                "racer": row.name + runs,
+                "": fmt.badge_text(row.status, self.app.theme_variables, short=True),
+                "status": fmt.badge_text(row.status, self.app.theme_variables),
+                "to target": "-" if row.steps_to_target is None else f"{steps} st {epochs} ep",
+                "steps to target": steps,
+                "epochs": epochs,
+                "seconds": fmt.DASH if seconds_hidden else seconds,
+                loss_name: with_spread(row.loss, row.loss_std),
+                "val loss": with_spread(row.val_loss, row.val_loss_std),
+                "val acc": fmt.pct(row.val_accuracy),
+                "horizon (steps)": with_spread(row.horizon, row.horizon_std),
+                "ahead": with_spread(row.horizon, row.horizon_std),
+                "P(win)": fmt.num(p_win.get(row.name), 2) if p_win else "",
+            }
+            table.add_row(*(cells[column] for column in columns))
         if table.row_count:
             table.move_cursor(row=min(cursor_row, table.row_count - 1), scroll=False)
             table.scroll_to(y=scroll_y, animate=False, immediate=True)

@@ -26,7 +26,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("lr", "lr"),
     ("loss", "train loss"),
     ("best", "best train"),
-    ("acc", "val acc"),
+    ("acc", "val acc"),  # "train acc" without a validation split
     ("status", "status"),
     ("target", "to target"),
     ("optimizer", "optimizer"),
@@ -89,7 +89,12 @@ def _lr_cell(lr: float | None) -> Cell:
 
 
 class ParamTable(Hosted, DataTable[Cell]):
-    """Racers with their hyperparameters and live figures. Cursor row = selected racer."""
+    """Racers with their hyperparameters and live figures. Cursor row = selected racer.
+
+    The columns are those that mean something in the race: no accuracy on a surface or a
+    regression, no "to target" without a target; the loss columns say f on a surface, and
+    the accuracy column whether it is measured on the validation split.
+    """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
@@ -97,12 +102,20 @@ class ParamTable(Hosted, DataTable[Cell]):
         self.sort_reverse = False
         self._drawn_version = -1
         self._shown: dict[str, list[Cell]] = {}  # row key -> the cells on screen
-        #: column key -> header label (the loss columns say f on a surface race)
+        #: column key -> header label of the columns shown, in order
         self.labels = dict(COLUMNS)
 
+    @property
+    def keys(self) -> list[str]:
+        """The keys of the columns shown, in order."""
+        return list(self.labels)
+
     def on_mount(self) -> None:
-        for key, label in COLUMNS:
-            self.add_column(label, key=key, width=WIDTHS[key])
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        for key, label in self.labels.items():
+            self.add_column(label, key=key, width=max(WIDTHS[key], len(label)))
 
     # ------------------------------------------------------------------ selection
     @property
@@ -136,17 +149,34 @@ class ParamTable(Hosted, DataTable[Cell]):
             self.sort_column, self.sort_reverse = column, False
         self._apply_sort()
 
-    def relabel(self, surface: bool) -> None:
-        """Name the loss columns for the race: f on a surface, the training loss otherwise."""
-        loss = fmt.loss_name(surface, long=True)
-        labels = {**dict(COLUMNS), "loss": loss, "best": f"best {fmt.loss_name(surface)}"}
-        if labels != self.labels:
-            self.labels = labels
-            self._apply_sort(force=True)
+    def fit_columns(self, model: RaceRecord) -> None:
+        """Show the columns that mean something in ``model``'s race, named for it."""
+        surface = model.is_surface
+        labels = {
+            **dict(COLUMNS),
+            "loss": fmt.loss_name(surface, long=True),
+            "best": f"best {fmt.loss_name(surface)}",
+            "acc": "val acc" if model.has_validation else "train acc",
+        }
+        if surface or not model.has_accuracy:
+            del labels["acc"]
+        if not model.has_target:
+            del labels["target"]
+        if labels == self.labels:
+            return
+        selected = self.selected_racer
+        self.labels = labels
+        if self.sort_column not in labels:
+            self.sort_column, self.sort_reverse = None, False
+        self.clear(columns=True)
+        self._shown.clear()
+        self._add_columns()
+        if selected is not None:
+            self.call_after_refresh(self.select_racer, selected)
 
     def cycle_sort(self) -> str:
         """Sort by the next column (for the keyboard); returns its label."""
-        keys = [key for key, _ in COLUMNS]
+        keys = self.keys
         nxt = (
             keys[0]
             if self.sort_column is None
@@ -177,7 +207,7 @@ class ParamTable(Hosted, DataTable[Cell]):
         if model.version == self._drawn_version:
             return
         self._drawn_version = model.version
-        self.relabel(model.is_surface)
+        self.fit_columns(model)
         wanted = [str(rid) for rid in model.racer_ids()]
         present = {key.value for key in self.rows if key.value is not None}
         for key in present - set(wanted):
@@ -190,7 +220,7 @@ class ParamTable(Hosted, DataTable[Cell]):
             if key in present:
                 # Only what changed: two dozen racers x 11 columns at 10 Hz add up.
                 shown = self._shown[key]
-                for index, ((column, _), cell) in enumerate(zip(COLUMNS, cells, strict=True)):
+                for index, (column, cell) in enumerate(zip(self.labels, cells, strict=True)):
                     if cell != shown[index]:
                         self.update_cell(key, column, cell)
                         changed = True
@@ -204,7 +234,7 @@ class ParamTable(Hosted, DataTable[Cell]):
     def forget_drawn(self) -> None:
         """Draw every cell again on the next refresh (the theme changed the colours)."""
         self._drawn_version = -1
-        self._shown = {key: [Cell("", None)] * len(COLUMNS) for key in self._shown}
+        self._shown = {key: [Cell("", None)] * len(self.labels) for key in self._shown}
 
     def _cells(self, model: RaceRecord, spec: RacerSpec, glyph: str) -> list[Cell]:
         stats = model.stats.get(spec.id)
@@ -239,7 +269,7 @@ class ParamTable(Hosted, DataTable[Cell]):
                 "ratio": _number_cell(stats.update_ratio),
                 "target": self._target_cell(stats),
             }
-        return [cells[key] for key, _ in COLUMNS]
+        return [cells[key] for key in self.labels]
 
     def _target_cell(self, stats: RacerStats) -> Cell:
         target = stats.time_to_target
