@@ -316,6 +316,17 @@ def test_a_flat_loss_level_with_the_best_racer_converges() -> None:
     assert feed(HealthMonitor(None), losses, leader=0.6)[-1].status == "converged"
 
 
+def test_a_loss_settled_far_below_its_start_converges_and_says_how_far_down() -> None:
+    # behind a best racer at 0.001, but settled at 4% of where it started, creeping down
+    # within its noise fast enough to close the gap (a flat one would be stalled)
+    losses = [1.0 - 0.048 * e for e in range(20)]
+    losses += [0.04 - 3e-5 * e + (6e-4 if e % 2 else -6e-4) for e in range(40)]
+    verdicts = feed(HealthMonitor(None), losses, leader=0.001)
+    assert verdicts[-1].status == "converged"
+    assert re.search(r"settled at 0\.0\d+, \d\.\d% of its initial 1:", verdicts[-1].reason)
+    assert verdicts[-1].reason.endswith("the best racer 0.001")
+
+
 def test_a_rising_loss_is_never_converged() -> None:
     losses = [0.5 - 0.01 * e for e in range(30)] + [0.2 + 0.004 * e for e in range(60)]
     verdicts = feed(HealthMonitor(None), losses, leader=0.2)

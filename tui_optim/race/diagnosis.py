@@ -20,7 +20,8 @@ judges a lockstep group's due racers that way (the recorder), and
 
     running      none of the below
     converged    below the target loss; with no target, settled (point problems: a tiny
-                 gradient and f stopped changing), and not behind the best racer
+                 gradient and f stopped changing), and not behind the best racer or
+                 below ``good_fraction`` of its initial loss
     stalled      no progress beyond the noise while behind the best racer or the target
                  (point problems: hardly moving although the gradient is not small)
     oscillating  the loss goes up and down without net progress (point problems: the steps
@@ -674,12 +675,24 @@ class HealthMonitor:
             initial = memory.initial_loss
             good = not behind or (initial > 0 and obs.loss <= s.good_fraction * initial)
             if good and self.target_loss is None:
-                return "converged", lambda: (
-                    f"converged {self._where(obs)}: the loss settled at "
-                    f"{format_number(obs.loss)}: it changed by {format_number(trend.change)} "
-                    f"{span()} (noise {format_number(trend.noise)})"
-                    + (f", {who} {format_number(reference)}" if math.isfinite(reference) else "")
-                )
+
+                def settled_why() -> str:
+                    # behind the best racer, it converged on being far down from its start:
+                    # the reason says so, or "the best racer 0.00048" reads as a contradiction
+                    far_down = (
+                        f", {obs.loss / initial:.1%} of its initial {format_number(initial)}"
+                        if behind
+                        else ""
+                    )
+                    best = f", {who} {format_number(reference)}" if math.isfinite(reference) else ""
+                    return (
+                        f"converged {self._where(obs)}: the loss settled at "
+                        f"{format_number(obs.loss)}{far_down}: it changed by "
+                        f"{format_number(trend.change)} {span()} (noise "
+                        f"{format_number(trend.noise)}){best}"
+                    )
+
+                return "converged", settled_why
         if not falling or self.status in ("running", "finished"):
             return self._running(obs, "")
         return self._running(obs, figures())
