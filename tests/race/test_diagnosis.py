@@ -291,6 +291,22 @@ def test_a_converged_racer_keeps_its_badge_and_its_final_reason_tells_of_a_jump(
     assert verdict.reason.endswith("; then the loss jumped to 0.9 at epoch 5 and ended at 0.02")
 
 
+def test_a_badge_kept_to_the_end_says_how_far_the_loss_fell_since() -> None:
+    # up and down without net progress (oscillating), then a fall the rules, window by
+    # window, never saw as a trend: the badge stays, the final reason tells of the fall
+    monitor = HealthMonitor(None)
+    jagged = [0.5 + (0.2 if e % 2 else -0.2) for e in range(30)]
+    verdicts = feed(monitor, [1.0, *jagged], leader=0.1)
+    assert verdicts[-1].status == "oscillating"
+    verdict = monitor.finish(200, 50.0, 0.05)
+    assert verdict is not None and verdict.status == "oscillating"
+    assert verdict.reason.startswith(verdicts[-1].reason)
+    assert verdict.reason.endswith("; by the end the loss had fallen from 0.3 to 0.05")
+    unchanged = HealthMonitor(None)
+    feed(unchanged, [1.0, *jagged], leader=0.1)
+    assert unchanged.finish(200, 50.0, 0.25) is None  # not under half: nothing to add
+
+
 def test_jitter_at_the_bottom_is_not_a_jump() -> None:
     # 0.1% of the way down (1 -> 0.03) is 0.001: these wiggles stay below it
     monitor = HealthMonitor(0.05)

@@ -217,10 +217,10 @@ class _Memory:
     #: Observations taken, and the observation count at each reported change.
     count: int = 0
     changes: list[int] = field(default_factory=list)
-    #: Since the racer was reported converged: that report's reason and loss, and the
-    #: highest loss after it with its epoch (an excursion, see ``excursion_fraction``).
-    converged_reason: str = ""
-    converged_loss: float = math.nan
+    #: The last reported change's reason and loss, and, while converged, the highest loss
+    #: since with its epoch (an excursion, see ``excursion_fraction``).
+    reported_reason: str = ""
+    reported_loss: float = math.nan
     excursion: tuple[float, float] | None = None
 
 
@@ -289,6 +289,8 @@ class HealthMonitor:
         """
         if self.status == "converged":
             return self._excursion_verdict(loss)
+        if self.status in ("stalled", "oscillating", "diverging"):
+            return self._since_verdict(loss)
         if self.status != "running":
             return None
         short = self._short_race_verdict(epoch, loss, leader_loss)
@@ -322,8 +324,24 @@ class HealthMonitor:
         quantity = "the loss" if self.landscape.length_scale is None else "f"
         return Verdict(
             "converged",
-            f"{memory.converged_reason}; then {quantity} jumped to {format_number(peak)} at "
+            f"{memory.reported_reason}; then {quantity} jumped to {format_number(peak)} at "
             f"{self.unit} {when:g} and ended at {format_number(loss)}",
+        )
+
+    def _since_verdict(self, loss: float) -> Verdict | None:
+        """A racer stalled, oscillating or diverging whose loss has since fallen to under
+        half of what it was then: the same status (the rules never saw a window that said
+        otherwise), its reason completed with the fall, so the badge is not read as the
+        whole story of a curve that ended far lower."""
+        memory = self.memory
+        then = memory.reported_loss
+        if not (then > 0 and 0 <= loss < 0.5 * then) or not memory.reported_reason:
+            return None
+        quantity = "the loss" if self.landscape.length_scale is None else "f"
+        return Verdict(
+            self.status,
+            f"{memory.reported_reason}; by the end {quantity} had fallen from "
+            f"{format_number(then)} to {format_number(loss)}",
         )
 
     def _short_race_verdict(
@@ -429,10 +447,10 @@ class HealthMonitor:
 
     def _watch_excursion(self, epoch: float, loss: float) -> None:
         memory = self.memory
-        rise = loss - memory.converged_loss
+        rise = loss - memory.reported_loss
         if (
             rise > self.settings.excursion_fraction * (memory.initial_loss - memory.best)
-            and rise > 9 * abs(memory.converged_loss)
+            and rise > 9 * abs(memory.reported_loss)
             and (memory.excursion is None or loss > memory.excursion[0])
         ):
             memory.excursion = (loss, epoch)
@@ -506,8 +524,7 @@ class HealthMonitor:
         memory.statuses.append(status)
         memory.changes.append(memory.count)
         verdict = Verdict(status, reason())
-        if status == "converged":
-            memory.converged_reason, memory.converged_loss = verdict.reason, memory.losses[-1]
+        memory.reported_reason, memory.reported_loss = verdict.reason, memory.losses[-1]
         return verdict
 
     # ---------------------------------------------------------------- rules
@@ -634,16 +651,13 @@ class HealthMonitor:
             )
         flips, pairs = stats.flips, stats.pairs
         falling = trend.t < -s.significant and -trend.change > 2 * trend.noise
-        unstable = (
-            obs.stability is not None
-            and math.isfinite(obs.sharpness)
-            and obs.sharpness > obs.stability[0]
-        )
+        # up and down is an oscillation only without net progress: a fall larger than the
+        # noise is progress, however jagged (and whatever the curvature says)
         if (
             pairs
             and flips >= s.oscillation_fraction * pairs
             and trend.noise >= s.oscillation_noise * level
-            and (not falling or unstable)
+            and -trend.change <= trend.noise
         ):
             return "oscillating", lambda: (
                 f"oscillating {self._where(obs)}: the loss went up and down in {flips} of "
