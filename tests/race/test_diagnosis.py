@@ -275,6 +275,29 @@ def test_reaching_the_target_converges_at_once_with_the_digits_that_tell_them_ap
     assert "the loss 0.0498 is below the target 0.05" in verdicts[0].reason
 
 
+def test_a_crossing_seen_between_evaluations_is_the_step_the_reason_names() -> None:
+    # the recorder watched the racer step by step and saw it cross at step 288; the
+    # verdict comes at the evaluation of step 350, and names both
+    monitor = HealthMonitor(0.05)
+    feed(monitor, [0.3, 0.2])
+    obs = Observation(step=350, epoch=35.0, seconds=1.0, loss=0.027, crossed=(288, 28.8))
+    verdict = monitor.observe(obs)
+    assert verdict is not None and verdict.status == "converged"
+    assert verdict.reason == (
+        "converged: the loss fell below the target 0.05 at step 288 (epoch 28.8); "
+        "0.027 at epoch 35 (step 350)"
+    )
+
+
+def test_the_reason_of_a_target_reached_names_the_step_the_table_shows() -> None:
+    race = Race(load_scenario("quickstart"))
+    while race.state == "running":
+        race.advance(1.0)
+    for racer in race.racers.values():
+        assert racer.time_to_target is not None, racer.spec.name
+        assert f"step {racer.time_to_target.steps} " in racer.reason, racer.reason
+
+
 def test_a_racer_converged_at_the_target_still_diverges_when_its_loss_blows_up() -> None:
     # below the target from the start, then a thousand times its best: judged although a
     # converged racer below the target is otherwise not judged again

@@ -100,6 +100,9 @@ class Observation(NamedTuple):
     stability: tuple[float, str] | None = None
     #: The lowest current loss among the race's racers (NaN: not known).
     leader_loss: float = math.nan
+    #: The step and epoch at which the loss was seen to cross the target, when that was
+    #: between evaluations (the recorder watches a racer near it step by step).
+    crossed: tuple[int, float] | None = None
 
 
 #: A status's reason, formatted only when the status is reported (most judgements repeat
@@ -551,6 +554,13 @@ class HealthMonitor:
             )
         target = self.target_loss
         if target is not None and obs.loss <= target:
+            crossed = obs.crossed
+            if crossed is not None and crossed[0] != obs.step:
+                return "converged", lambda: (
+                    f"converged: the loss fell below the target {format_number(target)} at "
+                    f"step {crossed[0]} (epoch {crossed[1]:g}); "
+                    f"{format_apart(obs.loss, target)} {self._where(obs)} (step {obs.step})"
+                )
             return "converged", lambda: (
                 f"converged: the loss {format_apart(obs.loss, target)} is below the target "
                 f"{format_number(target)} {self._where(obs)} (step {obs.step})"

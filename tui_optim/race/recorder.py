@@ -188,6 +188,13 @@ class Racer:
         return HistoryChunk(**columns, position=positions)
 
 
+def crossed_at(time_to_target: TimeToTarget | None) -> tuple[int, float] | None:
+    """The step and epoch of an exactly seen crossing of the target (else None)."""
+    if time_to_target is None or not time_to_target.exact:
+        return None
+    return time_to_target.steps, time_to_target.epochs
+
+
 class Recorder:
     """Evaluates groups on their cadence, records history points and runs the diagnosis.
 
@@ -400,6 +407,7 @@ class Recorder:
                     sharpness=math.nan if racer.sharpness is None else racer.sharpness,
                     stability=racer.stability(),
                     leader_loss=leader,
+                    crossed=crossed_at(racer.time_to_target),
                 )
                 entries.append((racer.monitor, observation))
             for row, verdict in zip(due, judge(entries), strict=True):
