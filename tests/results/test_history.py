@@ -16,7 +16,7 @@ def chunk(start: int, loss: np.ndarray) -> HistoryChunk:
     steps = np.arange(start, start + n, dtype=float)
     nan = np.full(n, math.nan)
     return HistoryChunk(
-        steps, steps / 10, steps / 100, loss, nan, nan, nan, loss * 2, nan, nan, steps
+        steps, steps / 10, steps / 100, loss, nan, nan, nan, nan, loss * 2, nan, nan, steps
     )
 
 

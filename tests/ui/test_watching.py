@@ -496,6 +496,7 @@ def card_spark_of(loss: np.ndarray) -> list[float]:
                 batch_loss=nan,
                 val_loss=nan,
                 accuracy=nan,
+                val_accuracy=nan,
                 grad_norm=nan,
                 update_ratio=nan,
                 sharpness=nan,
@@ -644,3 +645,15 @@ async def test_the_parameter_table_shows_only_columns_that_mean_something(
         assert labels["loss"] == ("f" if scenario == "beale" else "train loss")
         for racer in app.model.specs:  # every row has a cell in every column shown
             assert len(table.get_row(str(racer))) == len(labels)
+
+
+async def test_the_accuracy_column_is_named_for_the_split_before_the_first_figures() -> None:
+    # paused at step 0: no racer has reported a validation loss yet, the engine's
+    # RaceStarted already says there is a split (the header read "train acc", then flipped)
+    app = quick_app("iris_grid_20", paused=True)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_until(pilot, lambda: app.model.started is not None, what="the race")
+        await pilot.pause()
+        table = app.screen.query_one(ParamTable)
+        assert all(s.val_loss is None for s in app.model.stats.values())
+        assert table.labels.get("acc") == "val acc"

@@ -99,6 +99,7 @@ class HistoryChunk:
     batch_loss: np.ndarray  # mean mini-batch loss since the previous point
     val_loss: np.ndarray  # NaN where not measured
     accuracy: np.ndarray  # on the whole training set; NaN where not classification
+    val_accuracy: np.ndarray  # on the validation split; NaN where not measured
     grad_norm: np.ndarray  # of the last mini-batch gradient
     update_ratio: np.ndarray
     sharpness: np.ndarray  # top Hessian eigenvalue; NaN where not measured
@@ -153,6 +154,8 @@ class ProblemInfo:
     bounds: tuple[float, float, float, float] | None = None
     minima: tuple[tuple[float, float], ...] = ()
     steps_per_epoch: int = 1
+    #: The racers report a validation loss and accuracy (the data has a split).
+    has_validation: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -117,6 +117,7 @@ def build_problem(scenario: Scenario) -> tuple[Problem, ProblemInfo]:
         ),
         is_classification=problem.is_classification,
         steps_per_epoch=schedule.steps_per_epoch,
+        has_validation=problem.has_validation,
     )
     return problem, info
 

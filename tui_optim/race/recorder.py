@@ -78,6 +78,7 @@ POINT_FIELDS = (
     "batch_loss",
     "val_loss",
     "accuracy",
+    "val_accuracy",
     "grad_norm",
     "update_ratio",
     "sharpness",
@@ -342,8 +343,9 @@ class Recorder:
             row_val = math.nan if val_loss is None else float(val_loss[row])
             if val_loss is not None:
                 racer.val_loss = row_val
+            row_val_accuracy = math.nan
             if val_accuracy is not None:
-                racer.val_accuracy = float(val_accuracy[row])
+                racer.val_accuracy = row_val_accuracy = float(val_accuracy[row])
             if horizon is not None:
                 racer.horizon = float(horizon[row])
             accuracy = math.nan
@@ -361,6 +363,7 @@ class Recorder:
                     float(batch_mean[row]),
                     row_val,
                     accuracy,
+                    row_val_accuracy,
                     racer.grad_norm,
                     racer.update_ratio,
                     math.nan if sharpness is None else float(sharpness[row]),

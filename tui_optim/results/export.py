@@ -32,7 +32,7 @@ the previous point. JSON (``tui-optim run ... --json FILE``, or ctrl+e in the ap
                             } | null,         # target, the crossing after step "after"
           "history": {"step": [...], "epoch": [...], "seconds": [...], "loss": [...],
                       "batch_loss": [...], "val_loss": [...], "accuracy": [...],
-                      "grad_norm": [...], "sharpness": [...], "grad_evals": [...],
+                      "val_accuracy": [...], "grad_norm": [...], "sharpness": [...], "grad_evals": [...],
                       "update_ratio": [...],
                       "position": [[w0, w1], ...]},   # surfaces: where each point was evaluated
           "id": 3, "colour": "#4e79a7", "schedule": null, "start": null, "parent": null,
@@ -85,6 +85,7 @@ HISTORY_FIELDS = (
     "batch_loss",
     "val_loss",
     "accuracy",
+    "val_accuracy",
     "grad_norm",
     "sharpness",
     "grad_evals",
@@ -213,6 +214,7 @@ def results_document(record: RaceRecord) -> dict[str, Any]:
             "bounds": None if problem.bounds is None else list(problem.bounds),
             "minima": [list(m) for m in problem.minima],
             "steps_per_epoch": problem.steps_per_epoch,
+            "has_validation": problem.has_validation,
             "total_epochs": started.total_epochs,
             "total_steps": started.total_steps,
             "repeats": started.repeats,

@@ -108,7 +108,10 @@ class RaceRecord:
 
     @property
     def has_validation(self) -> bool:
-        """Whether the racers report a validation loss (the scenario has a split)."""
+        """Whether the racers report a validation loss (the scenario has a split; a
+        results file written before the engine said so tells it by its figures)."""
+        if self.started is not None and self.started.problem.has_validation:
+            return True
         return any(s.val_loss is not None for s in self.stats.values())
 
     @property

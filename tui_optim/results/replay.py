@@ -91,6 +91,7 @@ def _record(document: dict[str, Any]) -> RaceRecord:
         bounds=None if replay.get("bounds") is None else tuple(replay["bounds"]),
         minima=tuple(tuple(m) for m in replay.get("minima", ())),
         steps_per_epoch=int(replay.get("steps_per_epoch", 1)),
+        has_validation=bool(replay.get("has_validation", False)),
     )
     started = RaceStarted(
         title=printable(str(document["title"])),

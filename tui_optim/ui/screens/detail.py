@@ -159,7 +159,8 @@ class DetailScreen(ViewScreen):
             widget.update(
                 "no fixed limit for this optimizer: not estimated"
                 if limit is None
-                else f"limit {fmt.num(limit)}; no estimate yet (one every few evaluations)"
+                else f"limit {fmt.num(limit)}; no estimate yet: one is made every few dozen "
+                "evaluations, and a race with fewer has none"
             )
             return
         values, steps = np.asarray(values)[known], np.asarray(steps)[known]

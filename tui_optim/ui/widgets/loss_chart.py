@@ -216,7 +216,14 @@ class LossChart(Hosted, PlotextPlot):
         use_log = self.log_y and log_possible
         scale = "log" if use_log else "linear"
         # why the y axis is linear although log was asked for: said next to the y scale
-        why_linear = "" if use_log or not self.log_y else ": values ≤ 0"
+        # which values rule log out: "values ≤ 0" reads as "all of them" over an axis up to +2
+        why_linear = (
+            ""
+            if use_log or not self.log_y
+            else ": some values < 0"
+            if np.any(all_y < 0)
+            else ": no values > 0"
+        )
         if use_log and bool(np.any(all_y == 0)):
             curves = [curve for curve in map(_positive, curves) if curve.y.size]
             markers = [marker for marker in markers if marker[1] > 0]

@@ -210,12 +210,15 @@ class RacerCard(Hosted, Widget):
         name = fmt.loss_name(surface)
         if stats is None:
             return f"{name} {fmt.DASH}"
-        accuracy = stats.val_accuracy if stats.val_accuracy is not None else stats.accuracy
         parts = [f"{name} [b]{fmt.num(stats.loss)}[/]"]
-        if accuracy is not None:
-            parts.append(f"acc {fmt.pct(accuracy)}")
+        # the validation accuracy where there is a split; else the training one, next to
+        # the training loss it goes with
+        if stats.val_accuracy is not None:
+            parts.append(f"val acc {fmt.pct(stats.val_accuracy)}")
+        elif stats.accuracy is not None:
+            parts.append(f"acc {fmt.pct(stats.accuracy)}")
         if stats.horizon is not None:
-            parts.append(f"ahead {stats.horizon:.0f}")
+            parts.append(f"ahead {fmt.num(stats.horizon)}")  # as the leaderboard shows it
         if speed is not None:
             parts.append(speed)
         return "  ".join(parts)
