@@ -32,8 +32,8 @@ the previous point. JSON (``tui-optim run ... --json FILE``, or ctrl+e in the ap
                             } | null,         # target, the crossing after step "after"
           "history": {"step": [...], "epoch": [...], "seconds": [...], "loss": [...],
                       "batch_loss": [...], "val_loss": [...], "accuracy": [...],
-                      "val_accuracy": [...], "grad_norm": [...], "sharpness": [...], "grad_evals": [...],
-                      "update_ratio": [...],
+                      "val_accuracy": [...], "grad_norm": [...], "sharpness": [...],
+                      "grad_evals": [...], "update_ratio": [...],
                       "position": [[w0, w1], ...]},   # surfaces: where each point was evaluated
           "id": 3, "colour": "#4e79a7", "schedule": null, "start": null, "parent": null,
           "grid_position": [row, column] | null,   # grid scenarios: the racer's cell
