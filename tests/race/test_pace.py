@@ -153,3 +153,17 @@ def test_engine_process_starts_at_the_pace_that_makes_the_race_last_the_given_ti
         assert 1 <= steps[-1] <= 15  # 10 steps/s, not 300 steps in a second
     finally:
         process.close()
+
+
+def test_a_racers_seconds_are_training_seconds_not_the_paced_wall_clock() -> None:
+    # at 20 steps per second a 400-step surface race is mostly waiting: its racers'
+    # seconds (time to target, history) count the training only; the speed a card shows
+    # is the pace the racers are seen to go at
+    race = Race(peaks(), pace=20.0)
+    run_for(race, 0.5)
+    racer = next(iter(race.racers.values()))
+    assert racer.steps >= 5
+    assert racer.seconds < 0.2 * race.clock()
+    assert race.training_clock() < 0.2 * race.clock()
+    shown = {s.id: s.steps_per_s for s in race.snapshot().racers}[racer.id]
+    assert 0.5 * 20.0 <= shown <= 20.0 * 1.5

@@ -87,6 +87,9 @@ def test_engine_processes_run_blas_on_one_thread(engine, monkeypatch) -> None:
     # the engine's setting is what the children get
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
     process = engine(short("iris_grid", epochs=2, repeats=2), processes=2)
+    # read once both children have raced: a child caught in its exec reads as no
+    # environment at all
+    drive(process, finished)
     for pid in process.pids:
         environment = psutil.Process(pid).environ()
         assert environment.get("OPENBLAS_NUM_THREADS") == "1"

@@ -159,6 +159,9 @@ class Race:
         self.events: list[Event] = []
         self.elapsed = 0.0
         self.running_since: float | None = time.perf_counter()
+        #: Seconds spent training (see :meth:`training_clock`), and since when now.
+        self.training_seconds = 0.0
+        self._training_since: float | None = None
         self.pause_at_epoch: float | None = None
         self.next_id = 100_000 * (self.subset[0] + 1)
         self.initial: dict[int, np.ndarray] = {}
@@ -312,10 +315,19 @@ class Race:
         return min(own or groups, key=lambda g: g.seed)
 
     def clock(self) -> float:
-        """Seconds the race has been running (pauses excluded)."""
+        """Seconds the race has been running (pauses excluded): the pace's clock."""
         if self.running_since is None:
             return self.elapsed
         return self.elapsed + time.perf_counter() - self.running_since
+
+    def training_clock(self) -> float:
+        """Seconds spent training (in :meth:`advance`): a racer's seconds, its time to
+        target and the history's seconds. Not the wall clock, which under a pace counts
+        the waits between steps too and would make seconds a playback time."""
+        since = self._training_since
+        if since is None:
+            return self.training_seconds
+        return self.training_seconds + time.perf_counter() - since
 
     def specs(self) -> tuple[RacerSpec, ...]:
         return tuple(r.spec for r in self.racers.values())
@@ -402,6 +414,14 @@ class Race:
         pace says to wait: :meth:`wait_seconds` tells how long)."""
         if self.state != "running":
             return
+        self._training_since = time.perf_counter()
+        try:
+            self._train(max_seconds)
+        finally:
+            self.training_seconds = self.training_clock()
+            self._training_since = None
+
+    def _train(self, max_seconds: float) -> None:
         deadline = time.perf_counter() + max_seconds
         with np.errstate(all="ignore"):
             while self.state == "running":
@@ -461,7 +481,7 @@ class Race:
                 if not group.racers:
                     return
             elif self.recorder.watching(group):
-                self.recorder.check_target(group, self.clock())
+                self.recorder.check_target(group, self.training_clock())
             if self.pause_at_epoch is not None and group.progress >= self.pause_at_epoch - 1e-9:
                 return
             if catch_up - group.progress < 1.0 / spe - 1e-9 and self.pace is not None:
@@ -482,7 +502,10 @@ class Race:
         ) > math.floor(
             (group.step - group.eval_every) / group.steps_per_epoch / HORIZON_EVERY_EPOCHS
         )
-        verdicts = self.recorder.record(group, self.clock(), due)
+        verdicts = self.recorder.record(group, self.training_clock(), due)
+        wall = self.clock()
+        for racer in group.racers:
+            racer.wall_seconds = wall
         for racer, verdict in verdicts:
             self._apply_verdict(racer, verdict, group.step, group.progress, racer.seconds)
 
@@ -495,7 +518,9 @@ class Race:
         if racer.status != "running":
             group = self.group_of(racer)
             verdict = Verdict("running", why)
-            self._apply_verdict(racer, verdict, group.step, group.progress, self.clock())
+            self._apply_verdict(
+                racer, verdict, group.step, group.progress, self.training_clock()
+            )
 
     def _apply_verdict(
         self, racer: Racer, verdict: Verdict, step: int, epoch: float, seconds: float
@@ -518,7 +543,7 @@ class Race:
 
     def _non_finite(self, group: Group, losses: np.ndarray) -> None:
         """Mark every racer whose loss is NaN/inf as diverged, naming the first bad layer."""
-        seconds = self.clock()
+        seconds = self.training_clock()
         bad = [racer for row, racer in enumerate(group.racers) if not np.isfinite(losses[row])]
         for racer in bad:
             row = group.row_of(racer)
@@ -543,7 +568,7 @@ class Race:
         The parameters of the failing step may be half-updated; the racers found failing are
         taken out of the race, the others go on from where they are.
         """
-        seconds = self.clock()
+        seconds = self.training_clock()
         message = f"{type(error).__name__}: {error}".splitlines()[0]
         failing = self._find_failing(group) or list(group.racers)
         for racer in failing:
@@ -623,7 +648,8 @@ class Race:
             self._layer_stats(group)
         stats = []
         for racer in self.racers.values():
-            steps_per_s = racer.steps / racer.seconds if racer.seconds > 0 else 0.0
+            # the pace the racer is seen to go at (the wall clock), not its training speed
+            steps_per_s = racer.steps / racer.wall_seconds if racer.wall_seconds > 0 else 0.0
             stability = racer.stability()
             stats.append(
                 RacerStats(

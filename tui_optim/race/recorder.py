@@ -125,7 +125,8 @@ class Racer:
     reason: str = ""
     steps: int = 0
     epoch: float = 0.0
-    seconds: float = 0.0
+    seconds: float = 0.0  # training seconds at the last evaluation (Race.training_clock)
+    wall_seconds: float = 0.0  # the race's running seconds then (Race.clock)
     grad_evals: int = 0  # gradient evaluations (L-BFGS and SAM make several per step)
     loss: float = math.nan  # whole training set, at the last evaluation
     batch_loss: float = math.nan  # the last mini-batch's

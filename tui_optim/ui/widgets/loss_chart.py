@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 XAxis = Literal["step", "epoch", "seconds", "grad_evals"]
 X_AXES: tuple[XAxis, ...] = ("step", "epoch", "seconds", "grad_evals")
 #: How the title names an axis (a history field otherwise).
-X_TITLES = {"grad_evals": "gradient evaluations"}
+X_TITLES = {"grad_evals": "gradient evaluations", "seconds": "training seconds"}
 #: Upper bound on points per drawn line (min/max buckets keep spikes).
 MAX_POINTS = 300
 #: EMA smoothing factor (weight of the newest point).
