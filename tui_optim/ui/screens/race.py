@@ -88,7 +88,9 @@ class RaceScreen(HostedScreen[None]):
         self.query_one("#table").border_title = "parameters"
         self.query_one("#events").border_title = "events"
         self.query_one(RaceHeader).scenario_label = self.host.scenario_label
-        self.query_one(ParamTable).focus()
+        # focused for its keys, without scrolling the screen to it: at 80x24 the screen
+        # opens on the cards and the chart, whenever the layout settles
+        self.query_one(ParamTable).focus(scroll_visible=False)
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         self.redraw()
 
