@@ -309,7 +309,7 @@ def print_leaderboard(record: Any) -> None:
     rows = leaderboard(record)
     # Time series: how far ahead each racer predicts says more than the validation loss.
     with_horizon = any(row.horizon is not None for row in rows)
-    with_validation = any(row.val_loss is not None for row in rows)
+    with_validation = record.has_validation
     repeats = max((row.runs for row in rows), default=1)
     # Names are the user's text: shown as written (no Rich markup), control characters
     # escaped (an ESC in a racer's name must not reach the terminal).
@@ -320,7 +320,7 @@ def print_leaderboard(record: Any) -> None:
         title=Text(f"{title}\nranked by {rank_label(record)}; {what}"),
         title_justify="left",
     )
-    with_target = started.target_loss is not None
+    with_target = record.has_target
     columns = ["#", "racer", "optimizer", "status"]
     columns += ["to target"] if with_target else []
     columns.append("f" if surface else "loss")

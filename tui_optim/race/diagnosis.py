@@ -324,10 +324,9 @@ class HealthMonitor:
         if memory.excursion is None:
             return None
         peak, when = memory.excursion
-        quantity = "the loss" if self.landscape.length_scale is None else "f"
         return Verdict(
             "converged",
-            f"{memory.reported_reason}; then {quantity} jumped to {format_number(peak)} at "
+            f"{memory.reported_reason}; then {self._quantity} jumped to {format_number(peak)} at "
             f"{self.unit} {when:g} and ended at {format_number(loss)}",
         )
 
@@ -340,10 +339,9 @@ class HealthMonitor:
         then = memory.reported_loss
         if not (then > 0 and 0 <= loss < 0.5 * then) or not memory.reported_reason:
             return None
-        quantity = "the loss" if self.landscape.length_scale is None else "f"
         return Verdict(
             self.status,
-            f"{memory.reported_reason}; by the end {quantity} had fallen from "
+            f"{memory.reported_reason}; by the end {self._quantity} had fallen from "
             f"{format_number(then)} to {format_number(loss)}",
         )
 
@@ -531,6 +529,11 @@ class HealthMonitor:
         return verdict
 
     # ---------------------------------------------------------------- rules
+    @property
+    def _quantity(self) -> str:
+        """What a reason calls the loss: f on a problem with a geometry (a surface)."""
+        return "the loss" if self.landscape.length_scale is None else "f"
+
     def _where(self, obs: Observation) -> str:
         if self.unit == "step":
             return f"at step {obs.step}"

@@ -105,11 +105,6 @@ class ParamTable(Hosted, DataTable[Cell]):
         #: column key -> header label of the columns shown, in order
         self.labels = dict(COLUMNS)
 
-    @property
-    def keys(self) -> list[str]:
-        """The keys of the columns shown, in order."""
-        return list(self.labels)
-
     def on_mount(self) -> None:
         self._add_columns()
 
@@ -176,7 +171,7 @@ class ParamTable(Hosted, DataTable[Cell]):
 
     def cycle_sort(self) -> str:
         """Sort by the next column (for the keyboard); returns its label."""
-        keys = self.keys
+        keys = list(self.labels)
         nxt = (
             keys[0]
             if self.sort_column is None
